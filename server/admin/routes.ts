@@ -1,0 +1,136 @@
+import { Router, type Request, type RequestHandler } from 'express';
+import type { Organisation, Table } from '../../shared/domain.js';
+import { newId, type OrgId, type TableId, type UserId } from '../../shared/ids.js';
+import { OrgInputSchema, OrgUpdateSchema, SignatureSchema, TableInputSchema, UserInputSchema, UserUpdateSchema } from '../../shared/schemas.js';
+import type { AccessLog } from '../audit/accessLog.js';
+import { hashPassword } from '../auth/passwords.js';
+import { requireSession, sessionOf } from '../auth/routes.js';
+import type { Sessions } from '../auth/sessions.js';
+import type { Directory } from '../directory/directory.js';
+import { HttpError, parseBody } from '../http/errors.js';
+import type { UserRecord } from '../store/types.js';
+
+export interface AdminDeps {
+  dir: Directory;
+  sessions: Sessions;
+  access: AccessLog;
+  addressOf: (req: Request) => string;
+  /** Ends a user's live sessions when the account is disabled. */
+  onSessionsEnded: (idHashes: string[]) => void;
+}
+
+const publicUser = ({ passwordHash: _omit, ...u }: UserRecord) => u;
+
+/** Functional management of the house: organisations, protocol signatures, people, tables. */
+export function adminRoutes(d: AdminDeps): Router {
+  const r = Router();
+  r.use(requireSession(d.sessions));
+  const adminOnly: RequestHandler = (_req, res, next) => {
+    if (!sessionOf(res).viewer.roles.includes('admin')) throw new HttpError(403, 'FORBIDDEN');
+    next();
+  };
+  r.use(adminOnly);
+  const audit = (req: Request, operation: string): void => {
+    const { viewer } = sessionOf(req.res!);
+    d.access.record({
+      at: new Date().toISOString(),
+      action: 'admin',
+      operation,
+      caseId: null,
+      itemId: null,
+      userId: viewer.userId,
+      orgId: viewer.orgId,
+      role: 'none',
+      purpose: 'beheer',
+      address: d.addressOf(req),
+      outcome: 'ok',
+    });
+  };
+  const org = (id: string): Organisation => {
+    const o = d.dir.org(id as OrgId);
+    if (!o) throw new HttpError(404, 'NOT_FOUND');
+    return o;
+  };
+
+  r.get('/overview', (_req, res) => {
+    res.json({ orgs: d.dir.allOrgs(), users: d.dir.allUsers().map(publicUser), tables: d.dir.allTables() });
+  });
+
+  r.post('/orgs', async (req, res) => {
+    const input = parseBody(OrgInputSchema, req.body);
+    const o: Organisation = { id: newId<OrgId>('org'), ...input, protocolSignedAt: null, protocolSignedBy: null };
+    await d.dir.putOrg(o);
+    audit(req, `org:create ${o.id}`);
+    res.status(201).json({ org: o });
+  });
+
+  r.patch('/orgs/:id', async (req, res) => {
+    const input = parseBody(OrgUpdateSchema, req.body);
+    const o: Organisation = { ...org(req.params.id as string), ...input };
+    await d.dir.putOrg(o);
+    audit(req, `org:update ${o.id}`);
+    res.json({ org: o });
+  });
+
+  // R-PROTOCOL: recording (or revoking) the signature decides whether the org can join cases.
+  r.put('/orgs/:id/signature', async (req, res) => {
+    const input = parseBody(SignatureSchema, req.body);
+    if (input.signed && !input.signedBy) throw new HttpError(400, 'BAD_REQUEST', 'Vul in wie namens de organisatie ondertekende.');
+    const o: Organisation = {
+      ...org(req.params.id as string),
+      protocolSignedAt: input.signed ? new Date().toISOString() : null,
+      protocolSignedBy: input.signed ? input.signedBy! : null,
+    };
+    await d.dir.putOrg(o);
+    audit(req, `org:signature ${o.id} ${input.signed ? 'signed' : 'revoked'}`);
+    res.json({ org: o });
+  });
+
+  r.post('/users', async (req, res) => {
+    const input = parseBody(UserInputSchema, req.body);
+    org(input.orgId);
+    if (d.dir.userByUsername(input.username)) throw new HttpError(409, 'CONFLICT', 'Deze gebruikersnaam bestaat al.');
+    const u: UserRecord = {
+      id: newId<UserId>('usr'),
+      username: input.username,
+      displayName: input.displayName,
+      orgId: input.orgId,
+      roles: [...new Set(input.roles)],
+      active: true,
+      passwordHash: await hashPassword(input.password),
+    };
+    await d.dir.putUser(u);
+    audit(req, `user:create ${u.id}`);
+    res.status(201).json({ user: publicUser(u) });
+  });
+
+  r.patch('/users/:id', async (req, res) => {
+    const input = parseBody(UserUpdateSchema, req.body);
+    const current = d.dir.userRecord(req.params.id as UserId);
+    if (!current) throw new HttpError(404, 'NOT_FOUND');
+    const u: UserRecord = {
+      ...current,
+      ...(input.displayName !== undefined ? { displayName: input.displayName } : {}),
+      ...(input.roles !== undefined ? { roles: [...new Set(input.roles)] } : {}),
+      ...(input.active !== undefined ? { active: input.active } : {}),
+      ...(input.password !== undefined ? { passwordHash: await hashPassword(input.password) } : {}),
+    };
+    await d.dir.putUser(u);
+    // A disabled account, new roles or a reset password take effect at once: its sessions end.
+    if (input.active === false || input.password !== undefined || input.roles !== undefined) {
+      d.onSessionsEnded(await d.sessions.destroyAllOf(u.id));
+    }
+    audit(req, `user:update ${u.id}`);
+    res.json({ user: publicUser(u) });
+  });
+
+  r.post('/tables', async (req, res) => {
+    const input = parseBody(TableInputSchema, req.body);
+    const t: Table = { id: newId<TableId>('tbl'), ...input };
+    await d.dir.putTable(t);
+    audit(req, `table:create ${t.id}`);
+    res.status(201).json({ table: t });
+  });
+
+  return r;
+}

@@ -1,0 +1,157 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import express, { type Request } from 'express';
+import helmet from 'helmet';
+import { MAX_COMMANDS_PER_SECOND, MAX_MESSAGE_BYTES } from '../shared/limits.js';
+import { adminRoutes } from './admin/routes.js';
+import { AccessLog } from './audit/accessLog.js';
+import { authRoutes } from './auth/routes.js';
+import { Sessions } from './auth/sessions.js';
+import { CaseService } from './cases/service.js';
+import type { Config } from './config.js';
+import { Directory } from './directory/directory.js';
+import { errorHandler, HttpError, requireJsonSameOrigin } from './http/errors.js';
+import { createLogger, type Logger } from './log.js';
+import { Cursors } from './realtime/cursor.js';
+import { clientAddress, Realtime } from './realtime/socket.js';
+import { seedDemo } from './seed/demo.js';
+import { SqliteStore } from './store/sqlite.js';
+import type { Store } from './store/types.js';
+
+export interface AppOptions {
+  logger?: Logger;
+  store?: Store;
+  /** Commands per second per socket; tests of other things raise it to drive load quickly. */
+  commandsPerSecond?: number;
+}
+
+export interface Casusbord {
+  readonly http: http.Server;
+  readonly store: Store;
+  readonly cases: CaseService;
+  readonly dir: Directory;
+  readonly realtime: Realtime;
+  readonly cursors: Cursors;
+  readonly access: AccessLog;
+  readonly log: Logger;
+  listen(port?: number, host?: string): Promise<number>;
+  /** Graceful: refuse new work, close sockets, flush the access log, close the store. */
+  close(): Promise<void>;
+}
+
+export async function createCasusbord(config: Config, opts: AppOptions = {}): Promise<Casusbord> {
+  const log = opts.logger ?? createLogger(config.LOG_LEVEL);
+  const store = opts.store ?? new SqliteStore(config.dbFile);
+  if (config.SEED_DEMO && !(await store.getMeta('seeded'))) {
+    await seedDemo(store);
+    await store.initMeta('seeded', new Date().toISOString());
+    log.info('demo data seeded');
+  }
+  const dir = new Directory(store);
+  await dir.load();
+  const access = new AccessLog(store, log);
+  const cases = new CaseService(store, dir, access, log);
+  await cases.load();
+  const cursors = new Cursors(Buffer.from(await store.initMeta('cursor-key', randomBytes(32).toString('base64')), 'base64'));
+  const sessions = new Sessions(store, dir);
+  const addressOf = (req: Request): string => clientAddress(req.headers, req.socket.remoteAddress, config.TRUST_PROXY);
+
+  const app = express();
+  app.disable('x-powered-by');
+  if (config.TRUST_PROXY > 0) app.set('trust proxy', config.TRUST_PROXY);
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          styleSrc: ["'self'"],
+          imgSrc: ["'self'", 'data:'],
+          connectSrc: ["'self'"],
+          fontSrc: ["'self'"],
+          objectSrc: ["'none'"],
+          baseUri: ["'self'"],
+          formAction: ["'self'"],
+          frameAncestors: ["'none'"],
+          ...(config.COOKIE_SECURE ? { upgradeInsecureRequests: [] } : {}),
+        },
+      },
+      strictTransportSecurity: config.COOKIE_SECURE,
+    }),
+  );
+  let closing = false;
+  app.get('/healthz', (_req, res) => {
+    res.status(closing ? 503 : 200).json({ status: closing ? 'stopping' : 'ok' });
+  });
+  app.use('/api', requireJsonSameOrigin, express.json({ limit: MAX_MESSAGE_BYTES }));
+  // Case data is never cached by browsers or proxies.
+  app.use('/api', (_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
+
+  const server = http.createServer(app);
+  const realtime = new Realtime(server, {
+    sessions,
+    dir,
+    cases,
+    access,
+    cursors,
+    log,
+    commandsPerSecond: opts.commandsPerSecond ?? MAX_COMMANDS_PER_SECOND,
+    trustProxy: config.TRUST_PROXY,
+  });
+  const endSessions = (ids: string[]): void => realtime.endSessions(ids);
+  app.use('/api', authRoutes({ store, dir, sessions, access, cookieSecure: config.COOKIE_SECURE, addressOf, onLogout: endSessions }));
+  app.use('/api/admin', adminRoutes({ dir, sessions, access, addressOf, onSessionsEnded: endSessions }));
+  app.use('/api', () => {
+    throw new HttpError(404, 'NOT_FOUND');
+  });
+
+  const clientDir = path.resolve(config.CLIENT_DIR);
+  const indexHtml = path.join(clientDir, 'index.html');
+  app.use(express.static(clientDir, { index: false, maxAge: '1h' }));
+  app.get('/{*splat}', (_req, res, next) => {
+    if (!fs.existsSync(indexHtml)) return next(new HttpError(404, 'NOT_FOUND', 'De webapplicatie is nog niet gebouwd (npm run build).'));
+    res.setHeader('Cache-Control', 'no-cache');
+    res.sendFile(indexHtml);
+  });
+  app.use(errorHandler(log));
+
+  // Other WebSocket paths are refused here; the Yjs endpoint will claim its own.
+  server.on('upgrade', (req, socket) => {
+    if (!req.url?.startsWith('/socket.io/')) socket.destroy();
+  });
+
+  return {
+    http: server,
+    store,
+    cases,
+    dir,
+    realtime,
+    cursors,
+    access,
+    log,
+    listen(port = config.PORT, host = config.HOST) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve((server.address() as AddressInfo).port);
+        });
+      });
+    },
+    async close() {
+      if (closing) return;
+      closing = true;
+      await realtime.close();
+      server.closeAllConnections();
+      await access.flush();
+      await store.close();
+    },
+  };
+}

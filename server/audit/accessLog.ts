@@ -1,0 +1,70 @@
+import type { CaseState, Viewer } from '../../shared/domain.js';
+import type { CaseId, ItemId } from '../../shared/ids.js';
+import { participationOf } from '../../shared/rules/access.js';
+import type { Logger } from '../log.js';
+import type { AccessRecord, Store } from '../store/types.js';
+
+/** Who acts, and from where: what every access-log record needs besides the action itself. */
+export interface Actor {
+  viewer: Viewer;
+  address: string;
+}
+
+export const PURPOSE_CASE_MEETING = 'casusoverleg';
+
+/** A NEN 7513 record for an action on case data (R-FILE). */
+export function accessRecord(
+  actor: Actor,
+  c: CaseState | null,
+  fields: { action: AccessRecord['action']; operation: string; caseId?: CaseId | null; itemId?: ItemId | null; outcome?: AccessRecord['outcome'] },
+  at = new Date().toISOString(),
+): AccessRecord {
+  return {
+    at,
+    action: fields.action,
+    operation: fields.operation,
+    caseId: fields.caseId ?? c?.id ?? null,
+    itemId: fields.itemId ?? null,
+    userId: actor.viewer.userId,
+    orgId: actor.viewer.orgId,
+    role: (c && participationOf(c, actor.viewer)?.role) || 'none',
+    purpose: PURPOSE_CASE_MEETING,
+    address: actor.address,
+    outcome: fields.outcome ?? 'ok',
+  };
+}
+
+/**
+ * Reads are many (every delivery to every viewer is one), so they are gathered and written in one
+ * transaction per turn of the event loop. Changes are written with their events, in the same commit.
+ */
+export class AccessLog {
+  private buffer: AccessRecord[] = [];
+  private scheduled = false;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly store: Store,
+    private readonly log: Logger,
+  ) {}
+
+  record(r: AccessRecord | AccessRecord[]): void {
+    if (Array.isArray(r)) this.buffer.push(...r);
+    else this.buffer.push(r);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => void this.flush());
+    }
+  }
+
+  flush(): Promise<void> {
+    this.scheduled = false;
+    const batch = this.buffer;
+    this.buffer = [];
+    if (batch.length === 0) return this.flushing;
+    this.flushing = this.flushing
+      .then(() => this.store.appendAccess(batch))
+      .catch((err: unknown) => this.log.error({ err, records: batch.length }, 'access log write failed'));
+    return this.flushing;
+  }
+}

@@ -1,0 +1,201 @@
+import type { CaseState, Viewer } from '../../shared/domain.js';
+import { appError, type AppError } from '../../shared/errors.js';
+import { newId, type CaseId, type ItemId } from '../../shared/ids.js';
+import { authorizeCaseCommand, authorizeCreate } from '../../shared/rules/commands.js';
+import type { Touched } from '../../shared/rules/projection.js';
+import type { CommandInput } from '../../shared/schemas.js';
+import type { Ack } from '../../shared/protocol.js';
+import { accessRecord, type AccessLog, type Actor } from '../audit/accessLog.js';
+import type { Directory } from '../directory/directory.js';
+import type { Logger } from '../log.js';
+import { VersionConflictError, type AccessRecord, type NewEvent, type Store } from '../store/types.js';
+import { decide, decideCreate, type CaseCommandName } from './decide.js';
+import { applyEvent, parseStoredEvent, replay, type CaseEvent } from './events.js';
+
+/** One committed change of one case, as the delivery step needs it. */
+export interface Committed {
+  caseId: CaseId;
+  before: CaseState | null;
+  after: CaseState;
+  touched: Touched;
+}
+
+const ACTION_OF: Record<CaseCommandName | 'case:create', AccessRecord['action']> = {
+  'case:create': 'create',
+  'case:setParticipant': 'update',
+  'case:removeParticipant': 'delete',
+  'case:setPhase': 'update',
+  'case:setInforming': 'update',
+  'item:add': 'create',
+  'item:edit': 'update',
+  'item:setVisibility': 'update',
+  'item:withdraw': 'delete',
+};
+
+const MAX_CONFLICT_RETRIES = 5;
+
+/** Which parts of a case a run of events touched. */
+export function touchedBy(events: CaseEvent[]): Touched {
+  const items = new Set<ItemId>();
+  let meta = false;
+  for (const e of events) {
+    if ('itemId' in e.payload) items.add(e.payload.itemId);
+    else meta = true;
+  }
+  return { meta, items };
+}
+
+/**
+ * Holds every case's state, runs commands one at a time per case (validate → authorise → decide →
+ * commit), and announces each commit to the delivery step after the caller had its answer.
+ */
+export class CaseService {
+  private readonly cases = new Map<CaseId, CaseState>();
+  private readonly queues = new Map<CaseId, Promise<unknown>>();
+  private readonly listeners = new Set<(c: Committed) => void>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly dir: Directory,
+    private readonly access: AccessLog,
+    private readonly log: Logger,
+  ) {}
+
+  async load(): Promise<void> {
+    for (const id of await this.store.caseIds()) {
+      const s = replay(await this.store.readEvents(id));
+      if (s) this.cases.set(id, s);
+    }
+    this.log.info({ cases: this.cases.size }, 'cases loaded');
+  }
+
+  get(id: CaseId): CaseState | undefined {
+    return this.cases.get(id);
+  }
+
+  all(): IterableIterator<CaseState> {
+    return this.cases.values();
+  }
+
+  onCommitted(fn: (c: Committed) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /**
+   * The case as it stood at `version` and what changed since, up to the state held now. Run it
+   * inside withCase so no commit slips in between.
+   */
+  async since(id: CaseId, version: number): Promise<{ before: CaseState | null; touched: Touched } | null> {
+    const now = this.cases.get(id);
+    if (!now || version > now.version) return null;
+    const rows = await this.store.readEvents(id, 0, now.version);
+    const before = replay(rows.slice(0, version));
+    return { before, touched: touchedBy(rows.slice(version).map(parseStoredEvent)) };
+  }
+
+  async create(input: CommandInput<'case:create'>, actor: Actor): Promise<Ack<{ caseId: CaseId }>> {
+    const err = authorizeCreate(input, actor.viewer, this.dir);
+    if (err) return this.deny(actor, null, 'case:create', null, err);
+    const caseId = newId<CaseId>('cs');
+    return this.withCase(caseId, async () => {
+      const events = decideCreate(input, caseId);
+      const after = await this.commit(null, caseId, events, actor, 'case:create', null);
+      return { ok: true as const, data: { caseId: after.id } };
+    });
+  }
+
+  async run<N extends CaseCommandName>(name: N, input: CommandInput<N>, actor: Actor): Promise<Ack<{ itemId?: ItemId } | null>> {
+    const caseId = (input as { caseId: CaseId }).caseId;
+    return this.withCase(caseId, async () => {
+      for (let attempt = 0; ; attempt++) {
+        const c = this.cases.get(caseId);
+        const itemId = (input as { itemId?: ItemId }).itemId ?? null;
+        if (!c) return this.deny(actor, null, name, itemId, appError('NOT_FOUND'), caseId);
+        const err = authorizeCaseCommand(name, input, c, actor.viewer, this.dir);
+        if (err) return this.deny(actor, c, name, itemId, err);
+        const decided = decide(name, input, c, actor.viewer, new Date().toISOString());
+        try {
+          await this.commit(c, caseId, decided.events, actor, name, decided.itemId ?? itemId);
+          return { ok: true as const, data: decided.itemId ? { itemId: decided.itemId } : null };
+        } catch (e) {
+          // Another process wrote first: take its events, then judge the command again on the new state.
+          if (!(e instanceof VersionConflictError) || attempt >= MAX_CONFLICT_RETRIES) throw e;
+          await this.catchUp(caseId);
+        }
+      }
+    });
+  }
+
+  /** Applies events that another process appended to the shared log. */
+  async catchUp(caseId: CaseId): Promise<void> {
+    const before = this.cases.get(caseId) ?? null;
+    const rows = await this.store.readEvents(caseId, before?.version ?? 0);
+    if (rows.length === 0) return;
+    let s = before;
+    const events: CaseEvent[] = [];
+    for (const row of rows) {
+      const e = parseStoredEvent(row);
+      events.push(e);
+      s = applyEvent(s, e, row, row.version);
+    }
+    this.cases.set(caseId, s!);
+    this.announce({ caseId, before, after: s!, touched: touchedBy(events) });
+  }
+
+  private async commit(
+    before: CaseState | null,
+    caseId: CaseId,
+    events: CaseEvent[],
+    actor: Actor,
+    operation: CaseCommandName | 'case:create',
+    itemId: ItemId | null,
+  ): Promise<CaseState> {
+    const at = new Date().toISOString();
+    const meta = { at, actorUserId: actor.viewer.userId, actorOrgId: actor.viewer.orgId };
+    let after = before;
+    const rows: NewEvent[] = [];
+    for (const e of events) {
+      after = applyEvent(after, e, meta, (after?.version ?? 0) + 1);
+      rows.push({ type: e.type, payload: e.payload, ...meta });
+    }
+    const record = accessRecord(actor, after, { action: ACTION_OF[operation], operation, caseId, itemId }, at);
+    await this.store.appendEvents(caseId, before?.version ?? 0, rows, [record]);
+    this.cases.set(caseId, after!);
+    this.announce({ caseId, before, after: after!, touched: touchedBy(events) });
+    return after!;
+  }
+
+  /** Delivery waits one turn so the command's own ack goes out first. Commits stay in log order. */
+  private announce(c: Committed): void {
+    setImmediate(() => {
+      for (const fn of this.listeners) {
+        try {
+          fn(c);
+        } catch (err) {
+          this.log.error({ err, caseId: c.caseId }, 'delivery failed');
+        }
+      }
+    });
+  }
+
+  private deny(actor: Actor, c: CaseState | null, operation: string, itemId: ItemId | null, error: AppError, caseId?: CaseId): Ack<never> {
+    const action = operation === 'case:create' ? 'create' : (ACTION_OF[operation as CaseCommandName] ?? 'read');
+    this.access.record(accessRecord(actor, c, { action, operation, caseId: caseId ?? c?.id ?? null, itemId, outcome: 'denied' }));
+    return { ok: false, error };
+  }
+
+  /** Runs work for one case after everything queued for it before: commands, opens, catch-ups. */
+  withCase<T>(caseId: CaseId, work: () => Promise<T>): Promise<T> {
+    const prev = this.queues.get(caseId) ?? Promise.resolve();
+    const next = prev.then(work, work);
+    const tail = next.catch(() => undefined);
+    this.queues.set(caseId, tail);
+    void tail.then(() => {
+      if (this.queues.get(caseId) === tail) this.queues.delete(caseId);
+    });
+    return next;
+  }
+}
+
+export type { Viewer };

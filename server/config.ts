@@ -1,0 +1,39 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const ConfigSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  DATA_DIR: z.string().min(1).default('./data'),
+  /** SQLite file; defaults to DATA_DIR/casusbord.sqlite. */
+  DB_FILE: z.string().min(1).optional(),
+  SEED_DEMO: bool.default(true),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Set behind HTTPS: the session cookie then carries Secure. */
+  COOKIE_SECURE: bool.default(false),
+  /** Number of proxy hops to trust for the client address (X-Forwarded-For), e.g. 1 behind a load balancer. */
+  TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
+  /** Where the built client lives; `npm start` builds it there when missing or stale. */
+  CLIENT_DIR: z.string().min(1).default('./dist/client'),
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+});
+
+export type Config = z.infer<typeof ConfigSchema> & { dbFile: string };
+
+/** Reads and validates the environment; a bad value stops start-up with a message naming it. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const known = Object.fromEntries(Object.keys(ConfigSchema.shape).map((k) => [k, env[k] === '' ? undefined : env[k]]));
+  const parsed = ConfigSchema.safeParse(known);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message} (got ${JSON.stringify(known[String(i.path[0])])})`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const c = parsed.data;
+  return { ...c, dbFile: c.DB_FILE ?? path.join(c.DATA_DIR, 'casusbord.sqlite') };
+}
+
+export class ConfigError extends Error {}

@@ -1,0 +1,68 @@
+import type { Organisation, Table, User } from '../../shared/domain.js';
+import type { OrgId, TableId, UserId } from '../../shared/ids.js';
+import type { DirectoryLookup } from '../../shared/rules/commands.js';
+import type { Store, UserRecord } from '../store/types.js';
+
+/**
+ * The house's organisations, people and tables, held in memory for the rule functions and kept in
+ * step with the store by the admin routes, which write through here.
+ */
+export class Directory implements DirectoryLookup {
+  private orgs = new Map<OrgId, Organisation>();
+  private users = new Map<UserId, UserRecord>();
+  private byUsername = new Map<string, UserRecord>();
+  private tables = new Map<TableId, Table>();
+
+  constructor(private readonly store: Store) {}
+
+  async load(): Promise<void> {
+    const [orgs, users, tables] = await Promise.all([this.store.listOrgs(), this.store.listUsers(), this.store.listTables()]);
+    this.orgs = new Map(orgs.map((o) => [o.id, o]));
+    this.users = new Map(users.map((u) => [u.id, u]));
+    this.byUsername = new Map(users.map((u) => [u.username, u]));
+    this.tables = new Map(tables.map((t) => [t.id, t]));
+  }
+
+  org(id: OrgId): Organisation | undefined {
+    return this.orgs.get(id);
+  }
+  user(id: UserId): User | undefined {
+    return this.users.get(id);
+  }
+  userRecord(id: UserId): UserRecord | undefined {
+    return this.users.get(id);
+  }
+  userByUsername(username: string): UserRecord | undefined {
+    return this.byUsername.get(username);
+  }
+  table(id: TableId): Table | undefined {
+    return this.tables.get(id);
+  }
+  allOrgs(): Organisation[] {
+    return [...this.orgs.values()];
+  }
+  allUsers(): UserRecord[] {
+    return [...this.users.values()];
+  }
+  allTables(): Table[] {
+    return [...this.tables.values()];
+  }
+  /** A person's display name; an unknown id (a removed account) shows neutrally. */
+  readonly nameOf = (id: string): string => this.users.get(id as UserId)?.displayName ?? 'Onbekende gebruiker';
+
+  async putOrg(org: Organisation): Promise<void> {
+    await this.store.putOrg(org);
+    this.orgs.set(org.id, org);
+  }
+  async putUser(user: UserRecord): Promise<void> {
+    const previous = this.users.get(user.id);
+    if (previous && previous.username !== user.username) this.byUsername.delete(previous.username);
+    await this.store.putUser(user);
+    this.users.set(user.id, user);
+    this.byUsername.set(user.username, user);
+  }
+  async putTable(table: Table): Promise<void> {
+    await this.store.putTable(table);
+    this.tables.set(table.id, table);
+  }
+}

@@ -1,0 +1,313 @@
+import type { Server as HttpServer } from 'node:http';
+import { Server, type Socket } from 'socket.io';
+import type { CaseState, Viewer } from '../../shared/domain.js';
+import { appError, type AppError } from '../../shared/errors.js';
+import type { CaseId, UserId } from '../../shared/ids.js';
+import { MAX_MESSAGE_BYTES } from '../../shared/limits.js';
+import {
+  PROTOCOL_VERSION,
+  SOCKET_PATH,
+  type Ack,
+  type ClientToServerEvents,
+  type OpenResult,
+  type PatchOp,
+  type ServerToClientEvents,
+} from '../../shared/protocol.js';
+import { maySeeCase } from '../../shared/rules/access.js';
+import { deltaFor, projectCase, summarise } from '../../shared/rules/projection.js';
+import { CommandSchemas, isCommandName, type CommandInput, type CommandName } from '../../shared/schemas.js';
+import { accessRecord, type AccessLog, type Actor } from '../audit/accessLog.js';
+import type { Sessions } from '../auth/sessions.js';
+import type { CaseService, Committed } from '../cases/service.js';
+import type { Directory } from '../directory/directory.js';
+import type { Logger } from '../log.js';
+import type { AccessRecord } from '../store/types.js';
+import type { Cursors } from './cursor.js';
+import { PresenceTable } from './presence.js';
+import { TokenBucket } from './rateLimit.js';
+
+export interface SocketData {
+  viewer: Viewer;
+  sessionIdHash: string;
+  address: string;
+  /** Cases this socket has open, with the version it has been served up to. */
+  open: Map<CaseId, number>;
+  bucket: TokenBucket;
+}
+
+type IO = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+type S = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+
+const caseRoom = (id: CaseId): string => `case:${id}`;
+const userRoom = (id: UserId): string => `user:${id}`;
+const sessionRoom = (idHash: string): string => `session:${idHash}`;
+
+export interface RealtimeDeps {
+  sessions: Sessions;
+  dir: Directory;
+  cases: CaseService;
+  access: AccessLog;
+  cursors: Cursors;
+  log: Logger;
+  commandsPerSecond: number;
+  trustProxy: number;
+}
+
+/** Where a request came from: the socket peer, or the proxy's X-Forwarded-For when trusted. */
+export function clientAddress(headers: Record<string, string | string[] | undefined>, peer: string | undefined, trustProxy: number): string {
+  const fwd = headers['x-forwarded-for'];
+  if (trustProxy > 0 && typeof fwd === 'string') {
+    const hops = fwd.split(',').map((s) => s.trim());
+    return hops[Math.max(0, hops.length - trustProxy)] ?? peer ?? 'unknown';
+  }
+  return peer ?? 'unknown';
+}
+
+class HandshakeError extends Error {
+  readonly data: AppError;
+  constructor(code: 'UNAUTHENTICATED' | 'PROTOCOL_OUTDATED') {
+    super(code);
+    this.data = appError(code);
+  }
+}
+
+/**
+ * The live board. Every message to a client is built here from the rule functions: snapshots,
+ * patches, case lists and presence all pass maySeeCase / maySeeItem for that client first.
+ */
+export class Realtime {
+  readonly io: IO;
+  private readonly presence = new PresenceTable();
+
+  constructor(
+    httpServer: HttpServer,
+    private readonly d: RealtimeDeps,
+  ) {
+    this.io = new Server(httpServer, {
+      path: SOCKET_PATH,
+      transports: ['websocket'],
+      serveClient: false,
+      maxHttpBufferSize: MAX_MESSAGE_BYTES,
+      // Leave other WebSocket paths (Yjs documents) to their own upgrade handler.
+      destroyUpgrade: false,
+    });
+    this.io.use((socket, next) => void this.handshake(socket, next));
+    this.io.on('connection', (socket) => this.connected(socket));
+    d.cases.onCommitted((c) => this.deliver(c));
+  }
+
+  private async handshake(socket: S, next: (err?: Error) => void): Promise<void> {
+    try {
+      const auth = socket.handshake.auth as { protocolVersion?: unknown } | undefined;
+      const session = await this.d.sessions.resolve(socket.request);
+      if (!session) return next(new HandshakeError('UNAUTHENTICATED'));
+      if (auth?.protocolVersion !== PROTOCOL_VERSION) return next(new HandshakeError('PROTOCOL_OUTDATED'));
+      socket.data = {
+        viewer: session.viewer,
+        sessionIdHash: session.idHash,
+        address: clientAddress(socket.request.headers, socket.request.socket.remoteAddress, this.d.trustProxy),
+        open: new Map(),
+        bucket: new TokenBucket(this.d.commandsPerSecond, this.d.commandsPerSecond * 2),
+      };
+      next();
+    } catch (err) {
+      this.d.log.error({ err }, 'handshake failed');
+      next(new HandshakeError('UNAUTHENTICATED'));
+    }
+  }
+
+  private connected(socket: S): void {
+    const { viewer } = socket.data;
+    void socket.join([userRoom(viewer.userId), sessionRoom(socket.data.sessionIdHash)]);
+    socket.emit('cases:snapshot', this.summaries(viewer));
+    // One entry point for every inbound event, known or not, so nothing bypasses parsing.
+    socket.onAny((event: string, ...args: unknown[]) => void this.dispatch(socket, event, args));
+    socket.on('disconnect', () => {
+      for (const caseId of socket.data.open.keys()) this.leaveCase(socket, caseId);
+    });
+  }
+
+  private summaries(viewer: Viewer) {
+    const out = [];
+    for (const c of this.d.cases.all()) {
+      const s = summarise(c, viewer, this.d.cursors.encode(c.id, c.version));
+      if (s) out.push(s);
+    }
+    return out;
+  }
+
+  private actor(socket: S): Actor {
+    return { viewer: socket.data.viewer, address: socket.data.address };
+  }
+
+  private async dispatch(socket: S, event: string, args: unknown[]): Promise<void> {
+    const last = args.at(-1);
+    const ack = typeof last === 'function' ? (last as (r: Ack<unknown>) => void) : null;
+    // Commands without an ack cannot be answered; they are dropped unread.
+    if (!ack) return;
+    const reply = (r: Ack<unknown>): void => {
+      if (socket.connected) ack(r);
+    };
+    if (!socket.data.bucket.take()) return reply({ ok: false, error: appError('RATE_LIMITED') });
+    if (!isCommandName(event)) return reply({ ok: false, error: appError('UNKNOWN_COMMAND') });
+    const parsed = CommandSchemas[event].safeParse(args.length > 1 ? args[0] : undefined);
+    if (!parsed.success) return reply({ ok: false, error: appError('BAD_REQUEST') });
+    try {
+      reply(await this.execute(socket, event, parsed.data));
+    } catch (err) {
+      this.d.log.error({ err, command: event, userId: socket.data.viewer.userId }, 'command failed');
+      reply({ ok: false, error: appError('INTERNAL') });
+    }
+  }
+
+  private async execute(socket: S, name: CommandName, input: unknown): Promise<Ack<unknown>> {
+    switch (name) {
+      case 'case:open':
+        return this.openCase(socket, input as CommandInput<'case:open'>);
+      case 'case:leave': {
+        const { caseId } = input as CommandInput<'case:leave'>;
+        if (!socket.data.open.has(caseId)) return { ok: false, error: appError('NOT_FOUND') };
+        this.leaveCase(socket, caseId);
+        return { ok: true, data: null };
+      }
+      case 'case:create':
+        return this.d.cases.create(input as CommandInput<'case:create'>, this.actor(socket));
+      default:
+        return this.d.cases.run(name, input as CommandInput<typeof name>, this.actor(socket));
+    }
+  }
+
+  private openCase(socket: S, input: CommandInput<'case:open'>): Promise<Ack<OpenResult>> {
+    const { caseId, since } = input;
+    return this.d.cases.withCase(caseId, async () => {
+      const c = this.d.cases.get(caseId);
+      const actor = this.actor(socket);
+      if (!c || !maySeeCase(c, actor.viewer)) {
+        this.d.access.record(accessRecord(actor, c ?? null, { action: 'read', operation: 'case:open', caseId, outcome: 'denied' }));
+        return { ok: false as const, error: appError('NOT_FOUND') };
+      }
+      const cursor = this.d.cursors.encode(caseId, c.version);
+      const v = since === undefined ? null : this.d.cursors.decode(caseId, since);
+      const history = v !== null && v > 0 ? await this.d.cases.since(caseId, v) : null;
+      let result: OpenResult;
+      if (history) {
+        const ops = deltaFor(history.before, c, history.touched, actor.viewer, this.d.dir.nameOf, cursor);
+        result = { patch: { caseId, cursor, ops } };
+        this.logReads(actor, c, ops, 'case:open');
+      } else {
+        const view = projectCase(c, actor.viewer, this.d.dir.nameOf, cursor)!;
+        result = { view };
+        this.logReads(actor, c, [{ op: 'snapshot', view }], 'case:open');
+      }
+      await socket.join(caseRoom(caseId));
+      socket.data.open.set(caseId, c.version);
+      const me = this.d.dir.user(actor.viewer.userId);
+      this.presence.join(caseId, socket.id, { userId: actor.viewer.userId, name: me?.displayName ?? '', orgId: actor.viewer.orgId });
+      // After the ack, so the opener has the board before it hears who is there.
+      setImmediate(() => this.broadcastPresence(caseId));
+      return { ok: true as const, data: result };
+    });
+  }
+
+  private leaveCase(socket: S, caseId: CaseId): void {
+    socket.data.open.delete(caseId);
+    void socket.leave(caseRoom(caseId));
+    if (this.presence.leave(caseId, socket.id)) this.broadcastPresence(caseId);
+  }
+
+  private localSocketsIn(room: string): S[] {
+    const ids = this.io.sockets.adapter.rooms.get(room);
+    if (!ids) return [];
+    const out: S[] = [];
+    for (const id of ids) {
+      const s = this.io.sockets.sockets.get(id);
+      if (s) out.push(s);
+    }
+    return out;
+  }
+
+  /** Presence reaches only viewers of the case, and lists only people who may see it. */
+  private broadcastPresence(caseId: CaseId): void {
+    const c = this.d.cases.get(caseId);
+    if (!c) return;
+    const cursor = this.d.cursors.encode(caseId, c.version);
+    const present = this.presence.entries(caseId, (userId) => {
+      const u = this.d.dir.user(userId);
+      return u !== undefined && maySeeCase(c, { userId, orgId: u.orgId, roles: u.roles });
+    });
+    for (const s of this.localSocketsIn(caseRoom(caseId))) {
+      if (maySeeCase(c, s.data.viewer)) s.emit('presence:update', { caseId, cursor, present });
+    }
+  }
+
+  /** After a commit: each open board gets its own patch; each affected user its case list entry. */
+  private deliver({ caseId, before, after, touched }: Committed): void {
+    const cursor = this.d.cursors.encode(caseId, after.version);
+    const perUser = new Map<UserId, PatchOp[]>();
+    const touchedItems = [...touched.items];
+    let someoneLeft = false;
+    for (const s of this.localSocketsIn(caseRoom(caseId))) {
+      const served = s.data.open.get(caseId);
+      if (served === undefined || served >= after.version) continue;
+      const viewer = s.data.viewer;
+      let ops = perUser.get(viewer.userId);
+      if (!ops) {
+        ops = deltaFor(before, after, { meta: touched.meta, items: touchedItems }, viewer, this.d.dir.nameOf, cursor);
+        perUser.set(viewer.userId, ops);
+        this.logReads({ viewer, address: s.data.address }, after, ops, 'case:patch');
+      }
+      s.data.open.set(caseId, after.version);
+      if (ops.length > 0) s.emit('case:patch', { caseId, cursor, ops });
+      if (ops.some((o) => o.op === 'revoked')) {
+        s.data.open.delete(caseId);
+        void s.leave(caseRoom(caseId));
+        this.presence.leave(caseId, s.id);
+        someoneLeft = true;
+      }
+    }
+    if (touched.meta) this.deliverSummaries(before, after);
+    if (someoneLeft) this.broadcastPresence(caseId);
+  }
+
+  private deliverSummaries(before: CaseState | null, after: CaseState): void {
+    const cursor = this.d.cursors.encode(after.id, after.version);
+    const userIds = new Set<UserId>();
+    for (const p of [...(before?.participants ?? []), ...after.participants]) for (const u of p.userIds) userIds.add(u);
+    for (const userId of userIds) {
+      const u = this.d.dir.user(userId);
+      if (!u) continue;
+      const viewer: Viewer = { userId, orgId: u.orgId, roles: u.roles };
+      const summary = summarise(after, viewer, cursor);
+      if (summary) this.io.to(userRoom(userId)).emit('cases:upsert', summary);
+      else if (before && maySeeCase(before, viewer)) this.io.to(userRoom(userId)).emit('cases:removed', after.id);
+    }
+  }
+
+  private logReads(actor: Actor, c: CaseState, ops: PatchOp[], operation: string): void {
+    const records: AccessRecord[] = [];
+    const read = (itemId: CaseState['items'] extends Map<infer K, unknown> ? K | null : never) =>
+      records.push(accessRecord(actor, c, { action: 'read', operation, itemId }));
+    for (const o of ops) {
+      if (o.op === 'snapshot') {
+        read(null);
+        for (const i of o.view.items) read(i.id);
+      } else if (o.op === 'meta') read(null);
+      else if (o.op === 'item') read(o.item.id);
+    }
+    if (records.length > 0) this.d.access.record(records);
+  }
+
+  /** Logs a session out everywhere it is connected. */
+  endSessions(idHashes: string[]): void {
+    for (const h of idHashes) {
+      this.io.to(sessionRoom(h)).emit('session:ended');
+      this.io.in(sessionRoom(h)).disconnectSockets(true);
+    }
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.io.close(() => resolve());
+    });
+  }
+}

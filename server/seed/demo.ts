@@ -1,0 +1,207 @@
+import type { Organisation, Participant, Table, UserRole } from '../../shared/domain.js';
+import { newId, type CaseId, type ItemId, type OrgId, type TableId, type UserId } from '../../shared/ids.js';
+import { hashPassword } from '../auth/passwords.js';
+import type { CaseEvent } from '../cases/events.js';
+import type { Store, UserRecord } from '../store/types.js';
+
+/** The password of every demo account (README lists the accounts). */
+export const DEMO_PASSWORD = 'casusbord-demo';
+
+const ORGS: [OrgId, string, string, string, Organisation['kind'], boolean][] = [
+  ['org_zvh' as OrgId, 'Zorg- en Veiligheidshuis Fryslân', 'ZVH', '#2f4858', 'zvh', true],
+  ['org_politie' as OrgId, 'Politie Noord-Nederland', 'Politie', '#1d4ed8', 'partner', true],
+  ['org_reclassering' as OrgId, 'Reclassering Nederland', 'Reclassering', '#7c3aed', 'partner', true],
+  ['org_om' as OrgId, 'Openbaar Ministerie Noord-Nederland', 'OM', '#9f1239', 'partner', true],
+  ['org_ggz' as OrgId, 'GGZ Friesland', 'GGZ', '#0f766e', 'partner', true],
+  ['org_leeuwarden' as OrgId, 'Gemeente Leeuwarden', 'Gem. Leeuwarden', '#c2410c', 'partner', true],
+  ['org_veiligthuis' as OrgId, 'Veilig Thuis Friesland', 'Veilig Thuis', '#a16207', 'partner', true],
+  ['org_elkien' as OrgId, 'Elkien (woningcorporatie)', 'Elkien', '#15803d', 'partner', true],
+  // Not a signatory: shows that R-PROTOCOL keeps it off every case table.
+  ['org_walde' as OrgId, 'Stichting Thuisbegeleiding Wâldwei', 'Wâldwei', '#64748b', 'partner', false],
+];
+
+const USERS: [string, string, OrgId, UserRole[]][] = [
+  ['regisseur', 'Marieke Hoekstra', 'org_zvh' as OrgId, ['chair']],
+  ['regisseur2', 'Sjoerd de Jong', 'org_zvh' as OrgId, ['chair']],
+  ['beheer', 'Anke Visser', 'org_zvh' as OrgId, ['admin']],
+  ['politie', 'Jan Dijkstra', 'org_politie' as OrgId, []],
+  ['politie2', 'Hessel Bouma', 'org_politie' as OrgId, []],
+  ['reclassering', 'Fenna Postma', 'org_reclassering' as OrgId, []],
+  ['om', 'Pieter van der Meer', 'org_om' as OrgId, []],
+  ['ggz', 'Klaske Wijnia', 'org_ggz' as OrgId, []],
+  ['ggz2', 'Tjeerd Zijlstra', 'org_ggz' as OrgId, []],
+  ['gemeente', 'Ytsje de Boer', 'org_leeuwarden' as OrgId, []],
+  ['veiligthuis', 'Geartsje Kuipers', 'org_veiligthuis' as OrgId, []],
+  ['woning', 'Rients Jansma', 'org_elkien' as OrgId, []],
+  ['thuisbegeleiding', 'Baukje Terpstra', 'org_walde' as OrgId, []],
+];
+
+const TABLES: Table[] = [
+  { id: 'tbl_topx' as TableId, name: 'Top X-aanpak', description: 'Personen die veel overlast en criminaliteit veroorzaken en zorg nodig hebben.' },
+  { id: 'tbl_hg' as TableId, name: 'Huiselijk geweld', description: 'Gezinnen waar geweld speelt en hulp en veiligheid samen moeten komen.' },
+];
+
+const uid = (username: string): UserId => `usr_${username}` as UserId;
+const p = (orgId: string, role: Participant['role'], ...users: string[]): Participant => ({
+  orgId: orgId as OrgId,
+  role,
+  userIds: users.map(uid),
+});
+
+interface DemoItem {
+  by: string;
+  phase: 'beeldvorming' | 'oordelen' | 'besluiten';
+  text: string;
+  onlyFor?: string[];
+}
+
+interface DemoCase {
+  table: TableId;
+  title: string;
+  subjectNote: string;
+  goal: string;
+  participants: Participant[];
+  informer: string;
+  due: string;
+  phase?: 'oordelen' | 'besluiten';
+  items: DemoItem[];
+}
+
+const CASES: DemoCase[] = [
+  {
+    table: 'tbl_topx' as TableId,
+    title: 'Casus R. (1991), Leeuwarden-Oost',
+    subjectNote: 'Man, 35 jaar, woont alleen in een huurwoning in Leeuwarden-Oost.',
+    goal: 'De overlast en dreiging in de wijk stoppen en R. toeleiden naar passende zorg en woonbegeleiding.',
+    participants: [
+      p('org_zvh', 'voorzitter', 'regisseur'),
+      p('org_politie', 'aanmelder', 'politie', 'politie2'),
+      p('org_om', 'deelnemer', 'om'),
+      p('org_ggz', 'deelnemer', 'ggz'),
+      p('org_leeuwarden', 'deelnemer', 'gemeente'),
+      p('org_elkien', 'deelnemer', 'woning'),
+    ],
+    informer: 'org_politie',
+    due: '2026-12-04',
+    items: [
+      { by: 'politie', phase: 'beeldvorming', text: 'Sinds januari 14 meldingen van geluidsoverlast en twee van bedreiging van buren. Wijkagent heeft R. drie keer gesproken; hij erkent de overlast maar zegt dat buren hem provoceren.' },
+      { by: 'politie', phase: 'beeldvorming', text: 'Lopend onderzoek naar bedreiging met een mes op 12 oktober. Aangifte door buurvrouw; nog niet met R. besproken.', onlyFor: ['org_om'] },
+      { by: 'om', phase: 'beeldvorming', text: 'Zaak bedreiging ligt ter beoordeling bij de officier. Mogelijkheid van een voorwaardelijk sepot met bijzondere voorwaarden (behandeling) wordt bekeken.', onlyFor: ['org_politie'] },
+      { by: 'ggz', phase: 'beeldvorming', text: 'R. was tot 2025 in zorg bij het FACT-team; contact is door hem verbroken. Er is zorg over terugval in middelengebruik.' },
+      { by: 'woning', phase: 'beeldvorming', text: 'Huurachterstand van vier maanden. Ontruimingsprocedure is in voorbereiding maar kan worden aangehouden als er begeleiding komt.' },
+      { by: 'gemeente', phase: 'beeldvorming', text: 'Bekend bij het wijkteam; bewindvoering is aangevraagd en wacht op de rechtbank.' },
+    ],
+  },
+  {
+    table: 'tbl_hg' as TableId,
+    title: 'Gezin B., Sneek',
+    subjectNote: 'Moeder, vader en twee kinderen (4 en 7 jaar).',
+    goal: 'De veiligheid van moeder en kinderen herstellen en duurzaam borgen.',
+    participants: [
+      p('org_zvh', 'voorzitter', 'regisseur2'),
+      p('org_veiligthuis', 'aanmelder', 'veiligthuis'),
+      p('org_politie', 'deelnemer', 'politie'),
+      p('org_ggz', 'deelnemer', 'ggz2'),
+      p('org_leeuwarden', 'deelnemer', 'gemeente'),
+    ],
+    informer: 'org_veiligthuis',
+    due: '2026-12-01',
+    items: [
+      { by: 'veiligthuis', phase: 'beeldvorming', text: 'Drie meldingen in een half jaar, de laatste van school: oudste kind vertelde over ruzies met geschreeuw en een kapotte deur.' },
+      { by: 'politie', phase: 'beeldvorming', text: 'Op 2 november huiselijk-geweldincident, vader aangehouden en na verhoor heengezonden. Tijdelijk huisverbod overwogen maar niet opgelegd.' },
+      { by: 'ggz2', phase: 'beeldvorming', text: 'Vader is aangemeld voor agressieregulatietraining; intake gepland.', onlyFor: ['org_veiligthuis'] },
+    ],
+  },
+  {
+    table: 'tbl_topx' as TableId,
+    title: 'Casus T. (1984), Heerenveen',
+    subjectNote: 'Man, 42 jaar, sinds september met proeftijd na detentie.',
+    goal: 'Recidive voorkomen en een stabiele dagbesteding en woonplek realiseren.',
+    participants: [
+      p('org_zvh', 'voorzitter', 'regisseur'),
+      p('org_reclassering', 'aanmelder', 'reclassering'),
+      p('org_om', 'deelnemer', 'om'),
+      p('org_ggz', 'deelnemer', 'ggz'),
+      p('org_politie', 'deelnemer', 'politie2'),
+    ],
+    informer: 'org_reclassering',
+    due: '2026-11-20',
+    phase: 'oordelen',
+    items: [
+      { by: 'reclassering', phase: 'beeldvorming', text: 'Houdt zich aan meldplicht; twee keer positief getest op cocaïne in oktober.' },
+      { by: 'politie2', phase: 'beeldvorming', text: 'Gezien in gezelschap van bekenden uit het drugsmilieu in Heerenveen-Centrum.' },
+      { by: 'ggz', phase: 'oordelen', text: 'Verslavingsbehandeling in klinische setting is mogelijk binnen zes weken; voorkeur voor ambulante start.', onlyFor: ['org_reclassering'] },
+    ],
+  },
+];
+
+/** First-start demo data: the Frisian partners, their people, two tables and three cases. */
+export async function seedDemo(store: Store): Promise<void> {
+  for (const [id, name, shortName, colour, kind, signed] of ORGS) {
+    await store.putOrg({
+      id,
+      name,
+      shortName,
+      colour,
+      kind,
+      protocolSignedAt: signed ? '2025-03-01T09:00:00.000Z' : null,
+      protocolSignedBy: signed ? 'Directie' : null,
+    });
+  }
+  // One hash for the shared demo password keeps first start quick.
+  const passwordHash = await hashPassword(DEMO_PASSWORD);
+  const orgOf = new Map<UserId, OrgId>();
+  for (const [username, displayName, orgId, roles] of USERS) {
+    const user: UserRecord = { id: uid(username), username, displayName, orgId, roles, active: true, passwordHash };
+    orgOf.set(user.id, orgId);
+    await store.putUser(user);
+  }
+  for (const t of TABLES) await store.putTable(t);
+
+  for (const c of CASES) {
+    const caseId = newId<CaseId>('cs');
+    const chair = c.participants.find((x) => x.role === 'voorzitter')!.userIds[0]!;
+    const events: { e: CaseEvent; by: UserId }[] = [
+      {
+        by: chair,
+        e: {
+          type: 'case.created',
+          payload: {
+            caseId,
+            tableId: c.table,
+            title: c.title,
+            subjectNote: c.subjectNote,
+            goal: c.goal,
+            participants: c.participants,
+            informing: { informerOrgId: c.informer as OrgId, dueDate: c.due, status: 'open', ground: null, reviewDate: null, doneAt: null },
+          },
+        },
+      },
+    ];
+    if (c.phase) events.push({ by: chair, e: { type: 'case.phaseSet', payload: { phase: c.phase } } });
+    for (const i of c.items) {
+      const by = uid(i.by);
+      events.push({
+        by,
+        e: {
+          type: 'item.added',
+          payload: {
+            itemId: newId<ItemId>('it'),
+            orgId: orgOf.get(by)!,
+            authorId: by,
+            phase: i.phase,
+            text: i.text,
+            visibility: i.onlyFor ? { kind: 'orgs', orgIds: i.onlyFor as OrgId[] } : { kind: 'table' },
+            goalVersion: 1,
+          },
+        },
+      });
+    }
+    const at = new Date().toISOString();
+    await store.appendEvents(
+      caseId,
+      0,
+      events.map(({ e, by }) => ({ type: e.type, payload: e.payload, at, actorUserId: by, actorOrgId: orgOf.get(by)! })),
+    );
+  }
+}

@@ -1,0 +1,117 @@
+import type { CaseId, ItemId, OrgId, TableId, UserId } from './ids.js';
+
+/** R-BOB: picture, judgement, decision. */
+export const PHASES = ['beeldvorming', 'oordelen', 'besluiten'] as const;
+export type Phase = (typeof PHASES)[number];
+export const phaseIndex = (p: Phase): number => PHASES.indexOf(p);
+
+/** A participant's role in one case (R-ROLE). */
+export const CASE_ROLES = ['voorzitter', 'aanmelder', 'deelnemer'] as const;
+export type CaseRole = (typeof CASE_ROLES)[number];
+
+/** Roles a user holds in the house, independent of any case. */
+export const USER_ROLES = ['chair', 'admin'] as const;
+export type UserRole = (typeof USER_ROLES)[number];
+
+export type OrgKind = 'zvh' | 'partner';
+
+export interface Organisation {
+  id: OrgId;
+  name: string;
+  shortName: string;
+  /** #rrggbb, used to tag the organisation's items. */
+  colour: string;
+  kind: OrgKind;
+  /** R-PROTOCOL: only signatories can take part in a case. */
+  protocolSignedAt: string | null;
+  protocolSignedBy: string | null;
+}
+
+export interface User {
+  id: UserId;
+  username: string;
+  displayName: string;
+  orgId: OrgId;
+  roles: UserRole[];
+  active: boolean;
+}
+
+export interface Table {
+  id: TableId;
+  name: string;
+  description: string;
+}
+
+/** R-NEED: the whole case table, or only the named organisations (the contributor always). */
+export type Visibility = { kind: 'table' } | { kind: 'orgs'; orgIds: OrgId[] };
+
+export interface Participant {
+  orgId: OrgId;
+  role: CaseRole;
+  /** The people of that organisation who take part; nobody else of it sees the case. */
+  userIds: UserId[];
+}
+
+export type InformingStatus = 'open' | 'done' | 'postponed';
+
+/** R-INFORM: who informs the person concerned, by when, and whether it happened. */
+export interface Informing {
+  informerOrgId: OrgId;
+  dueDate: string;
+  status: InformingStatus;
+  /** Required when postponed (GDPR art. 14(5), 23). */
+  ground: string | null;
+  reviewDate: string | null;
+  doneAt: string | null;
+}
+
+export interface InformingDecision extends Informing {
+  at: string;
+  byUserId: UserId;
+  byOrgId: OrgId;
+}
+
+export interface Goal {
+  text: string;
+  version: number;
+}
+
+export type ItemStatus = 'active' | 'withdrawn';
+
+export interface Item {
+  id: ItemId;
+  orgId: OrgId;
+  authorId: UserId;
+  phase: Phase;
+  text: string;
+  visibility: Visibility;
+  status: ItemStatus;
+  goalVersion: number;
+  createdAt: string;
+  updatedAt: string;
+  /** Case version of the last change: lets a reconnecting client catch up. */
+  changedInVersion: number;
+}
+
+export interface CaseState {
+  id: CaseId;
+  tableId: TableId;
+  title: string;
+  subjectNote: string;
+  goal: Goal;
+  phase: Phase;
+  participants: Participant[];
+  informing: Informing;
+  informingHistory: InformingDecision[];
+  items: Map<ItemId, Item>;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Who is asking: the authenticated user, never what a client claims. */
+export interface Viewer {
+  userId: UserId;
+  orgId: OrgId;
+  roles: readonly UserRole[];
+}

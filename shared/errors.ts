@@ -1,0 +1,47 @@
+/** Every error a client can receive, by name. The server never uses another shape. */
+export const ERROR_CODES = [
+  'BAD_REQUEST',
+  'UNKNOWN_COMMAND',
+  'UNAUTHENTICATED',
+  'PROTOCOL_OUTDATED',
+  // Used alike for "does not exist" and "exists but hidden from you": it never tells them apart.
+  'NOT_FOUND',
+  'FORBIDDEN',
+  'NOT_SIGNED',
+  'WRONG_PHASE',
+  'CONFLICT',
+  'TOO_LARGE',
+  'RATE_LIMITED',
+  'LOGIN_FAILED',
+  'LOGIN_LOCKED',
+  'INTERNAL',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface AppError {
+  code: ErrorCode;
+  message: string;
+}
+
+/** Plain Dutch for the people at the table; the code is for programs. */
+export const ERROR_TEXT_NL: Record<ErrorCode, string> = {
+  BAD_REQUEST: 'Deze invoer klopt niet. Controleer de velden en probeer het opnieuw.',
+  UNKNOWN_COMMAND: 'Deze opdracht kent Casusbord niet.',
+  UNAUTHENTICATED: 'U bent niet (meer) ingelogd. Log opnieuw in.',
+  PROTOCOL_OUTDATED: 'Er is een nieuwe versie van Casusbord. Herlaad de pagina.',
+  NOT_FOUND: 'Niet gevonden, of u heeft hier geen toegang toe.',
+  FORBIDDEN: 'Dit mag u niet doen in deze casus.',
+  NOT_SIGNED: 'Deze organisatie heeft het privacyprotocol niet ondertekend en kan niet deelnemen.',
+  WRONG_PHASE: 'Dat kan niet in de huidige fase van de casus.',
+  CONFLICT: 'Iemand anders wijzigde dit tegelijk. Probeer het opnieuw.',
+  TOO_LARGE: 'Dit is te groot om op te slaan.',
+  RATE_LIMITED: 'Te veel opdrachten tegelijk. Wacht even en probeer het opnieuw.',
+  LOGIN_FAILED: 'Gebruikersnaam of wachtwoord onjuist.',
+  LOGIN_LOCKED: 'Te veel mislukte pogingen. Probeer het over een kwartier opnieuw.',
+  INTERNAL: 'Er ging iets mis aan onze kant. Probeer het opnieuw.',
+};
+
+export const appError = (code: ErrorCode, message: string = ERROR_TEXT_NL[code]): AppError => ({
+  code,
+  message,
+});

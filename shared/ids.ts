@@ -1,0 +1,25 @@
+import { z } from 'zod';
+
+// Branded ids: a value from the network is a plain string until its schema has parsed it.
+const idPattern = /^[A-Za-z0-9_-]{1,64}$/;
+
+export const CaseIdSchema = z.string().regex(idPattern).brand<'CaseId'>();
+export const ItemIdSchema = z.string().regex(idPattern).brand<'ItemId'>();
+export const OrgIdSchema = z.string().regex(idPattern).brand<'OrgId'>();
+export const UserIdSchema = z.string().regex(idPattern).brand<'UserId'>();
+export const TableIdSchema = z.string().regex(idPattern).brand<'TableId'>();
+
+export type CaseId = z.infer<typeof CaseIdSchema>;
+export type ItemId = z.infer<typeof ItemIdSchema>;
+export type OrgId = z.infer<typeof OrgIdSchema>;
+export type UserId = z.infer<typeof UserIdSchema>;
+export type TableId = z.infer<typeof TableIdSchema>;
+
+/** Random, unguessable ids that reveal nothing about what they name. */
+export function newId<T extends string>(prefix: string): T {
+  const bytes = new Uint8Array(12);
+  globalThis.crypto.getRandomValues(bytes);
+  let s = '';
+  for (const b of bytes) s += b.toString(16).padStart(2, '0');
+  return `${prefix}_${s}` as T;
+}

@@ -1,0 +1,20 @@
+// One place for every bound: the UI, the zod schemas and the transport caps read these.
+export const MAX_ITEM_TEXT_CHARS = 8_000;
+export const MAX_CASE_TITLE_CHARS = 120;
+export const MAX_SUBJECT_NOTE_CHARS = 500;
+export const MAX_GOAL_CHARS = 2_000;
+export const MAX_GROUND_CHARS = 1_000;
+export const MAX_PARTICIPANTS_PER_CASE = 30;
+export const MAX_PEOPLE_PER_PARTICIPANT = 25;
+export const MAX_ITEMS_PER_CASE = 5_000;
+export const MAX_NAME_CHARS = 120;
+export const MAX_USERNAME_CHARS = 64;
+export const MIN_PASSWORD_CHARS = 10;
+export const MAX_PASSWORD_CHARS = 256;
+/** Largest socket or HTTP message the server buffers before parsing. */
+export const MAX_MESSAGE_BYTES = 64 * 1024;
+export const LOGIN_MAX_FAILURES = 5;
+export const LOGIN_LOCK_MS = 15 * 60 * 1000;
+export const SESSION_IDLE_MS = 10 * 60 * 60 * 1000;
+/** Commands one socket may send per second before it is told to slow down. */
+export const MAX_COMMANDS_PER_SECOND = 50;
