@@ -67,7 +67,7 @@ export interface AccessQuery {
 
 /**
  * Everything Casusbord keeps. SQLite now, Redis for scale-out: both run the one contract suite in
- * test/store.contract.ts. Methods are async so a networked store fits the same shape.
+ * test/support/store.contract.ts. Methods are async so a networked store fits the same shape.
  */
 export interface Store {
   /** Appends atomically if the log is at `expectedVersion`; the access records go in the same commit. */

@@ -88,7 +88,20 @@ export class TestClient {
   }
 
   cmd<N extends CommandName>(name: N, input: CommandInput<N>): Promise<Ack<CommandResults[N]>> {
-    return (this.socket.timeout(10_000) as unknown as Socket).emitWithAck(name, input) as Promise<Ack<CommandResults[N]>>;
+    return this.cmdAt(name, input).then((r) => r.ack);
+  }
+
+  /**
+   * Also says where the answer sat among received messages: taken inside the ack callback, since
+   * several frames can be handled in one turn before a promise continuation runs.
+   */
+  cmdAt<N extends CommandName>(name: N, input: CommandInput<N>): Promise<{ ack: Ack<CommandResults[N]>; seq: number }> {
+    return new Promise((resolve, reject) => {
+      (this.socket.timeout(10_000) as unknown as Socket).emit(name, input, (err: Error | null, ack: Ack<CommandResults[N]>) => {
+        if (err) reject(err);
+        else resolve({ ack, seq: this.seq });
+      });
+    });
   }
 
   /** Sends anything at all, for bad-input tests. */

@@ -1,0 +1,85 @@
+import type { CaseState, Item, Organisation, Table, User, Viewer, Visibility } from '../../shared/domain.js';
+import type { CaseId, ItemId, OrgId, TableId, UserId } from '../../shared/ids.js';
+import type { DirectoryLookup } from '../../shared/rules/commands.js';
+
+// A small in-memory house for the pure rule functions: no server, no store.
+export const org = (id: string, signed = true, kind: Organisation['kind'] = 'partner'): Organisation => ({
+  id: id as OrgId,
+  name: id,
+  shortName: id,
+  colour: '#123456',
+  kind,
+  protocolSignedAt: signed ? '2025-01-01T00:00:00Z' : null,
+  protocolSignedBy: signed ? 'x' : null,
+});
+
+export const user = (id: string, orgId: string, roles: User['roles'] = []): User => ({
+  id: id as UserId,
+  username: id,
+  displayName: id,
+  orgId: orgId as OrgId,
+  roles,
+  active: true,
+});
+
+export const viewerOf = (u: User): Viewer => ({ userId: u.id, orgId: u.orgId, roles: u.roles });
+
+export const ORGS = [org('zvh', true, 'zvh'), org('pol'), org('ggz'), org('om'), org('unsigned', false)];
+export const USERS = [
+  user('chair', 'zvh', ['chair']),
+  user('chair2', 'zvh', ['chair']),
+  user('pol1', 'pol'),
+  user('pol2', 'pol'),
+  user('ggz1', 'ggz'),
+  user('om1', 'om'),
+  user('u1', 'unsigned'),
+];
+export const U = Object.fromEntries(USERS.map((u) => [u.id, viewerOf(u)])) as Record<string, Viewer>;
+
+export const dir: DirectoryLookup = {
+  org: (id) => ORGS.find((o) => o.id === id),
+  user: (id) => USERS.find((u) => u.id === id),
+  table: (id): Table | undefined => (id === 'tbl' ? { id: 'tbl' as TableId, name: 't', description: '' } : undefined),
+};
+
+export function item(id: string, orgId: string, visibility: Visibility = { kind: 'table' }, extra: Partial<Item> = {}): Item {
+  return {
+    id: id as ItemId,
+    orgId: orgId as OrgId,
+    authorId: 'pol1' as UserId,
+    phase: 'beeldvorming',
+    text: `text of ${id}`,
+    visibility,
+    status: 'active',
+    goalVersion: 1,
+    createdAt: 't',
+    updatedAt: 't',
+    changedInVersion: 1,
+    ...extra,
+  };
+}
+
+/** A case with zvh (chair), pol (only pol1, registrant), ggz and om at the table. */
+export function caseState(items: Item[] = [], extra: Partial<CaseState> = {}): CaseState {
+  return {
+    id: 'cs_1' as CaseId,
+    tableId: 'tbl' as TableId,
+    title: 'Casus X',
+    subjectNote: '',
+    goal: { text: 'doel', version: 1 },
+    phase: 'beeldvorming',
+    participants: [
+      { orgId: 'zvh' as OrgId, role: 'voorzitter', userIds: ['chair' as UserId] },
+      { orgId: 'pol' as OrgId, role: 'aanmelder', userIds: ['pol1' as UserId] },
+      { orgId: 'ggz' as OrgId, role: 'deelnemer', userIds: ['ggz1' as UserId] },
+      { orgId: 'om' as OrgId, role: 'deelnemer', userIds: ['om1' as UserId] },
+    ],
+    informing: { informerOrgId: 'pol' as OrgId, dueDate: '2026-12-01', status: 'open', ground: null, reviewDate: null, doneAt: null },
+    informingHistory: [],
+    items: new Map(items.map((i) => [i.id, i])),
+    version: 1,
+    createdAt: 't',
+    updatedAt: 't',
+    ...extra,
+  };
+}

@@ -1,0 +1,118 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { CaseId, OrgId, UserId } from '../../shared/ids.js';
+import { VersionConflictError, type AccessRecord, type NewEvent, type Store } from '../../server/store/types.js';
+
+/**
+ * The one contract every store runs (SQLite now, Redis in the scale-out issue). A new store is
+ * done when this suite passes against it unchanged.
+ */
+export function runStoreContract(name: string, make: () => Promise<{ store: Store; reopen?: () => Promise<Store>; cleanup?: () => Promise<void> }>): void {
+  describe(`store contract: ${name}`, () => {
+    let store: Store;
+    let reopen: (() => Promise<Store>) | undefined;
+    let cleanup: (() => Promise<void>) | undefined;
+    beforeEach(async () => {
+      ({ store, reopen, cleanup } = await make());
+    });
+    afterEach(async () => {
+      await store.close();
+      await cleanup?.();
+    });
+
+    const ev = (n: number): NewEvent => ({ type: 'test.event', payload: { n }, at: new Date().toISOString(), actorUserId: 'usr_a' as UserId, actorOrgId: 'org_a' as OrgId });
+    const rec = (op: string, caseId: CaseId | null = null): AccessRecord => ({
+      at: new Date().toISOString(),
+      action: 'read',
+      operation: op,
+      caseId,
+      itemId: null,
+      userId: 'usr_a' as UserId,
+      orgId: 'org_a' as OrgId,
+      role: 'none',
+      purpose: 'casusoverleg',
+      address: '127.0.0.1',
+      outcome: 'ok',
+    });
+    const A = 'cs_a' as CaseId;
+    const B = 'cs_b' as CaseId;
+
+    it('appends with an expected version and reads back in order', async () => {
+      expect(await store.appendEvents(A, 0, [ev(1), ev(2)])).toBe(2);
+      expect(await store.appendEvents(A, 2, [ev(3)])).toBe(3);
+      const all = await store.readEvents(A);
+      expect(all.map((e) => [e.version, (e.payload as { n: number }).n])).toEqual([[1, 1], [2, 2], [3, 3]]);
+      expect((await store.readEvents(A, 1, 2)).map((e) => e.version)).toEqual([2]);
+      expect(await store.readEvents(B)).toEqual([]);
+    });
+
+    it('refuses an append at a stale version and writes nothing of it', async () => {
+      await store.appendEvents(A, 0, [ev(1)]);
+      await expect(store.appendEvents(A, 0, [ev(9), ev(10)], [rec('x', A)])).rejects.toBeInstanceOf(VersionConflictError);
+      expect((await store.readEvents(A)).length).toBe(1);
+      expect(await store.readAccess({ caseId: A })).toEqual([]);
+    });
+
+    it('two writers at the same version: exactly one wins', async () => {
+      const results = await Promise.allSettled([store.appendEvents(A, 0, [ev(1)]), store.appendEvents(A, 0, [ev(2)])]);
+      expect(results.filter((r) => r.status === 'fulfilled').length).toBe(1);
+      expect((await store.readEvents(A)).length).toBe(1);
+    });
+
+    it('keeps case logs apart and lists them', async () => {
+      await store.appendEvents(A, 0, [ev(1)]);
+      await store.appendEvents(B, 0, [ev(2)]);
+      expect((await store.caseIds()).sort()).toEqual([A, B]);
+    });
+
+    it('writes change records in the same commit as the events', async () => {
+      await store.appendEvents(A, 0, [ev(1)], [rec('item:add', A)]);
+      expect((await store.readAccess({ caseId: A })).map((r) => r.operation)).toEqual(['item:add']);
+    });
+
+    it('keeps the access log in order and filters it per case and per user', async () => {
+      await store.appendAccess([rec('a', A), rec('b', B), rec('c', A)]);
+      expect((await store.readAccess({ caseId: A })).map((r) => r.operation)).toEqual(['a', 'c']);
+      expect((await store.readAccess({ userId: 'usr_a' as UserId })).length).toBe(3);
+    });
+
+    it('stores directory records and sessions', async () => {
+      await store.putOrg({ id: 'org_x' as OrgId, name: 'X', shortName: 'X', colour: '#000000', kind: 'partner', protocolSignedAt: null, protocolSignedBy: null });
+      await store.putOrg({ id: 'org_x' as OrgId, name: 'X2', shortName: 'X', colour: '#000000', kind: 'partner', protocolSignedAt: null, protocolSignedBy: null });
+      expect((await store.listOrgs()).map((o) => o.name)).toEqual(['X2']);
+      await store.putUser({ id: 'usr_x' as UserId, username: 'x', displayName: 'X', orgId: 'org_x' as OrgId, roles: [], active: true, passwordHash: 'h' });
+      expect((await store.listUsers()).length).toBe(1);
+      await store.putSession({ idHash: 's1', userId: 'usr_x' as UserId, createdAt: 1, lastSeenAt: 1 });
+      await store.putSession({ idHash: 's2', userId: 'usr_x' as UserId, createdAt: 1, lastSeenAt: 1 });
+      expect((await store.getSession('s1'))?.userId).toBe('usr_x');
+      await store.deleteSession('s1');
+      expect(await store.getSession('s1')).toBeUndefined();
+      expect(await store.deleteSessionsOf('usr_x' as UserId)).toEqual(['s2']);
+      expect(await store.getSession('s2')).toBeUndefined();
+    });
+
+    it('counts login failures and locks after the maximum', async () => {
+      expect((await store.recordLoginFailure('k', 1000, 3, 500)).lockedUntil).toBe(0);
+      await store.recordLoginFailure('k', 1001, 3, 500);
+      expect((await store.recordLoginFailure('k', 1002, 3, 500)).lockedUntil).toBe(1502);
+      expect((await store.getLoginFailures('k')).count).toBe(3);
+      // After the lock runs out the count starts again.
+      expect(await store.recordLoginFailure('k', 2000, 3, 500)).toEqual({ count: 1, lockedUntil: 0 });
+      await store.clearLoginFailures('k');
+      expect(await store.getLoginFailures('k')).toEqual({ count: 0, lockedUntil: 0 });
+    });
+
+    it('initialises a meta key once', async () => {
+      expect(await store.initMeta('m', 'one')).toBe('one');
+      expect(await store.initMeta('m', 'two')).toBe('one');
+      expect(await store.getMeta('m')).toBe('one');
+    });
+
+    it('keeps everything across a reopen', async () => {
+      if (!reopen) return;
+      await store.appendEvents(A, 0, [ev(1), ev(2)]);
+      await store.close();
+      store = await reopen();
+      expect((await store.readEvents(A)).length).toBe(2);
+    });
+  });
+}

@@ -1,0 +1,141 @@
+import { describe, expect, it } from 'vitest';
+import type { CaseId, ItemId, OrgId, TableId, UserId } from '../../shared/ids.js';
+import { isChairOf, maySeeCase, maySeeItem } from '../../shared/rules/access.js';
+import { authorizeCaseCommand, authorizeCreate } from '../../shared/rules/commands.js';
+import { deltaFor, projectCase, summarise } from '../../shared/rules/projection.js';
+import { caseState, dir, item, U } from '../support/fixtures.js';
+
+const nameOf = (id: string) => `naam ${id}`;
+const cs = 'cs_1' as CaseId;
+const code = (e: { code: string } | null) => e?.code ?? null;
+
+describe('R-ROLE: only those with a role', () => {
+  const c = caseState();
+  it('R-ROLE: a named person of a participating organisation sees the case', () => {
+    expect(maySeeCase(c, U.pol1!)).toBe(true);
+    expect(maySeeCase(c, U.chair!)).toBe(true);
+  });
+  it('R-ROLE: a colleague of a participating organisation who is not named sees nothing', () => {
+    expect(maySeeCase(c, U.pol2!)).toBe(false);
+    expect(projectCase(c, U.pol2!, nameOf, 'cur')).toBeNull();
+    expect(summarise(c, U.pol2!, 'cur')).toBeNull();
+  });
+  it('R-ROLE: an organisation outside the case sees nothing, and gets NOT_FOUND for every command', () => {
+    expect(maySeeCase(c, U.u1!)).toBe(false);
+    expect(code(authorizeCaseCommand('case:open', { caseId: cs }, c, U.u1!, dir))).toBe('NOT_FOUND');
+    expect(code(authorizeCaseCommand('item:add', { caseId: cs, phase: 'beeldvorming', text: 'x', visibility: { kind: 'table' } }, c, U.u1!, dir))).toBe('NOT_FOUND');
+    expect(code(authorizeCaseCommand('case:setPhase', { caseId: cs, phase: 'oordelen' }, c, U.u1!, dir))).toBe('NOT_FOUND');
+  });
+});
+
+describe('R-NEED: need to know', () => {
+  const open = item('i1', 'pol');
+  const onlyOm = item('i2', 'pol', { kind: 'orgs', orgIds: ['om' as OrgId] });
+  const c = caseState([open, onlyOm]);
+  it('R-NEED: an item for the whole table reaches every participant', () => {
+    for (const v of [U.chair!, U.pol1!, U.ggz1!, U.om1!]) expect(maySeeItem(c, open, v)).toBe(true);
+  });
+  it('R-NEED: a restricted item reaches the contributor and the named organisations only', () => {
+    expect(maySeeItem(c, onlyOm, U.pol1!)).toBe(true);
+    expect(maySeeItem(c, onlyOm, U.om1!)).toBe(true);
+    expect(maySeeItem(c, onlyOm, U.ggz1!)).toBe(false);
+    expect(maySeeItem(c, onlyOm, U.chair!)).toBe(false);
+    expect(projectCase(c, U.ggz1!, nameOf, 'cur')!.items.map((i) => i.id)).toEqual(['i1']);
+  });
+  it('R-NEED: a named organisation that left the table sees nothing of it', () => {
+    const left = caseState([onlyOm], { participants: caseState().participants.filter((p) => p.orgId !== 'om') });
+    expect(maySeeItem(left, onlyOm, U.om1!)).toBe(false);
+  });
+  it('R-NEED: restricting to an organisation not at the table is refused', () => {
+    const err = authorizeCaseCommand('item:add', { caseId: cs, phase: 'beeldvorming', text: 'x', visibility: { kind: 'orgs', orgIds: ['unsigned' as OrgId] } }, c, U.pol1!, dir);
+    expect(code(err)).toBe('BAD_REQUEST');
+  });
+  it('R-NEED: the delta removes an item from whoever lost it and adds it for whoever gained it', () => {
+    const widened = { ...onlyOm, visibility: { kind: 'orgs' as const, orgIds: ['ggz' as OrgId] } };
+    const after = caseState([open, widened], { version: 2 });
+    const touched = { meta: false, items: ['i2' as ItemId] };
+    expect(deltaFor(c, after, touched, U.om1!, nameOf, 'cur')).toEqual([{ op: 'itemRemoved', itemId: 'i2' }]);
+    expect(deltaFor(c, after, touched, U.ggz1!, nameOf, 'cur').map((o) => o.op)).toEqual(['item']);
+    expect(deltaFor(c, after, touched, U.chair!, nameOf, 'cur')).toEqual([]);
+  });
+});
+
+describe('R-OWN: the contributor keeps control', () => {
+  const c = caseState([item('i1', 'pol')]);
+  it('R-OWN: only the contributing organisation edits, restricts or withdraws', () => {
+    const id = 'i1' as ItemId;
+    expect(authorizeCaseCommand('item:edit', { caseId: cs, itemId: id, text: 'y' }, c, U.pol1!, dir)).toBeNull();
+    expect(code(authorizeCaseCommand('item:edit', { caseId: cs, itemId: id, text: 'y' }, c, U.ggz1!, dir))).toBe('FORBIDDEN');
+    expect(code(authorizeCaseCommand('item:withdraw', { caseId: cs, itemId: id }, c, U.chair!, dir))).toBe('FORBIDDEN');
+    expect(code(authorizeCaseCommand('item:setVisibility', { caseId: cs, itemId: id, visibility: { kind: 'table' } }, c, U.om1!, dir))).toBe('FORBIDDEN');
+  });
+  it('R-OWN: a withdrawn item is gone for everyone', () => {
+    const w = caseState([item('i1', 'pol', { kind: 'table' }, { status: 'withdrawn' })]);
+    for (const v of [U.chair!, U.pol1!, U.ggz1!]) expect(projectCase(w, v, nameOf, 'cur')!.items).toEqual([]);
+  });
+});
+
+describe('R-BOB: picture, judgement, decision', () => {
+  const c = caseState();
+  it('R-BOB: only the chair of this case moves the phase', () => {
+    expect(authorizeCaseCommand('case:setPhase', { caseId: cs, phase: 'oordelen' }, c, U.chair!, dir)).toBeNull();
+    expect(code(authorizeCaseCommand('case:setPhase', { caseId: cs, phase: 'oordelen' }, c, U.pol1!, dir))).toBe('FORBIDDEN');
+    // A house chair who is not this case's chair cannot either.
+    expect(isChairOf(c, U.chair2!)).toBe(false);
+    expect(code(authorizeCaseCommand('case:setPhase', { caseId: cs, phase: 'oordelen' }, c, U.chair2!, dir))).toBe('NOT_FOUND');
+  });
+  it('R-BOB: an item belongs to a phase the case has reached', () => {
+    expect(code(authorizeCaseCommand('item:add', { caseId: cs, phase: 'besluiten', text: 'x', visibility: { kind: 'table' } }, c, U.pol1!, dir))).toBe('WRONG_PHASE');
+    const later = caseState([], { phase: 'besluiten' });
+    expect(authorizeCaseCommand('item:add', { caseId: cs, phase: 'besluiten', text: 'x', visibility: { kind: 'table' } }, later, U.pol1!, dir)).toBeNull();
+  });
+});
+
+describe('R-INFORM: the person is informed', () => {
+  const c = caseState();
+  const done = { status: 'done' as const, informerOrgId: 'pol' as OrgId, dueDate: '2026-12-01' };
+  it('R-INFORM: the informing organisation may mark it done, nothing else', () => {
+    expect(authorizeCaseCommand('case:setInforming', { caseId: cs, informing: done }, c, U.pol1!, dir)).toBeNull();
+    const moved = { ...done, dueDate: '2027-01-01' };
+    expect(code(authorizeCaseCommand('case:setInforming', { caseId: cs, informing: moved }, c, U.pol1!, dir))).toBe('FORBIDDEN');
+    expect(code(authorizeCaseCommand('case:setInforming', { caseId: cs, informing: done }, c, U.ggz1!, dir))).toBe('FORBIDDEN');
+  });
+  it('R-INFORM: the chair records who informs; it must be a participant', () => {
+    const toGgz = { status: 'open' as const, informerOrgId: 'ggz' as OrgId, dueDate: '2026-12-10' };
+    expect(authorizeCaseCommand('case:setInforming', { caseId: cs, informing: toGgz }, c, U.chair!, dir)).toBeNull();
+    const toOutsider = { ...toGgz, informerOrgId: 'unsigned' as OrgId };
+    expect(code(authorizeCaseCommand('case:setInforming', { caseId: cs, informing: toOutsider }, c, U.chair!, dir))).toBe('BAD_REQUEST');
+  });
+  it('R-INFORM: the informing organisation cannot be removed before another is chosen', () => {
+    expect(code(authorizeCaseCommand('case:removeParticipant', { caseId: cs, orgId: 'pol' as OrgId }, c, U.chair!, dir))).toBe('BAD_REQUEST');
+    expect(authorizeCaseCommand('case:removeParticipant', { caseId: cs, orgId: 'ggz' as OrgId }, c, U.chair!, dir)).toBeNull();
+  });
+});
+
+describe('R-PROTOCOL: only signatories', () => {
+  const base = {
+    tableId: 'tbl' as TableId,
+    title: 'Casus Y',
+    subjectNote: '',
+    goal: 'doel',
+    informDueDate: '2026-12-01',
+  };
+  const chairP = { orgId: 'zvh' as OrgId, role: 'voorzitter' as const, userIds: ['chair' as UserId] };
+  it('R-PROTOCOL: a case cannot be created with an organisation that did not sign', () => {
+    const participants = [chairP, { orgId: 'unsigned' as OrgId, role: 'aanmelder' as const, userIds: ['u1' as UserId] }];
+    expect(code(authorizeCreate({ ...base, participants }, U.chair!, dir))).toBe('NOT_SIGNED');
+  });
+  it('R-PROTOCOL: nor can one be added later', () => {
+    const c = caseState();
+    const p = { orgId: 'unsigned' as OrgId, role: 'deelnemer' as const, userIds: ['u1' as UserId] };
+    expect(code(authorizeCaseCommand('case:setParticipant', { caseId: cs, participant: p }, c, U.chair!, dir))).toBe('NOT_SIGNED');
+  });
+  it('R-ROLE: only a house chair creates a case, chairing it as voorzitter', () => {
+    const participants = [chairP, { orgId: 'pol' as OrgId, role: 'aanmelder' as const, userIds: ['pol1' as UserId] }];
+    expect(authorizeCreate({ ...base, participants }, U.chair!, dir)).toBeNull();
+    expect(code(authorizeCreate({ ...base, participants }, U.pol1!, dir))).toBe('FORBIDDEN');
+    expect(code(authorizeCreate({ ...base, participants }, U.chair2!, dir))).toBe('BAD_REQUEST');
+    const wrongPerson = [chairP, { orgId: 'pol' as OrgId, role: 'aanmelder' as const, userIds: ['ggz1' as UserId] }];
+    expect(code(authorizeCreate({ ...base, participants: wrongPerson }, U.chair!, dir))).toBe('BAD_REQUEST');
+  });
+});
