@@ -19,6 +19,8 @@ const ConfigSchema = z.object({
   TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
   /** Where the built client lives; `npm start` builds it there when missing or stale. */
   CLIENT_DIR: z.string().min(1).default('./dist/client'),
+  /** auto: build the client at start when missing or stale; off: serve what is there. */
+  CLIENT_BUILD: z.enum(['auto', 'off']).default('auto'),
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
 });
 

@@ -15,7 +15,7 @@ async function main(): Promise<void> {
     throw e;
   }
   const log = createLogger(config.LOG_LEVEL);
-  await ensureClientBuilt(config.CLIENT_DIR, log);
+  if (config.CLIENT_BUILD === 'auto') await ensureClientBuilt(config.CLIENT_DIR, log);
   const app = await createCasusbord(config, { logger: log });
   const port = await app.listen();
   log.info({ port, db: config.dbFile }, `Casusbord luistert op http://localhost:${port}`);

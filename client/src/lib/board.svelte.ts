@@ -1,0 +1,217 @@
+import { SvelteMap } from 'svelte/reactivity';
+import { PHASES, type Phase } from '../../../shared/domain.js';
+import type { CaseId, ItemId, OrgId } from '../../../shared/ids.js';
+import type { CaseMetaView, CasePatch, CaseView, ItemView, PresenceEntry, PresenceUpdate } from '../../../shared/protocol.js';
+import type { Connection } from './connection.svelte.js';
+import { errorText } from './errors.js';
+
+export type BoardStatus = 'leeg' | 'laden' | 'open' | 'fout';
+
+/** Another organisation's item changed live: for a polite screen-reader announcement. */
+export interface LiveChange {
+  kind: 'toegevoegd' | 'gewijzigd' | 'ingetrokken';
+  orgId: OrgId;
+  phase: Phase;
+  seq: number;
+}
+
+const byCreated = (a: ItemView, b: ItemView) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id);
+
+/**
+ * The one open case: what this user may see of it, kept current by patches. The server decides
+ * what arrives (R-ROLE, R-NEED); this class only mirrors it and never adds anything of its own.
+ */
+export class Board {
+  caseId = $state<CaseId | null>(null);
+  status = $state<BoardStatus>('leeg');
+  error = $state<string | null>(null);
+  meta = $state.raw<CaseMetaView | null>(null);
+  items = new SvelteMap<ItemId, ItemView>();
+  present = $state.raw<PresenceEntry[]>([]);
+  lastChange = $state.raw<LiveChange | null>(null);
+
+  /** Position of the last view or patch received; sent back as `since` after a reconnect. */
+  #cursor: string | null = null;
+  /** Patches that arrive while a case:open is in flight; see #settle. */
+  #pending: CasePatch[] | null = null;
+  #openSeq = 0;
+
+  byPhase = $derived.by(() => {
+    const out = Object.fromEntries(PHASES.map((p) => [p, [] as ItemView[]])) as Record<Phase, ItemView[]>;
+    for (const item of this.items.values()) out[item.phase]?.push(item);
+    for (const p of PHASES) out[p].sort(byCreated);
+    return out;
+  });
+
+  constructor(
+    private readonly connection: Connection,
+    /** The user no longer takes part in the case: everything of it is gone already. */
+    private readonly onRevoked: (caseId: CaseId) => void,
+  ) {}
+
+  get cursor(): string | null {
+    return this.#cursor;
+  }
+
+  open(caseId: CaseId): void {
+    if (this.caseId === caseId) return;
+    if (this.caseId) this.close(this.caseId);
+    this.caseId = caseId;
+    this.status = 'laden';
+    void this.#sync();
+  }
+
+  /** Leave the board; only when `caseId` is still the open one. */
+  close(caseId: CaseId): void {
+    if (this.caseId !== caseId) return;
+    if (this.connection.connected) void this.connection.send('case:leave', { caseId });
+    this.reset();
+  }
+
+  reset(): void {
+    this.#openSeq++;
+    this.caseId = null;
+    this.status = 'leeg';
+    this.#clearData();
+  }
+
+  /** After every (re)connect: open again, from the cursor when there is one. */
+  onConnect(): void {
+    if (this.caseId) void this.#sync();
+  }
+
+  /** Presence is stale while offline; the server sends it again after case:open. */
+  onDisconnect(): void {
+    this.present = [];
+  }
+
+  /** The user opens the board again after an error. */
+  retry(): void {
+    if (!this.caseId) return;
+    this.status = 'laden';
+    this.error = null;
+    void this.#sync();
+  }
+
+  receivePatch(patch: CasePatch): void {
+    if (patch.caseId !== this.caseId) return;
+    if (this.#pending) this.#pending.push(patch);
+    else this.#apply(patch, true);
+  }
+
+  receivePresence(update: PresenceUpdate): void {
+    if (update.caseId !== this.caseId || !Array.isArray(update.present)) return;
+    this.present = update.present;
+  }
+
+  /** The case disappeared from the user's list: the same as a revoke when it is the open one. */
+  receiveRemoved(caseId: CaseId): void {
+    if (caseId === this.caseId) this.#revoke();
+  }
+
+  async #sync(): Promise<void> {
+    const caseId = this.caseId;
+    if (!caseId || !this.connection.connected) return; // onConnect will come
+    const seq = ++this.#openSeq;
+    this.#pending = [];
+    const since = this.#cursor;
+    const res = await this.connection.send('case:open', since ? { caseId, since } : { caseId });
+    if (seq !== this.#openSeq || this.caseId !== caseId) return; // navigated away, or a newer open
+    const pending = this.#pending;
+    this.#pending = null;
+    if (!res.ok) {
+      // Offline or timed out: the next connect opens again. Otherwise the server said no.
+      if (res.error.code === 'OFFLINE' || res.error.code === 'TIMEOUT') {
+        if (this.status !== 'open') this.error = errorText(res.error);
+        return;
+      }
+      this.#clearData();
+      this.status = 'fout';
+      this.error = errorText(res.error);
+      return;
+    }
+    const data = res.data;
+    let cursor: string;
+    if ('view' in data) {
+      this.#replace(data.view);
+      cursor = data.view.cursor;
+    } else {
+      if (!this.#apply(data.patch)) return;
+      cursor = data.patch.cursor;
+    }
+    this.error = null;
+    if (this.meta) this.status = 'open';
+    this.#settle(pending ?? [], cursor);
+  }
+
+  /**
+   * Live patches that arrived before the open's ack were sent before it, on the same ordered
+   * socket, so the ack already includes them. Only those after a patch carrying the ack's own
+   * cursor can be newer; anything else would roll the board back.
+   */
+  #settle(pending: CasePatch[], cursor: string): void {
+    const at = pending.findLastIndex((p) => p.cursor === cursor);
+    if (at < 0) return;
+    for (const p of pending.slice(at + 1)) if (!this.#apply(p, true)) return;
+  }
+
+  /** Apply one patch in order; false when it revoked the case. */
+  #apply(patch: CasePatch, live = false): boolean {
+    for (const op of patch.ops ?? []) {
+      switch (op.op) {
+        case 'snapshot':
+          this.#replace(op.view);
+          break;
+        case 'meta':
+          this.meta = op.meta;
+          break;
+        case 'item': {
+          const before = this.items.get(op.item.id);
+          this.items.set(op.item.id, op.item);
+          if (live && !op.item.mine) this.#note(before ? 'gewijzigd' : 'toegevoegd', op.item);
+          break;
+        }
+        case 'itemRemoved': {
+          const before = this.items.get(op.itemId);
+          this.items.delete(op.itemId);
+          if (live && before && !before.mine) this.#note('ingetrokken', before);
+          break;
+        }
+        case 'revoked':
+          this.#revoke();
+          return false;
+      }
+    }
+    if (typeof patch.cursor === 'string') this.#cursor = patch.cursor;
+    return true;
+  }
+
+  #note(kind: LiveChange['kind'], item: ItemView): void {
+    this.lastChange = { kind, orgId: item.orgId, phase: item.phase, seq: (this.lastChange?.seq ?? 0) + 1 };
+  }
+
+  #replace(view: CaseView): void {
+    this.meta = view.meta;
+    this.items.clear();
+    for (const item of view.items ?? []) this.items.set(item.id, item);
+    this.#cursor = view.cursor;
+    this.status = 'open';
+    this.error = null;
+  }
+
+  #revoke(): void {
+    const caseId = this.caseId;
+    this.reset();
+    if (caseId) this.onRevoked(caseId);
+  }
+
+  #clearData(): void {
+    this.meta = null;
+    this.items.clear();
+    this.present = [];
+    this.lastChange = null;
+    this.#cursor = null;
+    this.#pending = null;
+    this.error = null;
+  }
+}

@@ -1,0 +1,69 @@
+import type { Organisation, Table } from '../../../shared/domain.js';
+import type { OrgId, TableId } from '../../../shared/ids.js';
+import type { Directory } from '../../../shared/protocol.js';
+import type { Api } from './api.js';
+import { errorText } from './errors.js';
+
+type Person = Directory['people'][number];
+
+const UNKNOWN_COLOUR = '#6b7280';
+
+/** Organisations, tables and (for chairs) people: what every screen needs to name things. */
+export class DirectoryStore {
+  orgs = $state.raw<Organisation[]>([]);
+  tables = $state.raw<Table[]>([]);
+  people = $state.raw<Person[]>([]);
+  loaded = $state(false);
+  error = $state<string | null>(null);
+
+  #orgById = $derived(new Map(this.orgs.map((o) => [o.id, o])));
+  #tableById = $derived(new Map(this.tables.map((t) => [t.id, t])));
+
+  constructor(private readonly api: Api) {}
+
+  async load(): Promise<void> {
+    const res = await this.api.get<Directory>('/api/directory');
+    if (!res.ok) {
+      this.error = errorText(res.error);
+      return;
+    }
+    this.orgs = res.data.orgs ?? [];
+    this.tables = res.data.tables ?? [];
+    this.people = res.data.people ?? [];
+    this.error = null;
+    this.loaded = true;
+  }
+
+  reset(): void {
+    this.orgs = [];
+    this.tables = [];
+    this.people = [];
+    this.loaded = false;
+    this.error = null;
+  }
+
+  org(id: OrgId): Organisation | undefined {
+    return this.#orgById.get(id);
+  }
+
+  orgShort(id: OrgId): string {
+    return this.#orgById.get(id)?.shortName ?? 'Onbekende organisatie';
+  }
+
+  orgName(id: OrgId): string {
+    return this.#orgById.get(id)?.name ?? 'Onbekende organisatie';
+  }
+
+  colour(id: OrgId): string {
+    const c = this.#orgById.get(id)?.colour;
+    return c && /^#[0-9a-fA-F]{6}$/.test(c) ? c : UNKNOWN_COLOUR;
+  }
+
+  table(id: TableId): Table | undefined {
+    return this.#tableById.get(id);
+  }
+
+  peopleOf(orgId: OrgId): Person[] {
+    return this.people.filter((p) => p.orgId === orgId);
+  }
+}

@@ -1,0 +1,76 @@
+import type { CaseRole, InformingStatus, Phase, UserRole } from '../../../shared/domain.js';
+
+export const PHASE_LABEL: Record<Phase, string> = {
+  beeldvorming: 'Beeldvorming',
+  oordelen: 'Oordelen',
+  besluiten: 'Besluiten',
+};
+
+export const PHASE_HINT: Record<Phase, string> = {
+  beeldvorming: 'Wat is er aan de hand?',
+  oordelen: 'Welke interventies zijn mogelijk en wenselijk?',
+  besluiten: 'Welke aanpak spreken we af?',
+};
+
+export const ROLE_LABEL: Record<CaseRole, string> = {
+  voorzitter: 'Voorzitter',
+  aanmelder: 'Aanmelder',
+  deelnemer: 'Deelnemer',
+};
+
+export const USER_ROLE_LABEL: Record<UserRole, string> = {
+  chair: 'Procesregisseur',
+  admin: 'Beheerder',
+};
+
+export const INFORMING_STATUS_LABEL: Record<InformingStatus, string> = {
+  open: 'Open',
+  done: 'Gedaan',
+  postponed: 'Uitgesteld',
+};
+
+const dateTime = new Intl.DateTimeFormat('nl-NL', { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit' });
+const timeOnly = new Intl.DateTimeFormat('nl-NL', { hour: '2-digit', minute: '2-digit' });
+const dateLong = new Intl.DateTimeFormat('nl-NL', { day: 'numeric', month: 'long', year: 'numeric' });
+
+const pad = (n: number) => String(n).padStart(2, '0');
+const ymdOf = (d: Date) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+
+/** Today as YYYY-MM-DD in the user's own time zone. */
+export const todayYmd = (): string => ymdOf(new Date());
+
+export function addDaysYmd(days: number, from = new Date()): string {
+  const d = new Date(from);
+  d.setDate(d.getDate() + days);
+  return ymdOf(d);
+}
+
+/** A calendar date (YYYY-MM-DD) as a local date, without a time-zone shift. */
+function parseYmd(ymd: string): Date | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(ymd);
+  return m ? new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : null;
+}
+
+export function formatDate(ymd: string | null): string {
+  if (!ymd) return '—';
+  const d = parseYmd(ymd);
+  return d ? dateLong.format(d) : ymd;
+}
+
+/** "vandaag 14:05" or "3 mrt 2025 14:05". */
+export function formatDateTime(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return ymdOf(d) === todayYmd() ? `vandaag ${timeOnly.format(d)}` : dateTime.format(d);
+}
+
+/** A calendar date that has passed (the day itself still counts as in time). */
+export function isPast(ymd: string | null): boolean {
+  return ymd !== null && ymd.slice(0, 10) < todayYmd();
+}
+
+export function daysBetween(fromYmd: string, toYmd: string): number {
+  const a = parseYmd(fromYmd);
+  const b = parseYmd(toYmd);
+  return a && b ? Math.round((b.getTime() - a.getTime()) / 86_400_000) : 0;
+}

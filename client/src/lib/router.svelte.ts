@@ -1,0 +1,47 @@
+import { CaseIdSchema, type CaseId } from '../../../shared/ids.js';
+
+export type Route =
+  | { name: 'overview' }
+  | { name: 'board'; caseId: CaseId }
+  | { name: 'admin' }
+  | { name: 'notFound' };
+
+export const href = {
+  overview: '#/',
+  admin: '#/beheer',
+  board: (id: CaseId) => `#/casus/${encodeURIComponent(id)}`,
+};
+
+export function parseHash(hash: string): Route {
+  const path = hash.replace(/^#/, '') || '/';
+  if (path === '/' || path === '') return { name: 'overview' };
+  if (path === '/beheer') return { name: 'admin' };
+  const m = /^\/casus\/([^/]+)$/.exec(path);
+  if (m) {
+    let raw: string;
+    try {
+      raw = decodeURIComponent(m[1]!);
+    } catch {
+      return { name: 'notFound' };
+    }
+    const id = CaseIdSchema.safeParse(raw);
+    return id.success ? { name: 'board', caseId: id.data } : { name: 'notFound' };
+  }
+  return { name: 'notFound' };
+}
+
+/** A hash router: the server serves one page, the hash says which screen it shows. */
+export class Router {
+  route = $state<Route>(parseHash(window.location.hash));
+
+  constructor() {
+    window.addEventListener('hashchange', () => {
+      this.route = parseHash(window.location.hash);
+    });
+  }
+
+  go(hash: string): void {
+    if (window.location.hash === hash) this.route = parseHash(hash);
+    else window.location.hash = hash;
+  }
+}

@@ -1,0 +1,56 @@
+import type { Me } from '../../../shared/protocol.js';
+import type { Api } from './api.js';
+import { errorText } from './errors.js';
+
+export type SessionStatus = 'laden' | 'uitgelogd' | 'ingelogd';
+
+/** Who is logged in. The session itself is an HttpOnly cookie the client never sees. */
+export class Session {
+  me = $state.raw<Me | null>(null);
+  status = $state<SessionStatus>('laden');
+  /** A sentence for the login page, e.g. why the user was sent back to it. */
+  notice = $state<string | null>(null);
+
+  isAdmin = $derived(this.me?.roles.includes('admin') ?? false);
+  isChair = $derived(this.me?.roles.includes('chair') ?? false);
+
+  constructor(private readonly api: Api) {}
+
+  /** Ask the server whether the cookie still holds a session. */
+  async load(): Promise<Me | null> {
+    const res = await this.api.request<{ me: Me }>('GET', '/api/me', undefined, false);
+    if (res.ok) {
+      this.#signIn(res.data.me);
+      return res.data.me;
+    }
+    this.status = 'uitgelogd';
+    if (res.error.code !== 'UNAUTHENTICATED') this.notice = errorText(res.error);
+    return null;
+  }
+
+  /** Returns the Dutch error to show, or null when logged in. */
+  async login(username: string, password: string): Promise<string | null> {
+    const res = await this.api.request<{ me: Me }>('POST', '/api/login', { username, password }, false);
+    if (!res.ok) return errorText(res.error);
+    this.#signIn(res.data.me);
+    return null;
+  }
+
+  async logout(): Promise<void> {
+    await this.api.request<null>('POST', '/api/logout', undefined, false);
+    this.clear(null);
+  }
+
+  /** Forget the user locally (after logout, or when the server ended the session). */
+  clear(notice: string | null): void {
+    this.me = null;
+    this.status = 'uitgelogd';
+    this.notice = notice;
+  }
+
+  #signIn(me: Me): void {
+    this.me = me;
+    this.status = 'ingelogd';
+    this.notice = null;
+  }
+}

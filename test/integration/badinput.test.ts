@@ -1,0 +1,150 @@
+import fc from 'fast-check';
+import { io } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ERROR_CODES } from '../../shared/errors.js';
+import type { CaseId, ItemId, OrgId } from '../../shared/ids.js';
+import { MAX_ITEM_TEXT_CHARS, MAX_MESSAGE_BYTES } from '../../shared/limits.js';
+import { PROTOCOL_VERSION, SOCKET_PATH, type CaseSummary, type CaseView } from '../../shared/protocol.js';
+import { COMMAND_NAMES } from '../../shared/schemas.js';
+import { login, TestClient } from '../support/client.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+
+// Bad input gets a typed error and changes nothing; the connection stays usable; the error never
+// tells a hidden case from an absent one (R-ROLE).
+let srv: TestServer;
+let pol: TestClient;
+let caseR: CaseId;
+let caseT: CaseId;
+
+const fingerprint = () => [...srv.app.cases.all()].map((c) => `${c.id}@${c.version}`).sort();
+
+beforeAll(async () => {
+  srv = await startTestServer({ commandsPerSecond: 100_000 });
+  pol = await TestClient.connect(srv.url, 'politie');
+  const all = [...srv.app.cases.all()];
+  caseR = all.find((c) => c.title.startsWith('Casus R.'))!.id;
+  caseT = all.find((c) => c.title.startsWith('Casus T.'))!.id;
+});
+afterAll(async () => {
+  pol?.close();
+  await srv?.close();
+});
+
+const isTypedError = (r: unknown): boolean => {
+  const a = r as { ok?: unknown; error?: { code?: unknown; message?: unknown } };
+  return a.ok === false && ERROR_CODES.includes(a.error?.code as never) && typeof a.error?.message === 'string';
+};
+
+describe('bad input changes nothing (R-ROLE, R-OWN)', () => {
+  it('R-ROLE: thousands of malformed payloads get typed errors, the server stays up and unchanged', async () => {
+    const before = fingerprint();
+    const events = fc.oneof(fc.constantFrom(...COMMAND_NAMES), fc.string({ maxLength: 30 }));
+    const payload = fc.oneof(
+      fc.anything({ maxDepth: 4, withObjectString: true, withNullPrototype: true, withBigInt: false }),
+      fc.record({ caseId: fc.oneof(fc.string(), fc.constant(caseR), fc.constant(caseT)), itemId: fc.string(), text: fc.string(), phase: fc.string(), visibility: fc.anything() }, { requiredKeys: [] }),
+      fc.constant({ __proto__: { polluted: true }, caseId: caseR }),
+    );
+    const samples = fc.sample(fc.tuple(events, payload), { numRuns: 3000, seed: 42 });
+    let typed = 0;
+    for (let i = 0; i < samples.length; i += 100) {
+      const batch = samples.slice(i, i + 100);
+      const answers = await Promise.all(batch.map(([e, p]) => pol.raw(e, p).catch((err: Error) => err)));
+      answers.forEach((a, j) => {
+        // A random payload can happen to be a valid read (opening a case one takes part in).
+        const harmlessRead = (a as { ok?: boolean }).ok === true && ['case:open', 'case:leave'].includes(batch[j]![0]);
+        expect(isTypedError(a) || harmlessRead, JSON.stringify(a).slice(0, 200)).toBe(true);
+        typed++;
+      });
+    }
+    expect(typed).toBe(3000);
+    expect(({} as { polluted?: boolean }).polluted).toBeUndefined();
+    expect(fingerprint()).toEqual(before);
+    const ok = await pol.cmd('case:open', { caseId: caseR });
+    expect(ok.ok).toBe(true);
+    expect((await fetch(`${srv.url}/healthz`)).status).toBe(200);
+  });
+
+  it('R-ROLE R-OWN: well-formed but unauthorised commands are refused and change nothing', async () => {
+    const before = fingerprint();
+    const view = ((await pol.cmd('case:open', { caseId: caseR })) as { data: { view: CaseView } }).data.view;
+    const foreign = view.items.find((i) => !i.mine)!.id;
+    const tries: [string, unknown, string][] = [
+      ['case:open', { caseId: caseT }, 'NOT_FOUND'],
+      ['item:add', { caseId: caseT, phase: 'beeldvorming', text: 'x', visibility: { kind: 'table' } }, 'NOT_FOUND'],
+      ['case:setPhase', { caseId: caseR, phase: 'oordelen' }, 'FORBIDDEN'],
+      ['case:removeParticipant', { caseId: caseR, orgId: 'org_ggz' }, 'FORBIDDEN'],
+      ['item:edit', { caseId: caseR, itemId: foreign, text: 'overgenomen' }, 'FORBIDDEN'],
+      ['item:withdraw', { caseId: caseR, itemId: foreign }, 'FORBIDDEN'],
+      ['item:edit', { caseId: caseR, itemId: 'it_nietbestaand' as ItemId, text: 'x' }, 'NOT_FOUND'],
+      ['item:add', { caseId: caseR, phase: 'beeldvorming', text: 'x'.repeat(MAX_ITEM_TEXT_CHARS + 1), visibility: { kind: 'table' } }, 'BAD_REQUEST'],
+      ['item:add', { caseId: caseR, phase: 'beeldvorming', text: 'x', visibility: { kind: 'orgs', orgIds: ['org_walde' as OrgId] } }, 'BAD_REQUEST'],
+      ['item:add', { caseId: caseR, phase: 'beeldvorming', text: 'x', visibility: { kind: 'table' }, orgId: 'org_ggz' }, 'BAD_REQUEST'],
+      ['case:create', { tableId: 'tbl_topx', title: 't', subjectNote: '', goal: 'g', participants: [{ orgId: 'org_politie', role: 'voorzitter', userIds: ['usr_politie'] }], informDueDate: '2026-12-01' }, 'FORBIDDEN'],
+      ['case:open', { caseId: caseR, since: 'vervalst' }, ''],
+    ];
+    for (const [e, p, code] of tries) {
+      const r = await pol.raw(e, p);
+      if (code) expect([e, r]).toEqual([e, { ok: false, error: { code, message: expect.any(String) } }]);
+    }
+    expect(fingerprint()).toEqual(before);
+  });
+
+  it('R-ROLE: a message over the size limit closes only that socket; the server stays up', async () => {
+    const c = await TestClient.connect(srv.url, 'ggz');
+    const closed = new Promise<void>((resolve) => c.socket.once('disconnect', () => resolve()));
+    c.socket.emit('item:add', { caseId: caseR, phase: 'beeldvorming', text: 'x'.repeat(MAX_MESSAGE_BYTES * 2), visibility: { kind: 'table' } }, () => undefined);
+    await closed;
+    const again = await TestClient.connect(srv.url, 'ggz');
+    expect((await again.cmd('case:open', { caseId: caseR })).ok).toBe(true);
+    again.close();
+  });
+
+  it('R-ROLE: commands without an ack are dropped without effect', async () => {
+    const before = fingerprint();
+    (pol.socket as unknown as { emit: (e: string, p: unknown) => void }).emit('item:add', { caseId: caseR, phase: 'beeldvorming', text: 'zonder ack', visibility: { kind: 'table' } });
+    // The next acknowledged command is answered after the one before it was handled.
+    expect((await pol.cmd('case:leave', { caseId: 'cs_x' as CaseId })).ok).toBe(false);
+    expect(fingerprint()).toEqual(before);
+  });
+
+  it('R-ROLE: sockets without a session, or of another protocol version, are refused at the handshake', async () => {
+    const refuse = (opts: { cookie?: string; version?: number }) =>
+      new Promise<{ message: string; data: unknown }>((resolve, reject) => {
+        const s = io(srv.url, {
+          path: SOCKET_PATH,
+          transports: ['websocket'],
+          reconnection: false,
+          forceNew: true,
+          auth: { protocolVersion: opts.version ?? PROTOCOL_VERSION },
+          extraHeaders: opts.cookie ? { cookie: opts.cookie } : {},
+        });
+        s.on('connect', () => reject(new Error('connected')));
+        s.on('cases:snapshot' as never, () => reject(new Error('got data')));
+        s.on('connect_error', (e: Error & { data?: unknown }) => {
+          s.close();
+          resolve({ message: e.message, data: e.data });
+        });
+      });
+    expect((await refuse({})).message).toBe('UNAUTHENTICATED');
+    expect((await refuse({ cookie: 'cb_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' })).message).toBe('UNAUTHENTICATED');
+    const cookie = await login(srv.url, 'ggz');
+    const old = await refuse({ cookie, version: PROTOCOL_VERSION - 1 });
+    expect(old).toEqual({ message: 'PROTOCOL_OUTDATED', data: { code: 'PROTOCOL_OUTDATED', message: expect.stringMatching(/Herlaad/) } });
+  });
+
+  it('R-ROLE: a flood from one socket is slowed with RATE_LIMITED, others are not', async () => {
+    const limited = await startTestServer();
+    try {
+      const a = await TestClient.connect(limited.url, 'politie');
+      const b = await TestClient.connect(limited.url, 'ggz');
+      const answers = await Promise.all(Array.from({ length: 300 }, () => a.cmd('case:leave', { caseId: 'cs_x' as CaseId })));
+      expect(answers.filter((r) => !r.ok && r.error.code === 'RATE_LIMITED').length).toBeGreaterThan(100);
+      const snap = (await b.waitFor((r) => r.event === 'cases:snapshot')).args[0] as CaseSummary[];
+      expect((await b.cmd('case:open', { caseId: snap[0]!.id })).ok).toBe(true);
+      a.close();
+      b.close();
+    } finally {
+      await limited.close();
+    }
+  });
+});
