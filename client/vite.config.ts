@@ -14,6 +14,8 @@ export default defineConfig({
     // The server's CSP allows no inline scripts or styles: keep every asset a file.
     assetsInlineLimit: 0,
     cssCodeSplit: false,
+    // Every supported browser preloads modules itself; the polyfill is dead weight.
+    modulePreload: { polyfill: false },
   },
   server: {
     // The client imports ../shared; allow Vite to serve it in dev.

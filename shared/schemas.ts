@@ -82,7 +82,7 @@ export const LoginSchema = z.strictObject({
 const colour = z.string().regex(/^#[0-9a-fA-F]{6}$/);
 export const OrgInputSchema = z.strictObject({
   name: text(L.MAX_NAME_CHARS),
-  shortName: text(24),
+  shortName: text(L.MAX_SHORT_NAME_CHARS),
   colour,
   kind: z.enum(['zvh', 'partner']),
 });
@@ -101,4 +101,4 @@ export const UserUpdateSchema = z.strictObject({
   active: z.boolean().optional(),
   password: z.string().min(L.MIN_PASSWORD_CHARS).max(L.MAX_PASSWORD_CHARS).optional(),
 });
-export const TableInputSchema = z.strictObject({ name: text(L.MAX_NAME_CHARS), description: z.string().trim().max(500) });
+export const TableInputSchema = z.strictObject({ name: text(L.MAX_NAME_CHARS), description: z.string().trim().max(L.MAX_TABLE_DESCRIPTION_CHARS) });

@@ -32,9 +32,13 @@ export class Board {
 
   /** Position of the last view or patch received; sent back as `since` after a reconnect. */
   #cursor: string | null = null;
-  /** Patches that arrive while a case:open is in flight; see #settle. */
+  /** Patches that arrive while a case:open is in flight; see #sync. */
   #pending: CasePatch[] | null = null;
+  /** A view or catch-up has been applied: live patches now apply on top of it. */
+  #live = false;
   #openSeq = 0;
+  /** Unanswered case:leave per case: a reopen waits for it (see #sync). */
+  #leaving: Partial<Record<CaseId, Promise<unknown>>> = {};
 
   byPhase = $derived.by(() => {
     const out = Object.fromEntries(PHASES.map((p) => [p, [] as ItemView[]])) as Record<Phase, ItemView[]>;
@@ -64,7 +68,12 @@ export class Board {
   /** Leave the board; only when `caseId` is still the open one. */
   close(caseId: CaseId): void {
     if (this.caseId !== caseId) return;
-    if (this.connection.connected) void this.connection.send('case:leave', { caseId });
+    if (this.connection.connected) {
+      const left = this.connection.send('case:leave', { caseId }).finally(() => {
+        if (this.#leaving[caseId] === left) delete this.#leaving[caseId];
+      });
+      this.#leaving[caseId] = left;
+    }
     this.reset();
   }
 
@@ -96,7 +105,8 @@ export class Board {
   receivePatch(patch: CasePatch): void {
     if (patch.caseId !== this.caseId) return;
     if (this.#pending) this.#pending.push(patch);
-    else this.#apply(patch, true);
+    else if (this.#live) this.#apply(patch, true);
+    // Otherwise it belongs to an earlier opening of this case: the coming ack supersedes it.
   }
 
   receivePresence(update: PresenceUpdate): void {
@@ -109,15 +119,27 @@ export class Board {
     if (caseId === this.caseId) this.#revoke();
   }
 
+  /**
+   * Open the case, or catch up from the cursor. Ordering on the one socket does the rest: the
+   * server sends a socket patches only for versions after the one its open served, so a patch
+   * that arrives between our case:open and its ack is newer than the ack and applies on top of
+   * it. Patches of an earlier opening (before a case:leave) arrive before that leave's ack,
+   * which is why a reopen first waits for it, and ignores anything until it sends case:open.
+   */
   async #sync(): Promise<void> {
     const caseId = this.caseId;
     if (!caseId || !this.connection.connected) return; // onConnect will come
     const seq = ++this.#openSeq;
-    this.#pending = [];
+    this.#live = false;
+    this.#pending = null;
+    const leaving = this.#leaving[caseId];
+    if (leaving) await leaving;
+    if (seq !== this.#openSeq || this.caseId !== caseId) return;
     const since = this.#cursor;
+    const pending: CasePatch[] = [];
+    this.#pending = pending;
     const res = await this.connection.send('case:open', since ? { caseId, since } : { caseId });
     if (seq !== this.#openSeq || this.caseId !== caseId) return; // navigated away, or a newer open
-    const pending = this.#pending;
     this.#pending = null;
     if (!res.ok) {
       // Offline or timed out: the next connect opens again. Otherwise the server said no.
@@ -141,18 +163,11 @@ export class Board {
     }
     this.error = null;
     if (this.meta) this.status = 'open';
-    this.#settle(pending ?? [], cursor);
-  }
-
-  /**
-   * Live patches that arrived before the open's ack were sent before it, on the same ordered
-   * socket, so the ack already includes them. Only those after a patch carrying the ack's own
-   * cursor can be newer; anything else would roll the board back.
-   */
-  #settle(pending: CasePatch[], cursor: string): void {
-    const at = pending.findLastIndex((p) => p.cursor === cursor);
-    if (at < 0) return;
-    for (const p of pending.slice(at + 1)) if (!this.#apply(p, true)) return;
+    this.#live = true;
+    for (const p of pending) {
+      if (p.cursor === cursor) continue; // already in the ack
+      if (!this.#apply(p, true)) return;
+    }
   }
 
   /** Apply one patch in order; false when it revoked the case. */
@@ -212,6 +227,7 @@ export class Board {
     this.lastChange = null;
     this.#cursor = null;
     this.#pending = null;
+    this.#live = false;
     this.error = null;
   }
 }

@@ -16,8 +16,8 @@ export class DirectoryStore {
   loaded = $state(false);
   error = $state<string | null>(null);
 
-  #orgById = $derived(new Map(this.orgs.map((o) => [o.id, o])));
-  #tableById = $derived(new Map(this.tables.map((t) => [t.id, t])));
+  #orgById = $derived(Object.fromEntries(this.orgs.map((o) => [o.id, o])) as Partial<Record<OrgId, Organisation>>);
+  #tableById = $derived(Object.fromEntries(this.tables.map((t) => [t.id, t])) as Partial<Record<TableId, Table>>);
 
   constructor(private readonly api: Api) {}
 
@@ -43,24 +43,24 @@ export class DirectoryStore {
   }
 
   org(id: OrgId): Organisation | undefined {
-    return this.#orgById.get(id);
+    return this.#orgById[id];
   }
 
   orgShort(id: OrgId): string {
-    return this.#orgById.get(id)?.shortName ?? 'Onbekende organisatie';
+    return this.#orgById[id]?.shortName ?? 'Onbekende organisatie';
   }
 
   orgName(id: OrgId): string {
-    return this.#orgById.get(id)?.name ?? 'Onbekende organisatie';
+    return this.#orgById[id]?.name ?? 'Onbekende organisatie';
   }
 
   colour(id: OrgId): string {
-    const c = this.#orgById.get(id)?.colour;
+    const c = this.#orgById[id]?.colour;
     return c && /^#[0-9a-fA-F]{6}$/.test(c) ? c : UNKNOWN_COLOUR;
   }
 
   table(id: TableId): Table | undefined {
-    return this.#tableById.get(id);
+    return this.#tableById[id];
   }
 
   peopleOf(orgId: OrgId): Person[] {
