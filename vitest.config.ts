@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 // Three projects, one `vitest run`: pure rules, real servers over real sockets, real Chromium.
 export default defineConfig({
   test: {
+    reporters: ['default', './test/support/summary-reporter.ts'],
     projects: [
       { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], environment: 'node' } },
       {
