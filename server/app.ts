@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import express, { type Request } from 'express';
 import helmet from 'helmet';
-import { MAX_COMMANDS_PER_SECOND, MAX_MESSAGE_BYTES } from '../shared/limits.js';
+import { MAX_MESSAGE_BYTES } from '../shared/limits.js';
 import { adminRoutes } from './admin/routes.js';
 import { AccessLog } from './audit/accessLog.js';
 import { authRoutes } from './auth/routes.js';
@@ -102,7 +102,7 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
     access,
     cursors,
     log,
-    commandsPerSecond: opts.commandsPerSecond ?? MAX_COMMANDS_PER_SECOND,
+    commandsPerSecond: opts.commandsPerSecond ?? config.COMMANDS_PER_SECOND,
     trustProxy: config.TRUST_PROXY,
   });
   const endSessions = (ids: string[]): void => realtime.endSessions(ids);

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { MAX_COMMANDS_PER_SECOND } from '../shared/limits.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -21,6 +22,8 @@ const ConfigSchema = z.object({
   CLIENT_DIR: z.string().min(1).default('./dist/client'),
   /** auto: build the client at start when missing or stale; off: serve what is there. */
   CLIENT_BUILD: z.enum(['auto', 'off']).default('auto'),
+  /** Commands one socket may send per second (bursts of twice that) before RATE_LIMITED. */
+  COMMANDS_PER_SECOND: z.coerce.number().int().min(1).max(100_000).default(MAX_COMMANDS_PER_SECOND),
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
 });
 
