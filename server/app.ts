@@ -107,7 +107,17 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
   });
   const endSessions = (ids: string[]): void => realtime.endSessions(ids);
   app.use('/api', authRoutes({ store, dir, sessions, access, cookieSecure: config.COOKIE_SECURE, addressOf, onLogout: endSessions }));
-  app.use('/api/admin', adminRoutes({ dir, sessions, access, addressOf, onSessionsEnded: endSessions }));
+  app.use(
+    '/api/admin',
+    adminRoutes({
+      dir,
+      sessions,
+      access,
+      addressOf,
+      onSessionsEnded: endSessions,
+      onSignatureRevoked: (orgId, actor) => cases.removeOrganisationEverywhere(orgId, actor),
+    }),
+  );
   app.use('/api', () => {
     throw new HttpError(404, 'NOT_FOUND');
   });

@@ -1,4 +1,4 @@
-import type { CaseId, ItemId, OrgId, TableId, UserId } from './ids.js';
+import type { CaseId, ConsentId, DecisionId, InterventionId, ItemId, OrgId, TableId, UserId } from './ids.js';
 
 /** R-BOB: picture, judgement, decision. */
 export const PHASES = ['beeldvorming', 'oordelen', 'besluiten'] as const;
@@ -76,6 +76,68 @@ export interface Goal {
   version: number;
 }
 
+/** R-GOAL: a proposed goal freezes the case until every item is reconfirmed or withdrawn. */
+export interface GoalProposal {
+  text: string;
+  version: number;
+  proposedAt: string;
+  byUserId: UserId;
+}
+
+/**
+ * R-OWN: one mechanism for every further use of an item. Reuse (R-REUSE), take-home for an
+ * intervention (R-TAKEHOME), relevance under a changed goal (R-GOAL), later handover.
+ */
+export const CONSENT_KINDS = ['reuse', 'takehome', 'goal'] as const;
+export type ConsentKind = (typeof CONSENT_KINDS)[number];
+
+export interface ConsentAnswer {
+  itemId: ItemId;
+  answer: 'yes' | 'no';
+  /** Required with a no. */
+  reason: string | null;
+  byUserId: UserId;
+  byOrgId: OrgId;
+  at: string;
+}
+
+export interface ConsentRequest {
+  id: ConsentId;
+  kind: ConsentKind;
+  askedByUserId: UserId;
+  /** The organisation that would use the items: the asker's, or the intervention's for take-home. */
+  forOrgId: OrgId;
+  purpose: string;
+  itemIds: ItemId[];
+  deadline: string | null;
+  interventionId: InterventionId | null;
+  goalVersion: number | null;
+  createdAt: string;
+  /** Every answer ever given, in order; the last one per item counts. */
+  answers: ConsentAnswer[];
+  /** Closed requests (a cancelled goal change, a removed intervention) take no more answers. */
+  closed: boolean;
+}
+
+/** R-BOB: the plan of action, made in the decision phase. */
+export interface Decision {
+  id: DecisionId;
+  text: string;
+  byUserId: UserId;
+  at: string;
+}
+
+/** R-TAKEHOME: one intervention, carried out by one organisation, needing some items. */
+export interface Intervention {
+  id: InterventionId;
+  what: string;
+  orgId: OrgId;
+  dueDate: string | null;
+  itemIds: ItemId[];
+  byUserId: UserId;
+  at: string;
+}
+
 export type ItemStatus = 'active' | 'withdrawn';
 
 export interface Item {
@@ -104,6 +166,13 @@ export interface CaseState {
   informing: Informing;
   informingHistory: InformingDecision[];
   items: Map<ItemId, Item>;
+  goalProposal: GoalProposal | null;
+  goalHistory: Goal[];
+  consents: Map<ConsentId, ConsentRequest>;
+  decisions: Decision[];
+  interventions: Intervention[];
+  /** R-TAKEHOME: while closed, each organisation sees only its own and its consented items. */
+  meetingOpen: boolean;
   version: number;
   createdAt: string;
   updatedAt: string;

@@ -8,12 +8,18 @@ export const ItemIdSchema = z.string().regex(idPattern).brand<'ItemId'>();
 export const OrgIdSchema = z.string().regex(idPattern).brand<'OrgId'>();
 export const UserIdSchema = z.string().regex(idPattern).brand<'UserId'>();
 export const TableIdSchema = z.string().regex(idPattern).brand<'TableId'>();
+export const ConsentIdSchema = z.string().regex(idPattern).brand<'ConsentId'>();
+export const InterventionIdSchema = z.string().regex(idPattern).brand<'InterventionId'>();
+export const DecisionIdSchema = z.string().regex(idPattern).brand<'DecisionId'>();
 
 export type CaseId = z.infer<typeof CaseIdSchema>;
 export type ItemId = z.infer<typeof ItemIdSchema>;
 export type OrgId = z.infer<typeof OrgIdSchema>;
 export type UserId = z.infer<typeof UserIdSchema>;
 export type TableId = z.infer<typeof TableIdSchema>;
+export type ConsentId = z.infer<typeof ConsentIdSchema>;
+export type InterventionId = z.infer<typeof InterventionIdSchema>;
+export type DecisionId = z.infer<typeof DecisionIdSchema>;
 
 /** Random, unguessable ids that reveal nothing about what they name. */
 export function newId<T extends string>(prefix: string): T {

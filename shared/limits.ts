@@ -17,6 +17,15 @@ export const MAX_PASSWORD_CHARS = 256;
 export const MAX_MESSAGE_BYTES = 64 * 1024;
 export const LOGIN_MAX_FAILURES = 5;
 export const LOGIN_LOCK_MS = 15 * 60 * 1000;
-export const SESSION_IDLE_MS = 10 * 60 * 60 * 1000;
+export const SESSION_IDLE_MS = 2 * 60 * 60 * 1000;
+/** However active, a session ends after a working day. */
+export const SESSION_MAX_AGE_MS = 12 * 60 * 60 * 1000;
+/** How often live sockets are checked against their session. */
+export const SESSION_CHECK_EVERY_MS = 60 * 1000;
 /** Commands one socket may send per second before it is told to slow down. */
 export const MAX_COMMANDS_PER_SECOND = 50;
+export const MAX_PURPOSE_CHARS = 1_000;
+export const MAX_REASON_CHARS = 1_000;
+export const MAX_DECISION_CHARS = 2_000;
+/** Items one consent request or one intervention may name. */
+export const MAX_ITEMS_PER_REQUEST = 100;

@@ -1,5 +1,6 @@
 import type {
   CaseRole,
+  ConsentKind,
   Goal,
   Informing,
   InformingDecision,
@@ -10,7 +11,7 @@ import type {
   Visibility,
 } from './domain.js';
 import type { AppError } from './errors.js';
-import type { CaseId, ItemId, OrgId, TableId, UserId } from './ids.js';
+import type { CaseId, ConsentId, DecisionId, InterventionId, ItemId, OrgId, TableId, UserId } from './ids.js';
 import type { CommandInput, CommandName } from './schemas.js';
 
 /**
@@ -51,6 +52,57 @@ export interface ItemView {
   mine: boolean;
 }
 
+/** One contributor's latest answer on one item, as shown to those who may see that item. */
+export interface ConsentItemView {
+  itemId: ItemId;
+  /** The contributing organisation: the one that answers. */
+  orgId: OrgId;
+  answer: 'yes' | 'no' | null;
+  reason: string | null;
+  byName: string | null;
+  at: string | null;
+}
+
+export interface ConsentView {
+  id: ConsentId;
+  kind: ConsentKind;
+  forOrgId: OrgId;
+  askedByName: string;
+  purpose: string;
+  deadline: string | null;
+  interventionId: InterventionId | null;
+  goalVersion: number | null;
+  createdAt: string;
+  closed: boolean;
+  /** Only the items this viewer may see (the asking organisation also sees its answers). */
+  items: ConsentItemView[];
+}
+
+/** R-GOAL: reconfirmation progress, counted over the items this viewer may know of. */
+export interface GoalProgress {
+  settled: number;
+  total: number;
+  waitingOrgIds: OrgId[];
+}
+
+export interface DecisionView {
+  id: DecisionId;
+  text: string;
+  byName: string;
+  at: string;
+}
+
+export interface InterventionView {
+  id: InterventionId;
+  what: string;
+  orgId: OrgId;
+  dueDate: string | null;
+  /** The needed items this viewer may see. */
+  itemIds: ItemId[];
+  byName: string;
+  at: string;
+}
+
 export interface CaseMetaView {
   id: CaseId;
   tableId: TableId;
@@ -63,6 +115,13 @@ export interface CaseMetaView {
   informingHistory: (InformingDecision & { byName: string })[];
   myRole: CaseRole;
   iAmChair: boolean;
+  goalProposal: { text: string; version: number; proposedAt: string } | null;
+  goalProgress: GoalProgress | null;
+  goalHistory: Goal[];
+  meetingOpen: boolean;
+  decisions: DecisionView[];
+  interventions: InterventionView[];
+  consents: ConsentView[];
   createdAt: string;
   updatedAt: string;
 }
@@ -83,6 +142,10 @@ export interface CaseSummary {
   phase: Phase;
   myRole: CaseRole;
   informingOpen: boolean;
+  meetingOpen: boolean;
+  goalFrozen: boolean;
+  /** Open questions about this user's organisation's own items (R-OWN). */
+  awaitingMyAnswer: number;
   updatedAt: string;
 }
 
@@ -142,6 +205,15 @@ export interface CommandResults {
   'item:edit': null;
   'item:setVisibility': null;
   'item:withdraw': null;
+  'goal:propose': null;
+  'goal:cancel': null;
+  'consent:request': { requestId: ConsentId };
+  'consent:answer': null;
+  'decision:add': null;
+  'intervention:add': null;
+  'meeting:open': null;
+  'meeting:close': null;
+  'intervention:remove': null;
 }
 
 export type ClientToServerEvents = {

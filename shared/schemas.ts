@@ -1,13 +1,24 @@
 import { z } from 'zod';
 import { CASE_ROLES, PHASES } from './domain.js';
-import { CaseIdSchema, ItemIdSchema, OrgIdSchema, TableIdSchema, UserIdSchema } from './ids.js';
+import { CaseIdSchema, ConsentIdSchema, InterventionIdSchema, ItemIdSchema, OrgIdSchema, TableIdSchema, UserIdSchema } from './ids.js';
 import * as L from './limits.js';
 
 // Strict objects: an unknown field is an error, not something silently carried along.
 const text = (max: number) => z.string().trim().min(1).max(max);
-const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/).refine((s) => !Number.isNaN(Date.parse(s)), 'invalid date');
+// A real calendar day: Date.parse would roll 2020-02-31 over into March.
+const isoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/)
+  .refine((s) => {
+    const d = new Date(`${s}T00:00:00Z`);
+    return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
+  }, 'invalid date');
 
 export const PhaseSchema = z.enum(PHASES);
+const itemIds = z
+  .array(ItemIdSchema)
+  .max(L.MAX_ITEMS_PER_REQUEST)
+  .refine((ids) => new Set(ids).size === ids.length, 'duplicate item');
 export const CaseRoleSchema = z.enum(CASE_ROLES);
 
 export const VisibilitySchema = z.discriminatedUnion('kind', [
@@ -66,6 +77,41 @@ export const CommandSchemas = {
     .refine((c) => c.text !== undefined || c.phase !== undefined, 'nothing to change'),
   'item:setVisibility': z.strictObject({ caseId: CaseIdSchema, itemId: ItemIdSchema, visibility: VisibilitySchema }),
   'item:withdraw': z.strictObject({ caseId: CaseIdSchema, itemId: ItemIdSchema }),
+  // R-GOAL
+  'goal:propose': z.strictObject({ caseId: CaseIdSchema, text: text(L.MAX_GOAL_CHARS) }),
+  'goal:cancel': z.strictObject({ caseId: CaseIdSchema }),
+  // R-REUSE: ask the contributors of these items for their use by the asker's organisation.
+  'consent:request': z.strictObject({
+    caseId: CaseIdSchema,
+    itemIds: itemIds.min(1),
+    purpose: text(L.MAX_PURPOSE_CHARS),
+    deadline: isoDate.optional(),
+  }),
+  // R-OWN: the contributor answers per item; a no carries its reason.
+  'consent:answer': z.strictObject({
+    caseId: CaseIdSchema,
+    requestId: ConsentIdSchema,
+    answers: z
+      .array(
+        z
+          .strictObject({ itemId: ItemIdSchema, answer: z.enum(['yes', 'no']), reason: text(L.MAX_REASON_CHARS).optional() })
+          .refine((a) => a.answer === 'yes' || a.reason !== undefined, { message: 'a no needs a reason', path: ['reason'] }),
+      )
+      .min(1)
+      .max(L.MAX_ITEMS_PER_REQUEST),
+  }),
+  // R-BOB + R-TAKEHOME: the plan of action.
+  'decision:add': z.strictObject({ caseId: CaseIdSchema, text: text(L.MAX_DECISION_CHARS) }),
+  'intervention:add': z.strictObject({
+    caseId: CaseIdSchema,
+    what: text(L.MAX_DECISION_CHARS),
+    orgId: OrgIdSchema,
+    dueDate: isoDate.optional(),
+    itemIds,
+  }),
+  'intervention:remove': z.strictObject({ caseId: CaseIdSchema, interventionId: InterventionIdSchema }),
+  'meeting:open': z.strictObject({ caseId: CaseIdSchema }),
+  'meeting:close': z.strictObject({ caseId: CaseIdSchema }),
 } as const;
 
 export type CommandName = keyof typeof CommandSchemas;

@@ -2,7 +2,7 @@ import { Router, type Request, type RequestHandler } from 'express';
 import type { Organisation, Table } from '../../shared/domain.js';
 import { newId, type OrgId, type TableId, type UserId } from '../../shared/ids.js';
 import { OrgInputSchema, OrgUpdateSchema, SignatureSchema, TableInputSchema, UserInputSchema, UserUpdateSchema } from '../../shared/schemas.js';
-import type { AccessLog } from '../audit/accessLog.js';
+import type { AccessLog, Actor } from '../audit/accessLog.js';
 import { hashPassword } from '../auth/passwords.js';
 import { requireSession, sessionOf } from '../auth/routes.js';
 import type { Sessions } from '../auth/sessions.js';
@@ -17,6 +17,8 @@ export interface AdminDeps {
   addressOf: (req: Request) => string;
   /** Ends a user's live sessions when the account is disabled. */
   onSessionsEnded: (idHashes: string[]) => void;
+  /** R-PROTOCOL: takes an organisation off every case when its signature is revoked. */
+  onSignatureRevoked: (orgId: OrgId, actor: Actor) => Promise<number>;
 }
 
 const publicUser = ({ passwordHash: _omit, ...u }: UserRecord) => u;
@@ -68,7 +70,7 @@ export function adminRoutes(d: AdminDeps): Router {
     const input = parseBody(OrgUpdateSchema, req.body);
     const o: Organisation = { ...org(req.params.id as string), ...input };
     await d.dir.putOrg(o);
-    audit(req, `org:update ${o.id}`);
+    audit(req, `org:update ${o.id} ${Object.keys(input).sort().join(',')}`);
     res.json({ org: o });
   });
 
@@ -76,14 +78,17 @@ export function adminRoutes(d: AdminDeps): Router {
   r.put('/orgs/:id/signature', async (req, res) => {
     const input = parseBody(SignatureSchema, req.body);
     if (input.signed && !input.signedBy) throw new HttpError(400, 'BAD_REQUEST', 'Vul in wie namens de organisatie ondertekende.');
+    const current = org(req.params.id as string);
+    if (!input.signed && current.kind === 'zvh') throw new HttpError(400, 'BAD_REQUEST', 'Het Zorg- en Veiligheidshuis zelf blijft ondertekenaar.');
     const o: Organisation = {
-      ...org(req.params.id as string),
+      ...current,
       protocolSignedAt: input.signed ? new Date().toISOString() : null,
       protocolSignedBy: input.signed ? input.signedBy! : null,
     };
     await d.dir.putOrg(o);
     audit(req, `org:signature ${o.id} ${input.signed ? 'signed' : 'revoked'}`);
-    res.json({ org: o });
+    const casesLeft = input.signed ? 0 : await d.onSignatureRevoked(o.id, { viewer: sessionOf(res).viewer, address: d.addressOf(req) });
+    res.json({ org: o, casesLeft });
   });
 
   r.post('/users', async (req, res) => {
@@ -99,7 +104,13 @@ export function adminRoutes(d: AdminDeps): Router {
       active: true,
       passwordHash: await hashPassword(input.password),
     };
-    await d.dir.putUser(u);
+    try {
+      await d.dir.putUser(u);
+    } catch (e) {
+      // Two admins creating the same name at once: the store's uniqueness decides.
+      if (/UNIQUE/.test(String(e))) throw new HttpError(409, 'CONFLICT', 'Deze gebruikersnaam bestaat al.');
+      throw e;
+    }
     audit(req, `user:create ${u.id}`);
     res.status(201).json({ user: publicUser(u) });
   });
@@ -120,7 +131,7 @@ export function adminRoutes(d: AdminDeps): Router {
     if (input.active === false || input.password !== undefined || input.roles !== undefined) {
       d.onSessionsEnded(await d.sessions.destroyAllOf(u.id));
     }
-    audit(req, `user:update ${u.id}`);
+    audit(req, `user:update ${u.id} ${Object.keys(input).sort().join(',')}`);
     res.json({ user: publicUser(u) });
   });
 

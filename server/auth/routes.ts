@@ -79,6 +79,12 @@ export function authRoutes(d: AuthDeps): Router {
       throw new HttpError(u2.lockedUntil > now ? 429 : 401, u2.lockedUntil > now ? 'LOGIN_LOCKED' : 'LOGIN_FAILED');
     }
     await d.store.clearLoginFailures(userKey);
+    // A new login replaces whatever session this browser had.
+    const previous = d.sessions.idHashOf(req);
+    if (previous) {
+      await d.sessions.destroy(previous);
+      d.onLogout([previous]);
+    }
     const { cookieValue } = await d.sessions.create(user.id);
     res.cookie(SESSION_COOKIE, cookieValue, {
       httpOnly: true,
@@ -93,11 +99,13 @@ export function authRoutes(d: AuthDeps): Router {
 
   r.post('/logout', async (req, res) => {
     const s = await d.sessions.resolve(req);
-    if (s) {
-      await d.sessions.destroy(s.idHash);
-      d.onLogout([s.idHash]);
-      d.access.record(authRecord(req, 'logout', 'ok', s.viewer));
+    // Even an expired session may still have sockets open: end them by the cookie's hash.
+    const idHash = s?.idHash ?? d.sessions.idHashOf(req);
+    if (idHash) {
+      await d.sessions.destroy(idHash);
+      d.onLogout([idHash]);
     }
+    if (s) d.access.record(authRecord(req, 'logout', 'ok', s.viewer));
     res.clearCookie(SESSION_COOKIE, { httpOnly: true, sameSite: 'strict', secure: d.cookieSecure, path: '/' });
     res.status(204).end();
   });

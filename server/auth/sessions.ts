@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Viewer } from '../../shared/domain.js';
 import type { UserId } from '../../shared/ids.js';
-import { SESSION_IDLE_MS } from '../../shared/limits.js';
+import { SESSION_IDLE_MS, SESSION_MAX_AGE_MS } from '../../shared/limits.js';
 import type { Directory } from '../directory/directory.js';
 import type { Store } from '../store/types.js';
 
@@ -47,21 +47,33 @@ export class Sessions {
     return { cookieValue, idHash };
   }
 
+  /** The hash of the request's session cookie, whether or not that session is still valid. */
+  idHashOf(req: Pick<IncomingMessage, 'headers'>): string | undefined {
+    const value = readCookie(req.headers.cookie, SESSION_COOKIE);
+    return value === undefined ? undefined : hashId(value);
+  }
+
   /** The session behind a request's cookie, when it exists, is fresh and its user is active. */
   async resolve(req: Pick<IncomingMessage, 'headers'>): Promise<Session | undefined> {
-    const value = readCookie(req.headers.cookie, SESSION_COOKIE);
-    if (!value) return undefined;
-    const idHash = hashId(value);
+    const idHash = this.idHashOf(req);
+    return idHash === undefined ? undefined : this.check(idHash, true);
+  }
+
+  /**
+   * Whether a session still holds: not idle too long, not older than a working day, its user
+   * active. `activity` counts as use of the session (a request, a command).
+   */
+  async check(idHash: string, activity: boolean): Promise<Session | undefined> {
     const s = await this.store.getSession(idHash);
     if (!s) return undefined;
     const t = this.now();
-    if (t - s.lastSeenAt > SESSION_IDLE_MS) {
+    if (t - s.lastSeenAt > SESSION_IDLE_MS || t - s.createdAt > SESSION_MAX_AGE_MS) {
       await this.store.deleteSession(idHash);
       return undefined;
     }
     const user = this.dir.user(s.userId);
     if (!user || !user.active) return undefined;
-    if (t - s.lastSeenAt > Sessions.TOUCH_EVERY_MS) await this.store.putSession({ ...s, lastSeenAt: t });
+    if (activity && t - s.lastSeenAt > Sessions.TOUCH_EVERY_MS) await this.store.touchSession(idHash, t);
     return { idHash, viewer: { userId: user.id, orgId: user.orgId, roles: user.roles } };
   }
 

@@ -1,6 +1,16 @@
 import { z } from 'zod';
-import type { CaseState, InformingDecision, Item } from '../../shared/domain.js';
-import { CaseIdSchema, ItemIdSchema, OrgIdSchema, TableIdSchema, UserIdSchema } from '../../shared/ids.js';
+import { CONSENT_KINDS, type CaseState, type ConsentRequest, type InformingDecision, type Item } from '../../shared/domain.js';
+import {
+  CaseIdSchema,
+  ConsentIdSchema,
+  DecisionIdSchema,
+  InterventionIdSchema,
+  ItemIdSchema,
+  OrgIdSchema,
+  TableIdSchema,
+  UserIdSchema,
+} from '../../shared/ids.js';
+import { latestAnswer } from '../../shared/rules/access.js';
 import { CaseRoleSchema, PhaseSchema, VisibilitySchema } from '../../shared/schemas.js';
 import type { StoredEvent } from '../store/types.js';
 
@@ -41,6 +51,34 @@ export const CaseEventSchemas = {
   'item.edited': z.object({ itemId: ItemIdSchema, text: z.string().optional(), phase: PhaseSchema.optional() }),
   'item.visibilitySet': z.object({ itemId: ItemIdSchema, visibility: VisibilitySchema }),
   'item.withdrawn': z.object({ itemId: ItemIdSchema }),
+  'goal.proposed': z.object({ text: z.string(), version: z.number().int().positive() }),
+  'goal.cancelled': z.object({ version: z.number().int().positive() }),
+  'goal.inForce': z.object({ version: z.number().int().positive() }),
+  'consent.requested': z.object({
+    requestId: ConsentIdSchema,
+    kind: z.enum(CONSENT_KINDS),
+    forOrgId: OrgIdSchema,
+    purpose: z.string(),
+    itemIds: z.array(ItemIdSchema),
+    deadline: z.string().nullable(),
+    interventionId: InterventionIdSchema.nullable(),
+    goalVersion: z.number().int().nullable(),
+  }),
+  'consent.answered': z.object({
+    requestId: ConsentIdSchema,
+    answers: z.array(z.object({ itemId: ItemIdSchema, answer: z.enum(['yes', 'no']), reason: z.string().nullable() })),
+  }),
+  'decision.added': z.object({ decisionId: DecisionIdSchema, text: z.string() }),
+  'intervention.added': z.object({
+    interventionId: InterventionIdSchema,
+    what: z.string(),
+    orgId: OrgIdSchema,
+    dueDate: z.string().nullable(),
+    itemIds: z.array(ItemIdSchema),
+  }),
+  'intervention.removed': z.object({ interventionId: InterventionIdSchema }),
+  'meeting.opened': z.object({}),
+  'meeting.closed': z.object({}),
 } as const;
 
 export type CaseEventType = keyof typeof CaseEventSchemas;
@@ -81,6 +119,12 @@ export function applyEvent(s: CaseState | null, e: CaseEvent, meta: EventMeta, v
       informing: p.informing,
       informingHistory: [decision(p.informing, meta)],
       items: new Map(),
+      goalProposal: null,
+      goalHistory: [],
+      consents: new Map(),
+      decisions: [],
+      interventions: [],
+      meetingOpen: true,
       version,
       createdAt: meta.at,
       updatedAt: meta.at,
@@ -140,7 +184,86 @@ export function applyEvent(s: CaseState | null, e: CaseEvent, meta: EventMeta, v
       }
       return withItem(next, changed);
     }
+    case 'goal.proposed':
+      return { ...next, goalProposal: { text: e.payload.text, version: e.payload.version, proposedAt: meta.at, byUserId: meta.actorUserId } };
+    case 'goal.cancelled':
+      return { ...next, goalProposal: null, consents: closeWhere(s, (r) => r.kind === 'goal' && r.goalVersion === e.payload.version) };
+    case 'goal.inForce': {
+      const v = e.payload.version;
+      const items = new Map(s.items);
+      for (const r of s.consents.values()) {
+        if (r.kind !== 'goal' || r.goalVersion !== v || r.closed) continue;
+        for (const id of r.itemIds) {
+          const item = items.get(id);
+          if (item && latestAnswer(r, id)?.answer === 'yes') items.set(id, { ...item, goalVersion: v, changedInVersion: version });
+        }
+      }
+      return {
+        ...next,
+        items,
+        goal: { text: s.goalProposal!.text, version: v },
+        goalHistory: [...s.goalHistory, s.goal],
+        goalProposal: null,
+        consents: closeWhere(s, (r) => r.kind === 'goal' && r.goalVersion === v),
+      };
+    }
+    case 'consent.requested': {
+      const p = e.payload;
+      const consents = new Map(s.consents);
+      consents.set(p.requestId, {
+        id: p.requestId,
+        kind: p.kind,
+        askedByUserId: meta.actorUserId,
+        forOrgId: p.forOrgId,
+        purpose: p.purpose,
+        itemIds: p.itemIds,
+        deadline: p.deadline,
+        interventionId: p.interventionId,
+        goalVersion: p.goalVersion,
+        createdAt: meta.at,
+        answers: [],
+        closed: false,
+      });
+      return { ...next, consents };
+    }
+    case 'consent.answered': {
+      const r = s.consents.get(e.payload.requestId);
+      if (!r) throw new Error('consent.answered of an unknown request');
+      const consents = new Map(s.consents);
+      const answers = e.payload.answers.map((a) => ({ ...a, byUserId: meta.actorUserId, byOrgId: meta.actorOrgId, at: meta.at }));
+      consents.set(r.id, { ...r, answers: [...r.answers, ...answers] });
+      return { ...next, consents };
+    }
+    case 'decision.added':
+      return { ...next, decisions: [...s.decisions, { id: e.payload.decisionId, text: e.payload.text, byUserId: meta.actorUserId, at: meta.at }] };
+    case 'intervention.added': {
+      const p = e.payload;
+      return {
+        ...next,
+        interventions: [
+          ...s.interventions,
+          { id: p.interventionId, what: p.what, orgId: p.orgId, dueDate: p.dueDate, itemIds: p.itemIds, byUserId: meta.actorUserId, at: meta.at },
+        ],
+      };
+    }
+    case 'intervention.removed':
+      return {
+        ...next,
+        interventions: s.interventions.filter((i) => i.id !== e.payload.interventionId),
+        consents: closeWhere(s, (r) => r.interventionId === e.payload.interventionId),
+      };
+    case 'meeting.opened':
+      return { ...next, meetingOpen: true };
+    case 'meeting.closed':
+      return { ...next, meetingOpen: false };
   }
+}
+
+/** Closes the requests that match: they keep their answers but take no new ones. */
+function closeWhere(s: CaseState, match: (r: ConsentRequest) => boolean): Map<ConsentRequest['id'], ConsentRequest> {
+  const out = new Map(s.consents);
+  for (const [id, r] of s.consents) if (!r.closed && match(r)) out.set(id, { ...r, closed: true });
+  return out;
 }
 
 function decision(i: CaseState['informing'], meta: EventMeta): InformingDecision {

@@ -1,6 +1,6 @@
 import type { CaseState, Viewer } from '../../shared/domain.js';
 import { appError, type AppError } from '../../shared/errors.js';
-import { newId, type CaseId, type ItemId } from '../../shared/ids.js';
+import { newId, type CaseId, type ConsentId, type ItemId, type OrgId } from '../../shared/ids.js';
 import { authorizeCaseCommand, authorizeCreate } from '../../shared/rules/commands.js';
 import type { Touched } from '../../shared/rules/projection.js';
 import type { CommandInput } from '../../shared/schemas.js';
@@ -30,6 +30,15 @@ const ACTION_OF: Record<CaseCommandName | 'case:create', AccessRecord['action']>
   'item:edit': 'update',
   'item:setVisibility': 'update',
   'item:withdraw': 'delete',
+  'goal:propose': 'update',
+  'goal:cancel': 'update',
+  'consent:request': 'create',
+  'consent:answer': 'update',
+  'decision:add': 'create',
+  'intervention:add': 'create',
+  'intervention:remove': 'delete',
+  'meeting:open': 'update',
+  'meeting:close': 'update',
 };
 
 const MAX_CONFLICT_RETRIES = 5;
@@ -105,7 +114,7 @@ export class CaseService {
     });
   }
 
-  async run<N extends CaseCommandName>(name: N, input: CommandInput<N>, actor: Actor): Promise<Ack<{ itemId?: ItemId } | null>> {
+  async run<N extends CaseCommandName>(name: N, input: CommandInput<N>, actor: Actor): Promise<Ack<{ itemId?: ItemId; requestId?: ConsentId } | null>> {
     const caseId = (input as { caseId: CaseId }).caseId;
     return this.withCase(caseId, async () => {
       for (let attempt = 0; ; attempt++) {
@@ -117,7 +126,8 @@ export class CaseService {
         const decided = decide(name, input, c, actor.viewer, new Date().toISOString());
         try {
           await this.commit(c, caseId, decided.events, actor, name, decided.itemId ?? itemId);
-          return { ok: true as const, data: decided.itemId ? { itemId: decided.itemId } : null };
+          const data = decided.itemId ? { itemId: decided.itemId } : decided.requestId ? { requestId: decided.requestId } : null;
+          return { ok: true as const, data };
         } catch (e) {
           // Another process wrote first: take its events, then judge the command again on the new state.
           if (!(e instanceof VersionConflictError) || attempt >= MAX_CONFLICT_RETRIES) throw e;
@@ -125,6 +135,23 @@ export class CaseService {
         }
       }
     });
+  }
+
+  /**
+   * R-PROTOCOL: an organisation whose signature is revoked leaves every case it takes part in,
+   * recorded in each case's log as the admin's act. Returns how many cases it left.
+   */
+  async removeOrganisationEverywhere(orgId: OrgId, actor: Actor): Promise<number> {
+    let n = 0;
+    for (const id of [...this.cases.keys()]) {
+      await this.withCase(id, async () => {
+        const c = this.cases.get(id)!;
+        if (!c.participants.some((p) => p.orgId === orgId)) return;
+        await this.commit(c, id, [{ type: 'case.participantRemoved', payload: { orgId } }], actor, 'case:removeParticipant', null);
+        n++;
+      });
+    }
+    return n;
   }
 
   /** Applies events that another process appended to the shared log. */

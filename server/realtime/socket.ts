@@ -3,7 +3,7 @@ import { Server, type Socket } from 'socket.io';
 import type { CaseState, Viewer } from '../../shared/domain.js';
 import { appError, type AppError } from '../../shared/errors.js';
 import type { CaseId, UserId } from '../../shared/ids.js';
-import { MAX_MESSAGE_BYTES } from '../../shared/limits.js';
+import { MAX_MESSAGE_BYTES, SESSION_CHECK_EVERY_MS } from '../../shared/limits.js';
 import {
   PROTOCOL_VERSION,
   SOCKET_PATH,
@@ -33,6 +33,8 @@ export interface SocketData {
   /** Cases this socket has open, with the version it has been served up to. */
   open: Map<CaseId, number>;
   bucket: TokenBucket;
+  /** When the session was last confirmed for this socket. */
+  checkedAt: number;
 }
 
 type IO = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
@@ -63,6 +65,17 @@ export function clientAddress(headers: Record<string, string | string[] | undefi
   return peer ?? 'unknown';
 }
 
+/** Browsers send Origin on WebSocket upgrades: only our own origin may open a socket. */
+export function sameOrigin(headers: Record<string, string | string[] | undefined>): boolean {
+  const origin = headers.origin;
+  if (origin === undefined) return true;
+  try {
+    return typeof origin === 'string' && new URL(origin).host === headers.host;
+  } catch {
+    return false;
+  }
+}
+
 class HandshakeError extends Error {
   readonly data: AppError;
   constructor(code: 'UNAUTHENTICATED' | 'PROTOCOL_OUTDATED') {
@@ -78,6 +91,7 @@ class HandshakeError extends Error {
 export class Realtime {
   readonly io: IO;
   private readonly presence = new PresenceTable();
+  private readonly sweep: NodeJS.Timeout;
 
   constructor(
     httpServer: HttpServer,
@@ -90,7 +104,11 @@ export class Realtime {
       maxHttpBufferSize: MAX_MESSAGE_BYTES,
       // Leave other WebSocket paths (Yjs documents) to their own upgrade handler.
       destroyUpgrade: false,
+      allowRequest: (req, cb) => cb(sameOrigin(req.headers) ? null : 'FORBIDDEN', sameOrigin(req.headers)),
     });
+    // A socket lives no longer than its session: idle expiry, maximum age, a disabled account.
+    this.sweep = setInterval(() => void this.checkSessions(), SESSION_CHECK_EVERY_MS);
+    this.sweep.unref();
     this.io.use((socket, next) => void this.handshake(socket, next));
     this.io.on('connection', (socket) => this.connected(socket));
     d.cases.onCommitted((c) => this.deliver(c));
@@ -108,6 +126,7 @@ export class Realtime {
         address: clientAddress(socket.request.headers, socket.request.socket.remoteAddress, this.d.trustProxy),
         open: new Map(),
         bucket: new TokenBucket(this.d.commandsPerSecond, this.d.commandsPerSecond * 2),
+        checkedAt: Date.now(),
       };
       next();
     } catch (err) {
@@ -119,7 +138,9 @@ export class Realtime {
   private connected(socket: S): void {
     const { viewer } = socket.data;
     void socket.join([userRoom(viewer.userId), sessionRoom(socket.data.sessionIdHash)]);
-    socket.emit('cases:snapshot', this.summaries(viewer));
+    const summaries = this.summaries(viewer);
+    this.d.access.record(summaries.map((sum) => accessRecord(this.actor(socket), this.d.cases.get(sum.id)!, { action: 'read', operation: 'cases:list' })));
+    socket.emit('cases:snapshot', summaries);
     // One entry point for every inbound event, known or not, so nothing bypasses parsing.
     socket.onAny((event: string, ...args: unknown[]) => void this.dispatch(socket, event, args));
     socket.on('disconnect', () => {
@@ -149,6 +170,14 @@ export class Realtime {
       if (socket.connected) ack(r);
     };
     if (!socket.data.bucket.take()) return reply({ ok: false, error: appError('RATE_LIMITED') });
+    // Using the board is using the session: confirm it (and keep it alive) once a minute.
+    if (Date.now() - socket.data.checkedAt > SESSION_CHECK_EVERY_MS) {
+      socket.data.checkedAt = Date.now();
+      if (!(await this.d.sessions.check(socket.data.sessionIdHash, true))) {
+        reply({ ok: false, error: appError('UNAUTHENTICATED') });
+        return this.endSessions([socket.data.sessionIdHash]);
+      }
+    }
     if (!isCommandName(event)) return reply({ ok: false, error: appError('UNKNOWN_COMMAND') });
     const parsed = CommandSchemas[event].safeParse(args.length > 1 ? args[0] : undefined);
     if (!parsed.success) return reply({ ok: false, error: appError('BAD_REQUEST') });
@@ -189,18 +218,22 @@ export class Realtime {
       const cursor = this.d.cursors.encode(caseId, c.version);
       const v = since === undefined ? null : this.d.cursors.decode(caseId, since);
       const history = v !== null && v > 0 ? await this.d.cases.since(caseId, v) : null;
+      // Gone while waiting its turn: nothing is delivered, so nothing is joined or logged.
+      if (!socket.connected) return { ok: false as const, error: appError('UNAUTHENTICATED') };
       let result: OpenResult;
+      let ops: PatchOp[];
       if (history) {
-        const ops = deltaFor(history.before, c, history.touched, actor.viewer, this.d.dir.nameOf, cursor);
+        ops = deltaFor(history.before, c, history.touched, actor.viewer, this.d.dir.nameOf, cursor);
         result = { patch: { caseId, cursor, ops } };
-        this.logReads(actor, c, ops, 'case:open');
       } else {
         const view = projectCase(c, actor.viewer, this.d.dir.nameOf, cursor)!;
         result = { view };
-        this.logReads(actor, c, [{ op: 'snapshot', view }], 'case:open');
+        ops = [{ op: 'snapshot', view }];
       }
       await socket.join(caseRoom(caseId));
+      if (!socket.connected) return { ok: false as const, error: appError('UNAUTHENTICATED') };
       socket.data.open.set(caseId, c.version);
+      this.logReads(actor, c, ops, 'case:open');
       const me = this.d.dir.user(actor.viewer.userId);
       this.presence.join(caseId, socket.id, { userId: actor.viewer.userId, name: me?.displayName ?? '', orgId: actor.viewer.orgId });
       // After the ack, so the opener has the board before it hears who is there.
@@ -254,8 +287,9 @@ export class Realtime {
       if (!ops) {
         ops = deltaFor(before, after, { meta: touched.meta, items: touchedItems }, viewer, this.d.dir.nameOf, cursor);
         perUser.set(viewer.userId, ops);
-        this.logReads({ viewer, address: s.data.address }, after, ops, 'case:patch');
       }
+      // Each socket is its own read (NEN 7513 names the address), though users share the build.
+      this.logReads({ viewer, address: s.data.address }, after, ops, 'case:patch');
       s.data.open.set(caseId, after.version);
       if (ops.length > 0) s.emit('case:patch', { caseId, cursor, ops });
       if (ops.some((o) => o.op === 'revoked')) {
@@ -278,8 +312,13 @@ export class Realtime {
       if (!u) continue;
       const viewer: Viewer = { userId, orgId: u.orgId, roles: u.roles };
       const summary = summarise(after, viewer, cursor);
-      if (summary) this.io.to(userRoom(userId)).emit('cases:upsert', summary);
-      else if (before && maySeeCase(before, viewer)) this.io.to(userRoom(userId)).emit('cases:removed', after.id);
+      const removed = !summary && before !== null && maySeeCase(before, viewer);
+      for (const s of this.localSocketsIn(userRoom(userId))) {
+        if (summary) {
+          this.d.access.record(accessRecord({ viewer, address: s.data.address }, after, { action: 'read', operation: 'cases:list' }));
+          s.emit('cases:upsert', summary);
+        } else if (removed) s.emit('cases:removed', after.id);
+      }
     }
   }
 
@@ -297,6 +336,15 @@ export class Realtime {
     if (records.length > 0) this.d.access.record(records);
   }
 
+  /** Runs every SESSION_CHECK_EVERY_MS: ends the sockets whose session no longer holds. */
+  async checkSessions(): Promise<void> {
+    const hashes = new Set<string>();
+    for (const s of this.io.sockets.sockets.values()) hashes.add(s.data.sessionIdHash);
+    const ended: string[] = [];
+    for (const h of hashes) if (!(await this.d.sessions.check(h, false))) ended.push(h);
+    if (ended.length > 0) this.endSessions(ended);
+  }
+
   /** Logs a session out everywhere it is connected. */
   endSessions(idHashes: string[]): void {
     for (const h of idHashes) {
@@ -306,6 +354,7 @@ export class Realtime {
   }
 
   close(): Promise<void> {
+    clearInterval(this.sweep);
     return new Promise((resolve) => {
       this.io.close(() => resolve());
     });

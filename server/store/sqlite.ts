@@ -98,6 +98,7 @@ export class SqliteStore implements Store {
         'SELECT * FROM sessions WHERE id_hash = ?',
       ),
       deleteSession: db.prepare('DELETE FROM sessions WHERE id_hash = ?'),
+      touchSession: db.prepare('UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?'),
       sessionsOf: db.prepare<[string], { id_hash: string }>('SELECT id_hash FROM sessions WHERE user_id = ?'),
       deleteSessionsOf: db.prepare('DELETE FROM sessions WHERE user_id = ?'),
       getFailures: db.prepare<[string], { count: number; locked_until: number }>(
@@ -181,6 +182,9 @@ export class SqliteStore implements Store {
   async getSession(idHash: string): Promise<SessionRecord | undefined> {
     const r = this.stmts.getSession.get(idHash);
     return r && SessionRow.parse({ idHash: r.id_hash, userId: r.user_id, createdAt: r.created_at, lastSeenAt: r.last_seen_at });
+  }
+  async touchSession(idHash: string, lastSeenAt: number): Promise<void> {
+    this.stmts.touchSession.run(lastSeenAt, idHash);
   }
   async deleteSession(idHash: string): Promise<void> {
     this.stmts.deleteSession.run(idHash);

@@ -85,6 +85,8 @@ export interface Store {
 
   putSession(s: SessionRecord): Promise<void>;
   getSession(idHash: string): Promise<SessionRecord | undefined>;
+  /** Moves last-seen forward; never brings back a session deleted meanwhile. */
+  touchSession(idHash: string, lastSeenAt: number): Promise<void>;
   deleteSession(idHash: string): Promise<void>;
   deleteSessionsOf(userId: UserId): Promise<string[]>;
 

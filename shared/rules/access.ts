@@ -1,4 +1,5 @@
-import type { CaseState, Item, Participant, Viewer } from '../domain.js';
+import type { CaseState, ConsentRequest, Item, Participant, Viewer } from '../domain.js';
+import type { ItemId, OrgId } from '../ids.js';
 
 /**
  * The one authorisation function for reading (R-ROLE, R-NEED). Everything that carries case data
@@ -16,12 +17,45 @@ export function maySeeCase(c: CaseState, viewer: Viewer): boolean {
   return participationOf(c, viewer) !== undefined;
 }
 
-/** R-NEED + R-OWN: an active item, seen by its contributor and by whom the contributor chose. */
+/** R-NEED: whom the contributor chose, leaving aside freezes and the end of the meeting. */
+export function chosenToSee(item: Item, orgId: OrgId): boolean {
+  return item.orgId === orgId || item.visibility.kind === 'table' || item.visibility.orgIds.includes(orgId);
+}
+
+/** The contributor's latest answer on one item of a request. */
+export function latestAnswer(r: ConsentRequest, itemId: ItemId): ConsentRequest['answers'][number] | undefined {
+  for (let i = r.answers.length - 1; i >= 0; i--) if (r.answers[i]!.itemId === itemId) return r.answers[i];
+  return undefined;
+}
+
+/**
+ * R-REUSE + R-TAKEHOME: what an organisation may keep using after the meeting: items the
+ * contributor said yes to, for its reuse request or for one of its own interventions.
+ */
+export function mayTakeHome(c: CaseState, itemId: ItemId, orgId: OrgId): boolean {
+  for (const r of c.consents.values()) {
+    if (r.forOrgId !== orgId || r.closed || !r.itemIds.includes(itemId)) continue;
+    if (r.kind === 'takehome' || r.kind === 'reuse') {
+      if (latestAnswer(r, itemId)?.answer === 'yes') return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * R-NEED, R-OWN, R-GOAL, R-TAKEHOME: an active item is seen by its contributor always; by others
+ * only when the contributor chose them, no goal change has put it out of use, and — once the
+ * meeting has closed — they may take it home.
+ */
 export function maySeeItem(c: CaseState, item: Item, viewer: Viewer): boolean {
   if (!maySeeCase(c, viewer)) return false;
   if (item.status !== 'active') return false;
   if (item.orgId === viewer.orgId) return true;
-  return item.visibility.kind === 'table' || item.visibility.orgIds.includes(viewer.orgId);
+  // R-OWN: an organisation that left the table can no longer control its items, so nobody sees them.
+  if (!c.participants.some((p) => p.orgId === item.orgId)) return false;
+  if (c.goalProposal !== null) return false;
+  if (!chosenToSee(item, viewer.orgId)) return false;
+  return c.meetingOpen || mayTakeHome(c, item.id, viewer.orgId);
 }
 
 /** R-BOB: the chair of a case is a house chair taking part in it as voorzitter. */

@@ -4,7 +4,7 @@ import { appError, type AppError } from '../errors.js';
 import type { OrgId, TableId, UserId } from '../ids.js';
 import { MAX_ITEMS_PER_CASE, MAX_PARTICIPANTS_PER_CASE } from '../limits.js';
 import type { CommandInput, CommandName } from '../schemas.js';
-import { isChairOf, maySeeCase, maySeeItem } from './access.js';
+import { chosenToSee, isChairOf, maySeeCase, maySeeItem } from './access.js';
 
 /** What the rules need to know of the house's directory. */
 export interface DirectoryLookup {
@@ -114,7 +114,10 @@ export function authorizeCaseCommand<N extends Exclude<CommandName, 'case:create
     case 'case:setPhase': {
       const err = chairOnly(c, viewer);
       if (err) return err;
-      return (input as CommandInput<'case:setPhase'>).phase === c.phase ? bad('De casus is al in deze fase.') : null;
+      // R-BOB: through the phases one step at a time; a step back is allowed when the picture needs more.
+      const step = phaseIndex((input as CommandInput<'case:setPhase'>).phase) - phaseIndex(c.phase);
+      if (step === 0) return bad('De casus is al in deze fase.');
+      return Math.abs(step) === 1 ? null : appError('WRONG_PHASE', 'De fasen worden één voor één doorlopen.');
     }
     case 'case:setInforming': {
       if (!maySeeCase(c, viewer)) return notFound();
@@ -124,8 +127,10 @@ export function authorizeCaseCommand<N extends Exclude<CommandName, 'case:create
       }
       if (isChairOf(c, viewer)) return null;
       // The informing organisation may record that it has informed the person, nothing more.
+      // Not over a postponement: that is the chair's recorded decision.
       const onlyMarksDone =
         informing.status === 'done' &&
+        c.informing.status === 'open' &&
         c.informing.informerOrgId === viewer.orgId &&
         informing.informerOrgId === c.informing.informerOrgId &&
         informing.dueDate === c.informing.dueDate;
@@ -153,7 +158,85 @@ export function authorizeCaseCommand<N extends Exclude<CommandName, 'case:create
       if (name === 'item:setVisibility') return checkVisibility(c, (input as CommandInput<'item:setVisibility'>).visibility);
       return null;
     }
+    case 'goal:propose': {
+      const err = chairOnly(c, viewer);
+      if (err) return err;
+      if (c.goalProposal) return appError('GOAL_FROZEN', 'Er loopt al een doelwijziging.');
+      return (input as CommandInput<'goal:propose'>).text === c.goal.text ? bad('Dit is het huidige doel.') : null;
+    }
+    case 'goal:cancel': {
+      const err = chairOnly(c, viewer);
+      if (err) return err;
+      return c.goalProposal ? null : bad('Er loopt geen doelwijziging.');
+    }
+    case 'consent:request': {
+      if (!maySeeCase(c, viewer)) return notFound();
+      for (const id of (input as CommandInput<'consent:request'>).itemIds) {
+        const item = c.items.get(id);
+        if (!item || !maySeeItem(c, item, viewer)) return notFound();
+        if (item.orgId === viewer.orgId) return bad('Voor eigen inbreng is geen toestemming nodig.');
+      }
+      return null;
+    }
+    case 'consent:answer':
+      return authorizeAnswer(input as CommandInput<'consent:answer'>, c, viewer);
+    case 'decision:add': {
+      const err = chairOnly(c, viewer);
+      return err ?? planOpen(c);
+    }
+    case 'intervention:add': {
+      if (!maySeeCase(c, viewer)) return notFound();
+      const a = input as CommandInput<'intervention:add'>;
+      // The chair records any intervention; a partner records one its own organisation carries out.
+      if (!isChairOf(c, viewer) && a.orgId !== viewer.orgId) return appError('FORBIDDEN', 'Alleen de voorzitter legt interventies van anderen vast.');
+      if (!c.participants.some((p) => p.orgId === a.orgId)) return bad('De uitvoerder neemt niet deel aan de casus.');
+      const perr = planOpen(c);
+      if (perr) return perr;
+      for (const id of a.itemIds) {
+        const item = c.items.get(id);
+        if (!item || !maySeeItem(c, item, viewer)) return notFound();
+        // R-NEED: an intervention cannot hand the executor an item its contributor kept from it.
+        if (!chosenToSee(item, a.orgId)) return bad('Deze inbreng is niet zichtbaar voor de uitvoerende organisatie.');
+      }
+      return null;
+    }
+    case 'intervention:remove': {
+      const err = chairOnly(c, viewer);
+      if (err) return err;
+      const { interventionId } = input as CommandInput<'intervention:remove'>;
+      return c.interventions.some((i) => i.id === interventionId) ? null : notFound();
+    }
+    case 'meeting:open':
+    case 'meeting:close': {
+      const err = chairOnly(c, viewer);
+      if (err) return err;
+      const open = name === 'meeting:open';
+      return c.meetingOpen === open ? bad(open ? 'Het overleg is al open.' : 'Het overleg is al gesloten.') : null;
+    }
     default:
       return appError('UNKNOWN_COMMAND');
   }
+}
+
+/** R-BOB + R-GOAL: the plan of action is made in the decision phase, in an open meeting, never under a frozen goal. */
+function planOpen(c: CaseState): AppError | null {
+  if (c.phase !== 'besluiten') return appError('WRONG_PHASE', 'Besluiten en interventies horen in de fase Besluiten.');
+  if (c.goalProposal) return appError('GOAL_FROZEN');
+  if (!c.meetingOpen) return appError('MEETING_CLOSED');
+  return null;
+}
+
+/** R-OWN: only the contributing organisation answers, item by item, on an open request. */
+function authorizeAnswer(a: CommandInput<'consent:answer'>, c: CaseState, viewer: Viewer): AppError | null {
+  if (!maySeeCase(c, viewer)) return notFound();
+  const r = c.consents.get(a.requestId);
+  if (!r) return notFound();
+  if (new Set(a.answers.map((x) => x.itemId)).size !== a.answers.length) return bad('Een inbreng staat dubbel in de antwoorden.');
+  for (const ans of a.answers) {
+    const item = c.items.get(ans.itemId);
+    if (!item || !r.itemIds.includes(ans.itemId) || !maySeeItem(c, item, viewer)) return notFound();
+    if (item.orgId !== viewer.orgId) return appError('FORBIDDEN', 'Alleen de inbrengende organisatie beantwoordt dit verzoek.');
+  }
+  if (r.closed) return bad('Dit verzoek is gesloten.');
+  return null;
 }

@@ -1,6 +1,6 @@
-import type { CaseState, Item, Viewer } from '../domain.js';
-import type { CaseSummary, CaseView, ItemView, PatchOp, ParticipantView } from '../protocol.js';
-import { isChairOf, maySeeCase, maySeeItem, participationOf } from './access.js';
+import type { CaseState, ConsentRequest, Item, Viewer } from '../domain.js';
+import type { CaseSummary, CaseView, ConsentView, GoalProgress, ItemView, PatchOp, ParticipantView } from '../protocol.js';
+import { chosenToSee, isChairOf, latestAnswer, maySeeCase, maySeeItem, participationOf } from './access.js';
 
 /** Names of people, resolved by the caller from its directory. */
 export type NameOf = (userId: string) => string;
@@ -44,9 +44,95 @@ export function projectMeta(c: CaseState, viewer: Viewer, nameOf: NameOf): CaseV
     informingHistory: c.informingHistory.map((d) => ({ ...d, byName: nameOf(d.byUserId) })),
     myRole: me.role,
     iAmChair: isChairOf(c, viewer),
+    goalProposal: c.goalProposal && { text: c.goalProposal.text, version: c.goalProposal.version, proposedAt: c.goalProposal.proposedAt },
+    goalProgress: goalProgress(c, viewer),
+    goalHistory: c.goalHistory,
+    meetingOpen: c.meetingOpen,
+    decisions: c.decisions.map((d) => ({ id: d.id, text: d.text, byName: nameOf(d.byUserId), at: d.at })),
+    interventions: projectInterventions(c, viewer, nameOf),
+    consents: projectConsents(c, viewer, nameOf),
     createdAt: c.createdAt,
     updatedAt: c.updatedAt,
   };
+}
+
+const visibleItemIds = (c: CaseState, ids: readonly Item['id'][], viewer: Viewer): Item['id'][] =>
+  ids.filter((id) => {
+    const item = c.items.get(id);
+    return item !== undefined && maySeeItem(c, item, viewer);
+  });
+
+/**
+ * R-TAKEHOME: after the meeting an organisation keeps its own interventions (the chair keeps the
+ * plan); the items an intervention needs are shown only where the viewer may see them.
+ */
+function projectInterventions(c: CaseState, viewer: Viewer, nameOf: NameOf): CaseView['meta']['interventions'] {
+  const chair = isChairOf(c, viewer);
+  return c.interventions
+    .filter((i) => c.meetingOpen || chair || i.orgId === viewer.orgId)
+    .map((i) => ({ id: i.id, what: i.what, orgId: i.orgId, dueDate: i.dueDate, itemIds: visibleItemIds(c, i.itemIds, viewer), byName: nameOf(i.byUserId), at: i.at }));
+}
+
+/**
+ * R-OWN: a request and its answers reach those who may see the items concerned, item by item;
+ * the asking organisation also sees the answers it was given, though not the items it lost.
+ */
+function projectConsents(c: CaseState, viewer: Viewer, nameOf: NameOf): ConsentView[] {
+  const out: ConsentView[] = [];
+  for (const r of c.consents.values()) {
+    const asker = r.kind !== 'goal' && r.forOrgId === viewer.orgId;
+    const ids = asker ? r.itemIds.filter((id) => c.items.has(id)) : visibleItemIds(c, r.itemIds, viewer);
+    if (ids.length === 0) continue;
+    out.push({
+      id: r.id,
+      kind: r.kind,
+      forOrgId: r.forOrgId,
+      askedByName: nameOf(r.askedByUserId),
+      purpose: r.purpose,
+      deadline: r.deadline,
+      interventionId: r.interventionId,
+      goalVersion: r.goalVersion,
+      createdAt: r.createdAt,
+      closed: r.closed,
+      items: ids.map((itemId) => consentItem(r, itemId, c, nameOf)),
+    });
+  }
+  return out;
+}
+
+function consentItem(r: ConsentRequest, itemId: Item['id'], c: CaseState, nameOf: NameOf): ConsentView['items'][number] {
+  const a = latestAnswer(r, itemId);
+  return {
+    itemId,
+    orgId: c.items.get(itemId)!.orgId,
+    answer: a?.answer ?? null,
+    reason: a?.reason ?? null,
+    byName: a ? nameOf(a.byUserId) : null,
+    at: a?.at ?? null,
+  };
+}
+
+/**
+ * R-GOAL progress, counted only over items this viewer was chosen to see: the count never tells
+ * of items kept from it (R-NEED).
+ */
+function goalProgress(c: CaseState, viewer: Viewer): GoalProgress | null {
+  const p = c.goalProposal;
+  if (!p) return null;
+  let settled = 0;
+  let total = 0;
+  const waiting = new Set<Item['orgId']>();
+  for (const r of c.consents.values()) {
+    if (r.kind !== 'goal' || r.goalVersion !== p.version || r.closed) continue;
+    for (const id of r.itemIds) {
+      const item = c.items.get(id);
+      if (!item || !chosenToSee(item, viewer.orgId)) continue;
+      total++;
+      if (item.status !== 'active' || latestAnswer(r, id)?.answer === 'yes') settled++;
+      else waiting.add(item.orgId);
+    }
+  }
+  return { settled, total, waitingOrgIds: [...waiting] };
 }
 
 /** The whole case as this viewer may see it, or null when it may see nothing of it. */
@@ -70,8 +156,24 @@ export function summarise(c: CaseState, viewer: Viewer, cursor: string): CaseSum
     phase: c.phase,
     myRole: me.role,
     informingOpen: c.informing.status !== 'done',
+    meetingOpen: c.meetingOpen,
+    goalFrozen: c.goalProposal !== null,
+    awaitingMyAnswer: awaitingAnswer(c, viewer),
     updatedAt: c.updatedAt,
   };
+}
+
+/** R-OWN: open questions about the viewer's organisation's own active items. */
+function awaitingAnswer(c: CaseState, viewer: Viewer): number {
+  let n = 0;
+  for (const r of c.consents.values()) {
+    if (r.closed) continue;
+    for (const id of r.itemIds) {
+      const item = c.items.get(id);
+      if (item?.orgId === viewer.orgId && item.status === 'active' && !latestAnswer(r, id)) n++;
+    }
+  }
+  return n;
 }
 
 /** What changed between two states of one case, for one viewer. */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_TEXT_NL } from '../../shared/errors.js';
 import { LOGIN_MAX_FAILURES, MAX_MESSAGE_BYTES } from '../../shared/limits.js';
@@ -5,6 +6,7 @@ import { DEMO_PASSWORD, login, TestClient } from '../support/client.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 let srv: TestServer;
+const hashOf = (cookie: string): string => createHash('sha256').update(cookie.split('=')[1]!).digest('base64url');
 beforeAll(async () => {
   srv = await startTestServer();
 });
@@ -70,7 +72,52 @@ describe('accounts and sessions', () => {
   });
 });
 
+describe('sessions end their sockets', () => {
+  it('logging out an expired session still closes its live sockets', async () => {
+    const cookie = await login(srv.url, 'gemeente');
+    const c = await TestClient.connect(srv.url, 'gemeente', cookie);
+    const idHash = hashOf(cookie);
+    // Idle for longer than allowed: the session no longer resolves.
+    await srv.app.store.touchSession(idHash, 0);
+    expect((await fetch(`${srv.url}/api/me`, { headers: { cookie } })).status).toBe(401);
+    await fetch(`${srv.url}/api/logout`, { method: 'POST', headers: { cookie } });
+    await c.waitFor((r) => r.event === 'session:ended');
+  });
+
+  it('the periodic check ends sockets whose session expired while they stayed open', async () => {
+    const cookie = await login(srv.url, 'ggz2');
+    const c = await TestClient.connect(srv.url, 'ggz2', cookie);
+    const idHash = hashOf(cookie);
+    await srv.app.store.touchSession(idHash, 0);
+    await srv.app.realtime.checkSessions();
+    await c.waitFor((r) => r.event === 'session:ended');
+  });
+
+  it('a socket from another origin is refused at the handshake', async () => {
+    const cookie = await login(srv.url, 'ggz');
+    await expect(TestClient.connect(srv.url, 'ggz', cookie, { origin: 'https://evil.example' })).rejects.toThrow();
+  });
+});
+
 describe('R-PROTOCOL administration', () => {
+  it('R-PROTOCOL: revoking a signature takes the organisation off its cases at once', async () => {
+    // (The woning account is locked by the throttling test above; the municipality serves here.)
+    const member = await TestClient.connect(srv.url, 'gemeente');
+    const caseId = [...srv.app.cases.all()].find((x) => x.title.startsWith('Casus R.'))!.id;
+    expect((await member.cmd('case:open', { caseId })).ok).toBe(true);
+    const admin = await login(srv.url, 'beheer');
+    const res = await fetch(`${srv.url}/api/admin/orgs/org_leeuwarden/signature`, {
+      method: 'PUT',
+      headers: { cookie: admin, 'content-type': 'application/json' },
+      body: JSON.stringify({ signed: false }),
+    });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { casesLeft: number }).casesLeft).toBe(2);
+    await member.waitFor((r) => r.event === 'case:patch' && JSON.stringify(r.args[0]).includes('"revoked"'));
+    await member.waitFor((r) => r.event === 'cases:removed');
+    member.close();
+  });
+
   it('R-PROTOCOL: only an admin records a signature, after which the organisation can join a case', async () => {
     const chair = await login(srv.url, 'regisseur');
     const notAdmin = await fetch(`${srv.url}/api/admin/orgs/org_walde/signature`, {

@@ -178,13 +178,17 @@ describe('R-ROLE scripted meeting', () => {
       informing: { status: 'postponed', informerOrgId: 'org_politie' as OrgId, dueDate: due, ground: 'Lopend strafrechtelijk onderzoek (AVG art. 23).', reviewDate: '2027-01-15' },
     });
     expect(post.ok).toBe(true);
+    // A postponement is the chair's decision: the informing organisation cannot overrule it.
+    const overrule = await clients.politie!.cmd('case:setInforming', { caseId: caseR, informing: { status: 'done', informerOrgId: 'org_politie' as OrgId, dueDate: due } });
+    expect(overrule.ok ? null : overrule.error.code).toBe('FORBIDDEN');
+    expect((await clients.regisseur!.cmd('case:setInforming', { caseId: caseR, informing: { status: 'open', informerOrgId: 'org_politie' as OrgId, dueDate: due } })).ok).toBe(true);
     const f = clients.ggz!.nextSeq;
     const done = await clients.politie!.cmd('case:setInforming', { caseId: caseR, informing: { status: 'done', informerOrgId: 'org_politie' as OrgId, dueDate: due } });
     expect(done.ok).toBe(true);
     const m = await clients.ggz!.waitFor((r) => r.event === 'case:patch' && (r.args[0] as CasePatch).ops.some((o) => o.op === 'meta' && o.meta.informing.status === 'done'), 5000, f);
     const meta = (m.args[0] as CasePatch).ops.find((o) => o.op === 'meta')!;
     if (meta.op !== 'meta') throw new Error('no meta');
-    expect(meta.meta.informingHistory.map((h) => h.status)).toEqual(['open', 'postponed', 'done']);
+    expect(meta.meta.informingHistory.map((h) => h.status)).toEqual(['open', 'postponed', 'open', 'done']);
     expect(meta.meta.informingHistory[1]!.ground).toContain('art. 23');
   });
 

@@ -41,13 +41,13 @@ export class TestClient {
     socket.onAny((event: string, ...args: unknown[]) => this.push({ event, args, seq: this.seq++ }));
   }
 
-  static async connect(url: string, username: string, cookie?: string): Promise<TestClient> {
+  static async connect(url: string, username: string, cookie?: string, headers: Record<string, string> = {}): Promise<TestClient> {
     const c = cookie ?? (await login(url, username));
     const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(url, {
       path: SOCKET_PATH,
       transports: ['websocket'],
       auth: { protocolVersion: PROTOCOL_VERSION },
-      extraHeaders: { cookie: c },
+      extraHeaders: { cookie: c, ...headers },
       reconnection: false,
       forceNew: true,
     });

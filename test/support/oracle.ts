@@ -1,6 +1,6 @@
-import type { CaseState } from '../../shared/domain.js';
+import type { CaseState, ConsentRequest } from '../../shared/domain.js';
 import type { CaseId, ItemId, OrgId, UserId } from '../../shared/ids.js';
-import type { CasePatch, CaseSummary, CaseView, PresenceUpdate } from '../../shared/protocol.js';
+import type { CaseMetaView, CasePatch, CaseSummary, CaseView, PresenceUpdate } from '../../shared/protocol.js';
 import { replay } from '../../server/cases/events.js';
 import type { Casusbord } from '../../server/app.js';
 import type { TestClient } from './client.js';
@@ -18,10 +18,25 @@ function entitledToCase(s: CaseState | null, who: Person): boolean {
   return !!s && s.participants.some((p) => p.orgId === who.orgId && p.userIds.includes(who.userId));
 }
 
+function answeredYes(r: ConsentRequest, itemId: ItemId): boolean {
+  const mine = r.answers.filter((a) => a.itemId === itemId);
+  return mine.length > 0 && mine[mine.length - 1]!.answer === 'yes';
+}
+
 function entitledToItem(s: CaseState | null, itemId: ItemId, who: Person): boolean {
   const it = s?.items.get(itemId);
   if (!s || !it || !entitledToCase(s, who) || it.status !== 'active') return false;
-  return it.orgId === who.orgId || it.visibility.kind === 'table' || it.visibility.orgIds.includes(who.orgId);
+  if (it.orgId === who.orgId) return true;
+  // R-OWN: the contributor is at the table; R-NEED: it chose this organisation.
+  const contributorAtTable = s.participants.some((p) => p.orgId === it.orgId);
+  const chosen = it.visibility.kind === 'table' || it.visibility.orgIds.includes(who.orgId);
+  // R-GOAL: nothing of others while a goal change waits for reconfirmation.
+  const frozen = s.goalProposal !== null;
+  // R-TAKEHOME / R-REUSE: after the meeting only what the contributor said yes to, for this organisation.
+  const consented = [...s.consents.values()].some(
+    (r) => !r.closed && r.forOrgId === who.orgId && (r.kind === 'reuse' || r.kind === 'takehome') && answeredYes(r, itemId),
+  );
+  return contributorAtTable && chosen && !frozen && (s.meetingOpen || consented);
 }
 
 export class LeakOracle {
@@ -43,9 +58,22 @@ export class LeakOracle {
     this.violations.push(`${client.username}: ${what}`);
   }
 
+  /** Plan and consent requests name only items the viewer may see (the asker also sees its answers). */
+  private checkMeta(client: TestClient, who: Person, s: CaseState | null, v: number, meta: CaseMetaView): void {
+    if (!entitledToCase(s, who)) return this.fail(client, `meta of ${meta.id}@${v}`);
+    for (const i of meta.interventions) {
+      for (const id of i.itemIds) if (!entitledToItem(s, id, who)) this.fail(client, `intervention item ${id}@${v}`);
+    }
+    for (const r of meta.consents) {
+      const asker = r.kind !== 'goal' && r.forOrgId === who.orgId;
+      for (const x of r.items) if (!asker && !entitledToItem(s, x.itemId, who)) this.fail(client, `consent item ${x.itemId}@${v}`);
+    }
+  }
+
   private async checkView(client: TestClient, who: Person, caseId: CaseId, view: CaseView): Promise<void> {
     const { s, v } = await this.stateAt(caseId, view.cursor);
     if (!entitledToCase(s, who)) return this.fail(client, `snapshot of case ${caseId}@${v} without a role`);
+    this.checkMeta(client, who, s, v, view.meta);
     for (const item of view.items) {
       if (!entitledToItem(s, item.id, who)) this.fail(client, `item ${item.id} in snapshot of ${caseId}@${v}`);
       else if (s!.items.get(item.id)!.text !== item.text) this.fail(client, `stale text for ${item.id}@${v}`);
@@ -59,7 +87,7 @@ export class LeakOracle {
     const { s, v } = await this.stateAt(p.caseId, p.cursor);
     for (const op of p.ops) {
       if (op.op === 'snapshot') await this.checkView(client, who, p.caseId, op.view);
-      else if (op.op === 'meta' && !entitledToCase(s, who)) this.fail(client, `meta of ${p.caseId}@${v}`);
+      else if (op.op === 'meta') this.checkMeta(client, who, s, v, op.meta);
       else if (op.op === 'item' && !entitledToItem(s, op.item.id, who)) this.fail(client, `item ${op.item.id} of ${p.caseId}@${v}`);
       else if (op.op === 'itemRemoved' && entitledToItem(s, op.itemId, who)) this.fail(client, `removal of visible ${op.itemId}@${v}`);
       else if (op.op === 'revoked' && entitledToCase(s, who)) this.fail(client, `revoked while entitled ${p.caseId}@${v}`);

@@ -86,6 +86,11 @@ export function runStoreContract(name: string, make: () => Promise<{ store: Stor
       expect((await store.getSession('s1'))?.userId).toBe('usr_x');
       await store.deleteSession('s1');
       expect(await store.getSession('s1')).toBeUndefined();
+      await store.touchSession('s2', 5);
+      expect((await store.getSession('s2'))?.lastSeenAt).toBe(5);
+      // A touch after a logout does not bring the session back.
+      await store.touchSession('s1', 6);
+      expect(await store.getSession('s1')).toBeUndefined();
       expect(await store.deleteSessionsOf('usr_x' as UserId)).toEqual(['s2']);
       expect(await store.getSession('s2')).toBeUndefined();
     });

@@ -3,6 +3,7 @@ import type { CaseId, ItemId, OrgId, TableId, UserId } from '../../shared/ids.js
 import { isChairOf, maySeeCase, maySeeItem } from '../../shared/rules/access.js';
 import { authorizeCaseCommand, authorizeCreate } from '../../shared/rules/commands.js';
 import { deltaFor, projectCase, summarise } from '../../shared/rules/projection.js';
+import { CommandSchemas } from '../../shared/schemas.js';
 import { caseState, dir, item, U } from '../support/fixtures.js';
 
 const nameOf = (id: string) => `naam ${id}`;
@@ -41,6 +42,10 @@ describe('R-NEED: need to know', () => {
     expect(maySeeItem(c, onlyOm, U.ggz1!)).toBe(false);
     expect(maySeeItem(c, onlyOm, U.chair!)).toBe(false);
     expect(projectCase(c, U.ggz1!, nameOf, 'cur')!.items.map((i) => i.id)).toEqual(['i1']);
+  });
+  it('R-OWN: items of an organisation that left the table are seen by nobody', () => {
+    const left = caseState([open], { participants: caseState().participants.filter((p) => p.orgId !== 'pol') });
+    for (const v of [U.chair!, U.ggz1!, U.om1!]) expect(maySeeItem(left, open, v)).toBe(false);
   });
   it('R-NEED: a named organisation that left the table sees nothing of it', () => {
     const left = caseState([onlyOm], { participants: caseState().participants.filter((p) => p.orgId !== 'om') });
@@ -84,6 +89,12 @@ describe('R-BOB: picture, judgement, decision', () => {
     expect(isChairOf(c, U.chair2!)).toBe(false);
     expect(code(authorizeCaseCommand('case:setPhase', { caseId: cs, phase: 'oordelen' }, c, U.chair2!, dir))).toBe('NOT_FOUND');
   });
+  it('R-BOB: the phases are gone through one step at a time', () => {
+    expect(code(authorizeCaseCommand('case:setPhase', { caseId: cs, phase: 'besluiten' }, c, U.chair!, dir))).toBe('WRONG_PHASE');
+    const judging = caseState([], { phase: 'oordelen' });
+    expect(authorizeCaseCommand('case:setPhase', { caseId: cs, phase: 'beeldvorming' }, judging, U.chair!, dir)).toBeNull();
+    expect(authorizeCaseCommand('case:setPhase', { caseId: cs, phase: 'besluiten' }, judging, U.chair!, dir)).toBeNull();
+  });
   it('R-BOB: an item belongs to a phase the case has reached', () => {
     expect(code(authorizeCaseCommand('item:add', { caseId: cs, phase: 'besluiten', text: 'x', visibility: { kind: 'table' } }, c, U.pol1!, dir))).toBe('WRONG_PHASE');
     const later = caseState([], { phase: 'besluiten' });
@@ -99,6 +110,17 @@ describe('R-INFORM: the person is informed', () => {
     const moved = { ...done, dueDate: '2027-01-01' };
     expect(code(authorizeCaseCommand('case:setInforming', { caseId: cs, informing: moved }, c, U.pol1!, dir))).toBe('FORBIDDEN');
     expect(code(authorizeCaseCommand('case:setInforming', { caseId: cs, informing: done }, c, U.ggz1!, dir))).toBe('FORBIDDEN');
+  });
+  it('R-INFORM: a postponement by the chair cannot be overruled by the informing organisation', () => {
+    const postponed = caseState([], { informing: { ...c.informing, status: 'postponed', ground: 'onderzoek', reviewDate: '2027-01-01' } });
+    expect(code(authorizeCaseCommand('case:setInforming', { caseId: cs, informing: done }, postponed, U.pol1!, dir))).toBe('FORBIDDEN');
+  });
+  it('R-INFORM: dates are real calendar days', () => {
+    const parse = (reviewDate: string) =>
+      CommandSchemas['case:setInforming'].safeParse({ caseId: cs, informing: { status: 'postponed', informerOrgId: 'pol', dueDate: '2026-12-01', ground: 'x', reviewDate } }).success;
+    expect(parse('2027-02-28')).toBe(true);
+    expect(parse('2027-02-31')).toBe(false);
+    expect(parse('2027-13-01')).toBe(false);
   });
   it('R-INFORM: the chair records who informs; it must be a participant', () => {
     const toGgz = { status: 'open' as const, informerOrgId: 'ggz' as OrgId, dueDate: '2026-12-10' };
