@@ -23,7 +23,7 @@ function answeredYes(r: ConsentRequest, itemId: ItemId): boolean {
   return mine.length > 0 && mine[mine.length - 1]!.answer === 'yes';
 }
 
-function entitledToItem(s: CaseState | null, itemId: ItemId, who: Person): boolean {
+export function entitledToItem(s: CaseState | null, itemId: ItemId, who: Person): boolean {
   const it = s?.items.get(itemId);
   if (!s || !it || !entitledToCase(s, who) || it.status !== 'active') return false;
   if (it.orgId === who.orgId) return true;
