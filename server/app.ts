@@ -16,7 +16,9 @@ import { Directory } from './directory/directory.js';
 import { errorHandler, HttpError, requireJsonSameOrigin } from './http/errors.js';
 import { createLogger, type Logger } from './log.js';
 import { Cursors } from './realtime/cursor.js';
-import { clientAddress, Realtime } from './realtime/socket.js';
+import { clientAddress, Realtime, sameOrigin } from './realtime/socket.js';
+import { Collab } from './collab/collab.js';
+import { COLLAB_PATH, SOCKET_PATH } from '../shared/protocol.js';
 import { seedDemo } from './seed/demo.js';
 import { SqliteStore } from './store/sqlite.js';
 import type { Store } from './store/types.js';
@@ -26,6 +28,8 @@ export interface AppOptions {
   store?: Store;
   /** Commands per second per socket; tests of other things raise it to drive load quickly. */
   commandsPerSecond?: number;
+  /** Pause that ends an editing burst of collaborative text. */
+  burstMs?: number;
 }
 
 export interface Casusbord {
@@ -34,6 +38,7 @@ export interface Casusbord {
   readonly cases: CaseService;
   readonly dir: Directory;
   readonly realtime: Realtime;
+  readonly collab: Collab;
   readonly cursors: Cursors;
   readonly access: AccessLog;
   readonly log: Logger;
@@ -132,9 +137,13 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
   });
   app.use(errorHandler(log));
 
-  // Other WebSocket paths are refused here; the Yjs endpoint will claim its own.
-  server.on('upgrade', (req, socket) => {
-    if (!req.url?.startsWith('/socket.io/')) socket.destroy();
+  const collab = new Collab({ store, sessions, cases, dir, access, log, addressOf: (req) => clientAddress(req.headers, req.socket.remoteAddress, config.TRUST_PROXY), burstMs: opts.burstMs });
+  // Socket.IO handles its own path; the collaboration endpoint claims its own; all else is refused.
+  server.on('upgrade', (req, socket, head) => {
+    if (req.url?.startsWith(`${COLLAB_PATH}/`)) {
+      if (!sameOrigin(req.headers)) return void socket.destroy();
+      void collab.handleUpgrade(req, socket, head);
+    } else if (!req.url?.startsWith(`${SOCKET_PATH}/`)) socket.destroy();
   });
 
   return {
@@ -143,6 +152,7 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
     cases,
     dir,
     realtime,
+    collab,
     cursors,
     access,
     log,
@@ -158,6 +168,7 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
     async close() {
       if (closing) return;
       closing = true;
+      await collab.close();
       await realtime.close();
       server.closeAllConnections();
       await access.flush();

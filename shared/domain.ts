@@ -149,6 +149,8 @@ export interface Item {
   visibility: Visibility;
   status: ItemStatus;
   goalVersion: number;
+  /** The Yjs document of the item's text: a random name that reveals nothing. */
+  textDocId: string;
   createdAt: string;
   updatedAt: string;
   /** Case version of the last change: lets a reconnecting client catch up. */
@@ -166,6 +168,8 @@ export interface CaseState {
   informing: Informing;
   informingHistory: InformingDecision[];
   items: Map<ItemId, Item>;
+  /** The Yjs document of the meeting minutes (verslag). */
+  minutesDocId: string;
   goalProposal: GoalProposal | null;
   goalHistory: Goal[];
   consents: Map<ConsentId, ConsentRequest>;

@@ -29,3 +29,10 @@ export const MAX_REASON_CHARS = 1_000;
 export const MAX_DECISION_CHARS = 2_000;
 /** Items one consent request or one intervention may name. */
 export const MAX_ITEMS_PER_REQUEST = 100;
+/** Collaborative text (Yjs): one update, and a whole document, as the server accepts them. */
+export const MAX_DOC_UPDATE_BYTES = 64 * 1024;
+export const MAX_DOC_BYTES = 512 * 1024;
+/** Stored updates of one document before they are merged into one. */
+export const DOC_COMPACT_AFTER_UPDATES = 200;
+/** Keystrokes within this window count as one editing burst in the access log. */
+export const EDIT_BURST_MS = 5_000;

@@ -23,6 +23,17 @@ export const PROTOCOL_VERSION = 1;
 /** Path of the Socket.IO endpoint; WebSocket transport only, so no sticky sessions are needed. */
 export const SOCKET_PATH = '/socket.io';
 
+/** Path of the y-websocket endpoint; a document is `${COLLAB_PATH}/${docId}`. */
+export const COLLAB_PATH = '/collab';
+
+/** WebSocket close codes of the collaboration endpoint. */
+export const CollabClose = {
+  /** The right to read the document ended (visibility, goal change, meeting closed, removal). */
+  REVOKED: 4403,
+  FORBIDDEN: 4404,
+  BAD_MESSAGE: 4400,
+} as const;
+
 export type Ack<T> = { ok: true; data: T } | { ok: false; error: AppError };
 
 // ---- Views: what one viewer is shown, already filtered by the server ----
@@ -46,6 +57,8 @@ export interface ItemView {
   text: string;
   visibility: Visibility;
   goalVersion: number;
+  /** Name of the item's Yjs text document at the collaboration endpoint. */
+  textDocId: string;
   createdAt: string;
   updatedAt: string;
   /** The viewer's own organisation contributed it, so the viewer may change it (R-OWN). */
@@ -115,6 +128,8 @@ export interface CaseMetaView {
   informingHistory: (InformingDecision & { byName: string })[];
   myRole: CaseRole;
   iAmChair: boolean;
+  /** Name of the minutes' Yjs document at the collaboration endpoint. */
+  minutesDocId: string;
   goalProposal: { text: string; version: number; proposedAt: string } | null;
   goalProgress: GoalProgress | null;
   goalHistory: Goal[];

@@ -20,6 +20,7 @@ export function decideCreate(input: CommandInput<'case:create'>, caseId: CaseId)
         goal: input.goal,
         participants: input.participants,
         informing: { informerOrgId: informer, dueDate: input.informDueDate, status: 'open', ground: null, reviewDate: null, doneAt: null },
+        minutesDocId: newId('doc'),
       },
     },
   ];
@@ -78,6 +79,7 @@ export function decide<N extends CaseCommandName>(
               visibility: normaliseVisibility(a.visibility, viewer),
               // Brought in during a goal change: under the proposed goal, so it needs no reconfirmation.
               goalVersion: c.goalProposal?.version ?? c.goal.version,
+              textDocId: newId('doc'),
             },
           },
         ],

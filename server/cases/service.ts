@@ -1,6 +1,7 @@
 import type { CaseState, Viewer } from '../../shared/domain.js';
 import { appError, type AppError } from '../../shared/errors.js';
 import { newId, type CaseId, type ConsentId, type ItemId, type OrgId } from '../../shared/ids.js';
+import type { DocTarget } from '../../shared/rules/access.js';
 import { authorizeCaseCommand, authorizeCreate } from '../../shared/rules/commands.js';
 import type { Touched } from '../../shared/rules/projection.js';
 import type { CommandInput } from '../../shared/schemas.js';
@@ -62,6 +63,8 @@ export class CaseService {
   private readonly cases = new Map<CaseId, CaseState>();
   private readonly queues = new Map<CaseId, Promise<unknown>>();
   private readonly listeners = new Set<(c: Committed) => void>();
+  /** Which case (and item) each collaborative document belongs to. */
+  private readonly docs = new Map<string, { caseId: CaseId; target: DocTarget }>();
 
   constructor(
     private readonly store: Store,
@@ -73,9 +76,23 @@ export class CaseService {
   async load(): Promise<void> {
     for (const id of await this.store.caseIds()) {
       const s = replay(await this.store.readEvents(id));
-      if (s) this.cases.set(id, s);
+      if (s) this.setState(null, s, { meta: true, items: s.items.keys() });
     }
     this.log.info({ cases: this.cases.size }, 'cases loaded');
+  }
+
+  private setState(before: CaseState | null, after: CaseState, touched: Touched): void {
+    this.cases.set(after.id, after);
+    if (!before) this.docs.set(after.minutesDocId, { caseId: after.id, target: { kind: 'minutes' } });
+    for (const id of touched.items) {
+      const item = after.items.get(id);
+      if (item) this.docs.set(item.textDocId, { caseId: after.id, target: { kind: 'item', itemId: id } });
+    }
+  }
+
+  /** The case and target of a collaborative document, by its name. */
+  doc(docId: string): { caseId: CaseId; target: DocTarget } | undefined {
+    return this.docs.get(docId);
   }
 
   get(id: CaseId): CaseState | undefined {
@@ -166,8 +183,9 @@ export class CaseService {
       events.push(e);
       s = applyEvent(s, e, row, row.version);
     }
-    this.cases.set(caseId, s!);
-    this.announce({ caseId, before, after: s!, touched: touchedBy(events) });
+    const touched = touchedBy(events);
+    this.setState(before, s!, touched);
+    this.announce({ caseId, before, after: s!, touched });
   }
 
   private async commit(
@@ -188,8 +206,9 @@ export class CaseService {
     }
     const record = accessRecord(actor, after, { action: ACTION_OF[operation], operation, caseId, itemId }, at);
     await this.store.appendEvents(caseId, before?.version ?? 0, rows, [record]);
-    this.cases.set(caseId, after!);
-    this.announce({ caseId, before, after: after!, touched: touchedBy(events) });
+    const touched = touchedBy(events);
+    this.setState(before, after!, touched);
+    this.announce({ caseId, before, after: after!, touched });
     return after!;
   }
 

@@ -174,6 +174,7 @@ export async function seedDemo(store: Store): Promise<void> {
             goal: c.goal,
             participants: c.participants,
             informing: { informerOrgId: c.informer as OrgId, dueDate: c.due, status: 'open', ground: null, reviewDate: null, doneAt: null },
+            minutesDocId: newId('doc'),
           },
         },
       },
@@ -193,6 +194,7 @@ export async function seedDemo(store: Store): Promise<void> {
             text: i.text,
             visibility: i.onlyFor ? { kind: 'orgs', orgIds: i.onlyFor as OrgId[] } : { kind: 'table' },
             goalVersion: 1,
+            textDocId: newId('doc'),
           },
         },
       });

@@ -34,6 +34,8 @@ CREATE TABLE IF NOT EXISTS access_log (
 CREATE INDEX IF NOT EXISTS access_case ON access_log (case_id, seq);
 CREATE INDEX IF NOT EXISTS access_user ON access_log (user_id, seq);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS doc_updates (doc_id TEXT NOT NULL, seq INTEGER PRIMARY KEY AUTOINCREMENT, update_bytes BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS doc_updates_doc ON doc_updates (doc_id, seq);
 `;
 
 interface EventRowRaw {
@@ -115,6 +117,9 @@ export class SqliteStore implements Store {
       accessByUser: db.prepare<[string, number], AccessRowRaw>('SELECT * FROM access_log WHERE user_id = ? ORDER BY seq LIMIT ?'),
       accessAll: db.prepare<[number], AccessRowRaw>('SELECT * FROM access_log ORDER BY seq LIMIT ?'),
       getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
+      appendDoc: db.prepare('INSERT INTO doc_updates (doc_id, update_bytes) VALUES (?, ?)'),
+      readDoc: db.prepare<[string], { update_bytes: Buffer }>('SELECT update_bytes FROM doc_updates WHERE doc_id = ? ORDER BY seq'),
+      deleteDoc: db.prepare('DELETE FROM doc_updates WHERE doc_id = ?'),
       initMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
     };
   }
@@ -240,6 +245,19 @@ export class SqliteStore implements Store {
         outcome: r.outcome,
       }),
     );
+  }
+
+  async appendDocUpdate(docId: string, update: Uint8Array): Promise<void> {
+    this.stmts.appendDoc.run(docId, Buffer.from(update));
+  }
+  async readDocUpdates(docId: string): Promise<Uint8Array[]> {
+    return this.stmts.readDoc.all(docId).map((r) => new Uint8Array(r.update_bytes));
+  }
+  async replaceDocUpdates(docId: string, merged: Uint8Array): Promise<void> {
+    this.db.transaction(() => {
+      this.stmts.deleteDoc.run(docId);
+      this.stmts.appendDoc.run(docId, Buffer.from(merged));
+    })();
   }
 
   async getMeta(key: string): Promise<string | undefined> {

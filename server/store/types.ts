@@ -98,6 +98,12 @@ export interface Store {
   appendAccess(records: AccessRecord[]): Promise<void>;
   readAccess(q: AccessQuery): Promise<AccessRecord[]>;
 
+  /** Collaborative text: the updates of one Yjs document, in order. */
+  appendDocUpdate(docId: string, update: Uint8Array): Promise<void>;
+  readDocUpdates(docId: string): Promise<Uint8Array[]>;
+  /** Compaction: replaces every stored update of a document with one merged update. */
+  replaceDocUpdates(docId: string, merged: Uint8Array): Promise<void>;
+
   getMeta(key: string): Promise<string | undefined>;
   /** Sets the key only when it is absent; returns the value that is now stored. */
   initMeta(key: string, value: string): Promise<string>;

@@ -62,3 +62,21 @@ export function maySeeItem(c: CaseState, item: Item, viewer: Viewer): boolean {
 export function isChairOf(c: CaseState, viewer: Viewer): boolean {
   return viewer.roles.includes('chair') && participationOf(c, viewer)?.role === 'voorzitter';
 }
+
+/** What a co-editing document belongs to. */
+export type DocTarget = { kind: 'item'; itemId: ItemId } | { kind: 'minutes' };
+
+/**
+ * Co-editing, by the same rules as the board: an item's text is written by its contributing
+ * organisation and read, live, by whoever may see the item; the minutes are written by the
+ * participants while the meeting is open and only read after it closes.
+ */
+export function docAccess(c: CaseState, target: DocTarget, viewer: Viewer): 'write' | 'read' | 'none' {
+  if (target.kind === 'minutes') {
+    if (!maySeeCase(c, viewer)) return 'none';
+    return c.meetingOpen ? 'write' : 'read';
+  }
+  const item = c.items.get(target.itemId);
+  if (!item || !maySeeItem(c, item, viewer)) return 'none';
+  return item.orgId === viewer.orgId ? 'write' : 'read';
+}

@@ -76,3 +76,33 @@ describe('R-FILE durability', () => {
     again.close();
   });
 });
+
+describe('R-FILE durability of co-edited text', () => {
+  it('R-FILE: text typed before a SIGKILL, and synced to another client, is there after a restart', async () => {
+    const { provider, synced, textWhere } = await import('../support/collab.js');
+    const dataDir = tempDir();
+    server = await spawnServer({ DATA_DIR: dataDir });
+    const cookie = await login(server.url, 'politie');
+    const pol = await TestClient.connect(server.url, 'politie', cookie);
+    const snap = await pol.waitFor((r) => r.event === 'cases:snapshot');
+    const caseId = (snap.args[0] as CaseSummary[]).find((c) => c.title.startsWith('Casus R.'))!.id as CaseId;
+    const r = await pol.cmd('case:open', { caseId });
+    const minutes = (r as { data: { view: CaseView } }).data.view.meta.minutesDocId;
+    const a = provider(server.url, minutes, cookie);
+    await synced(a);
+    a.doc.getText('text').insert(0, 'Afspraak: huisbezoek dinsdag.');
+    // Acknowledged by a sync: another client has received it from the server.
+    const b = provider(server.url, minutes, await login(server.url, 'ggz'));
+    await textWhere(b.doc, (t) => t.includes('huisbezoek dinsdag'));
+    await server.kill('SIGKILL');
+    a.destroy();
+    b.destroy();
+    pol.close();
+
+    server = await spawnServer({ DATA_DIR: dataDir });
+    const c = provider(server.url, minutes, await login(server.url, 'om'));
+    await synced(c);
+    expect(c.doc.getText('text').toString()).toBe('Afspraak: huisbezoek dinsdag.');
+    c.destroy();
+  });
+});

@@ -106,6 +106,17 @@ export function runStoreContract(name: string, make: () => Promise<{ store: Stor
       expect(await store.getLoginFailures('k')).toEqual({ count: 0, lockedUntil: 0 });
     });
 
+    it('keeps document updates in order and compacts them atomically', async () => {
+      await store.appendDocUpdate('d1', new Uint8Array([1, 2]));
+      await store.appendDocUpdate('d2', new Uint8Array([9]));
+      await store.appendDocUpdate('d1', new Uint8Array([3]));
+      expect((await store.readDocUpdates('d1')).map((u) => [...u])).toEqual([[1, 2], [3]]);
+      await store.replaceDocUpdates('d1', new Uint8Array([7, 7]));
+      expect((await store.readDocUpdates('d1')).map((u) => [...u])).toEqual([[7, 7]]);
+      expect((await store.readDocUpdates('d2')).map((u) => [...u])).toEqual([[9]]);
+      expect(await store.readDocUpdates('nope')).toEqual([]);
+    });
+
     it('initialises a meta key once', async () => {
       expect(await store.initMeta('m', 'one')).toBe('one');
       expect(await store.initMeta('m', 'two')).toBe('one');

@@ -1,0 +1,368 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import * as decoding from 'lib0/decoding';
+import * as encoding from 'lib0/encoding';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import * as awarenessProtocol from 'y-protocols/awareness';
+import * as syncProtocol from 'y-protocols/sync';
+import * as Y from 'yjs';
+import type { CaseState, Viewer } from '../../shared/domain.js';
+import { DOC_COMPACT_AFTER_UPDATES, EDIT_BURST_MS, MAX_DOC_BYTES, MAX_DOC_UPDATE_BYTES, MAX_ITEM_TEXT_CHARS } from '../../shared/limits.js';
+import { COLLAB_PATH, CollabClose } from '../../shared/protocol.js';
+import { docAccess } from '../../shared/rules/access.js';
+import { accessRecord, type AccessLog } from '../audit/accessLog.js';
+import type { Sessions } from '../auth/sessions.js';
+import type { CaseService, Committed } from '../cases/service.js';
+import type { Directory } from '../directory/directory.js';
+import type { Logger } from '../log.js';
+import type { Store } from '../store/types.js';
+import { CollabDoc } from './doc.js';
+
+const MESSAGE_SYNC = 0;
+const MESSAGE_AWARENESS = 1;
+
+interface Conn {
+  ws: WebSocket;
+  viewer: Viewer;
+  address: string;
+  canWrite: boolean;
+  /** Awareness client ids this connection speaks for: nobody can take over another's cursor. */
+  clientIds: Set<number>;
+  /** Pending end of an editing burst by this connection. */
+  burst: NodeJS.Timeout | null;
+}
+
+export interface CollabDeps {
+  store: Store;
+  sessions: Sessions;
+  cases: CaseService;
+  dir: Directory;
+  access: AccessLog;
+  log: Logger;
+  addressOf: (req: IncomingMessage) => string;
+  /** Pause that ends an editing burst; tests shorten it. */
+  burstMs?: number;
+}
+
+const send = (conn: Conn, message: Uint8Array): void => {
+  if (conn.ws.readyState === WebSocket.OPEN) conn.ws.send(message);
+};
+
+/**
+ * The y-websocket endpoint. Each text is its own Yjs document, authorised like the item it
+ * belongs to (docAccess): at the upgrade, again on every commit of its case, and once more for
+ * every single message the server sends, against the case as it stands at that moment.
+ */
+export class Collab {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_DOC_UPDATE_BYTES + 1024 });
+  private readonly docs = new Map<string, Promise<CollabDoc>>();
+  private readonly conns = new Map<string, Set<Conn>>();
+
+  constructor(private readonly d: CollabDeps) {
+    d.cases.onCommitted((c) => this.reauthorise(c));
+  }
+
+  /** Handles an upgrade on COLLAB_PATH; refusals never tell an unknown document from a forbidden one. */
+  async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const refuse = (status: string): void => {
+      socket.write(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      socket.destroy();
+    };
+    try {
+      const session = await this.d.sessions.resolve(req);
+      if (!session) return refuse('401 Unauthorized');
+      const docId = decodeURIComponent(new URL(req.url ?? '', 'http://x').pathname.slice(COLLAB_PATH.length + 1));
+      const where = this.d.cases.doc(docId);
+      const c = where && this.d.cases.get(where.caseId);
+      const actor = { viewer: session.viewer, address: this.d.addressOf(req) };
+      if (!where || !c || docAccess(c, where.target, session.viewer) === 'none') {
+        this.d.access.record(accessRecord(actor, c ?? null, { action: 'read', operation: 'doc:open', outcome: 'denied' }));
+        return refuse('404 Not Found');
+      }
+      this.wss.handleUpgrade(req, socket, head, (ws) => void this.connected(ws, docId, actor));
+    } catch (err) {
+      this.d.log.error({ err }, 'collab upgrade failed');
+      refuse('500 Internal Server Error');
+    }
+  }
+
+  private doc(docId: string): Promise<CollabDoc> {
+    let p = this.docs.get(docId);
+    if (!p) {
+      const where = this.d.cases.doc(docId)!;
+      const item = where.target.kind === 'item' ? this.d.cases.get(where.caseId)?.items.get(where.target.itemId) : undefined;
+      p = CollabDoc.load(this.d.store, docId, where.caseId, where.target, item?.text ?? '').then((doc) => {
+        doc.ydoc.on('update', (update: Uint8Array, origin: unknown) => this.onUpdate(doc, update, origin));
+        doc.awareness.on('update', ({ added, updated, removed }: Record<string, number[]>, origin: unknown) => {
+          const changed = [...added!, ...updated!, ...removed!];
+          const enc = encoding.createEncoder();
+          encoding.writeVarUint(enc, MESSAGE_AWARENESS);
+          encoding.writeVarUint8Array(enc, awarenessProtocol.encodeAwarenessUpdate(doc.awareness, changed));
+          this.broadcast(doc, encoding.toUint8Array(enc), origin);
+        });
+        return doc;
+      });
+      this.docs.set(docId, p);
+    }
+    return p;
+  }
+
+  private access(doc: CollabDoc, viewer: Viewer): 'write' | 'read' | 'none' {
+    const c = this.d.cases.get(doc.caseId);
+    return c ? docAccess(c, doc.target, viewer) : 'none';
+  }
+
+  /** Sends to every connection that may read the document now; never to the one it came from. */
+  private broadcast(doc: CollabDoc, message: Uint8Array, origin: unknown): void {
+    for (const conn of this.conns.get(doc.docId) ?? []) {
+      if (conn === origin) continue;
+      if (this.access(doc, conn.viewer) === 'none') {
+        this.revoke(doc, conn);
+        continue;
+      }
+      send(conn, message);
+    }
+  }
+
+  private onUpdate(doc: CollabDoc, update: Uint8Array, origin: unknown): void {
+    const enc = encoding.createEncoder();
+    encoding.writeVarUint(enc, MESSAGE_SYNC);
+    syncProtocol.writeUpdate(enc, update);
+    this.broadcast(doc, encoding.toUint8Array(enc), origin);
+    if (origin === 'store') return;
+    void this.persist(doc, update);
+  }
+
+  private async persist(doc: CollabDoc, update: Uint8Array): Promise<void> {
+    try {
+      await this.d.store.appendDocUpdate(doc.docId, update);
+      doc.storedUpdates++;
+      doc.approxBytes += update.length;
+      if (doc.storedUpdates > DOC_COMPACT_AFTER_UPDATES) await doc.compact(this.d.store);
+    } catch (err) {
+      this.d.log.error({ err, docId: doc.docId }, 'storing a document update failed');
+    }
+  }
+
+  private async connected(ws: WebSocket, docId: string, actor: { viewer: Viewer; address: string }): Promise<void> {
+    const queue: RawData[] = [];
+    ws.on('message', (m: RawData) => queue.push(m));
+    const doc = await this.doc(docId);
+    const access = this.access(doc, actor.viewer);
+    if (access === 'none' || ws.readyState !== WebSocket.OPEN) {
+      ws.close(CollabClose.FORBIDDEN);
+      return;
+    }
+    const conn: Conn = { ws, viewer: actor.viewer, address: actor.address, canWrite: access === 'write', clientIds: new Set(), burst: null };
+    let set = this.conns.get(docId);
+    if (!set) this.conns.set(docId, (set = new Set()));
+    set.add(conn);
+    const c = this.d.cases.get(doc.caseId)!;
+    this.d.access.record(accessRecord(actor, c, { action: 'read', operation: 'doc:open', itemId: doc.target.kind === 'item' ? doc.target.itemId : null }));
+
+    ws.removeAllListeners('message');
+    ws.on('message', (m: RawData) => this.onMessage(doc, conn, m));
+    ws.on('close', () => this.disconnected(doc, conn));
+    // Sync step 1 from the server, and the current cursors of those who may be seen.
+    const enc = encoding.createEncoder();
+    encoding.writeVarUint(enc, MESSAGE_SYNC);
+    syncProtocol.writeSyncStep1(enc, doc.ydoc);
+    send(conn, encoding.toUint8Array(enc));
+    const states = [...doc.awareness.getStates().keys()];
+    if (states.length > 0) {
+      const a = encoding.createEncoder();
+      encoding.writeVarUint(a, MESSAGE_AWARENESS);
+      encoding.writeVarUint8Array(a, awarenessProtocol.encodeAwarenessUpdate(doc.awareness, states));
+      send(conn, encoding.toUint8Array(a));
+    }
+    for (const m of queue) this.onMessage(doc, conn, m);
+  }
+
+  private onMessage(doc: CollabDoc, conn: Conn, raw: RawData): void {
+    try {
+      const data = raw instanceof ArrayBuffer ? new Uint8Array(raw) : Array.isArray(raw) ? new Uint8Array(Buffer.concat(raw)) : new Uint8Array(raw);
+      // Rights may have changed since the last message: judge every one against the case now.
+      const access = this.access(doc, conn.viewer);
+      if (access === 'none') return this.revoke(doc, conn);
+      conn.canWrite = access === 'write';
+      const decoder = decoding.createDecoder(data);
+      const type = decoding.readVarUint(decoder);
+      if (type === MESSAGE_SYNC) this.onSync(doc, conn, decoder);
+      else if (type === MESSAGE_AWARENESS) this.onAwareness(doc, conn, decoding.readVarUint8Array(decoder));
+      // Anything else (auth, query-awareness) is ignored: the server asks, the client does not.
+    } catch (err) {
+      this.d.log.warn({ err: (err as Error).message, docId: doc.docId }, 'bad collab message');
+      conn.ws.close(CollabClose.BAD_MESSAGE);
+    }
+  }
+
+  private onSync(doc: CollabDoc, conn: Conn, decoder: decoding.Decoder): void {
+    const enc = encoding.createEncoder();
+    encoding.writeVarUint(enc, MESSAGE_SYNC);
+    const kind = decoding.readVarUint(decoder);
+    if (kind === syncProtocol.messageYjsSyncStep1) {
+      syncProtocol.readSyncStep1(decoder, enc, doc.ydoc);
+      return send(conn, encoding.toUint8Array(enc));
+    }
+    if (kind !== syncProtocol.messageYjsSyncStep2 && kind !== syncProtocol.messageYjsUpdate) throw new Error('unknown sync message');
+    const update = decoding.readVarUint8Array(decoder);
+    const tooBig = update.length > MAX_DOC_UPDATE_BYTES || doc.approxBytes + update.length > MAX_DOC_BYTES;
+    if (!conn.canWrite || tooBig) {
+      // Refused: the client gets the server's state again, so what it shows is what is stored.
+      syncProtocol.writeSyncStep2(enc, doc.ydoc);
+      return send(conn, encoding.toUint8Array(enc));
+    }
+    const before = doc.text.toString();
+    Y.applyUpdate(doc.ydoc, update, conn);
+    if (doc.target.kind === 'item' && doc.text.length > MAX_ITEM_TEXT_CHARS) {
+      // Over the item limit: keep what fits. The trim goes to everyone, the writer included.
+      doc.ydoc.transact(() => doc.text.delete(MAX_ITEM_TEXT_CHARS, doc.text.length - MAX_ITEM_TEXT_CHARS), 'limit');
+    }
+    if (doc.text.toString() !== before) this.editing(doc, conn);
+  }
+
+  /** Awareness states are rewritten to the authenticated user: a name or colour cannot be faked. */
+  private onAwareness(doc: CollabDoc, conn: Conn, update: Uint8Array): void {
+    const user = this.d.dir.user(conn.viewer.userId);
+    const org = this.d.dir.org(conn.viewer.orgId);
+    const decoder = decoding.createDecoder(update);
+    const n = decoding.readVarUint(decoder);
+    const enc = encoding.createEncoder();
+    const entries: [number, number, string][] = [];
+    for (let i = 0; i < n; i++) {
+      const clientId = decoding.readVarUint(decoder);
+      const clock = decoding.readVarUint(decoder);
+      const state = JSON.parse(decoding.readVarString(decoder)) as Record<string, unknown> | null;
+      const owner = this.ownerOf(doc, clientId);
+      if (owner && owner !== conn) continue;
+      conn.clientIds.add(clientId);
+      const bound = state === null ? null : { ...pickCursor(state), user: { name: user?.displayName ?? '', orgId: conn.viewer.orgId, colour: org?.colour ?? '#64748b' } };
+      entries.push([clientId, clock, JSON.stringify(bound)]);
+    }
+    encoding.writeVarUint(enc, entries.length);
+    for (const [id, clock, json] of entries) {
+      encoding.writeVarUint(enc, id);
+      encoding.writeVarUint(enc, clock);
+      encoding.writeVarString(enc, json);
+    }
+    awarenessProtocol.applyAwarenessUpdate(doc.awareness, encoding.toUint8Array(enc), conn);
+  }
+
+  private ownerOf(doc: CollabDoc, clientId: number): Conn | undefined {
+    for (const c of this.conns.get(doc.docId) ?? []) if (c.clientIds.has(clientId)) return c;
+    return undefined;
+  }
+
+  /** An editing burst ends after a pause: then it is one change in the case log and the access log. */
+  private editing(doc: CollabDoc, conn: Conn): void {
+    if (conn.burst) clearTimeout(conn.burst);
+    conn.burst = setTimeout(() => void this.endBurst(doc, conn), this.d.burstMs ?? EDIT_BURST_MS);
+    conn.burst.unref();
+  }
+
+  private async endBurst(doc: CollabDoc, conn: Conn): Promise<void> {
+    conn.burst = null;
+    const actor = { viewer: conn.viewer, address: conn.address };
+    if (doc.target.kind === 'minutes') {
+      const c = this.d.cases.get(doc.caseId);
+      if (c) this.d.access.record(accessRecord(actor, c, { action: 'update', operation: 'minutes:edit' }));
+      return;
+    }
+    const text = doc.text.toString().trim();
+    const item = this.d.cases.get(doc.caseId)?.items.get(doc.target.itemId);
+    if (!item || !text || item.text === text) return;
+    // The board's copy follows through the ordinary command: authorised, logged, delivered.
+    const r = await this.d.cases.run('item:edit', { caseId: doc.caseId, itemId: doc.target.itemId, text: text.slice(0, MAX_ITEM_TEXT_CHARS) }, actor);
+    if (!r.ok) this.d.log.info({ code: r.error.code, docId: doc.docId }, 'editing burst not recorded');
+  }
+
+  /** After every commit: close what may no longer be read, adjust who may write, follow text edits. */
+  private reauthorise({ caseId, after, touched }: Committed): void {
+    for (const [docId, set] of this.conns) {
+      const docP = this.docs.get(docId);
+      if (!docP) continue;
+      void docP.then((doc) => {
+        if (doc.caseId !== caseId) return;
+        for (const conn of set) {
+          const a = docAccess(after, doc.target, conn.viewer);
+          if (a === 'none') this.revoke(doc, conn);
+          else conn.canWrite = a === 'write';
+        }
+        this.followBoardEdit(doc, after, touched.items);
+      });
+    }
+  }
+
+  /** A text changed through `item:edit` (not through this document) is written into the document. */
+  private followBoardEdit(doc: CollabDoc, after: CaseState, items: Iterable<string>): void {
+    if (doc.target.kind !== 'item') return;
+    const id = doc.target.itemId;
+    if (![...items].includes(id)) return;
+    const item = after.items.get(id);
+    if (!item || item.text === doc.text.toString().trim()) return;
+    doc.ydoc.transact(() => {
+      doc.text.delete(0, doc.text.length);
+      doc.text.insert(0, item.text);
+    }, 'board');
+  }
+
+  /** The reader loses the document at once: its cursor goes, and the socket closes. */
+  private revoke(doc: CollabDoc, conn: Conn): void {
+    const set = this.conns.get(doc.docId);
+    if (!set?.delete(conn)) return;
+    if (conn.burst) clearTimeout(conn.burst);
+    awarenessProtocol.removeAwarenessStates(doc.awareness, [...conn.clientIds], 'revoked');
+    conn.ws.close(CollabClose.REVOKED);
+    this.maybeUnload(doc);
+  }
+
+  private disconnected(doc: CollabDoc, conn: Conn): void {
+    const set = this.conns.get(doc.docId);
+    if (!set?.delete(conn)) return;
+    if (conn.burst) {
+      clearTimeout(conn.burst);
+      void this.endBurst(doc, conn);
+    }
+    awarenessProtocol.removeAwarenessStates(doc.awareness, [...conn.clientIds], null);
+    this.maybeUnload(doc);
+  }
+
+  /** Nobody has it open: compact it and let it go from memory. */
+  private maybeUnload(doc: CollabDoc): void {
+    const set = this.conns.get(doc.docId);
+    if (set && set.size > 0) return;
+    this.conns.delete(doc.docId);
+    this.docs.delete(doc.docId);
+    void doc.compact(this.d.store).catch((err: unknown) => this.d.log.error({ err }, 'compaction failed'));
+    doc.destroy();
+  }
+
+  /** Loaded documents, for tests and health. */
+  get loaded(): number {
+    return this.docs.size;
+  }
+
+  /** Records the editing bursts still open, then closes every document connection. */
+  async close(): Promise<void> {
+    const pending: Promise<void>[] = [];
+    for (const [docId, set] of this.conns) {
+      const doc = await this.docs.get(docId);
+      for (const c of set) {
+        if (c.burst && doc) {
+          clearTimeout(c.burst);
+          pending.push(this.endBurst(doc, c));
+        }
+      }
+    }
+    await Promise.all(pending);
+    for (const set of this.conns.values()) for (const c of set) c.ws.terminate();
+    this.wss.close();
+  }
+}
+
+/** What a client may say about itself in awareness: where its cursor is, nothing about who it is. */
+function pickCursor(state: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if ('cursor' in state) out.cursor = state.cursor;
+  return out;
+}

@@ -1,0 +1,58 @@
+import * as awarenessProtocol from 'y-protocols/awareness';
+import * as Y from 'yjs';
+import type { CaseId } from '../../shared/ids.js';
+import type { DocTarget } from '../../shared/rules/access.js';
+import type { Store } from '../store/types.js';
+
+/** The server's copy of one collaborative text: garbage-collected, so deleted text is gone from it. */
+export class CollabDoc {
+  readonly ydoc = new Y.Doc({ gc: true });
+  readonly awareness = new awarenessProtocol.Awareness(this.ydoc);
+  /** Stored updates since the last compaction, and an upper bound of the document's size. */
+  storedUpdates = 0;
+  approxBytes = 0;
+
+  private constructor(
+    readonly docId: string,
+    readonly caseId: CaseId,
+    readonly target: DocTarget,
+  ) {
+    // The server has no cursor of its own.
+    this.awareness.setLocalState(null);
+  }
+
+  static async load(store: Store, docId: string, caseId: CaseId, target: DocTarget, initialText: string): Promise<CollabDoc> {
+    const d = new CollabDoc(docId, caseId, target);
+    const updates = await store.readDocUpdates(docId);
+    d.ydoc.transact(() => {
+      for (const u of updates) Y.applyUpdate(d.ydoc, u);
+    }, 'store');
+    if (updates.length === 0 && initialText) {
+      // An item written before co-editing starts from its text on the board.
+      d.ydoc.transact(() => d.text.insert(0, initialText), 'store');
+      const first = Y.encodeStateAsUpdate(d.ydoc);
+      await store.appendDocUpdate(docId, first);
+      updates.push(first);
+    }
+    d.storedUpdates = updates.length;
+    d.approxBytes = Y.encodeStateAsUpdate(d.ydoc).length;
+    return d;
+  }
+
+  get text(): Y.Text {
+    return this.ydoc.getText('text');
+  }
+
+  /** Replaces the stored updates with one update of the garbage-collected state. */
+  async compact(store: Store): Promise<void> {
+    const merged = Y.encodeStateAsUpdate(this.ydoc);
+    await store.replaceDocUpdates(this.docId, merged);
+    this.storedUpdates = 1;
+    this.approxBytes = merged.length;
+  }
+
+  destroy(): void {
+    this.awareness.destroy();
+    this.ydoc.destroy();
+  }
+}

@@ -1,0 +1,207 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as awarenessProtocol from 'y-protocols/awareness';
+import * as Y from 'yjs';
+import type { CaseId, ItemId, OrgId } from '../../shared/ids.js';
+import { CollabClose, type CaseView } from '../../shared/protocol.js';
+import { login, TestClient } from '../support/client.js';
+import { provider, rawConn, synced, textWhere } from '../support/collab.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+
+// Co-editing over the y-websocket protocol, authorised per document like the item it belongs to.
+let srv: TestServer;
+const cookie: Record<string, string> = {};
+let pol: TestClient;
+let caseId: CaseId;
+let view: CaseView;
+const cleanup: (() => void)[] = [];
+
+beforeAll(async () => {
+  srv = await startTestServer({ commandsPerSecond: 10_000, burstMs: 100 });
+  for (const u of ['politie', 'politie2', 'om', 'ggz', 'veiligthuis', 'regisseur']) cookie[u] = await login(srv.url, u);
+  pol = await TestClient.connect(srv.url, 'politie', cookie.politie);
+  caseId = [...srv.app.cases.all()].find((c) => c.title.startsWith('Casus R.'))!.id;
+  const r = await pol.cmd('case:open', { caseId });
+  view = (r as { data: { view: CaseView } }).data.view;
+});
+afterAll(async () => {
+  for (const f of cleanup) f();
+  pol?.close();
+  await srv?.close();
+});
+
+function open(user: string, docId: string, doc = new Y.Doc()) {
+  const p = provider(srv.url, docId, cookie[user]!, doc);
+  cleanup.push(() => p.destroy());
+  return p;
+}
+
+async function newItem(text: string, only?: OrgId[]): Promise<{ itemId: ItemId; docId: string }> {
+  const r = await pol.cmd('item:add', { caseId, phase: 'beeldvorming', text, visibility: only ? { kind: 'orgs', orgIds: only } : { kind: 'table' } });
+  if (!r.ok) throw new Error(r.error.code);
+  const docId = srv.app.cases.get(caseId)!.items.get(r.data.itemId)!.textDocId;
+  return { itemId: r.data.itemId, docId };
+}
+
+describe('R-NEED R-OWN co-editing of item texts', () => {
+  it('R-OWN: a stock WebsocketProvider syncs the item text with the server', async () => {
+    const item = view.items.find((i) => i.mine)!;
+    const p = open('politie', item.textDocId);
+    await synced(p);
+    expect(p.doc.getText('text').toString()).toBe(item.text);
+  });
+
+  it('R-NEED: without a session, or without the right, the upgrade is refused and nothing is learnt', async () => {
+    const restricted = view.items.find((i) => i.visibility.kind === 'orgs' && i.mine)!;
+    const anon = rawConn(srv.url, restricted.textDocId);
+    expect(await anon.status).toBe(401);
+    const ggz = rawConn(srv.url, restricted.textDocId, cookie.ggz);
+    expect(await ggz.status).toBe(404);
+    const unknown = rawConn(srv.url, 'doc_doesnotexist', cookie.ggz);
+    expect(await unknown.status).toBe(404);
+    const outsider = rawConn(srv.url, view.meta.minutesDocId, cookie.veiligthuis);
+    expect(await outsider.status).toBe(404);
+    for (const c of [anon, ggz, unknown, outsider]) expect(c.received).toEqual([]);
+  });
+
+  it('R-OWN: two writers of the contributing organisation and one reader converge; the reader’s updates are refused', async () => {
+    const { docId } = await newItem('Begin.');
+    const a = open('politie', docId);
+    const b = open('politie2', docId);
+    const reader = open('om', docId);
+    await Promise.all([synced(a), synced(b), synced(reader)]);
+    a.doc.getText('text').insert(6, ' Van A.');
+    b.doc.getText('text').insert(0, 'B zegt: ');
+    const both = (t: string) => t.includes('Van A.') && t.includes('B zegt:');
+    await Promise.all([textWhere(a.doc, both), textWhere(b.doc, both), textWhere(reader.doc, both)]);
+    // The reader writes locally; the server refuses it, so the writers never see it.
+    reader.doc.getText('text').insert(0, 'OM-WIJZIGING ');
+    a.doc.getText('text').insert(0, '!');
+    await textWhere(b.doc, (t) => t.startsWith('!'));
+    await textWhere(reader.doc, (t) => t.includes('!'));
+    expect(a.doc.getText('text').toString()).not.toContain('OM-WIJZIGING');
+    expect(b.doc.getText('text').toString()).not.toContain('OM-WIJZIGING');
+    expect(a.doc.getText('text').toString()).toBe(b.doc.getText('text').toString());
+  });
+
+  it('R-NEED: revocation race: narrowing visibility while the contributor types cuts the reader off at once', async () => {
+    const { itemId, docId } = await newItem('Race:');
+    const writer = open('politie', docId);
+    await synced(writer);
+    const om = rawConn(srv.url, docId, cookie.om);
+    expect(await om.status).toBe(101);
+    let n = 0;
+    let typing = true;
+    let ackedAt = Infinity;
+    const typer = (async () => {
+      while (typing) {
+        writer.doc.getText('text').insert(writer.doc.getText('text').length, ` M${++n}X`);
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    await textWhere(writer.doc, (t) => t.includes('M20X'));
+    const r = await pol.cmd('item:setVisibility', { caseId, itemId, visibility: { kind: 'orgs', orgIds: ['org_ggz' as OrgId] } });
+    expect(r.ok).toBe(true);
+    ackedAt = n;
+    expect(await om.closed).toBe(CollabClose.REVOKED);
+    await textWhere(writer.doc, (t) => t.includes(`M${ackedAt + 30}X`));
+    typing = false;
+    await typer;
+    const got = Buffer.concat(om.received).toString('latin1');
+    const seen = [...got.matchAll(/M(\d+)X/g)].map((m) => Number(m[1]));
+    expect(seen.length).toBeGreaterThan(0);
+    expect(Math.max(...seen)).toBeLessThanOrEqual(ackedAt);
+    // And it cannot come back.
+    expect(await rawConn(srv.url, docId, cookie.om).status).toBe(404);
+  });
+
+  it('R-NEED: deleted text never reaches a new joiner', async () => {
+    const { docId } = await newItem('Zichtbaar.');
+    const w = open('politie', docId);
+    await synced(w);
+    const t = w.doc.getText('text');
+    t.insert(t.length, ' KANARIE-8f3e2a ');
+    const watcher = open('politie2', docId);
+    await textWhere(watcher.doc, (x) => x.includes('KANARIE'));
+    t.delete(t.toString().indexOf(' KANARIE'), ' KANARIE-8f3e2a '.length);
+    await textWhere(watcher.doc, (x) => !x.includes('KANARIE'));
+    const joiner = rawConn(srv.url, docId, cookie.ggz);
+    expect(await joiner.status).toBe(101);
+    const reader = open('ggz', docId);
+    await synced(reader);
+    expect(reader.doc.getText('text').toString()).toBe('Zichtbaar.');
+    joiner.ws.close();
+    expect(Buffer.concat(joiner.received).toString('latin1')).not.toContain('KANARIE');
+  });
+
+  it('R-OWN: two writers edit while offline and converge after reconnecting', async () => {
+    const { docId } = await newItem('Basis.');
+    const a = open('politie', docId);
+    const b = open('politie2', docId);
+    await Promise.all([synced(a), synced(b)]);
+    a.disconnect();
+    b.disconnect();
+    a.doc.getText('text').insert(0, 'Offline A. ');
+    b.doc.getText('text').insert(a.doc.getText('text').length - 11, ' Offline B.');
+    a.connect();
+    b.connect();
+    const both = (t: string) => t.includes('Offline A.') && t.includes('Offline B.');
+    await Promise.all([textWhere(a.doc, both), textWhere(b.doc, both)]);
+    expect(a.doc.getText('text').toString()).toBe(b.doc.getText('text').toString());
+  });
+
+  it('R-FILE: an editing burst becomes one change of the item on the board and in the access log', async () => {
+    const { itemId, docId } = await newItem('Voor.');
+    const from = pol.nextSeq;
+    const w = open('politie', docId);
+    await synced(w);
+    w.doc.getText('text').insert(5, ' Na.');
+    await pol.waitFor((r) => r.event === 'case:patch' && JSON.stringify(r.args[0]).includes('Voor. Na.'), 10_000, from);
+    await srv.app.access.flush();
+    const log = await srv.app.store.readAccess({ caseId });
+    expect(log.filter((x) => x.itemId === itemId && x.operation === 'item:edit' && x.action === 'update').length).toBe(1);
+  });
+
+  it('R-OWN: awareness is bound to the authenticated user and cannot be spoofed', async () => {
+    const { docId } = await newItem('Cursors.');
+    const a = open('politie', docId);
+    const b = open('om', docId);
+    await Promise.all([synced(a), synced(b)]);
+    a.awareness.setLocalState({ user: { name: 'Iemand Anders', orgId: 'org_om' }, cursor: { anchor: 1, head: 1 } });
+    const seen = await new Promise<Record<string, unknown>>((resolve) => {
+      const check = () => {
+        const s = b.awareness.getStates().get(a.doc.clientID);
+        if (s?.cursor) resolve(s);
+      };
+      b.awareness.on('change', check);
+      check();
+    });
+    expect(seen.user).toEqual({ name: 'Jan Dijkstra', orgId: 'org_politie', colour: '#1d4ed8' });
+    expect(seen.cursor).toEqual({ anchor: 1, head: 1 });
+    expect(awarenessProtocol).toBeDefined();
+  });
+});
+
+describe('R-TAKEHOME the minutes', () => {
+  it('R-TAKEHOME: participants write the minutes while the meeting is open; read-only after it closes', async () => {
+    const minutes = view.meta.minutesDocId;
+    const chair = await TestClient.connect(srv.url, 'regisseur', cookie.regisseur);
+    const a = open('regisseur', minutes);
+    const b = open('om', minutes);
+    await Promise.all([synced(a), synced(b)]);
+    a.doc.getText('text').insert(0, 'Verslag: ');
+    b.doc.getText('text').insert(0, 'OM aanwezig. ');
+    const both = (t: string) => t.includes('Verslag:') && t.includes('OM aanwezig.');
+    await Promise.all([textWhere(a.doc, both), textWhere(b.doc, both)]);
+    expect((await chair.cmd('meeting:close', { caseId })).ok).toBe(true);
+    const stored = a.doc.getText('text').toString();
+    b.doc.getText('text').insert(0, 'NA SLUITING ');
+    a.doc.getText('text').insert(0, 'OOK DE VOORZITTER NIET ');
+    // A participant who opens the minutes now reads them as they were at closing.
+    const later = open('ggz', minutes);
+    await synced(later);
+    expect(later.doc.getText('text').toString()).toBe(stored);
+    expect(a.doc.getText('text').toString()).not.toContain('NA SLUITING');
+    expect((await chair.cmd('meeting:open', { caseId })).ok).toBe(true);
+    chair.close();
+  });
+});
