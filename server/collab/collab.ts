@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import * as decoding from 'lib0/decoding';
@@ -57,6 +58,8 @@ export class Collab {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_DOC_UPDATE_BYTES + 1024 });
   private readonly docs = new Map<string, Promise<CollabDoc>>();
   private readonly conns = new Map<string, Set<Conn>>();
+  /** 'unloaded' (docId) when a document leaves memory. */
+  readonly events = new EventEmitter<{ unloaded: [string] }>();
 
   constructor(private readonly d: CollabDeps) {
     d.cases.onCommitted((c) => this.reauthorise(c));
@@ -335,6 +338,7 @@ export class Collab {
     this.docs.delete(doc.docId);
     void doc.compact(this.d.store).catch((err: unknown) => this.d.log.error({ err }, 'compaction failed'));
     doc.destroy();
+    this.events.emit('unloaded', doc.docId);
   }
 
   /** Loaded documents, for tests and health. */

@@ -3,6 +3,7 @@ import * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import type { CaseId, ItemId, OrgId } from '../../shared/ids.js';
 import { CollabClose, type CaseView } from '../../shared/protocol.js';
+import { MAX_DOC_UPDATE_BYTES } from '../../shared/limits.js';
 import { login, TestClient } from '../support/client.js';
 import { provider, rawConn, synced, textWhere } from '../support/collab.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -178,6 +179,37 @@ describe('R-NEED R-OWN co-editing of item texts', () => {
     expect(seen.user).toEqual({ name: 'Jan Dijkstra', orgId: 'org_politie', colour: '#1d4ed8' });
     expect(seen.cursor).toEqual({ anchor: 1, head: 1 });
     expect(awarenessProtocol).toBeDefined();
+  });
+});
+
+describe('document limits and lifecycle', () => {
+  it('refuses an update over the size limit; the document and other readers are unchanged', async () => {
+    const { docId } = await newItem('Klein.');
+    const w = open('politie', docId);
+    const other = open('politie2', docId);
+    await Promise.all([synced(w), synced(other)]);
+    w.doc.getText('text').insert(0, 'x'.repeat(MAX_DOC_UPDATE_BYTES + 10));
+    w.doc.getText('text').delete(0, MAX_DOC_UPDATE_BYTES + 10);
+    other.doc.getText('text').insert(0, 'Daarna. ');
+    await textWhere(other.doc, (t) => t === 'Daarna. Klein.');
+    const check = open('ggz', docId);
+    await synced(check);
+    expect(check.doc.getText('text').toString()).not.toContain('xxxx');
+  });
+
+  it('unloads a document from memory when nobody has it open', async () => {
+    const { docId } = await newItem('Tijdelijk.');
+    const before = srv.app.collab.loaded;
+    const p = provider(srv.url, docId, cookie.politie!);
+    await synced(p);
+    expect(srv.app.collab.loaded).toBe(before + 1);
+    const unloaded = new Promise<string>((resolve) => srv.app.collab.events.once('unloaded', resolve));
+    p.destroy();
+    expect(await unloaded).toBe(docId);
+    expect(srv.app.collab.loaded).toBe(before);
+    const again = open('politie', docId);
+    await synced(again);
+    expect(again.doc.getText('text').toString()).toBe('Tijdelijk.');
   });
 });
 
