@@ -107,6 +107,7 @@ function consentItem(r: ConsentRequest, itemId: Item['id'], c: CaseState, nameOf
   return {
     itemId,
     orgId: c.items.get(itemId)!.orgId,
+    withdrawn: c.items.get(itemId)!.status !== 'active',
     answer: a?.answer ?? null,
     reason: a?.reason ?? null,
     byName: a ? nameOf(a.byUserId) : null,

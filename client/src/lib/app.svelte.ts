@@ -2,6 +2,7 @@ import type { CaseId } from '../../../shared/ids.js';
 import { Api } from './api.js';
 import { Board } from './board.svelte.js';
 import { CaseList } from './cases.svelte.js';
+import { CaseConsents } from './consents.svelte.js';
 import { Connection } from './connection.svelte.js';
 import { DirectoryStore } from './directory.svelte.js';
 import { href, Router } from './router.svelte.js';
@@ -21,7 +22,12 @@ export class AppState {
   readonly directory = new DirectoryStore(this.api);
   readonly connection = new Connection();
   readonly cases = new CaseList();
-  readonly board = new Board(this.connection, (id) => this.#revoked(id));
+  readonly board = new Board(
+    this.connection,
+    (id) => this.#revoked(id),
+    () => this.session.me?.orgId ?? null,
+  );
+  readonly consents = new CaseConsents(this.board, this.session);
   /** A message for the overview, e.g. that a case was taken away while it was open. */
   notice = $state<string | null>(null);
 

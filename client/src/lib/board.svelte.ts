@@ -1,7 +1,15 @@
-import { SvelteMap } from 'svelte/reactivity';
+import { SvelteMap, SvelteSet } from 'svelte/reactivity';
 import { PHASES, type Phase } from '../../../shared/domain.js';
-import type { CaseId, ItemId, OrgId } from '../../../shared/ids.js';
-import type { CaseMetaView, CasePatch, CaseView, ItemView, PresenceEntry, PresenceUpdate } from '../../../shared/protocol.js';
+import type { CaseId, ConsentId, ItemId, OrgId } from '../../../shared/ids.js';
+import type {
+  CaseMetaView,
+  CasePatch,
+  CaseView,
+  ConsentView,
+  ItemView,
+  PresenceEntry,
+  PresenceUpdate,
+} from '../../../shared/protocol.js';
 import type { Connection } from './connection.svelte.js';
 import { errorText } from './errors.js';
 
@@ -12,6 +20,20 @@ export interface LiveChange {
   kind: 'toegevoegd' | 'gewijzigd' | 'ingetrokken';
   orgId: OrgId;
   phase: Phase;
+  seq: number;
+}
+
+/**
+ * R-OWN, R-REUSE: live consent news for this user's organisation: a new question about its own
+ * items, or an answer to one of its own requests.
+ */
+export interface LiveConsent {
+  news: 'gevraagd' | 'beantwoord';
+  kind: ConsentView['kind'];
+  askedByName: string;
+  forOrgId: OrgId;
+  /** For 'beantwoord': the new answer. */
+  answer: 'yes' | 'no' | null;
   seq: number;
 }
 
@@ -29,6 +51,9 @@ export class Board {
   items = new SvelteMap<ItemId, ItemView>();
   present = $state.raw<PresenceEntry[]>([]);
   lastChange = $state.raw<LiveChange | null>(null);
+  lastConsent = $state.raw<LiveConsent | null>(null);
+  /** Requests that arrived live in this session: the inbox highlights them. */
+  freshRequests = new SvelteSet<ConsentId>();
 
   /** Position of the last view or patch received; sent back as `since` after a reconnect. */
   #cursor: string | null = null;
@@ -51,6 +76,8 @@ export class Board {
     private readonly connection: Connection,
     /** The user no longer takes part in the case: everything of it is gone already. */
     private readonly onRevoked: (caseId: CaseId) => void,
+    /** The user's organisation: the one that answers for its own items (R-OWN). */
+    private readonly myOrgId: () => OrgId | null,
   ) {}
 
   get cursor(): string | null {
@@ -178,6 +205,7 @@ export class Board {
           this.#replace(op.view);
           break;
         case 'meta':
+          if (live) this.#noteConsents(this.meta, op.meta);
           this.meta = op.meta;
           break;
         case 'item': {
@@ -205,6 +233,29 @@ export class Board {
     this.lastChange = { kind, orgId: item.orgId, phase: item.phase, seq: (this.lastChange?.seq ?? 0) + 1 };
   }
 
+  /** Requests new in this meta for the user's organisation, and answers to its own requests. */
+  #noteConsents(before: CaseMetaView | null, after: CaseMetaView): void {
+    const orgId = this.myOrgId();
+    if (!orgId || !before) return;
+    const earlier = before.consents ?? [];
+    for (const r of after.consents ?? []) {
+      if (r.closed) continue;
+      const then = earlier.find((x) => x.id === r.id);
+      if (!then && r.items.some((i) => i.orgId === orgId && i.answer === null)) {
+        this.freshRequests.add(r.id);
+        this.#noteConsent('gevraagd', r, null);
+      } else if (then && r.kind !== 'goal' && r.forOrgId === orgId) {
+        const changed = r.items.find((i) => i.answer !== null && then.items.find((x) => x.itemId === i.itemId)?.at !== i.at);
+        if (changed) this.#noteConsent('beantwoord', r, changed.answer);
+      }
+    }
+  }
+
+  #noteConsent(news: LiveConsent['news'], r: ConsentView, answer: LiveConsent['answer']): void {
+    const seq = (this.lastConsent?.seq ?? 0) + 1;
+    this.lastConsent = { news, kind: r.kind, askedByName: r.askedByName, forOrgId: r.forOrgId, answer, seq };
+  }
+
   #replace(view: CaseView): void {
     this.meta = view.meta;
     this.items.clear();
@@ -225,6 +276,8 @@ export class Board {
     this.items.clear();
     this.present = [];
     this.lastChange = null;
+    this.lastConsent = null;
+    this.freshRequests.clear();
     this.#cursor = null;
     this.#pending = null;
     this.#live = false;

@@ -3,6 +3,7 @@ import type { AdminStore } from './admin.svelte.js';
 import type { AppState } from './app.svelte.js';
 import type { Board } from './board.svelte.js';
 import type { CaseList } from './cases.svelte.js';
+import type { CaseConsents } from './consents.svelte.js';
 import type { Connection } from './connection.svelte.js';
 import type { DirectoryStore } from './directory.svelte.js';
 import type { Router } from './router.svelte.js';
@@ -15,6 +16,7 @@ export const [getDirectory, setDirectory] = createContext<DirectoryStore>();
 export const [getConnection, setConnection] = createContext<Connection>();
 export const [getCases, setCases] = createContext<CaseList>();
 export const [getBoard, setBoard] = createContext<Board>();
+export const [getConsents, setConsents] = createContext<CaseConsents>();
 export const [getRouter, setRouter] = createContext<Router>();
 
 /** Called once by the root component. */
@@ -25,6 +27,7 @@ export function provideStores(app: AppState): void {
   setConnection(app.connection);
   setCases(app.cases);
   setBoard(app.board);
+  setConsents(app.consents);
   setRouter(app.router);
 }
 

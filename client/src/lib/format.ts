@@ -1,4 +1,4 @@
-import type { CaseRole, InformingStatus, Phase, UserRole } from '../../../shared/domain.js';
+import type { CaseRole, ConsentKind, InformingStatus, Phase, UserRole } from '../../../shared/domain.js';
 
 export const PHASE_LABEL: Record<Phase, string> = {
   beeldvorming: 'Beeldvorming',
@@ -28,6 +28,26 @@ export const INFORMING_STATUS_LABEL: Record<InformingStatus, string> = {
   done: 'Gedaan',
   postponed: 'Uitgesteld',
 };
+
+export const CONSENT_KIND_LABEL: Record<ConsentKind, string> = {
+  reuse: 'Hergebruik',
+  takehome: 'Mee naar huis',
+  goal: 'Doelwijziging',
+};
+
+/** The start of a partner's text, on one line, for lists that point at an item. */
+export function excerpt(text: string, max = 90): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length <= max ? line : `${line.slice(0, max - 1).trimEnd()}…`;
+}
+
+const listFormat = new Intl.ListFormat('nl-NL', { type: 'conjunction' });
+
+/** "GGZ, OM en Politie". */
+export const listNl = (parts: readonly string[]): string => listFormat.format(parts);
+
+/** "1 vraag" / "3 vragen". */
+export const plural = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
 
 const dateTime = new Intl.DateTimeFormat('nl-NL', { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit' });
 const timeOnly = new Intl.DateTimeFormat('nl-NL', { hour: '2-digit', minute: '2-digit' });

@@ -1,8 +1,11 @@
 import { CaseIdSchema, type CaseId } from '../../../shared/ids.js';
 
+/** The board itself, or the user's own take-home list of the same open case (R-TAKEHOME). */
+export type BoardView = 'bord' | 'meeneemlijst';
+
 export type Route =
   | { name: 'overview' }
-  | { name: 'board'; caseId: CaseId }
+  | { name: 'board'; caseId: CaseId; view: BoardView }
   | { name: 'admin' }
   | { name: 'notFound' };
 
@@ -10,13 +13,14 @@ export const href = {
   overview: '#/',
   admin: '#/beheer',
   board: (id: CaseId) => `#/casus/${encodeURIComponent(id)}`,
+  takeHome: (id: CaseId) => `#/casus/${encodeURIComponent(id)}/meeneemlijst`,
 };
 
 export function parseHash(hash: string): Route {
   const path = hash.replace(/^#/, '') || '/';
   if (path === '/' || path === '') return { name: 'overview' };
   if (path === '/beheer') return { name: 'admin' };
-  const m = /^\/casus\/([^/]+)$/.exec(path);
+  const m = /^\/casus\/([^/]+)(\/meeneemlijst)?$/.exec(path);
   if (m) {
     let raw: string;
     try {
@@ -25,7 +29,7 @@ export function parseHash(hash: string): Route {
       return { name: 'notFound' };
     }
     const id = CaseIdSchema.safeParse(raw);
-    return id.success ? { name: 'board', caseId: id.data } : { name: 'notFound' };
+    return id.success ? { name: 'board', caseId: id.data, view: m[2] ? 'meeneemlijst' : 'bord' } : { name: 'notFound' };
   }
   return { name: 'notFound' };
 }

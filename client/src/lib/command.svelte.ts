@@ -1,0 +1,45 @@
+import type { z } from 'zod';
+import type { CommandResults } from '../../../shared/protocol.js';
+import { type CommandInput, type CommandName, CommandSchemas } from '../../../shared/schemas.js';
+import type { Connection } from './connection.svelte.js';
+import { errorText } from './errors.js';
+import { check, type FieldLabels } from './validate.js';
+
+/**
+ * One form's or button's command: checked with the server's own schema, sent, and its busy
+ * flag and Dutch error kept for the component. The change itself shows when its patch arrives.
+ */
+export class Command {
+  busy = $state(false);
+  error = $state<string | null>(null);
+
+  constructor(private readonly connection: Connection) {}
+
+  /** Resolves to the command's data, or undefined when it was refused (see `error`). */
+  async run<N extends CommandName>(name: N, input: unknown, labels: FieldLabels = {}): Promise<{ data: CommandResults[N] } | undefined> {
+    if (this.busy) return undefined;
+    const checked = check(CommandSchemas[name] as unknown as z.ZodType<CommandInput<N>>, input, labels);
+    if (!checked.ok) {
+      this.error = checked.message;
+      return undefined;
+    }
+    this.busy = true;
+    this.error = null;
+    const res = await this.connection.send(name, checked.data);
+    this.busy = false;
+    if (!res.ok) {
+      this.error = errorText(res.error);
+      return undefined;
+    }
+    return { data: res.data };
+  }
+
+  /** A problem found before sending, shown like a refusal. */
+  fail(message: string): void {
+    this.error = message;
+  }
+
+  clear(): void {
+    this.error = null;
+  }
+}

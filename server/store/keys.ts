@@ -1,0 +1,27 @@
+/**
+ * Every Redis key and channel Casusbord uses, in one place, under one prefix per environment or
+ * test run, so two deployments (or two test files) never share a key by accident.
+ */
+export function redisKeys(prefix: string) {
+  const k = (...parts: string[]): string => [prefix, ...parts].join(':');
+  return {
+    caseEvents: (caseId: string) => k('case', caseId, 'events'),
+    cases: k('cases'),
+    orgs: k('orgs'),
+    users: k('users'),
+    usernames: k('usernames'),
+    tables: k('tables'),
+    session: (idHash: string) => k('session', idHash),
+    userSessions: (userId: string) => k('user-sessions', userId),
+    loginFailures: (key: string) => k('login-failures', key),
+    access: k('access'),
+    accessByCase: (caseId: string) => k('access', 'case', caseId),
+    accessByUser: (userId: string) => k('access', 'user', userId),
+    doc: (docId: string) => k('doc', docId),
+    meta: k('meta'),
+    /** Pub/sub: "a case log grew" and collaborative-text relays between processes. */
+    caseChannel: k('chan', 'case'),
+    docChannel: (docId: string) => k('chan', 'doc', docId),
+  };
+}
+export type RedisKeys = ReturnType<typeof redisKeys>;
