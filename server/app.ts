@@ -21,6 +21,9 @@ import { Collab } from './collab/collab.js';
 import { COLLAB_PATH, SOCKET_PATH } from '../shared/protocol.js';
 import { seedDemo } from './seed/demo.js';
 import { SqliteStore } from './store/sqlite.js';
+import { RedisStore } from './store/redis.js';
+import { RedisCluster, SingleProcess, type Cluster } from './cluster/cluster.js';
+import { createAdapter } from '@socket.io/redis-streams-adapter';
 import type { Store } from './store/types.js';
 
 export interface AppOptions {
@@ -47,18 +50,61 @@ export interface Casusbord {
   close(): Promise<void>;
 }
 
+/** Another process is writing the demo data: start only once it is all there. */
+async function waitForSeed(store: Store, log: Logger): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!(await store.getMeta('seeded'))) {
+    if (Date.now() > deadline) throw new Error('demo data was claimed by another process but never completed');
+    log.info('waiting for another process to finish the demo data');
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+interface OpenedStore {
+  store: Store;
+  cluster: Cluster;
+  adapter?: ReturnType<typeof createAdapter>;
+  closeAdapter: () => Promise<void>;
+}
+
+/** SQLite by default; with REDIS_URL, Redis plus the links between processes. */
+async function openStore(config: Config, log: Logger, given?: Store): Promise<OpenedStore> {
+  const none = async (): Promise<void> => undefined;
+  if (given) return { store: given, cluster: new SingleProcess(), closeAdapter: none };
+  if (!config.REDIS_URL) return { store: new SqliteStore(config.dbFile), cluster: new SingleProcess(), closeAdapter: none };
+  const store = await RedisStore.connect(config.REDIS_URL, config.REDIS_PREFIX);
+  const cluster = await RedisCluster.connect(store.redis, store.keyNames, log);
+  const adapterClient = store.redis.duplicate();
+  adapterClient.on('error', () => undefined);
+  await adapterClient.connect();
+  log.info({ prefix: config.REDIS_PREFIX }, 'using Redis');
+  return {
+    store,
+    cluster,
+    adapter: createAdapter(adapterClient, { streamName: `${config.REDIS_PREFIX}:socket.io` }),
+    closeAdapter: async () => {
+      if (adapterClient.isOpen) await adapterClient.quit();
+    },
+  };
+}
+
 export async function createCasusbord(config: Config, opts: AppOptions = {}): Promise<Casusbord> {
   const log = opts.logger ?? createLogger(config.LOG_LEVEL);
-  const store = opts.store ?? new SqliteStore(config.dbFile);
-  if (config.SEED_DEMO && !(await store.getMeta('seeded'))) {
+  const { store, cluster, adapter, closeAdapter } = await openStore(config, log, opts.store);
+  // With several processes on one store, only the one that claims the seed writes it.
+  const claim = randomBytes(8).toString('hex');
+  if (config.SEED_DEMO && !(await store.getMeta('seeded')) && (await store.initMeta('seeding', claim)) === claim) {
     await seedDemo(store);
     await store.initMeta('seeded', new Date().toISOString());
     log.info('demo data seeded');
+  } else if (config.SEED_DEMO) {
+    await waitForSeed(store, log);
   }
-  const dir = new Directory(store);
+  const dir = new Directory(store, () => cluster.directoryChanged());
   await dir.load();
+  cluster.onDirectory(() => void dir.load().catch((err: unknown) => log.error({ err }, 'directory reload failed')));
   const access = new AccessLog(store, log);
-  const cases = new CaseService(store, dir, access, log);
+  const cases = new CaseService(store, dir, access, log, cluster);
   await cases.load();
   const cursors = new Cursors(Buffer.from(await store.initMeta('cursor-key', randomBytes(32).toString('base64')), 'base64'));
   const sessions = new Sessions(store, dir);
@@ -109,6 +155,7 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
     log,
     commandsPerSecond: opts.commandsPerSecond ?? config.COMMANDS_PER_SECOND,
     trustProxy: config.TRUST_PROXY,
+    adapter,
   });
   const endSessions = (ids: string[]): void => realtime.endSessions(ids);
   app.use('/api', authRoutes({ store, dir, sessions, access, cookieSecure: config.COOKIE_SECURE, addressOf, onLogout: endSessions }));
@@ -137,7 +184,7 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
   });
   app.use(errorHandler(log));
 
-  const collab = new Collab({ store, sessions, cases, dir, access, log, addressOf: (req) => clientAddress(req.headers, req.socket.remoteAddress, config.TRUST_PROXY), burstMs: opts.burstMs });
+  const collab = new Collab({ store, sessions, cases, dir, access, log, addressOf: (req) => clientAddress(req.headers, req.socket.remoteAddress, config.TRUST_PROXY), burstMs: opts.burstMs, cluster });
   // Socket.IO handles its own path; the collaboration endpoint claims its own; all else is refused.
   server.on('upgrade', (req, socket, head) => {
     if (req.url?.startsWith(`${COLLAB_PATH}/`)) {
@@ -172,6 +219,8 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
       await realtime.close();
       server.closeAllConnections();
       await access.flush();
+      await cluster.close();
+      await closeAdapter();
       await store.close();
     },
   };

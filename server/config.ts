@@ -13,6 +13,10 @@ const ConfigSchema = z.object({
   /** SQLite file; defaults to DATA_DIR/casusbord.sqlite. */
   DB_FILE: z.string().min(1).optional(),
   SEED_DEMO: bool.default(true),
+  /** With it, the store is Redis and several processes serve one board; without, embedded SQLite. */
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+  /** Key prefix in Redis: one per environment (or test run) sharing a Redis. */
+  REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/).default('casusbord'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Set behind HTTPS: the session cookie then carries Secure. */
   COOKIE_SECURE: bool.default(false),

@@ -8,6 +8,7 @@ import type { CommandInput } from '../../shared/schemas.js';
 import type { Ack } from '../../shared/protocol.js';
 import { accessRecord, type AccessLog, type Actor } from '../audit/accessLog.js';
 import type { Directory } from '../directory/directory.js';
+import { SingleProcess, type Cluster } from '../cluster/cluster.js';
 import type { Logger } from '../log.js';
 import { VersionConflictError, type AccessRecord, type NewEvent, type Store } from '../store/types.js';
 import { decide, decideCreate, type CaseCommandName } from './decide.js';
@@ -19,6 +20,8 @@ export interface Committed {
   before: CaseState | null;
   after: CaseState;
   touched: Touched;
+  /** Committed by this process (not caught up from another's). */
+  local: boolean;
 }
 
 const ACTION_OF: Record<CaseCommandName | 'case:create', AccessRecord['action']> = {
@@ -42,7 +45,11 @@ const ACTION_OF: Record<CaseCommandName | 'case:create', AccessRecord['action']>
   'meeting:close': 'update',
 };
 
-const MAX_CONFLICT_RETRIES = 5;
+// Optimistic concurrency between processes: on a lost race, catch up and judge again, with a
+// growing random pause so two busy processes do not keep colliding.
+const MAX_CONFLICT_RETRIES = 30;
+const conflictPause = (attempt: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 * (attempt + 1))));
 
 /** Which parts of a case a run of events touched. */
 export function touchedBy(events: CaseEvent[]): Touched {
@@ -71,7 +78,14 @@ export class CaseService {
     private readonly dir: Directory,
     private readonly access: AccessLog,
     private readonly log: Logger,
-  ) {}
+    private readonly cluster: Cluster = new SingleProcess(),
+  ) {
+    // Another process committed: read its events from the shared log, in this case's queue.
+    cluster.onCase((caseId, version) => {
+      if ((this.cases.get(caseId)?.version ?? 0) >= version) return;
+      void this.withCase(caseId, () => this.catchUp(caseId)).catch((err: unknown) => this.log.error({ err, caseId }, 'catch-up failed'));
+    });
+  }
 
   async load(): Promise<void> {
     for (const id of await this.store.caseIds()) {
@@ -148,6 +162,7 @@ export class CaseService {
         } catch (e) {
           // Another process wrote first: take its events, then judge the command again on the new state.
           if (!(e instanceof VersionConflictError) || attempt >= MAX_CONFLICT_RETRIES) throw e;
+          await conflictPause(attempt);
           await this.catchUp(caseId);
         }
       }
@@ -162,10 +177,19 @@ export class CaseService {
     let n = 0;
     for (const id of [...this.cases.keys()]) {
       await this.withCase(id, async () => {
-        const c = this.cases.get(id)!;
-        if (!c.participants.some((p) => p.orgId === orgId)) return;
-        await this.commit(c, id, [{ type: 'case.participantRemoved', payload: { orgId } }], actor, 'case:removeParticipant', null);
-        n++;
+        for (let attempt = 0; ; attempt++) {
+          const c = this.cases.get(id)!;
+          if (!c.participants.some((p) => p.orgId === orgId)) return;
+          try {
+            await this.commit(c, id, [{ type: 'case.participantRemoved', payload: { orgId } }], actor, 'case:removeParticipant', null);
+            n++;
+            return;
+          } catch (e) {
+            if (!(e instanceof VersionConflictError) || attempt >= MAX_CONFLICT_RETRIES) throw e;
+            await conflictPause(attempt);
+            await this.catchUp(id);
+          }
+        }
       });
     }
     return n;
@@ -185,7 +209,7 @@ export class CaseService {
     }
     const touched = touchedBy(events);
     this.setState(before, s!, touched);
-    this.announce({ caseId, before, after: s!, touched });
+    this.announce({ caseId, before, after: s!, touched, local: false });
   }
 
   private async commit(
@@ -208,7 +232,8 @@ export class CaseService {
     await this.store.appendEvents(caseId, before?.version ?? 0, rows, [record]);
     const touched = touchedBy(events);
     this.setState(before, after!, touched);
-    this.announce({ caseId, before, after: after!, touched });
+    this.cluster.caseCommitted(caseId, after!.version);
+    this.announce({ caseId, before, after: after!, touched, local: true });
     return after!;
   }
 

@@ -18,6 +18,7 @@ import type { Directory } from '../directory/directory.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/types.js';
 import { CollabDoc } from './doc.js';
+import type { Cluster } from '../cluster/cluster.js';
 
 const MESSAGE_SYNC = 0;
 const MESSAGE_AWARENESS = 1;
@@ -43,6 +44,8 @@ export interface CollabDeps {
   addressOf: (req: IncomingMessage) => string;
   /** Pause that ends an editing burst; tests shorten it. */
   burstMs?: number;
+  /** Relays updates and cursors to the same document open on other processes. */
+  cluster: Cluster;
 }
 
 const send = (conn: Conn, message: Uint8Array): void => {
@@ -92,22 +95,49 @@ export class Collab {
   private doc(docId: string): Promise<CollabDoc> {
     let p = this.docs.get(docId);
     if (!p) {
-      const where = this.d.cases.doc(docId)!;
-      const item = where.target.kind === 'item' ? this.d.cases.get(where.caseId)?.items.get(where.target.itemId) : undefined;
-      p = CollabDoc.load(this.d.store, docId, where.caseId, where.target, item?.text ?? '').then((doc) => {
-        doc.ydoc.on('update', (update: Uint8Array, origin: unknown) => this.onUpdate(doc, update, origin));
-        doc.awareness.on('update', ({ added, updated, removed }: Record<string, number[]>, origin: unknown) => {
-          const changed = [...added!, ...updated!, ...removed!];
-          const enc = encoding.createEncoder();
-          encoding.writeVarUint(enc, MESSAGE_AWARENESS);
-          encoding.writeVarUint8Array(enc, awarenessProtocol.encodeAwarenessUpdate(doc.awareness, changed));
-          this.broadcast(doc, encoding.toUint8Array(enc), origin);
-        });
-        return doc;
-      });
+      p = this.load(docId);
       this.docs.set(docId, p);
     }
     return p;
+  }
+
+  private async load(docId: string): Promise<CollabDoc> {
+    const where = this.d.cases.doc(docId)!;
+    const item = where.target.kind === 'item' ? this.d.cases.get(where.caseId)?.items.get(where.target.itemId) : undefined;
+    // Listen to other processes before reading the store, so nothing falls between the two.
+    const early: Uint8Array[] = [];
+    let ready: CollabDoc | null = null;
+    const unsubscribe = await this.d.cluster.subscribeDoc(docId, (m) => (ready ? this.onRelay(ready, m) : early.push(m)));
+    const doc = await CollabDoc.load(this.d.store, docId, where.caseId, where.target, item?.text ?? '');
+    doc.unsubscribe = unsubscribe;
+    doc.ydoc.on('update', (update: Uint8Array, origin: unknown) => this.onUpdate(doc, update, origin));
+    doc.awareness.on('update', ({ added, updated, removed }: Record<string, number[]>, origin: unknown) => {
+      const changed = [...added!, ...updated!, ...removed!];
+      const enc = encoding.createEncoder();
+      encoding.writeVarUint(enc, MESSAGE_AWARENESS);
+      encoding.writeVarUint8Array(enc, awarenessProtocol.encodeAwarenessUpdate(doc.awareness, changed));
+      const message = encoding.toUint8Array(enc);
+      this.broadcast(doc, message, origin);
+      if (origin !== 'relay') this.d.cluster.publishDoc(docId, message);
+    });
+    ready = doc;
+    for (const m of early) this.onRelay(doc, m);
+    return doc;
+  }
+
+  /** A message from the same document on another process: applied here, never stored or relayed again. */
+  private onRelay(doc: CollabDoc, message: Uint8Array): void {
+    try {
+      const decoder = decoding.createDecoder(message);
+      const type = decoding.readVarUint(decoder);
+      if (type === MESSAGE_SYNC && decoding.readVarUint(decoder) === syncProtocol.messageYjsUpdate) {
+        Y.applyUpdate(doc.ydoc, decoding.readVarUint8Array(decoder), 'relay');
+      } else if (type === MESSAGE_AWARENESS) {
+        awarenessProtocol.applyAwarenessUpdate(doc.awareness, decoding.readVarUint8Array(decoder), 'relay');
+      }
+    } catch (err) {
+      this.d.log.warn({ err: (err as Error).message, docId: doc.docId }, 'bad relayed doc message');
+    }
   }
 
   private access(doc: CollabDoc, viewer: Viewer): 'write' | 'read' | 'none' {
@@ -131,9 +161,12 @@ export class Collab {
     const enc = encoding.createEncoder();
     encoding.writeVarUint(enc, MESSAGE_SYNC);
     syncProtocol.writeUpdate(enc, update);
-    this.broadcast(doc, encoding.toUint8Array(enc), origin);
-    if (origin === 'store') return;
+    const message = encoding.toUint8Array(enc);
+    this.broadcast(doc, message, origin);
+    // Loaded from the store, or relayed from the process that stored it: not stored twice.
+    if (origin === 'store' || origin === 'relay') return;
     void this.persist(doc, update);
+    this.d.cluster.publishDoc(doc.docId, message);
   }
 
   private async persist(doc: CollabDoc, update: Uint8Array): Promise<void> {
@@ -280,7 +313,7 @@ export class Collab {
   }
 
   /** After every commit: close what may no longer be read, adjust who may write, follow text edits. */
-  private reauthorise({ caseId, after, touched }: Committed): void {
+  private reauthorise({ caseId, after, touched, local }: Committed): void {
     for (const [docId, set] of this.conns) {
       const docP = this.docs.get(docId);
       if (!docP) continue;
@@ -291,7 +324,8 @@ export class Collab {
           if (a === 'none') this.revoke(doc, conn);
           else conn.canWrite = a === 'write';
         }
-        this.followBoardEdit(doc, after, touched.items);
+        // Only the process that committed the edit writes it in: the others get it relayed.
+        if (local) this.followBoardEdit(doc, after, touched.items);
       });
     }
   }
@@ -336,6 +370,7 @@ export class Collab {
     if (set && set.size > 0) return;
     this.conns.delete(doc.docId);
     this.docs.delete(doc.docId);
+    void doc.unsubscribe();
     void doc.compact(this.d.store).catch((err: unknown) => this.d.log.error({ err }, 'compaction failed'));
     doc.destroy();
     this.events.emit('unloaded', doc.docId);

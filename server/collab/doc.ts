@@ -11,6 +11,8 @@ export class CollabDoc {
   /** Stored updates since the last compaction, and an upper bound of the document's size. */
   storedUpdates = 0;
   approxBytes = 0;
+  /** Stops relaying this document between processes. */
+  unsubscribe: () => Promise<void> = async () => undefined;
 
   private constructor(
     readonly docId: string,
@@ -43,10 +45,18 @@ export class CollabDoc {
     return this.ydoc.getText('text');
   }
 
-  /** Replaces the stored updates with one update of the garbage-collected state. */
+  /**
+   * Merges the stored updates into one update of a garbage-collected document, built from what
+   * the store holds (another process may have stored updates this one has not applied yet).
+   */
   async compact(store: Store): Promise<void> {
-    const merged = Y.encodeStateAsUpdate(this.ydoc);
-    await store.replaceDocUpdates(this.docId, merged);
+    const updates = await store.readDocUpdates(this.docId);
+    if (updates.length < 2) return;
+    const scratch = new Y.Doc({ gc: true });
+    for (const u of updates) Y.applyUpdate(scratch, u);
+    const merged = Y.encodeStateAsUpdate(scratch);
+    scratch.destroy();
+    await store.compactDoc(this.docId, merged, updates.length);
     this.storedUpdates = 1;
     this.approxBytes = merged.length;
   }

@@ -13,7 +13,11 @@ export class Directory implements DirectoryLookup {
   private byUsername = new Map<string, UserRecord>();
   private tables = new Map<TableId, Table>();
 
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    /** Called after every change, so other processes reload. */
+    private readonly changed: () => void = () => undefined,
+  ) {}
 
   async load(): Promise<void> {
     const [orgs, users, tables] = await Promise.all([this.store.listOrgs(), this.store.listUsers(), this.store.listTables()]);
@@ -53,6 +57,7 @@ export class Directory implements DirectoryLookup {
   async putOrg(org: Organisation): Promise<void> {
     await this.store.putOrg(org);
     this.orgs.set(org.id, org);
+    this.changed();
   }
   async putUser(user: UserRecord): Promise<void> {
     const previous = this.users.get(user.id);
@@ -60,9 +65,11 @@ export class Directory implements DirectoryLookup {
     await this.store.putUser(user);
     this.users.set(user.id, user);
     this.byUsername.set(user.username, user);
+    this.changed();
   }
   async putTable(table: Table): Promise<void> {
     await this.store.putTable(table);
     this.tables.set(table.id, table);
+    this.changed();
   }
 }

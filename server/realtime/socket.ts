@@ -1,5 +1,5 @@
 import type { Server as HttpServer } from 'node:http';
-import { Server, type Socket } from 'socket.io';
+import { Server, type ServerOptions, type Socket } from 'socket.io';
 import type { CaseState, Viewer } from '../../shared/domain.js';
 import { appError, type AppError } from '../../shared/errors.js';
 import type { CaseId, UserId } from '../../shared/ids.js';
@@ -11,6 +11,7 @@ import {
   type ClientToServerEvents,
   type OpenResult,
   type PatchOp,
+  type PresenceEntry,
   type ServerToClientEvents,
 } from '../../shared/protocol.js';
 import { maySeeCase } from '../../shared/rules/access.js';
@@ -23,22 +24,31 @@ import type { Directory } from '../directory/directory.js';
 import type { Logger } from '../log.js';
 import type { AccessRecord } from '../store/types.js';
 import type { Cursors } from './cursor.js';
-import { PresenceTable } from './presence.js';
 import { TokenBucket } from './rateLimit.js';
 
+/** What other processes may read of a socket (fetchSockets): plain data only. */
 export interface SocketData {
   viewer: Viewer;
   sessionIdHash: string;
   address: string;
-  /** Cases this socket has open, with the version it has been served up to. */
-  open: Map<CaseId, number>;
-  bucket: TokenBucket;
   /** When the session was last confirmed for this socket. */
   checkedAt: number;
 }
 
-type IO = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
-type S = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+/** What only this process keeps of a socket. */
+interface LocalState {
+  /** Cases this socket has open, with the version it has been served up to. */
+  open: Map<CaseId, number>;
+  bucket: TokenBucket;
+}
+
+/** Between server processes (through the Socket.IO Redis adapter): "presence of this case changed". */
+interface InterServerEvents {
+  presence: (caseId: CaseId) => void;
+}
+
+type IO = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+type S = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 
 const caseRoom = (id: CaseId): string => `case:${id}`;
 const userRoom = (id: UserId): string => `user:${id}`;
@@ -53,6 +63,8 @@ export interface RealtimeDeps {
   log: Logger;
   commandsPerSecond: number;
   trustProxy: number;
+  /** The Socket.IO Redis adapter when several processes serve one board. */
+  adapter?: ServerOptions['adapter'];
 }
 
 /** Where a request came from: the socket peer, or the proxy's X-Forwarded-For when trusted. */
@@ -90,7 +102,7 @@ class HandshakeError extends Error {
  */
 export class Realtime {
   readonly io: IO;
-  private readonly presence = new PresenceTable();
+  private readonly local = new WeakMap<S, LocalState>();
   private readonly sweep: NodeJS.Timeout;
 
   constructor(
@@ -105,12 +117,14 @@ export class Realtime {
       // Leave other WebSocket paths (Yjs documents) to their own upgrade handler.
       destroyUpgrade: false,
       allowRequest: (req, cb) => cb(sameOrigin(req.headers) ? null : 'FORBIDDEN', sameOrigin(req.headers)),
+      ...(d.adapter ? { adapter: d.adapter } : {}),
     });
     // A socket lives no longer than its session: idle expiry, maximum age, a disabled account.
     this.sweep = setInterval(() => void this.checkSessions(), SESSION_CHECK_EVERY_MS);
     this.sweep.unref();
     this.io.use((socket, next) => void this.handshake(socket, next));
     this.io.on('connection', (socket) => this.connected(socket));
+    this.io.on('presence', (caseId) => void this.broadcastPresence(caseId));
     d.cases.onCommitted((c) => this.deliver(c));
   }
 
@@ -124,10 +138,9 @@ export class Realtime {
         viewer: session.viewer,
         sessionIdHash: session.idHash,
         address: clientAddress(socket.request.headers, socket.request.socket.remoteAddress, this.d.trustProxy),
-        open: new Map(),
-        bucket: new TokenBucket(this.d.commandsPerSecond, this.d.commandsPerSecond * 2),
         checkedAt: Date.now(),
       };
+      this.local.set(socket, { open: new Map(), bucket: new TokenBucket(this.d.commandsPerSecond, this.d.commandsPerSecond * 2) });
       next();
     } catch (err) {
       this.d.log.error({ err }, 'handshake failed');
@@ -144,7 +157,7 @@ export class Realtime {
     // One entry point for every inbound event, known or not, so nothing bypasses parsing.
     socket.onAny((event: string, ...args: unknown[]) => void this.dispatch(socket, event, args));
     socket.on('disconnect', () => {
-      for (const caseId of socket.data.open.keys()) this.leaveCase(socket, caseId);
+      for (const caseId of this.st(socket).open.keys()) this.leaveCase(socket, caseId);
     });
   }
 
@@ -169,7 +182,7 @@ export class Realtime {
     const reply = (r: Ack<unknown>): void => {
       if (socket.connected) ack(r);
     };
-    if (!socket.data.bucket.take()) return reply({ ok: false, error: appError('RATE_LIMITED') });
+    if (!this.st(socket).bucket.take()) return reply({ ok: false, error: appError('RATE_LIMITED') });
     // Using the board is using the session: confirm it (and keep it alive) once a minute.
     if (Date.now() - socket.data.checkedAt > SESSION_CHECK_EVERY_MS) {
       socket.data.checkedAt = Date.now();
@@ -195,7 +208,7 @@ export class Realtime {
         return this.openCase(socket, input as CommandInput<'case:open'>);
       case 'case:leave': {
         const { caseId } = input as CommandInput<'case:leave'>;
-        if (!socket.data.open.has(caseId)) return { ok: false, error: appError('NOT_FOUND') };
+        if (!this.st(socket).open.has(caseId)) return { ok: false, error: appError('NOT_FOUND') };
         this.leaveCase(socket, caseId);
         return { ok: true, data: null };
       }
@@ -232,20 +245,28 @@ export class Realtime {
       }
       await socket.join(caseRoom(caseId));
       if (!socket.connected) return { ok: false as const, error: appError('UNAUTHENTICATED') };
-      socket.data.open.set(caseId, c.version);
+      this.st(socket).open.set(caseId, c.version);
       this.logReads(actor, c, ops, 'case:open');
-      const me = this.d.dir.user(actor.viewer.userId);
-      this.presence.join(caseId, socket.id, { userId: actor.viewer.userId, name: me?.displayName ?? '', orgId: actor.viewer.orgId });
       // After the ack, so the opener has the board before it hears who is there.
-      setImmediate(() => this.broadcastPresence(caseId));
+      setImmediate(() => this.presenceChanged(caseId));
       return { ok: true as const, data: result };
     });
   }
 
+  private st(socket: S): LocalState {
+    return this.local.get(socket)!;
+  }
+
   private leaveCase(socket: S, caseId: CaseId): void {
-    socket.data.open.delete(caseId);
+    this.st(socket).open.delete(caseId);
     void socket.leave(caseRoom(caseId));
-    if (this.presence.leave(caseId, socket.id)) this.broadcastPresence(caseId);
+    this.presenceChanged(caseId);
+  }
+
+  /** Here and on every other process: each tells its own sockets. */
+  private presenceChanged(caseId: CaseId): void {
+    void this.broadcastPresence(caseId);
+    this.io.serverSideEmit('presence', caseId);
   }
 
   private localSocketsIn(room: string): S[] {
@@ -259,17 +280,29 @@ export class Realtime {
     return out;
   }
 
-  /** Presence reaches only viewers of the case, and lists only people who may see it. */
-  private broadcastPresence(caseId: CaseId): void {
+  /**
+   * Presence: who has the board open on any process. It reaches only viewers of the case and lists
+   * only people who may see it, both judged on this process's state of the case.
+   */
+  private async broadcastPresence(caseId: CaseId): Promise<void> {
+    let sockets;
+    try {
+      sockets = await this.io.in(caseRoom(caseId)).fetchSockets();
+    } catch (err) {
+      this.d.log.warn({ err: (err as Error).message, caseId }, 'presence lookup failed');
+      return;
+    }
     const c = this.d.cases.get(caseId);
     if (!c) return;
     const cursor = this.d.cursors.encode(caseId, c.version);
-    const present = this.presence.entries(caseId, (userId) => {
-      const u = this.d.dir.user(userId);
-      return u !== undefined && maySeeCase(c, { userId, orgId: u.orgId, roles: u.roles });
-    });
+    const present = new Map<UserId, PresenceEntry>();
+    for (const s of sockets) {
+      const v = s.data.viewer;
+      if (!v || present.has(v.userId) || !maySeeCase(c, v)) continue;
+      present.set(v.userId, { userId: v.userId, name: this.d.dir.nameOf(v.userId), orgId: v.orgId });
+    }
     for (const s of this.localSocketsIn(caseRoom(caseId))) {
-      if (maySeeCase(c, s.data.viewer)) s.emit('presence:update', { caseId, cursor, present });
+      if (maySeeCase(c, s.data.viewer)) s.emit('presence:update', { caseId, cursor, present: [...present.values()] });
     }
   }
 
@@ -280,7 +313,7 @@ export class Realtime {
     const touchedItems = [...touched.items];
     let someoneLeft = false;
     for (const s of this.localSocketsIn(caseRoom(caseId))) {
-      const served = s.data.open.get(caseId);
+      const served = this.st(s).open.get(caseId);
       if (served === undefined || served >= after.version) continue;
       const viewer = s.data.viewer;
       let ops = perUser.get(viewer.userId);
@@ -290,17 +323,18 @@ export class Realtime {
       }
       // Each socket is its own read (NEN 7513 names the address), though users share the build.
       this.logReads({ viewer, address: s.data.address }, after, ops, 'case:patch');
-      s.data.open.set(caseId, after.version);
+      this.st(s).open.set(caseId, after.version);
       if (ops.length > 0) s.emit('case:patch', { caseId, cursor, ops });
       if (ops.some((o) => o.op === 'revoked')) {
-        s.data.open.delete(caseId);
+        this.st(s).open.delete(caseId);
         void s.leave(caseRoom(caseId));
-        this.presence.leave(caseId, s.id);
         someoneLeft = true;
       }
     }
     if (touched.meta) this.deliverSummaries(before, after);
-    if (someoneLeft) this.broadcastPresence(caseId);
+    // A participant change can change who may be listed. Every process handles every commit, so
+    // each refreshes its own sockets; no need to tell the others.
+    if (someoneLeft || touched.meta) void this.broadcastPresence(caseId);
   }
 
   private deliverSummaries(before: CaseState | null, after: CaseState): void {

@@ -57,7 +57,7 @@ return 1`;
 
 const TOUCH_SESSION = `if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'lastSeenAt', ARGV[1]) end return 1`;
 
-const REPLACE_DOC = `redis.call('DEL', KEYS[1]) redis.call('RPUSH', KEYS[1], ARGV[1]) return 1`;
+const COMPACT_DOC = `redis.call('LTRIM', KEYS[1], tonumber(ARGV[2]), -1) redis.call('LPUSH', KEYS[1], ARGV[1]) return 1`;
 
 /**
  * The store for several server processes on one Redis: the same contract as SQLite
@@ -205,8 +205,8 @@ export class RedisStore implements Store {
     const rows = (await binary.lRange(this.keys.doc(docId), 0, -1)) as unknown as Buffer[];
     return rows.map((b) => new Uint8Array(b));
   }
-  async replaceDocUpdates(docId: string, merged: Uint8Array): Promise<void> {
-    await this.client.sendCommand(['EVAL', REPLACE_DOC, '1', this.keys.doc(docId), Buffer.from(merged)]);
+  async compactDoc(docId: string, merged: Uint8Array, count: number): Promise<void> {
+    await this.client.sendCommand(['EVAL', COMPACT_DOC, '1', this.keys.doc(docId), Buffer.from(merged), String(count)]);
   }
 
   async getMeta(key: string): Promise<string | undefined> {

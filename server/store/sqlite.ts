@@ -119,7 +119,7 @@ export class SqliteStore implements Store {
       getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
       appendDoc: db.prepare('INSERT INTO doc_updates (doc_id, update_bytes) VALUES (?, ?)'),
       readDoc: db.prepare<[string], { update_bytes: Buffer }>('SELECT update_bytes FROM doc_updates WHERE doc_id = ? ORDER BY seq'),
-      deleteDoc: db.prepare('DELETE FROM doc_updates WHERE doc_id = ?'),
+      deleteDocFirst: db.prepare('DELETE FROM doc_updates WHERE seq IN (SELECT seq FROM doc_updates WHERE doc_id = ? ORDER BY seq LIMIT ?)'),
       initMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
     };
   }
@@ -253,9 +253,9 @@ export class SqliteStore implements Store {
   async readDocUpdates(docId: string): Promise<Uint8Array[]> {
     return this.stmts.readDoc.all(docId).map((r) => new Uint8Array(r.update_bytes));
   }
-  async replaceDocUpdates(docId: string, merged: Uint8Array): Promise<void> {
+  async compactDoc(docId: string, merged: Uint8Array, count: number): Promise<void> {
     this.db.transaction(() => {
-      this.stmts.deleteDoc.run(docId);
+      this.stmts.deleteDocFirst.run(docId, count);
       this.stmts.appendDoc.run(docId, Buffer.from(merged));
     })();
   }

@@ -101,8 +101,11 @@ export interface Store {
   /** Collaborative text: the updates of one Yjs document, in order. */
   appendDocUpdate(docId: string, update: Uint8Array): Promise<void>;
   readDocUpdates(docId: string): Promise<Uint8Array[]>;
-  /** Compaction: replaces every stored update of a document with one merged update. */
-  replaceDocUpdates(docId: string, merged: Uint8Array): Promise<void>;
+  /**
+   * Compaction: replaces the first `count` stored updates of a document with one merged update.
+   * Updates appended meanwhile (by another process) stay: Yjs updates commute.
+   */
+  compactDoc(docId: string, merged: Uint8Array, count: number): Promise<void>;
 
   getMeta(key: string): Promise<string | undefined>;
   /** Sets the key only when it is absent; returns the value that is now stored. */

@@ -39,12 +39,19 @@ export function entitledToItem(s: CaseState | null, itemId: ItemId, who: Person)
   return contributorAtTable && chosen && !frozen && (s.meetingOpen || consented);
 }
 
+/** What the oracle reads: an in-process app, or the shared store of several processes. */
+export interface OracleSource {
+  cursors: Pick<Casusbord['cursors'], 'decode'>;
+  store: Pick<Casusbord['store'], 'readEvents'>;
+  dir: Pick<Casusbord['dir'], 'user'>;
+}
+
 export class LeakOracle {
   private readonly states = new Map<string, CaseState | null>();
   readonly violations: string[] = [];
   checked = 0;
 
-  constructor(private readonly app: Casusbord) {}
+  constructor(private readonly app: OracleSource) {}
 
   private async stateAt(caseId: CaseId, cursor: string): Promise<{ s: CaseState | null; v: number }> {
     const v = this.app.cursors.decode(caseId, cursor);

@@ -111,8 +111,10 @@ export function runStoreContract(name: string, make: () => Promise<{ store: Stor
       await store.appendDocUpdate('d2', new Uint8Array([9]));
       await store.appendDocUpdate('d1', new Uint8Array([3]));
       expect((await store.readDocUpdates('d1')).map((u) => [...u])).toEqual([[1, 2], [3]]);
-      await store.replaceDocUpdates('d1', new Uint8Array([7, 7]));
-      expect((await store.readDocUpdates('d1')).map((u) => [...u])).toEqual([[7, 7]]);
+      await store.appendDocUpdate('d1', new Uint8Array([4]));
+      // Compacting the first two keeps the one appended meanwhile.
+      await store.compactDoc('d1', new Uint8Array([7, 7]), 2);
+      expect((await store.readDocUpdates('d1')).map((u) => [...u]).sort()).toEqual([[4], [7, 7]]);
       expect((await store.readDocUpdates('d2')).map((u) => [...u])).toEqual([[9]]);
       expect(await store.readDocUpdates('nope')).toEqual([]);
     });
