@@ -24,6 +24,7 @@ export default defineConfig({
       '/api': backend,
       '/healthz': backend,
       '/socket.io': { target: backend, ws: true },
+      '/collab': { target: backend, ws: true },
     },
   },
 });

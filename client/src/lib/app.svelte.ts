@@ -2,6 +2,7 @@ import type { CaseId } from '../../../shared/ids.js';
 import { Api } from './api.js';
 import { Board } from './board.svelte.js';
 import { CaseList } from './cases.svelte.js';
+import { CollabHub } from './collab.svelte.js';
 import { CaseConsents } from './consents.svelte.js';
 import { Connection } from './connection.svelte.js';
 import { DirectoryStore } from './directory.svelte.js';
@@ -22,10 +23,13 @@ export class AppState {
   readonly directory = new DirectoryStore(this.api);
   readonly connection = new Connection();
   readonly cases = new CaseList();
+  /** The open board's co-edited texts; a refused upgrade counts only while the server is up. */
+  readonly collab = new CollabHub(() => this.connection.connected);
   readonly board = new Board(
     this.connection,
     (id) => this.#revoked(id),
     () => this.session.me?.orgId ?? null,
+    () => this.collab.closeAll(),
   );
   readonly consents = new CaseConsents(this.board, this.session);
   /** A message for the overview, e.g. that a case was taken away while it was open. */

@@ -78,6 +78,8 @@ export class Board {
     private readonly onRevoked: (caseId: CaseId) => void,
     /** The user's organisation: the one that answers for its own items (R-OWN). */
     private readonly myOrgId: () => OrgId | null,
+    /** Everything of the case was dropped (left, revoked, refused): close its co-edited texts too. */
+    private readonly onCleared: () => void = () => {},
   ) {}
 
   get cursor(): string | null {
@@ -272,6 +274,7 @@ export class Board {
   }
 
   #clearData(): void {
+    this.onCleared();
     this.meta = null;
     this.items.clear();
     this.present = [];

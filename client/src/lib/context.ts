@@ -3,6 +3,7 @@ import type { AdminStore } from './admin.svelte.js';
 import type { AppState } from './app.svelte.js';
 import type { Board } from './board.svelte.js';
 import type { CaseList } from './cases.svelte.js';
+import type { CollabHub } from './collab.svelte.js';
 import type { CaseConsents } from './consents.svelte.js';
 import type { Connection } from './connection.svelte.js';
 import type { DirectoryStore } from './directory.svelte.js';
@@ -18,6 +19,7 @@ export const [getCases, setCases] = createContext<CaseList>();
 export const [getBoard, setBoard] = createContext<Board>();
 export const [getConsents, setConsents] = createContext<CaseConsents>();
 export const [getRouter, setRouter] = createContext<Router>();
+export const [getCollab, setCollab] = createContext<CollabHub>();
 
 /** Called once by the root component. */
 export function provideStores(app: AppState): void {
@@ -29,6 +31,7 @@ export function provideStores(app: AppState): void {
   setBoard(app.board);
   setConsents(app.consents);
   setRouter(app.router);
+  setCollab(app.collab);
 }
 
 /** The admin screen's store lives only while that screen is open. */
