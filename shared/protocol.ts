@@ -70,8 +70,6 @@ export interface ConsentItemView {
   itemId: ItemId;
   /** The contributing organisation: the one that answers. */
   orgId: OrgId;
-  /** Withdrawn by its contributor since: the asker keeps the answer, not the item. */
-  withdrawn: boolean;
   answer: 'yes' | 'no' | null;
   reason: string | null;
   byName: string | null;

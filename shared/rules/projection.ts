@@ -77,7 +77,8 @@ function projectInterventions(c: CaseState, viewer: Viewer, nameOf: NameOf): Cas
 
 /**
  * R-OWN: a request and its answers reach those who may see the items concerned, item by item;
- * the asking organisation also sees the answers it was given, though not the items it lost.
+ * the asking organisation also sees the answers it was given, though not the items it lost, nor
+ * what became of them (withdrawn or not): that would tell of items kept from it (R-NEED).
  */
 function projectConsents(c: CaseState, viewer: Viewer, nameOf: NameOf): ConsentView[] {
   const out: ConsentView[] = [];
@@ -107,7 +108,6 @@ function consentItem(r: ConsentRequest, itemId: Item['id'], c: CaseState, nameOf
   return {
     itemId,
     orgId: c.items.get(itemId)!.orgId,
-    withdrawn: c.items.get(itemId)!.status !== 'active',
     answer: a?.answer ?? null,
     reason: a?.reason ?? null,
     byName: a ? nameOf(a.byUserId) : null,
