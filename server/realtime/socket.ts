@@ -333,8 +333,8 @@ export class Realtime {
     }
     if (touched.meta) this.deliverSummaries(before, after);
     // A participant change can change who may be listed. Every process handles every commit, so
-    // each refreshes its own sockets; no need to tell the others.
-    if (someoneLeft || touched.meta) void this.broadcastPresence(caseId);
+    // each refreshes its own sockets; no need to tell the others. Nothing is re-sent otherwise.
+    if (someoneLeft || (before && JSON.stringify(before.participants) !== JSON.stringify(after.participants))) void this.broadcastPresence(caseId);
   }
 
   private deliverSummaries(before: CaseState | null, after: CaseState): void {
@@ -347,6 +347,9 @@ export class Realtime {
       const viewer: Viewer = { userId, orgId: u.orgId, roles: u.roles };
       const summary = summarise(after, viewer, cursor);
       const removed = !summary && before !== null && maySeeCase(before, viewer);
+      // An unchanged summary is not sent: it would tell of activity the user cannot see.
+      const previous = before && summarise(before, viewer, cursor);
+      if (summary && previous && JSON.stringify(summary) === JSON.stringify(previous)) continue;
       for (const s of this.localSocketsIn(userRoom(userId))) {
         if (summary) {
           this.d.access.record(accessRecord({ viewer, address: s.data.address }, after, { action: 'read', operation: 'cases:list' }));

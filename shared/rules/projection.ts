@@ -205,7 +205,12 @@ export function deltaFor(
     return view ? [{ op: 'snapshot', view }] : [];
   }
   const ops: PatchOp[] = [];
-  if (touched.meta) ops.push({ op: 'meta', meta: projectMeta(after, viewer, nameOf) });
+  if (touched.meta) {
+    // Only a change this viewer can see is sent: an identical meta would tell of activity
+    // around items kept from it (R-NEED: not even that something happened).
+    const meta = projectMeta(after, viewer, nameOf);
+    if (JSON.stringify(meta) !== JSON.stringify(projectMeta(before, viewer, nameOf))) ops.push({ op: 'meta', meta });
+  }
   // Participation changes can change every item's visibility for this viewer.
   const ids = touched.meta ? after.items.keys() : touched.items;
   for (const id of ids) {

@@ -131,6 +131,16 @@ describe('R-REUSE: no automatic reuse', () => {
     expect(summary.awaitingMyAnswer).toBe(1);
   });
 
+  it('R-NEED: activity around an item kept from a participant sends that participant nothing at all', async () => {
+    const before = { ggz: u.ggz!.nextSeq, gemeente: u.gemeente!.nextSeq };
+    const r = await u.om!.cmd('consent:request', { caseId, itemIds: [item.polOm!], purpose: 'Strafzaak' });
+    expect(r.ok).toBe(true);
+    await settle();
+    expect(reuseOf('politie', item.polOm!)?.purpose).toBe('Strafzaak');
+    expect(u.ggz!.received.filter((x) => x.seq >= before.ggz)).toEqual([]);
+    expect(u.gemeente!.received.filter((x) => x.seq >= before.gemeente)).toEqual([]);
+  });
+
   it('R-REUSE: only the contributing organisation answers, and a no needs a reason', async () => {
     expect(code(await u.ggz!.cmd('consent:answer', { caseId, requestId: req, answers: [{ itemId: item.pol!, answer: 'yes' }] }))).toBe('FORBIDDEN');
     expect(code(await u.om!.cmd('consent:answer', { caseId, requestId: req, answers: [{ itemId: item.pol!, answer: 'yes' }] }))).toBe('FORBIDDEN');
