@@ -68,7 +68,10 @@ export class Collab {
     d.cases.onCommitted((c) => this.reauthorise(c));
   }
 
-  /** Handles an upgrade on COLLAB_PATH; refusals never tell an unknown document from a forbidden one. */
+  /**
+   * Handles an upgrade on COLLAB_PATH: 401 without a session; a document that is unknown or may not
+   * be read is closed with FORBIDDEN before anything is sent, so the two cannot be told apart.
+   */
   async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const refuse = (status: string): void => {
       socket.write(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
@@ -83,7 +86,10 @@ export class Collab {
       const actor = { viewer: session.viewer, address: this.d.addressOf(req) };
       if (!where || !c || docAccess(c, where.target, session.viewer) === 'none') {
         this.d.access.record(accessRecord(actor, c ?? null, { action: 'read', operation: 'doc:open', outcome: 'denied' }));
-        return refuse('404 Not Found');
+        // Accepted, then closed at once with nothing sent: the same for an unknown and a forbidden
+        // document, and a close code a browser can read (an HTTP refusal it cannot tell from a network fault).
+        this.wss.handleUpgrade(req, socket, head, (ws) => ws.close(CollabClose.FORBIDDEN));
+        return;
       }
       this.wss.handleUpgrade(req, socket, head, (ws) => void this.connected(ws, docId, actor));
     } catch (err) {
