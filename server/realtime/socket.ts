@@ -309,28 +309,38 @@ export class Realtime {
   /** After a commit: each open board gets its own patch; each affected user its case list entry. */
   private deliver({ caseId, before, after, touched }: Committed): void {
     const cursor = this.d.cursors.encode(caseId, after.version);
-    const perUser = new Map<UserId, PatchOp[]>();
     const touchedItems = [...touched.items];
+    // Built once per user; sockets whose patches are identical (same rights) share one packet,
+    // encoded once, so a case watched by many costs one projection per kind of viewer.
+    const perUser = new Map<UserId, { ops: PatchOp[]; key: string }>();
+    const packets = new Map<string, { ops: PatchOp[]; socketIds: string[] }>();
     let someoneLeft = false;
     for (const s of this.localSocketsIn(caseRoom(caseId))) {
       const served = this.st(s).open.get(caseId);
       if (served === undefined || served >= after.version) continue;
       const viewer = s.data.viewer;
-      let ops = perUser.get(viewer.userId);
-      if (!ops) {
-        ops = deltaFor(before, after, { meta: touched.meta, items: touchedItems }, viewer, this.d.dir.nameOf, cursor);
-        perUser.set(viewer.userId, ops);
+      let built = perUser.get(viewer.userId);
+      if (!built) {
+        const ops = deltaFor(before, after, { meta: touched.meta, items: touchedItems }, viewer, this.d.dir.nameOf, cursor);
+        built = { ops, key: ops.length > 0 ? JSON.stringify(ops) : '' };
+        perUser.set(viewer.userId, built);
       }
       // Each socket is its own read (NEN 7513 names the address), though users share the build.
-      this.logReads({ viewer, address: s.data.address }, after, ops, 'case:patch');
+      this.logReads({ viewer, address: s.data.address }, after, built.ops, 'case:patch');
       this.st(s).open.set(caseId, after.version);
-      if (ops.length > 0) s.emit('case:patch', { caseId, cursor, ops });
-      if (ops.some((o) => o.op === 'revoked')) {
+      if (built.key) {
+        let packet = packets.get(built.key);
+        if (!packet) packets.set(built.key, (packet = { ops: built.ops, socketIds: [] }));
+        packet.socketIds.push(s.id);
+      }
+      if (built.ops.some((o) => o.op === 'revoked')) {
         this.st(s).open.delete(caseId);
         void s.leave(caseRoom(caseId));
         someoneLeft = true;
       }
     }
+    // Local only: every process delivers to its own sockets from the shared log.
+    for (const { ops, socketIds } of packets.values()) this.io.local.to(socketIds).emit('case:patch', { caseId, cursor, ops });
     if (touched.meta) this.deliverSummaries(before, after);
     // A participant change can change who may be listed. Every process handles every commit, so
     // each refreshes its own sockets; no need to tell the others. Nothing is re-sent otherwise.
