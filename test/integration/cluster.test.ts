@@ -185,6 +185,17 @@ describe('R-ROLE R-NEED across three processes', () => {
     expect(events.some((e) => (e.payload as { text?: string }).text === 'Voor de herstart.')).toBe(true);
   });
 
+  it('R-ROLE: logging out on one process ends the session’s sockets on every process', async () => {
+    // (Process 2 was killed above; 1 and 3 remain.)
+    const [p1, , p3] = procs as [ServerProcess, ServerProcess, ServerProcess];
+    const cookie = await login(p1.url, 'veiligthuis');
+    const onP3 = await TestClient.connect(p3.url, 'veiligthuis', cookie);
+    const closed = new Promise<void>((resolve) => onP3.socket.once('disconnect', () => resolve()));
+    expect((await fetch(`${p1.url}/api/logout`, { method: 'POST', headers: { cookie } })).status).toBe(204);
+    await onP3.waitFor((r) => r.event === 'session:ended');
+    await closed;
+  });
+
   it('R-ROLE R-NEED: the leak oracle finds nothing in any message of any client across the processes', async () => {
     const dir = new Directory(store);
     await dir.load();
