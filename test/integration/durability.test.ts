@@ -9,15 +9,22 @@ import { tempDir } from '../support/server.js';
 
 // R-FILE: the file is the system of record. What was acknowledged survives a SIGKILL; what was not
 // acknowledged may be absent, but nothing is half-written.
+// Every server a test starts is stopped at the end, also the ones a later test replaced.
+const started: ServerProcess[] = [];
 let server: ServerProcess | undefined;
+const start = async (env: Record<string, string>): Promise<ServerProcess> => {
+  const p = await spawnServer(env);
+  started.push(p);
+  return p;
+};
 afterAll(async () => {
-  await server?.kill('SIGKILL');
+  for (const p of started) await p.kill('SIGKILL');
 });
 
 describe('R-FILE durability', () => {
   it('R-FILE: every acknowledged command survives SIGKILL mid-burst, exactly once, nothing half-written', async () => {
     const dataDir = tempDir();
-    server = await spawnServer({ DATA_DIR: dataDir });
+    server = await start({ DATA_DIR: dataDir });
     const cookies = { politie: await login(server.url, 'politie'), ggz: await login(server.url, 'ggz') };
     const pol = await TestClient.connect(server.url, 'politie', cookies.politie);
     const ggz = await TestClient.connect(server.url, 'ggz', cookies.ggz);
@@ -62,7 +69,7 @@ describe('R-FILE durability', () => {
     for (const g of gaps) expect(g.n).toBe(g.v);
     db.close();
 
-    server = await spawnServer({ DATA_DIR: dataDir });
+    server = await start({ DATA_DIR: dataDir });
     // The session survived too: the same cookie still works.
     const again = await TestClient.connect(server.url, 'politie', cookies.politie);
     const r = await again.cmd('case:open', { caseId });
@@ -81,7 +88,7 @@ describe('R-FILE durability of co-edited text', () => {
   it('R-FILE: text typed before a SIGKILL, and synced to another client, is there after a restart', async () => {
     const { provider, synced, textWhere } = await import('../support/collab.js');
     const dataDir = tempDir();
-    server = await spawnServer({ DATA_DIR: dataDir });
+    server = await start({ DATA_DIR: dataDir });
     const cookie = await login(server.url, 'politie');
     const pol = await TestClient.connect(server.url, 'politie', cookie);
     const snap = await pol.waitFor((r) => r.event === 'cases:snapshot');
@@ -99,7 +106,7 @@ describe('R-FILE durability of co-edited text', () => {
     b.destroy();
     pol.close();
 
-    server = await spawnServer({ DATA_DIR: dataDir });
+    server = await start({ DATA_DIR: dataDir });
     const c = provider(server.url, minutes, await login(server.url, 'om'));
     await synced(c);
     expect(c.doc.getText('text').toString()).toBe('Afspraak: huisbezoek dinsdag.');
