@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
@@ -5,14 +6,47 @@ import { Server } from 'socket.io';
 /**
  * The baseline: a plain Socket.IO room broadcast of the same payloads, with no authorisation, no
  * projection and no persistence. What Casusbord costs is measured against this, in the same run.
+ * A board is a room; `item:add` is answered and its item broadcast, once, to everyone in the room,
+ * in the shape Casusbord sends (`case:patch` with one `item` op), so the bytes on the wire match.
  */
+interface ItemAdd {
+  caseId: string;
+  phase: string;
+  text: string;
+  visibility: unknown;
+}
+
 const server = http.createServer();
 const io = new Server(server, { transports: ['websocket'], serveClient: false });
+let seq = 0;
 io.on('connection', (socket) => {
-  void socket.join('case');
-  socket.on('item:add', (input: unknown, ack: (r: unknown) => void) => {
+  socket.emit('cases:snapshot', []);
+  socket.on('case:open', (input: { caseId: string }, ack: (r: unknown) => void) => {
+    void socket.join(input.caseId);
+    ack({ ok: true, data: { view: { cursor: '', meta: { id: input.caseId }, items: [] } } });
+  });
+  socket.on('case:leave', (input: { caseId: string }, ack: (r: unknown) => void) => {
+    void socket.leave(input.caseId);
     ack({ ok: true, data: null });
-    io.to('case').emit('case:patch', { ops: [{ op: 'item', item: input }] });
+  });
+  socket.on('item:add', (input: ItemAdd, ack: (r: unknown) => void) => {
+    const id = `it_${(seq++).toString(36)}`;
+    const at = new Date().toISOString();
+    ack({ ok: true, data: { itemId: id } });
+    const item = {
+      id,
+      orgId: 'org_politie',
+      authorName: 'Jan Dijkstra',
+      phase: input.phase,
+      text: input.text,
+      visibility: input.visibility,
+      goalVersion: 1,
+      textDocId: `doc_${id}`,
+      createdAt: at,
+      updatedAt: at,
+      mine: false,
+    };
+    io.to(input.caseId).emit('case:patch', { caseId: input.caseId, cursor: randomBytes(24).toString('base64url'), ops: [{ op: 'item', item }] });
   });
 });
 server.listen(0, '127.0.0.1', () => {

@@ -1,128 +1,222 @@
-import { spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { io, type Socket } from 'socket.io-client';
-import { PROTOCOL_VERSION, SOCKET_PATH, type CasePatch, type CaseSummary } from '../shared/protocol.js';
-import { login } from '../test/support/client.js';
-import { spawnServer } from '../test/support/process.js';
+import { config } from './lib/config.js';
+import { openFilesLimit, ROOT, stopAll, TASKSET } from './lib/procs.js';
+import { judgeGoals, markdown, writeTable, type Results } from './lib/report.js';
+import { boardLoad, coedit, fanout, type ScenarioName, type ScenarioResult, type SystemName } from './lib/scenarios.js';
+import { startBaseline, startCasusbord, startReference, type System, type Topology } from './lib/servers.js';
+import { addItems, createCases, demoFamily, families, minutesDocId, type Family } from './lib/setup.js';
 
 /**
- * `npm run bench`: Casusbord against a plain Socket.IO broadcast, same payloads, same run. The
- * servers run in their own processes; this process is the load generator. Later work adds the
- * Redis topology, co-editing and the capacity curve.
+ * `npm run bench`: Casusbord (one process on SQLite; three on a private Redis) against a plain
+ * Socket.IO room broadcast and the stock y-websocket server, same payloads, same run. Servers and
+ * load generators are separate processes; pinned runs put the servers on core 0 and the
+ * generators on core 1. Writes bench/results/<timestamp>.json and the table in docs/PERFORMANCE.md.
  */
-interface Scenario {
-  name: string;
-  viewers: number;
-  commands: number;
-}
-const SCENARIOS: Scenario[] = [
-  { name: 'one command to one viewer', viewers: 1, commands: 400 },
-  { name: 'fan-out to 50 viewers', viewers: 50, commands: 150 },
-];
-const VIEWER_USERS = ['ggz', 'om', 'gemeente', 'woning', 'politie2', 'regisseur'];
 
-function connect(url: string, cookie?: string): Promise<Socket> {
-  const s = io(url, {
-    path: SOCKET_PATH,
-    transports: ['websocket'],
-    forceNew: true,
-    reconnection: false,
-    auth: { protocolVersion: PROTOCOL_VERSION },
-    extraHeaders: cookie ? { cookie } : {},
-  });
-  return new Promise((resolve, reject) => {
-    s.once('connect', () => resolve(s));
-    s.once('connect_error', reject);
-  });
-}
+const started = performance.now();
+const at = new Date().toISOString();
+const loadAtStart = os.loadavg();
+const results: ScenarioResult[] = [];
 
-const pct = (xs: number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-};
+const say = (s: string): void => console.error(s);
 
-/** Sends commands one after another; each is done when every viewer has received its patch. */
-async function drive(sender: Socket, viewers: Socket[], commands: number, payload: (n: number) => unknown): Promise<{ latencies: number[]; seconds: number }> {
-  const latencies: number[] = [];
-  const t0 = performance.now();
-  for (let n = 0; n < commands; n++) {
-    const marker = `bench-${n}-${Math.random()}`;
-    const start = performance.now();
-    const arrived = viewers.map(
-      (v) =>
-        new Promise<void>((resolve) => {
-          const on = (p: CasePatch): void => {
-            if (JSON.stringify(p).includes(marker)) {
-              latencies.push(performance.now() - start);
-              v.off('case:patch', on);
-              resolve();
-            }
-          };
-          v.on('case:patch', on);
-        }),
-    );
-    const p = payload(n) as { text: string };
-    p.text = marker;
-    sender.emit('item:add', p, () => undefined);
-    await Promise.all(arrived);
-  }
-  return { latencies, seconds: (performance.now() - t0) / 1000 };
-}
-
-async function runCasusbord(s: Scenario): Promise<{ latencies: number[]; seconds: number }> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'casusbord-bench-'));
-  const server = await spawnServer({ DATA_DIR: dataDir, LOG_LEVEL: 'info', COMMANDS_PER_SECOND: '100000' });
+function tmpFs(): string {
   try {
-    const sender = await connect(server.url, await login(server.url, 'politie'));
-    const cases = await new Promise<CaseSummary[]>((resolve) => sender.once('cases:snapshot', resolve));
-    const caseId = cases.find((c) => c.title.startsWith('Casus R.'))!.id;
-    const cookies = await Promise.all(VIEWER_USERS.map((u) => login(server.url, u)));
-    const viewers = await Promise.all(Array.from({ length: s.viewers }, (_, i) => connect(server.url, cookies[i % cookies.length])));
-    await Promise.all(viewers.map((v) => v.emitWithAck('case:open', { caseId })));
-    const result = await drive(sender, viewers, s.commands, () => ({ caseId, phase: 'beeldvorming', text: '', visibility: { kind: 'table' } }));
-    for (const v of [sender, ...viewers]) v.disconnect();
-    return result;
-  } finally {
-    await server.kill('SIGTERM');
+    return execFileSync('df', ['-T', os.tmpdir()]).toString().trim().split('\n')[1]!.split(/\s+/)[1]!;
+  } catch {
+    return '?';
   }
 }
 
-async function runBaseline(s: Scenario): Promise<{ latencies: number[]; seconds: number }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'bench/baseline-server.ts'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve) => proc.stdout.once('data', (d: Buffer) => resolve((JSON.parse(d.toString()) as { port: number }).port)));
-  const url = `http://127.0.0.1:${port}`;
+interface Prepared {
+  sys: System;
+  /** The demo accounts, logged in (null for the baseline). */
+  demo: Family | null;
+  /** Families for the many-cases scenario, made when first needed. */
+  families: Family[] | null;
+  shared: boolean;
+}
+
+async function prepare(system: Topology, pinned: boolean, shared: boolean): Promise<Prepared> {
+  if (system === 'baseline') return { sys: await startBaseline(pinned), demo: null, families: null, shared };
+  const sys = await startCasusbord(system, pinned, config.redisProcesses);
   try {
-    const sender = await connect(url);
-    const viewers = await Promise.all(Array.from({ length: s.viewers }, () => connect(url)));
-    const result = await drive(sender, viewers, s.commands, () => ({ caseId: 'x', phase: 'beeldvorming', text: '', visibility: { kind: 'table' } }));
-    for (const v of [sender, ...viewers]) v.disconnect();
-    return result;
-  } finally {
-    proc.kill('SIGTERM');
+    return { sys, demo: await demoFamily(sys.urls[0]!), families: null, shared };
+  } catch (e) {
+    await sys.stop();
+    throw e;
   }
 }
 
-const rows: Record<string, unknown>[] = [];
-for (const s of SCENARIOS) {
-  console.error(`running: ${s.name}`);
-  const base = await runBaseline(s);
-  const ours = await runCasusbord(s);
-  const row = (label: string, r: { latencies: number[]; seconds: number }) => ({
-    scenario: s.name,
-    server: label,
-    p50_ms: +pct(r.latencies, 50).toFixed(2),
-    p95_ms: +pct(r.latencies, 95).toFixed(2),
-    p99_ms: +pct(r.latencies, 99).toFixed(2),
-    commands_per_s: +(s.commands / r.seconds).toFixed(1),
-    deliveries_per_s: +((s.commands * s.viewers) / r.seconds).toFixed(1),
-  });
-  const b = row('plain Socket.IO', base);
-  const o = row('Casusbord', ours);
-  rows.push(b, { ...o, p99_ratio: +(o.p99_ms / b.p99_ms).toFixed(2), throughput_ratio: +(o.commands_per_s / b.commands_per_s).toFixed(2) });
+let fakeCaseNo = 0;
+const fakeCases = (n: number): string[] => Array.from({ length: n }, () => `case-${fakeCaseNo++}`);
+
+async function cases(p: Prepared, n: number, fams: Family[] | null): Promise<string[]> {
+  return fams ? createCases(p.sys.urls[0]!, fams, n) : fakeCases(n);
 }
-console.table(rows);
-const file = path.join('bench/results', `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-fs.writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), cpus: os.cpus().length, node: process.version, rows }, null, 2));
-console.log(`saved ${file}`);
+
+async function run(name: ScenarioName, system: Topology, pinned: boolean, p: Prepared): Promise<ScenarioResult> {
+  const c = config;
+  const base = { system: system as SystemName, pinned, sys: p.sys, closedWindow: 1, capacity: null, measureMemory: false, keepSystem: p.shared };
+  const demo = p.demo ? [p.demo] : null;
+  switch (name) {
+    case 'one-to-one': {
+      const rates = [{ label: `${c.oneToOne.rate} cmd/s`, perSender: c.oneToOne.rate }];
+      return fanout({ ...base, scenario: name, families: demo, caseIds: await cases(p, 1, demo), socketsPerCase: 2, generators: 1, rates });
+    }
+    case 'one-case': {
+      const o = c.oneCase;
+      const rates = [{ label: `${o.rate} cmd/s`, perSender: o.rate }];
+      return fanout({ ...base, scenario: name, families: demo, caseIds: await cases(p, 1, demo), socketsPerCase: o.viewers + 1, generators: o.generators, rates });
+    }
+    case 'many-cases': {
+      const m = c.manyCases;
+      const t0 = performance.now();
+      if (p.demo && !p.families) p.families = await families(p.sys.urls[0]!, m.families);
+      const t1 = performance.now();
+      const caseIds = await cases(p, m.cases, p.families);
+      if (p.demo) say(`    ${m.families * 10} accounts ready in ${((t1 - t0) / 1000).toFixed(1)} s, ${m.cases} cases created in ${((performance.now() - t1) / 1000).toFixed(1)} s`);
+      return fanout({
+        ...base,
+        scenario: name,
+        families: p.families,
+        caseIds,
+        socketsPerCase: m.perCase,
+        generators: m.generators,
+        rates: [{ label: `${m.rate} cmd/s per case`, perSender: m.rate }],
+        capacity: m.capacityPinnings.includes(pinned ? 'pinned' : 'unpinned') ? m.capacitySteps : null,
+        measureMemory: true,
+      });
+    }
+    case 'coedit': {
+      const ws = (u: string): string => u.replace(/^http/, 'ws');
+      if (!p.demo) {
+        const ref = await startReference(pinned);
+        try {
+          return await coedit({ system: 'reference', pinned, sys: ref, serverUrls: ref.urls.map((u) => `${ws(u)}/ref`), room: 'minutes', cookies: null });
+        } finally {
+          await ref.stop();
+        }
+      }
+      const [caseId] = await cases(p, 1, demo);
+      const room = await minutesDocId(p.sys.urls[0]!, p.demo.cookies.regisseur, caseId!);
+      return coedit({ system, pinned, sys: p.sys, serverUrls: p.sys.urls.map((u) => `${ws(u)}/collab`), room, cookies: p.demo.cookies });
+    }
+    case 'board': {
+      const [caseId] = await cases(p, 1, demo);
+      await addItems(p.sys.urls[0]!, p.demo!.cookies, caseId!, config.board.items, config.textChars);
+      return boardLoad({ system, pinned, sys: p.sys, cookies: p.demo!.cookies, caseId: caseId!, items: config.board.items });
+    }
+  }
+}
+
+/** Every scenario on one system: the light ones share a server; the big ones (full run) get their own. */
+async function runSystem(system: Topology, pinned: boolean): Promise<ScenarioResult[]> {
+  const out: ScenarioResult[] = [];
+  let shared: Prepared | null = null;
+  try {
+    const ownServer = (n: string): boolean => !config.quick && (n === 'one-case' || n === 'many-cases');
+    const wanted = (pinned ? config.scenarios : config.scenarios.filter((n) => config.unpinnedScenarios.includes(n))) as ScenarioName[];
+    // The light scenarios share one server, stopped before the big ones start on their own.
+    const names = [...wanted.filter((n) => !ownServer(n)), ...wanted.filter(ownServer)];
+    for (const name of names) {
+      if (ownServer(name) && shared) {
+        await shared.sys.stop();
+        shared = null;
+      }
+      if (name === 'board' && system === 'baseline') continue;
+      const sysName: SystemName = system === 'baseline' && name === 'coedit' ? 'reference' : system;
+      if ((performance.now() - started) / 1000 > config.budgetSeconds) {
+        say(`  ${name} · ${sysName} · ${pinned ? 'pinned' : 'unpinned'} · skipped: past the time budget of ${config.budgetSeconds} s (BENCH_BUDGET_S)`);
+        out.push({ scenario: name, system: sysName, pinning: pinned ? 'pinned' : 'unpinned', participants: 0, cases: 0, generators: 0, connectSeconds: null, steps: [], error: `skipped: past the time budget of ${config.budgetSeconds} s` });
+        continue;
+      }
+      const own = ownServer(name);
+      say(`  ${name} · ${system === 'baseline' ? (name === 'coedit' ? 'y-websocket reference' : 'plain Socket.IO') : system} · ${pinned ? 'pinned' : 'unpinned'}`);
+      let p: Prepared | null = null;
+      const t0 = performance.now();
+      try {
+        p = own ? await prepare(system, pinned, false) : (shared ??= await prepare(system, pinned, true));
+        out.push(await run(name, system, pinned, p));
+      } catch (e) {
+        // Setting up failed (a server that did not start): recorded, and the run goes on.
+        const message = e instanceof Error ? e.message.slice(0, 2000) : String(e);
+        say(`    FAILED: ${message}`);
+        out.push({ scenario: name, system: sysName, pinning: pinned ? 'pinned' : 'unpinned', participants: 0, cases: 0, generators: 0, connectSeconds: null, steps: [], error: message });
+        if (p?.shared) {
+          await p.sys.stop();
+          shared = null;
+        }
+      } finally {
+        if (p && !p.shared) await p.sys.stop();
+        say(`    (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+      }
+    }
+  } finally {
+    await shared?.sys.stop();
+    await stopAll();
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  let pinnings = config.pinnings.filter((p) => p === 'unpinned' || (p === 'pinned' && TASKSET));
+  if (!TASKSET) say('taskset not found: running unpinned only');
+  if (pinnings.length === 0) pinnings = ['unpinned'];
+  const openFiles = openFilesLimit();
+  const needed = Math.max(config.manyCases.cases * config.manyCases.perCase, config.oneCase.viewers) + 200;
+  if (openFiles !== null && openFiles < needed) say(`warning: ulimit -n is ${openFiles}, below the ${needed} sockets of the largest scenario; raise it (ulimit -n ${needed * 2}) before running`);
+  say(`bench ${config.quick ? '(quick) ' : ''}— systems ${config.systems.join(', ')}; ${pinnings.join(', ')}; scenarios ${config.scenarios.join(', ')}`);
+  for (const pinning of pinnings) {
+    for (const system of config.systems) results.push(...(await runSystem(system, pinning === 'pinned')));
+  }
+  const res: Results = {
+    run: {
+      at,
+      quick: config.quick,
+      machine: {
+        cpus: os.cpus().length,
+        model: os.cpus()[0]?.model ?? '?',
+        node: process.version,
+        taskset: TASKSET,
+        openFiles,
+        tmpFs: tmpFs(),
+        loadAverage: loadAtStart,
+      },
+      config,
+      durationSeconds: (performance.now() - started) / 1000,
+    },
+    results,
+    goals: judgeGoals(results),
+  };
+  const dir = path.join(ROOT, 'bench/results');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${at.replace(/[:.]/g, '-')}.json`);
+  fs.writeFileSync(file, `${JSON.stringify(res, null, 2)}\n`);
+  const table = markdown(res);
+  writeTable(path.join(ROOT, 'docs/PERFORMANCE.md'), table, '# Performance\n');
+  console.log(table);
+  console.log(`saved ${path.relative(ROOT, file)}; table in docs/PERFORMANCE.md`);
+}
+
+// Whatever happens, every process the harness started is stopped before it exits.
+let interrupted = false;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    if (interrupted) return;
+    interrupted = true;
+    say(`${sig}: stopping everything the bench started`);
+    void stopAll(true).finally(() => process.exit(130));
+  });
+}
+try {
+  await main();
+} catch (e) {
+  console.error(e);
+  process.exitCode = 1;
+} finally {
+  await stopAll();
+}

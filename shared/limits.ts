@@ -36,3 +36,5 @@ export const MAX_DOC_BYTES = 512 * 1024;
 export const DOC_COMPACT_AFTER_UPDATES = 200;
 /** Keystrokes within this window count as one editing burst in the access log. */
 export const EDIT_BURST_MS = 5_000;
+/** Presence changes within this window go out as one update per case. */
+export const PRESENCE_COALESCE_MS = 50;

@@ -3,7 +3,7 @@ import { Server, type ServerOptions, type Socket } from 'socket.io';
 import type { CaseState, Viewer } from '../../shared/domain.js';
 import { appError, type AppError } from '../../shared/errors.js';
 import type { CaseId, UserId } from '../../shared/ids.js';
-import { MAX_MESSAGE_BYTES, SESSION_CHECK_EVERY_MS } from '../../shared/limits.js';
+import { MAX_MESSAGE_BYTES, PRESENCE_COALESCE_MS, SESSION_CHECK_EVERY_MS } from '../../shared/limits.js';
 import {
   PROTOCOL_VERSION,
   SOCKET_PATH,
@@ -103,6 +103,7 @@ class HandshakeError extends Error {
 export class Realtime {
   readonly io: IO;
   private readonly local = new WeakMap<S, LocalState>();
+  private readonly presencePending = new Map<CaseId, NodeJS.Timeout>();
   private readonly sweep: NodeJS.Timeout;
 
   constructor(
@@ -124,7 +125,7 @@ export class Realtime {
     this.sweep.unref();
     this.io.use((socket, next) => void this.handshake(socket, next));
     this.io.on('connection', (socket) => this.connected(socket));
-    this.io.on('presence', (caseId) => void this.broadcastPresence(caseId));
+    this.io.on('presence', (caseId) => this.schedulePresence(caseId));
     d.cases.onCommitted((c) => this.deliver(c));
   }
 
@@ -265,8 +266,22 @@ export class Realtime {
 
   /** Here and on every other process: each tells its own sockets. */
   private presenceChanged(caseId: CaseId): void {
-    void this.broadcastPresence(caseId);
-    this.io.serverSideEmit('presence', caseId);
+    this.schedulePresence(caseId);
+    if (this.d.adapter) this.io.serverSideEmit('presence', caseId);
+  }
+
+  /**
+   * Presence changes in bursts (a room of viewers opening a board at once): one broadcast per
+   * case per PRESENCE_COALESCE_MS carries them all, instead of one per arrival to every viewer.
+   */
+  private schedulePresence(caseId: CaseId): void {
+    if (this.presencePending.has(caseId)) return;
+    const t = setTimeout(() => {
+      this.presencePending.delete(caseId);
+      void this.broadcastPresence(caseId);
+    }, PRESENCE_COALESCE_MS);
+    t.unref();
+    this.presencePending.set(caseId, t);
   }
 
   private localSocketsIn(room: string): S[] {
@@ -301,9 +316,9 @@ export class Realtime {
       if (!v || present.has(v.userId) || !maySeeCase(c, v)) continue;
       present.set(v.userId, { userId: v.userId, name: this.d.dir.nameOf(v.userId), orgId: v.orgId });
     }
-    for (const s of this.localSocketsIn(caseRoom(caseId))) {
-      if (maySeeCase(c, s.data.viewer)) s.emit('presence:update', { caseId, cursor, present: [...present.values()] });
-    }
+    // The same list for every viewer of the case: one packet, encoded once.
+    const to = this.localSocketsIn(caseRoom(caseId)).filter((s) => maySeeCase(c, s.data.viewer)).map((s) => s.id);
+    if (to.length > 0) this.io.local.to(to).emit('presence:update', { caseId, cursor, present: [...present.values()] });
   }
 
   /** After a commit: each open board gets its own patch; each affected user its case list entry. */
@@ -344,7 +359,7 @@ export class Realtime {
     if (touched.meta) this.deliverSummaries(before, after);
     // A participant change can change who may be listed. Every process handles every commit, so
     // each refreshes its own sockets; no need to tell the others. Nothing is re-sent otherwise.
-    if (someoneLeft || (before && JSON.stringify(before.participants) !== JSON.stringify(after.participants))) void this.broadcastPresence(caseId);
+    if (someoneLeft || (before && JSON.stringify(before.participants) !== JSON.stringify(after.participants))) this.schedulePresence(caseId);
   }
 
   private deliverSummaries(before: CaseState | null, after: CaseState): void {
@@ -402,6 +417,7 @@ export class Realtime {
 
   close(): Promise<void> {
     clearInterval(this.sweep);
+    for (const t of this.presencePending.values()) clearTimeout(t);
     return new Promise((resolve) => {
       this.io.close(() => resolve());
     });

@@ -1,0 +1,344 @@
+import { config } from './config.js';
+import { Generator, runOpen, stepAll } from './generators.js';
+import { CpuMeter, rssBytes, settle, sleep } from './procs.js';
+import { idleRss, type System } from './servers.js';
+import { SENDER, VIEWERS, WRITERS, USERS, type Cookies, type Family } from './setup.js';
+import { Histogram, summarise, type LatencySummary } from './stats.js';
+import type { BoardSocketSpec, FanoutSpec, StepCommand, StepResult } from './wire.js';
+
+export type SystemName = 'baseline' | 'sqlite' | 'redis' | 'reference';
+export type ScenarioName = 'one-to-one' | 'one-case' | 'many-cases' | 'coedit' | 'board';
+
+export interface StepMetrics {
+  label: string;
+  mode: 'rate' | 'closed';
+  /** Offered load (rate mode), commands per second over all senders. */
+  offeredPerSecond: number | null;
+  sent: number;
+  acked: number;
+  ackErrors: Record<string, number>;
+  commandsPerSecond: number;
+  deliveriesPerSecond: number;
+  /** Send → arrival at one viewer other than the sender; one sample per delivery. */
+  delivery: LatencySummary;
+  /** Send → arrival at the last of the entitled viewers; one sample per command that reached all. */
+  allViewers: LatencySummary;
+  /** Send → ack: the durable commit for Casusbord. */
+  ack: LatencySummary;
+  /** Deliveries that arrived, of those expected. */
+  completeness: number;
+  /** Server processes (summed), Redis apart. */
+  cpuPercent: number;
+  cpuMsPerCommand: number | null;
+  /** Server CPU per connected participant: µs of CPU per second. */
+  cpuUsPerParticipantSecond: number | null;
+  redisCpuPercent: number | null;
+  /** The load generators (summed): near 100 % pinned, they, not the server, bound the step. */
+  generatorCpuPercent: number | null;
+}
+
+export interface ScenarioResult {
+  scenario: ScenarioName;
+  system: SystemName;
+  pinning: string;
+  participants: number;
+  cases: number;
+  generators: number;
+  connectSeconds: number | null;
+  /** After connecting: how long the server(s) stayed busy (presence of everyone who opened); null: still busy at the limit. */
+  settleSeconds?: number | null;
+  steps: StepMetrics[];
+  memory?: { baseRssBytes: number; idleRssBytes: number; perParticipantBytes: number; afterLoadRssBytes: number; redisRssBytes: number | null };
+  capacity?: { limitMs: number; largestPassingPerSecond: number | null; firstFailingPerSecond: number | null; allPassed: boolean };
+  board?: { items: number; opens: { viewer: string; items: number; bytes: number; p50: number; p95: number; max: number }[] };
+  error?: string;
+}
+
+const round = (v: number, d = 1): number => +v.toFixed(d);
+
+/** Merges what every generator saw of one step into the figures of the step. */
+interface Meters {
+  server: CpuMeter;
+  redis: CpuMeter | null;
+  generators: CpuMeter | null;
+}
+
+function meters(sys: System, gens: Generator[]): Meters {
+  return {
+    server: new CpuMeter(sys.servers.map((p) => p.pid)),
+    redis: sys.redis ? new CpuMeter([sys.redis.pid]) : null,
+    generators: gens.length ? new CpuMeter(gens.map((g) => g.proc.pid)) : null,
+  };
+}
+
+function metrics(results: StepResult[], cmd: StepCommand, expectedPerCommand: number, offered: number | null, m: Meters, participants: number): StepMetrics {
+  const cpu = m.server;
+  const delivery = new Histogram();
+  const ack = new Histogram();
+  const perCommand = new Map<string, [number, number]>();
+  let sent = 0;
+  let acked = 0;
+  let deliveries = 0;
+  const ackErrors: Record<string, number> = {};
+  for (const r of results) {
+    sent += r.sent;
+    acked += r.acked;
+    deliveries += r.deliveries;
+    delivery.merge(r.delivery);
+    ack.merge(r.ack);
+    for (const [k, v] of Object.entries(r.ackErrors)) ackErrors[k] = (ackErrors[k] ?? 0) + v;
+    for (const [id, n, max] of r.perCommand) {
+      const e = perCommand.get(id);
+      if (e) {
+        e[0] += n;
+        e[1] = Math.max(e[1], max);
+      } else perCommand.set(id, [n, max]);
+    }
+  }
+  const all = new Histogram();
+  for (const [n, max] of perCommand.values()) if (n >= expectedPerCommand) all.add(max);
+  const seconds = cmd.durationMs / 1000;
+  const used = cpu.read();
+  const cpuPercent = (used.cpuSeconds / used.wallSeconds) * 100;
+  return {
+    label: cmd.label,
+    mode: cmd.mode,
+    offeredPerSecond: offered,
+    sent,
+    acked,
+    ackErrors,
+    commandsPerSecond: round(acked / seconds),
+    deliveriesPerSecond: round(deliveries / seconds),
+    delivery: summarise(delivery),
+    allViewers: summarise(all),
+    ack: summarise(ack),
+    completeness: sent === 0 ? 0 : round(deliveries / (sent * expectedPerCommand), 4),
+    cpuPercent: round(cpuPercent),
+    cpuMsPerCommand: acked > 0 ? round((used.cpuSeconds * 1000) / acked, 3) : null,
+    cpuUsPerParticipantSecond: participants > 0 ? round(((used.cpuSeconds / used.wallSeconds) * 1e6) / participants) : null,
+    redisCpuPercent: m.redis ? round((m.redis.read().cpuSeconds / used.wallSeconds) * 100) : null,
+    generatorCpuPercent: m.generators ? round((m.generators.read().cpuSeconds / used.wallSeconds) * 100) : null,
+  };
+}
+
+export interface FanoutPlan {
+  scenario: ScenarioName;
+  system: SystemName;
+  pinned: boolean;
+  sys: System;
+  /** Case i is seated by family i % families.length (null: the baseline, which checks nobody). */
+  families: Family[] | null;
+  caseIds: string[];
+  /** Sockets per case, the sender included. */
+  socketsPerCase: number;
+  generators: number;
+  /** Steps at a fixed rate per sender, then closed loop, then (optionally) the capacity curve. */
+  rates: { label: string; perSender: number }[];
+  closedWindow: number | null;
+  capacity: number[] | null;
+  measureMemory: boolean;
+  /** Leave the system running for another scenario (only for a handful of sockets). */
+  keepSystem?: boolean;
+}
+
+const log = (s: string): void => console.error(`    ${s}`);
+
+/** P participants over M cases, one sender per case: the board scenarios. */
+export async function fanout(plan: FanoutPlan): Promise<ScenarioResult> {
+  const { sys, caseIds, socketsPerCase } = plan;
+  const participants = caseIds.length * socketsPerCase;
+  const result: ScenarioResult = {
+    scenario: plan.scenario,
+    system: plan.system,
+    pinning: plan.pinned ? 'pinned' : 'unpinned',
+    participants,
+    cases: caseIds.length,
+    generators: plan.generators,
+    connectSeconds: null,
+    steps: [],
+  };
+  const specs: FanoutSpec[] = Array.from({ length: plan.generators }, (_, g) => ({
+    kind: 'fanout',
+    genId: `g${g}`,
+    sockets: [],
+    textChars: config.textChars,
+    concurrency: config.concurrency,
+  }));
+  let n = 0;
+  for (const [c, caseId] of caseIds.entries()) {
+    const cookies = plan.families ? plan.families[c % plan.families.length]!.cookies : null;
+    for (let k = 0; k < socketsPerCase; k++, n++) {
+      const user = k === 0 ? SENDER : VIEWERS[(k - 1) % VIEWERS.length]!;
+      const s: BoardSocketSpec = { url: sys.urls[n % sys.urls.length]!, caseId, sender: k === 0, ...(cookies ? { cookie: cookies[user] } : {}) };
+      specs[n % plan.generators]!.sockets.push(s);
+    }
+  }
+  const serverPids = sys.servers.map((p) => p.pid);
+  const gens: Generator[] = [];
+  try {
+    const baseRss = plan.measureMemory ? await idleRss(sys) : 0;
+    const t0 = performance.now();
+    const started = await Promise.all(specs.map((spec) => Generator.start(spec, plan.pinned)));
+    gens.push(...started.map((s) => s.gen));
+    result.connectSeconds = round((performance.now() - t0) / 1000, 2);
+    const quiet = await settle([...serverPids, ...(sys.redis ? [sys.redis.pid] : [])], config.settleMaxMs);
+    result.settleSeconds = quiet === null ? null : round(quiet, 1);
+    log(`${participants} participants on ${caseIds.length} case(s) connected in ${result.connectSeconds} s; server quiet after ${quiet === null ? `more than ${config.settleMaxMs / 1000}` : result.settleSeconds} s more`);
+    if (plan.measureMemory) {
+      await sleep(config.idleMs);
+      const idle = await idleRss(sys);
+      result.memory = {
+        baseRssBytes: baseRss,
+        idleRssBytes: idle,
+        perParticipantBytes: Math.round((idle - baseRss) / participants),
+        afterLoadRssBytes: 0,
+        redisRssBytes: sys.redis ? rssBytes(sys.redis.pid) : null,
+      };
+    }
+    const expected = socketsPerCase - 1;
+    const run = async (cmd: StepCommand, offered: number | null): Promise<StepMetrics> => {
+      const mt = meters(sys, gens);
+      const m = metrics(await stepAll(gens, cmd), cmd, expected, offered, mt, participants);
+      log(`${cmd.label}: ${m.commandsPerSecond} cmd/s, ${m.deliveriesPerSecond} deliveries/s, p50 ${m.delivery.p50} p99 ${m.delivery.p99} ms, complete ${m.completeness}, cpu ${m.cpuPercent} % (generators ${m.generatorCpuPercent} %)`);
+      result.steps.push(m);
+      return m;
+    };
+    if (config.warmupMs > 0 && plan.rates[0]) {
+      await stepAll(gens, { type: 'step', label: 'warm-up', mode: 'rate', ratePerSender: plan.rates[0].perSender, durationMs: config.warmupMs, drainMs: config.drainMs });
+    }
+    for (const r of plan.rates) {
+      await run({ type: 'step', label: r.label, mode: 'rate', ratePerSender: r.perSender, durationMs: config.stepMs, drainMs: config.drainMs }, r.perSender * caseIds.length);
+    }
+    if (plan.capacity) {
+      const limit = config.manyCases.capacityLimitMs;
+      const cap = { limitMs: limit, largestPassingPerSecond: null as number | null, firstFailingPerSecond: null as number | null, allPassed: true };
+      for (const perCase of plan.capacity) {
+        const offered = round(perCase * caseIds.length, 2);
+        const m = await run(
+          { type: 'step', label: `capacity ${offered} cmd/s`, mode: 'rate', ratePerSender: perCase, durationMs: config.manyCases.capacityStepMs, drainMs: config.drainMs },
+          offered,
+        );
+        const pass = m.delivery.p99 !== null && m.delivery.p99 < limit && m.completeness >= 0.99 && Object.keys(m.ackErrors).length === 0;
+        if (!pass) {
+          cap.firstFailingPerSecond = offered;
+          cap.allPassed = false;
+          break;
+        }
+        cap.largestPassingPerSecond = offered;
+      }
+      result.capacity = cap;
+    }
+    if (plan.closedWindow !== null) {
+      // What a failed capacity step left queued is not this step's load.
+      await settle([...serverPids, ...(sys.redis ? [sys.redis.pid] : [])], 15_000);
+      await run({ type: 'step', label: `closed loop, ${plan.closedWindow} in flight per case`, mode: 'closed', window: plan.closedWindow, durationMs: config.stepMs, drainMs: 2 * config.drainMs }, null);
+    }
+    if (plan.measureMemory && result.memory) result.memory.afterLoadRssBytes = sys.servers.reduce((s, p) => s + rssBytes(p.pid), 0);
+  } catch (e) {
+    result.error = e instanceof Error ? e.message.slice(0, 2000) : String(e);
+    log(`FAILED: ${result.error}`);
+  } finally {
+    // The server first: closing thousands of sockets one by one would only make it busy with presence.
+    if (!plan.keepSystem) await sys.stop();
+    await Promise.all(gens.map((g) => g.close()));
+  }
+  return result;
+}
+
+/** Keystroke to peer on one document: W writers, R readers, one generator. */
+export async function coedit(opts: {
+  system: SystemName;
+  pinned: boolean;
+  sys: System;
+  /** ws:// base of each server process (the provider appends the room). */
+  serverUrls: string[];
+  room: string;
+  cookies: Cookies | null;
+}): Promise<ScenarioResult> {
+  const { writers, readers, keysPerSecond } = config.coedit;
+  const result: ScenarioResult = {
+    scenario: 'coedit',
+    system: opts.system,
+    pinning: opts.pinned ? 'pinned' : 'unpinned',
+    participants: writers + readers,
+    cases: 1,
+    generators: 1,
+    connectSeconds: null,
+    steps: [],
+  };
+  let i = 0;
+  const conn = (user: string): { serverUrl: string; cookie?: string } => ({
+    serverUrl: opts.serverUrls[i++ % opts.serverUrls.length]!,
+    ...(opts.cookies ? { cookie: opts.cookies[user as keyof Cookies] } : {}),
+  });
+  let gen: Generator | null = null;
+  try {
+    const t0 = performance.now();
+    gen = (
+      await Generator.start(
+        {
+          kind: 'coedit',
+          genId: 'c0',
+          room: opts.room,
+          writers: Array.from({ length: writers }, (_, w) => conn(WRITERS[w % WRITERS.length]!)),
+          readers: Array.from({ length: readers }, (_, r) => conn(USERS[r % USERS.length]!)),
+        },
+        opts.pinned,
+      )
+    ).gen;
+    result.connectSeconds = round((performance.now() - t0) / 1000, 2);
+    const cmd: StepCommand = { type: 'step', label: `${writers} writers × ${keysPerSecond} keys/s, ${readers} readers`, mode: 'rate', ratePerSender: keysPerSecond, durationMs: config.stepMs, drainMs: config.drainMs };
+    const mt = meters(opts.sys, [gen]);
+    const m = metrics([await gen.step(cmd)], cmd, writers + readers - 1, writers * keysPerSecond, mt, writers + readers);
+    log(`${cmd.label}: ${m.commandsPerSecond} keys/s, p50 ${m.delivery.p50} p99 ${m.delivery.p99} ms, complete ${m.completeness}, cpu ${m.cpuPercent} %`);
+    result.steps.push(m);
+  } catch (e) {
+    result.error = e instanceof Error ? e.message.slice(0, 2000) : String(e);
+    log(`FAILED: ${result.error}`);
+  } finally {
+    await gen?.close();
+  }
+  return result;
+}
+
+/** Time to open (the `case:open` ack) a case with many items, for two viewers who see different parts. */
+export async function boardLoad(opts: { system: SystemName; pinned: boolean; sys: System; cookies: Cookies; caseId: string; items: number }): Promise<ScenarioResult> {
+  const result: ScenarioResult = {
+    scenario: 'board',
+    system: opts.system,
+    pinning: opts.pinned ? 'pinned' : 'unpinned',
+    participants: 1,
+    cases: 1,
+    generators: 1,
+    connectSeconds: null,
+    steps: [],
+  };
+  try {
+    // On Redis, open on another process than the one the items were added on.
+    const url = opts.sys.urls[opts.sys.urls.length - 1]!;
+    const r = await runOpen(
+      {
+        kind: 'open',
+        genId: 'o0',
+        url,
+        caseId: opts.caseId,
+        repeats: config.board.repeats,
+        cookies: [
+          { label: 'ggz (sees 4 of 5 items)', cookie: opts.cookies.ggz },
+          { label: 'om (sees all)', cookie: opts.cookies.om },
+        ],
+      },
+      opts.pinned,
+    );
+    const pct = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!;
+    result.board = {
+      items: opts.items,
+      opens: r.opens.map((o) => ({ viewer: o.label, items: o.items, bytes: o.bytes, p50: round(pct(o.ms, 50), 2), p95: round(pct(o.ms, 95), 2), max: round(Math.max(...o.ms), 2) })),
+    };
+    for (const o of result.board.opens) log(`open ${o.items} items as ${o.viewer}: p50 ${o.p50} ms, max ${o.max} ms, ${o.bytes} bytes`);
+  } catch (e) {
+    result.error = e instanceof Error ? e.message.slice(0, 2000) : String(e);
+    log(`FAILED: ${result.error}`);
+  }
+  return result;
+}

@@ -1,0 +1,126 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { forceGc, rssBytes, spawnProc, waitForOutput, type Proc } from './procs.js';
+
+export type Topology = 'baseline' | 'sqlite' | 'redis';
+
+/** One system under test: one or more server processes (and Redis), all on the server core. */
+export interface System {
+  topology: Topology;
+  /** One URL per server process; sockets are spread over them. */
+  urls: string[];
+  /** The processes whose CPU and memory count as the server's. */
+  servers: Proc[];
+  redis: Proc | null;
+  stop(): Promise<void>;
+}
+
+const SERVER_CORE = 0;
+const INSPECT = '--inspect=127.0.0.1:0';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function tmpDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+async function casusbordProcess(name: string, env: Record<string, string>, pinned: boolean): Promise<{ proc: Proc; url: string }> {
+  const proc = spawnProc(name, process.execPath, [INSPECT, '--import', 'tsx', 'server/index.ts'], {
+    cpu: pinned ? SERVER_CORE : null,
+    env: {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      CLIENT_BUILD: 'off',
+      COMMANDS_PER_SECOND: '100000',
+      SEED_DEMO: 'true',
+      NODE_ENV: 'production',
+      ...env,
+    },
+  });
+  const m = await waitForOutput(proc, /"port":(\d+)/, 90_000);
+  return { proc, url: `http://127.0.0.1:${m[1]}` };
+}
+
+/** Casusbord as it is deployed: one process on SQLite, or `processes` processes on a private Redis. */
+export async function startCasusbord(topology: 'sqlite' | 'redis', pinned: boolean, processes = 3): Promise<System> {
+  const dirs: string[] = [];
+  const servers: Proc[] = [];
+  let redis: Proc | null = null;
+  const stop = async (): Promise<void> => {
+    await Promise.all(servers.map((s) => s.stop(5000)));
+    await redis?.stop(5000);
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  };
+  try {
+    if (topology === 'sqlite') {
+      const dir = tmpDir('casusbord-bench-');
+      dirs.push(dir);
+      const s = await casusbordProcess('casusbord', { DATA_DIR: dir }, pinned);
+      servers.push(s.proc);
+      return { topology, urls: [s.url], servers, redis, stop };
+    }
+    const dir = tmpDir('casusbord-bench-redis-');
+    dirs.push(dir);
+    const port = await freePort();
+    // Append-only, as the README asks of a production Redis (fsync once a second: Redis's default).
+    redis = spawnProc('redis-server', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', dir], {
+      cpu: pinned ? SERVER_CORE : null,
+    });
+    await waitForOutput(redis, /Ready to accept connections/, 30_000);
+    const env = { REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_PREFIX: `bench${Date.now().toString(36)}`, DATA_DIR: dir };
+    // All at once: one claims the demo data and seeds it, the others wait for it.
+    const started = await Promise.allSettled(Array.from({ length: processes }, (_, i) => casusbordProcess(`casusbord-${i + 1}`, env, pinned)));
+    const urls: string[] = [];
+    for (const r of started) {
+      if (r.status === 'fulfilled') {
+        servers.push(r.value.proc);
+        urls.push(r.value.url);
+      }
+    }
+    const failed = started.find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    return { topology, urls, servers, redis, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+async function jsonPortProcess(name: string, script: string, pinned: boolean): Promise<System> {
+  const proc = spawnProc(name, process.execPath, [INSPECT, '--import', 'tsx', script], { cpu: pinned ? SERVER_CORE : null });
+  try {
+    const m = await waitForOutput(proc, /\{"port":(\d+)\}/, 60_000);
+    return { topology: 'baseline', urls: [`http://127.0.0.1:${m[1]}`], servers: [proc], redis: null, stop: () => proc.stop(3000) };
+  } catch (e) {
+    await proc.stop(1000);
+    throw e;
+  }
+}
+
+/** The plain Socket.IO room broadcast: no authorisation, no projection, no persistence. */
+export const startBaseline = (pinned: boolean): Promise<System> => jsonPortProcess('baseline', 'bench/baseline-server.ts', pinned);
+
+/** The stock y-websocket server (@y/websocket-server), in memory. */
+export const startReference = (pinned: boolean): Promise<System> => jsonPortProcess('y-websocket-reference', 'bench/reference-server.ts', pinned);
+
+/** Idle memory of every server process after a forced full collection. */
+export async function idleRss(sys: System): Promise<number> {
+  let total = 0;
+  for (const s of sys.servers) {
+    await forceGc(s);
+    total += rssBytes(s.pid);
+  }
+  return total;
+}

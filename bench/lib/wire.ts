@@ -1,0 +1,94 @@
+import type { HistogramJson } from './stats.js';
+
+/**
+ * What the harness and a load generator say to each other: one JSON object a line, harness →
+ * generator on stdin, generator → harness on stdout (progress goes to stderr).
+ */
+
+/** One board socket: which server process, whose session, which case it has open. */
+export interface BoardSocketSpec {
+  url: string;
+  /** Session cookie; absent for the baseline, which checks nobody. */
+  cookie?: string;
+  caseId: string;
+  /** This socket sends the case's commands (one sender per case). */
+  sender: boolean;
+}
+
+export interface FanoutSpec {
+  kind: 'fanout';
+  genId: string;
+  sockets: BoardSocketSpec[];
+  /** Characters of item text in every command (the marker included). */
+  textChars: number;
+  /** Sockets connecting (and cases opening) at once in this generator. */
+  concurrency: number;
+}
+
+export interface CoeditSpec {
+  kind: 'coedit';
+  genId: string;
+  room: string;
+  /** Each provider: the ws:// base it appends the room to (one server process), and whose session. */
+  writers: { serverUrl: string; cookie?: string }[];
+  readers: { serverUrl: string; cookie?: string }[];
+}
+
+export interface OpenSpec {
+  kind: 'open';
+  genId: string;
+  url: string;
+  cookies: { label: string; cookie: string }[];
+  caseId: string;
+  repeats: number;
+}
+
+export type GeneratorSpec = FanoutSpec | CoeditSpec | OpenSpec;
+
+/** One measured period. `rate`: each sender sends at a fixed rate (open loop); `closed`: each keeps `window` commands in flight. */
+export interface StepCommand {
+  type: 'step';
+  label: string;
+  mode: 'rate' | 'closed';
+  /** Commands (or keystrokes) per second per sender (writer). */
+  ratePerSender?: number;
+  window?: number;
+  durationMs: number;
+  /** How long after the last send deliveries are still counted. */
+  drainMs: number;
+}
+
+export type ToGenerator = { type: 'spec'; spec: GeneratorSpec } | StepCommand | { type: 'close' };
+
+export interface StepResult {
+  label: string;
+  genId: string;
+  /** Commands sent, and answered by the server. */
+  sent: number;
+  acked: number;
+  ackErrors: Record<string, number>;
+  /** Send to ack (the durable commit for Casusbord). */
+  ack: HistogramJson;
+  /** Send to arrival at a viewer other than the sender, one sample per delivery. */
+  delivery: HistogramJson;
+  deliveries: number;
+  /** Per command seen here: [commandId, deliveries, latest arrival in ms after sending]. */
+  perCommand: [string, number, number][];
+  /** Messages of other kinds received (presence, case lists), for the record. */
+  otherMessages: number;
+  /** Send times of the first and last command sent here (epoch ms). */
+  firstSendAt: number | null;
+  lastSendAt: number | null;
+}
+
+export interface OpenResult {
+  genId: string;
+  /** Per viewer label: ack times of `case:open` in ms, and the size of the answer. */
+  opens: { label: string; ms: number[]; bytes: number; items: number }[];
+}
+
+export type FromGenerator =
+  | { type: 'ready'; genId: string; connectMs: number; sockets: number }
+  | { type: 'step'; result: StepResult }
+  | { type: 'open'; result: OpenResult }
+  | { type: 'error'; genId: string; message: string };
