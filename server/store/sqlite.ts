@@ -66,6 +66,14 @@ interface AccessRowRaw {
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly stmts;
+  private pendingAppends: {
+    caseId: CaseId;
+    expectedVersion: number;
+    events: NewEvent[];
+    access: AccessRecord[];
+    resolve: (v: number) => void;
+    reject: (e: Error) => void;
+  }[] = [];
 
   constructor(file: string) {
     if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -140,8 +148,45 @@ export class SqliteStore implements Store {
     return v;
   };
 
-  async appendEvents(caseId: CaseId, expectedVersion: number, events: NewEvent[], access: AccessRecord[] = []): Promise<number> {
-    return this.db.transaction(this.appendTx).immediate(caseId, expectedVersion, events, access);
+  /**
+   * Appends of one turn of the event loop share one transaction, so one fsync: a busy house with
+   * many live cases commits in groups. Each append keeps its own version check; a conflict fails
+   * only that append. Every promise resolves only after the group is durably committed.
+   */
+  appendEvents(caseId: CaseId, expectedVersion: number, events: NewEvent[], access: AccessRecord[] = []): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.pendingAppends.push({ caseId, expectedVersion, events, access, resolve, reject });
+      if (this.pendingAppends.length === 1) setImmediate(() => this.flushAppends());
+    });
+  }
+
+  private flushAppends(): void {
+    const group = this.pendingAppends;
+    this.pendingAppends = [];
+    const results: (number | VersionConflictError)[] = [];
+    try {
+      this.db
+        .transaction(() => {
+          for (const a of group) {
+            try {
+              results.push(this.appendTx(a.caseId, a.expectedVersion, a.events, a.access));
+            } catch (e) {
+              // The version check runs before any insert, so a conflict leaves nothing behind.
+              if (!(e instanceof VersionConflictError)) throw e;
+              results.push(e);
+            }
+          }
+        })
+        .immediate();
+    } catch (e) {
+      for (const a of group) a.reject(e as Error);
+      return;
+    }
+    group.forEach((a, i) => {
+      const r = results[i]!;
+      if (r instanceof VersionConflictError) a.reject(r);
+      else a.resolve(r);
+    });
   }
 
   async readEvents(caseId: CaseId, afterVersion = 0, upToVersion = Number.MAX_SAFE_INTEGER): Promise<StoredEvent[]> {
@@ -269,6 +314,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    if (this.pendingAppends.length > 0) this.flushAppends();
     if (this.db.open) this.db.close();
   }
 }
