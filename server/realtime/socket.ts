@@ -184,13 +184,15 @@ export class Realtime {
       if (socket.connected) ack(r);
     };
     if (!this.st(socket).bucket.take()) return reply({ ok: false, error: appError('RATE_LIMITED') });
-    // Using the board is using the session: confirm it (and keep it alive) once a minute.
+    // Using the board is using the session: confirm it (and keep it alive) once a minute. Not
+    // awaited, so a socket's commands keep their order; a session found ended closes the socket.
     if (Date.now() - socket.data.checkedAt > SESSION_CHECK_EVERY_MS) {
       socket.data.checkedAt = Date.now();
-      if (!(await this.d.sessions.check(socket.data.sessionIdHash, true))) {
-        reply({ ok: false, error: appError('UNAUTHENTICATED') });
-        return this.endSessions([socket.data.sessionIdHash]);
-      }
+      const idHash = socket.data.sessionIdHash;
+      this.d.sessions.check(idHash, true).then(
+        (s) => s || this.endSessions([idHash]),
+        (err: unknown) => this.d.log.warn({ err: (err as Error).message }, 'session check failed'),
+      );
     }
     if (!isCommandName(event)) return reply({ ok: false, error: appError('UNKNOWN_COMMAND') });
     const parsed = CommandSchemas[event].safeParse(args.length > 1 ? args[0] : undefined);
