@@ -4,6 +4,7 @@ import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { PROTOCOL_VERSION, SOCKET_PATH, type Ack, type CasePatch, type OpenResult as CaseOpenResult } from '../shared/protocol.js';
+import { connect } from './lib/setup.js';
 import { epochMs, Histogram } from './lib/stats.js';
 import type { BoardSocketSpec, CoeditSpec, FanoutSpec, FromGenerator, GeneratorSpec, OpenSpec, StepCommand, StepResult, ToGenerator } from './lib/wire.js';
 
@@ -340,18 +341,7 @@ class Coedit {
 async function opens(spec: OpenSpec): Promise<void> {
   const res: { label: string; ms: number[]; bytes: number; items: number }[] = [];
   for (const { label, cookie } of spec.cookies) {
-    const socket = io(spec.url, {
-      path: SOCKET_PATH,
-      transports: ['websocket'],
-      forceNew: true,
-      reconnection: false,
-      auth: { protocolVersion: PROTOCOL_VERSION },
-      extraHeaders: { cookie },
-    });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', () => resolve());
-      socket.once('connect_error', reject);
-    });
+    const socket = await connect(spec.url, cookie);
     const entry = { label, ms: [] as number[], bytes: 0, items: 0 };
     for (let i = 0; i < spec.repeats; i++) {
       const t0 = performance.now();
