@@ -1,10 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import express, { type Request } from 'express';
-import helmet from 'helmet';
 import { MAX_MESSAGE_BYTES } from '../shared/limits.js';
 import { adminRoutes } from './admin/routes.js';
 import { AccessLog } from './audit/accessLog.js';
@@ -19,11 +16,10 @@ import { Cursors } from './realtime/cursor.js';
 import { clientAddress, Realtime, sameOrigin } from './realtime/socket.js';
 import { Collab } from './collab/collab.js';
 import { COLLAB_PATH, SOCKET_PATH } from '../shared/protocol.js';
-import { seedDemo } from './seed/demo.js';
-import { SqliteStore } from './store/sqlite.js';
-import { RedisStore } from './store/redis.js';
-import { RedisCluster, SingleProcess, type Cluster } from './cluster/cluster.js';
-import { createAdapter } from '@socket.io/redis-streams-adapter';
+import { ensureDemoData } from './seed/demo.js';
+import { openStore } from './store/open.js';
+import { securityHeaders } from './http/security.js';
+import { clientApp } from './http/client.js';
 import type { Store } from './store/types.js';
 
 export interface AppOptions {
@@ -50,56 +46,10 @@ export interface Casusbord {
   close(): Promise<void>;
 }
 
-/** Another process is writing the demo data: start only once it is all there. */
-async function waitForSeed(store: Store, log: Logger): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (!(await store.getMeta('seeded'))) {
-    if (Date.now() > deadline) throw new Error('demo data was claimed by another process but never completed');
-    log.info('waiting for another process to finish the demo data');
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-interface OpenedStore {
-  store: Store;
-  cluster: Cluster;
-  adapter?: ReturnType<typeof createAdapter>;
-  closeAdapter: () => Promise<void>;
-}
-
-/** SQLite by default; with REDIS_URL, Redis plus the links between processes. */
-async function openStore(config: Config, log: Logger, given?: Store): Promise<OpenedStore> {
-  const none = async (): Promise<void> => undefined;
-  if (given) return { store: given, cluster: new SingleProcess(), closeAdapter: none };
-  if (!config.REDIS_URL) return { store: new SqliteStore(config.dbFile), cluster: new SingleProcess(), closeAdapter: none };
-  const store = await RedisStore.connect(config.REDIS_URL, config.REDIS_PREFIX);
-  const cluster = await RedisCluster.connect(store.redis, store.keyNames, log);
-  const adapterClient = store.redis.duplicate();
-  adapterClient.on('error', () => undefined);
-  await adapterClient.connect();
-  log.info({ prefix: config.REDIS_PREFIX }, 'using Redis');
-  return {
-    store,
-    cluster,
-    adapter: createAdapter(adapterClient, { streamName: `${config.REDIS_PREFIX}:socket.io` }),
-    closeAdapter: async () => {
-      if (adapterClient.isOpen) await adapterClient.quit();
-    },
-  };
-}
-
 export async function createCasusbord(config: Config, opts: AppOptions = {}): Promise<Casusbord> {
   const log = opts.logger ?? createLogger(config.LOG_LEVEL);
   const { store, cluster, adapter, closeAdapter } = await openStore(config, log, opts.store);
-  // With several processes on one store, only the one that claims the seed writes it.
-  const claim = randomBytes(8).toString('hex');
-  if (config.SEED_DEMO && !(await store.getMeta('seeded')) && (await store.initMeta('seeding', claim)) === claim) {
-    await seedDemo(store);
-    await store.initMeta('seeded', new Date().toISOString());
-    log.info('demo data seeded');
-  } else if (config.SEED_DEMO) {
-    await waitForSeed(store, log);
-  }
+  if (config.SEED_DEMO) await ensureDemoData(store, log);
   const dir = new Directory(store, () => cluster.directoryChanged());
   await dir.load();
   cluster.onDirectory(() => void dir.load().catch((err: unknown) => log.error({ err }, 'directory reload failed')));
@@ -113,27 +63,7 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
   const app = express();
   app.disable('x-powered-by');
   if (config.TRUST_PROXY > 0) app.set('trust proxy', config.TRUST_PROXY);
-  app.use(
-    helmet({
-      contentSecurityPolicy: {
-        useDefaults: false,
-        directives: {
-          defaultSrc: ["'self'"],
-          scriptSrc: ["'self'"],
-          styleSrc: ["'self'"],
-          imgSrc: ["'self'", 'data:'],
-          connectSrc: ["'self'"],
-          fontSrc: ["'self'"],
-          objectSrc: ["'none'"],
-          baseUri: ["'self'"],
-          formAction: ["'self'"],
-          frameAncestors: ["'none'"],
-          ...(config.COOKIE_SECURE ? { upgradeInsecureRequests: [] } : {}),
-        },
-      },
-      strictTransportSecurity: config.COOKIE_SECURE,
-    }),
-  );
+  app.use(securityHeaders(config.COOKIE_SECURE));
   let closing = false;
   app.get('/healthz', (_req, res) => {
     res.status(closing ? 503 : 200).json({ status: closing ? 'stopping' : 'ok' });
@@ -174,14 +104,7 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
     throw new HttpError(404, 'NOT_FOUND');
   });
 
-  const clientDir = path.resolve(config.CLIENT_DIR);
-  const indexHtml = path.join(clientDir, 'index.html');
-  app.use(express.static(clientDir, { index: false, maxAge: '1h' }));
-  app.get('/{*splat}', (_req, res, next) => {
-    if (!fs.existsSync(indexHtml)) return next(new HttpError(404, 'NOT_FOUND', 'De webapplicatie is nog niet gebouwd (npm run build).'));
-    res.setHeader('Cache-Control', 'no-cache');
-    res.sendFile(indexHtml);
-  });
+  app.use(clientApp(config.CLIENT_DIR));
   app.use(errorHandler(log));
 
   const collab = new Collab({ store, sessions, cases, dir, access, log, addressOf: (req) => clientAddress(req.headers, req.socket.remoteAddress, config.TRUST_PROXY), burstMs: opts.burstMs, cluster });

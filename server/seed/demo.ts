@@ -1,6 +1,8 @@
 import type { Organisation, Participant, Table, UserRole } from '../../shared/domain.js';
 import { newId, type CaseId, type ItemId, type OrgId, type TableId, type UserId } from '../../shared/ids.js';
+import { randomBytes } from 'node:crypto';
 import { hashPassword } from '../auth/passwords.js';
+import type { Logger } from '../log.js';
 import type { CaseEvent } from '../cases/events.js';
 import type { Store, UserRecord } from '../store/types.js';
 
@@ -207,3 +209,24 @@ export async function seedDemo(store: Store): Promise<void> {
     );
   }
 }
+
+/**
+ * Seeds the demo data once per store. With several processes on one store, only the one that
+ * claims the seed writes it; the others start once it is all there.
+ */
+export async function ensureDemoData(store: Store, log: Logger): Promise<void> {
+  const claim = randomBytes(8).toString('hex');
+  if (!(await store.getMeta('seeded')) && (await store.initMeta('seeding', claim)) === claim) {
+    await seedDemo(store);
+    await store.initMeta('seeded', new Date().toISOString());
+    log.info('demo data seeded');
+    return;
+  }
+  const deadline = Date.now() + 60_000;
+  while (!(await store.getMeta('seeded'))) {
+    if (Date.now() > deadline) throw new Error('demo data was claimed by another process but never completed');
+    log.info('waiting for another process to finish the demo data');
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
