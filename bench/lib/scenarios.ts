@@ -203,8 +203,9 @@ export async function fanout(plan: FanoutPlan): Promise<ScenarioResult> {
       result.steps.push(m);
       return m;
     };
-    if (config.warmupMs > 0 && plan.rates[0]) {
-      await stepAll(gens, { type: 'step', label: 'warm-up', mode: 'rate', ratePerSender: plan.rates[0].perSender, durationMs: config.warmupMs, drainMs: config.drainMs });
+    const warmupMs = plan.measureMemory ? Math.max(config.warmupMs, config.warmupAfterGcMs) : config.warmupMs;
+    if (warmupMs > 0 && plan.rates[0]) {
+      await stepAll(gens, { type: 'step', label: 'warm-up', mode: 'rate', ratePerSender: plan.rates[0].perSender, durationMs: warmupMs, drainMs: config.drainMs });
     }
     for (const r of plan.rates) {
       await run({ type: 'step', label: r.label, mode: 'rate', ratePerSender: r.perSender, durationMs: config.stepMs, drainMs: config.drainMs }, r.perSender * caseIds.length);

@@ -19,6 +19,8 @@ export interface System {
 
 const SERVER_CORE = 0;
 const INSPECT = '--inspect=127.0.0.1:0';
+/** Extra Node flags for the Casusbord processes, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile a run. */
+const EXTRA_FLAGS = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -36,7 +38,7 @@ function tmpDir(prefix: string): string {
 }
 
 async function casusbordProcess(name: string, env: Record<string, string>, pinned: boolean): Promise<{ proc: Proc; url: string }> {
-  const proc = spawnProc(name, process.execPath, [INSPECT, '--import', 'tsx', 'server/index.ts'], {
+  const proc = spawnProc(name, process.execPath, [INSPECT, ...EXTRA_FLAGS, '--import', 'tsx', 'server/index.ts'], {
     cpu: pinned ? SERVER_CORE : null,
     env: {
       PORT: '0',

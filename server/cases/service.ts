@@ -10,7 +10,7 @@ import { accessRecord, type AccessLog, type Actor } from '../audit/accessLog.js'
 import type { Directory } from '../directory/directory.js';
 import { SingleProcess, type Cluster } from '../cluster/cluster.js';
 import type { Logger } from '../log.js';
-import { VersionConflictError, type AccessRecord, type NewEvent, type Store } from '../store/types.js';
+import { VersionConflictError, type AccessRecord, type NewEvent, type Store, type StoredEvent } from '../store/types.js';
 import { decide, decideCreate, type CaseCommandName } from './decide.js';
 import { applyEvent, parseStoredEvent, replay, type CaseEvent } from './events.js';
 
@@ -80,10 +80,10 @@ export class CaseService {
     private readonly log: Logger,
     private readonly cluster: Cluster = new SingleProcess(),
   ) {
-    // Another process committed: read its events from the shared log, in this case's queue.
-    cluster.onCase((caseId, version) => {
+    // Another process committed: apply its events (or read the shared log), in this case's queue.
+    cluster.onCase((caseId, version, events) => {
       if ((this.cases.get(caseId)?.version ?? 0) >= version) return;
-      void this.withCase(caseId, () => this.catchUp(caseId)).catch((err: unknown) => this.log.error({ err, caseId }, 'catch-up failed'));
+      void this.withCase(caseId, () => this.catchUp(caseId, events)).catch((err: unknown) => this.log.error({ err, caseId }, 'catch-up failed'));
     });
   }
 
@@ -195,10 +195,17 @@ export class CaseService {
     return n;
   }
 
-  /** Applies events that another process appended to the shared log. */
-  async catchUp(caseId: CaseId): Promise<void> {
+  /**
+   * Applies events that another process appended to the shared log: those its notice carried when
+   * they follow on from the state held here, otherwise whatever the log has past that state (a
+   * notice that was missed, or overtaken by one of another process).
+   */
+  async catchUp(caseId: CaseId, notified: StoredEvent[] = []): Promise<void> {
     const before = this.cases.get(caseId) ?? null;
-    const rows = await this.store.readEvents(caseId, before?.version ?? 0);
+    const from = before?.version ?? 0;
+    const fresh = notified.filter((r) => r.caseId === caseId && r.version > from);
+    const follows = fresh.length > 0 && fresh.every((r, i) => r.version === from + 1 + i);
+    const rows = follows ? fresh : await this.store.readEvents(caseId, from);
     if (rows.length === 0) return;
     let s = before;
     const events: CaseEvent[] = [];
@@ -232,7 +239,11 @@ export class CaseService {
     await this.store.appendEvents(caseId, before?.version ?? 0, rows, [record]);
     const touched = touchedBy(events);
     this.setState(before, after!, touched);
-    this.cluster.caseCommitted(caseId, after!.version);
+    this.cluster.caseCommitted(
+      caseId,
+      after!.version,
+      rows.map((r, i) => ({ caseId, version: (before?.version ?? 0) + 1 + i, ...r })),
+    );
     this.announce({ caseId, before, after: after!, touched, local: true });
     return after!;
   }

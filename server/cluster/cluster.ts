@@ -3,14 +3,19 @@ import type { RedisClientType } from 'redis';
 import type { CaseId } from '../../shared/ids.js';
 import type { Logger } from '../log.js';
 import type { RedisKeys } from '../store/keys.js';
+import { StoredEventRow } from '../store/rows.js';
+import type { StoredEvent } from '../store/types.js';
 
 /** A process's link to the other server processes of the same board. */
 export interface Cluster {
-  /** Tells the others a case log grew, so they catch up and deliver to their own sockets. */
-  caseCommitted(caseId: CaseId, version: number): void;
+  /**
+   * Tells the others a case log grew, with the events just appended, so they apply them (or catch
+   * up from the shared log when they missed one) and deliver to their own sockets.
+   */
+  caseCommitted(caseId: CaseId, version: number, events: StoredEvent[]): void;
   /** Tells the others the directory (organisations, people, tables) changed. */
   directoryChanged(): void;
-  onCase(fn: (caseId: CaseId, version: number) => void): void;
+  onCase(fn: (caseId: CaseId, version: number, events: StoredEvent[]) => void): void;
   onDirectory(fn: () => void): void;
   /** Relays a collaborative-text message (update or awareness) to the same document elsewhere. */
   publishDoc(docId: string, message: Uint8Array): void;
@@ -35,13 +40,14 @@ const ID_BYTES = 12;
 
 /**
  * Several processes over Redis pub/sub. Messages carry the sender's id, so a process never
- * handles its own. What crosses is only "case X is at version N" — every process reads the events
- * from the shared log itself and runs them through its own per-viewer delivery — and Yjs
- * messages between processes that have the same document open.
+ * handles its own. What crosses is "case X is at version N, by these events" — every process runs
+ * them through its own per-viewer delivery, and reads the shared log itself when a notice is
+ * missing or out of order — and Yjs messages between processes that have the same document open.
  */
 export class RedisCluster implements Cluster {
   private readonly id = randomBytes(ID_BYTES);
-  private readonly caseFns: ((caseId: CaseId, version: number) => void)[] = [];
+  private readonly hexId = this.id.toString('hex');
+  private readonly caseFns: ((caseId: CaseId, version: number, events: StoredEvent[]) => void)[] = [];
   private readonly dirFns: (() => void)[] = [];
 
   private constructor(
@@ -64,29 +70,34 @@ export class RedisCluster implements Cluster {
 
   private onCaseMessage(raw: string): void {
     try {
-      const m = JSON.parse(raw) as { from: string; kind: 'case' | 'directory'; caseId?: CaseId; version?: number };
-      if (m.from === this.id.toString('hex')) return;
+      const m = JSON.parse(raw) as { from: string; kind: 'case' | 'directory'; caseId?: CaseId; version?: number; events?: unknown };
+      if (m.from === this.hexId) return;
       if (m.kind === 'directory') for (const fn of this.dirFns) fn();
-      else if (m.caseId && typeof m.version === 'number') for (const fn of this.caseFns) fn(m.caseId, m.version);
+      else if (m.caseId && typeof m.version === 'number') {
+        // Events that do not parse are dropped: the receiver then reads the log instead.
+        const parsed = StoredEventRow.array().safeParse(m.events ?? []);
+        const events = parsed.success ? (parsed.data as StoredEvent[]) : [];
+        for (const fn of this.caseFns) fn(m.caseId, m.version, events);
+      }
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'bad cluster message');
     }
   }
 
   private publish(body: object): void {
-    this.pub.publish(this.keys.caseChannel, JSON.stringify({ from: this.id.toString('hex'), ...body })).catch((err: unknown) => {
+    this.pub.publish(this.keys.caseChannel, JSON.stringify({ from: this.hexId, ...body })).catch((err: unknown) => {
       // Others catch up on their next notification or reconnect; log and go on.
       this.log.warn({ err: (err as Error).message }, 'cluster publish failed');
     });
   }
 
-  caseCommitted(caseId: CaseId, version: number): void {
-    this.publish({ kind: 'case', caseId, version });
+  caseCommitted(caseId: CaseId, version: number, events: StoredEvent[]): void {
+    this.publish({ kind: 'case', caseId, version, events });
   }
   directoryChanged(): void {
     this.publish({ kind: 'directory' });
   }
-  onCase(fn: (caseId: CaseId, version: number) => void): void {
+  onCase(fn: (caseId: CaseId, version: number, events: StoredEvent[]) => void): void {
     this.caseFns.push(fn);
   }
   onDirectory(fn: () => void): void {

@@ -1,36 +1,65 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomFillSync } from 'node:crypto';
 import type { CaseId } from '../../shared/ids.js';
+
+const BLOCK = 16;
+const SALT_POOL = 6 * 4096;
+const MAX_VERSION = 0xffff_ffff;
 
 /**
  * Cursors tell the server where a client is in a case log without telling the client anything:
  * a bare version number would count the events it was not allowed to see (R-NEED).
+ *
+ * A cursor is one AES-256 block: version (32 bits) | random salt (48 bits) | tag of the case
+ * (48 bits, HMAC). The salt makes two cursors of one version look unrelated; the tag binds the
+ * cursor to its case, so a forged or foreign block decodes to nothing (2^-48). One block through
+ * a long-lived cipher costs about a microsecond, where a fresh AES-GCM context cost forty: a
+ * connect lists every case of the user, each with a cursor.
  */
 export class Cursors {
+  private readonly enc: ReturnType<typeof createCipheriv>;
+  private readonly dec: ReturnType<typeof createDecipheriv>;
+  private readonly tags = new Map<CaseId, Buffer>();
+  private readonly salts = Buffer.alloc(SALT_POOL);
+  private saltAt = SALT_POOL;
+
   constructor(private readonly key: Buffer) {
     if (key.length !== 32) throw new Error('cursor key must be 32 bytes');
+    // ECB over exactly one block: each block is encrypted on its own, so the context is reusable.
+    this.enc = createCipheriv('aes-256-ecb', key, null).setAutoPadding(false);
+    this.dec = createDecipheriv('aes-256-ecb', key, null).setAutoPadding(false);
+  }
+
+  private tag(caseId: CaseId): Buffer {
+    let t = this.tags.get(caseId);
+    if (!t) {
+      if (this.tags.size > 100_000) this.tags.clear();
+      t = createHmac('sha256', this.key).update(`cursor-tag:${caseId}`).digest().subarray(0, 6);
+      this.tags.set(caseId, t);
+    }
+    return t;
   }
 
   encode(caseId: CaseId, version: number): string {
-    const iv = randomBytes(12);
-    const c = createCipheriv('aes-256-gcm', this.key, iv);
-    const body = Buffer.concat([c.update(`${caseId}:${version}`, 'utf8'), c.final()]);
-    return Buffer.concat([iv, c.getAuthTag(), body]).toString('base64url');
+    if (!Number.isSafeInteger(version) || version < 0 || version > MAX_VERSION) throw new Error(`version out of range: ${version}`);
+    if (this.saltAt === SALT_POOL) {
+      randomFillSync(this.salts);
+      this.saltAt = 0;
+    }
+    const block = Buffer.allocUnsafe(BLOCK);
+    block.writeUInt32BE(version, 0);
+    this.salts.copy(block, 4, this.saltAt, this.saltAt + 6);
+    this.saltAt += 6;
+    this.tag(caseId).copy(block, 10);
+    return this.enc.update(block).toString('base64url');
   }
 
   /** The version behind a cursor of this case, or null for anything forged, foreign or damaged. */
   decode(caseId: CaseId, cursor: string): number | null {
-    try {
-      const raw = Buffer.from(cursor, 'base64url');
-      if (raw.length < 29) return null;
-      const d = createDecipheriv('aes-256-gcm', this.key, raw.subarray(0, 12));
-      d.setAuthTag(raw.subarray(12, 28));
-      const text = Buffer.concat([d.update(raw.subarray(28)), d.final()]).toString('utf8');
-      const sep = text.lastIndexOf(':');
-      if (text.slice(0, sep) !== caseId) return null;
-      const v = Number(text.slice(sep + 1));
-      return Number.isSafeInteger(v) && v >= 0 ? v : null;
-    } catch {
-      return null;
-    }
+    if (cursor.length !== 22) return null;
+    const raw = Buffer.from(cursor, 'base64url');
+    if (raw.length !== BLOCK) return null;
+    const block = this.dec.update(raw);
+    if (block.length !== BLOCK || !block.subarray(10).equals(this.tag(caseId))) return null;
+    return block.readUInt32BE(0);
   }
 }

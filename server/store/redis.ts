@@ -182,13 +182,21 @@ export class RedisStore implements Store {
 
   async appendAccess(records: AccessRecord[]): Promise<void> {
     if (records.length === 0) return;
-    const m = this.client.multi();
+    // One RPUSH per list with all its records: a batch of reads touches few lists many times.
+    const lists = new Map<string, string[]>();
+    const push = (key: string, json: string): void => {
+      const l = lists.get(key);
+      if (l) l.push(json);
+      else lists.set(key, [json]);
+    };
     for (const r of records) {
       const json = JSON.stringify(r);
-      m.rPush(this.keys.access, json);
-      m.rPush(this.keys.accessByCase(r.caseId ?? '-'), json);
-      if (r.userId) m.rPush(this.keys.accessByUser(r.userId), json);
+      push(this.keys.access, json);
+      push(this.keys.accessByCase(r.caseId ?? '-'), json);
+      if (r.userId) push(this.keys.accessByUser(r.userId), json);
     }
+    const m = this.client.multi();
+    for (const [key, values] of lists) m.rPush(key, values);
     await m.exec();
   }
   async readAccess(q: AccessQuery): Promise<AccessRecord[]> {

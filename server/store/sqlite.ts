@@ -1,11 +1,16 @@
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { Organisation, Table } from '../../shared/domain.js';
 import type { CaseId, UserId } from '../../shared/ids.js';
 import { AccessRow, OrganisationRow, SessionRow, StoredEventRow, TableRow, UserRow } from './rows.js';
+import { configure, SCHEMA } from './sqliteSchema.js';
+import { toError, type WriteOp } from './sqliteWrites.js';
+import type { WriterReply, WriterRequest } from './sqliteWriter.worker.js';
 import {
-  VersionConflictError,
   type AccessQuery,
   type AccessRecord,
   type LoginFailures,
@@ -15,28 +20,6 @@ import {
   type StoredEvent,
   type UserRecord,
 } from './types.js';
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS events (
-  case_id TEXT NOT NULL, version INTEGER NOT NULL, type TEXT NOT NULL, payload TEXT NOT NULL,
-  at TEXT NOT NULL, actor_user TEXT NOT NULL, actor_org TEXT NOT NULL,
-  PRIMARY KEY (case_id, version)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS orgs (id TEXT PRIMARY KEY, json TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS users (id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE, json TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS tables_ (id TEXT PRIMARY KEY, json TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS sessions (id_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, created_at INTEGER NOT NULL, last_seen_at INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS sessions_user ON sessions (user_id);
-CREATE TABLE IF NOT EXISTS login_failures (key TEXT PRIMARY KEY, count INTEGER NOT NULL, locked_until INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS access_log (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, action TEXT NOT NULL, operation TEXT NOT NULL,
-  case_id TEXT, item_id TEXT, user_id TEXT, org_id TEXT, role TEXT NOT NULL, purpose TEXT NOT NULL,
-  address TEXT NOT NULL, outcome TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS access_case ON access_log (case_id, seq);
-CREATE INDEX IF NOT EXISTS access_user ON access_log (user_id, seq);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS doc_updates (doc_id TEXT NOT NULL, seq INTEGER PRIMARY KEY AUTOINCREMENT, update_bytes BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS doc_updates_doc ON doc_updates (doc_id, seq);
-`;
 
 interface EventRowRaw {
   case_id: string;
@@ -62,91 +45,122 @@ interface AccessRowRaw {
   outcome: string;
 }
 
-/** The embedded default store: one SQLite file in WAL mode, every commit fsynced before it returns. */
+/**
+ * Starts the writer thread. The worker runs TypeScript like the rest of the server: it registers
+ * tsx itself, since a worker does not inherit the loader hooks of the thread that started it.
+ */
+function startWriter(file: string): Worker {
+  // The ESM entry of tsx's API (require.resolve would give the CommonJS one).
+  const pkgFile = createRequire(import.meta.url).resolve('tsx/package.json');
+  const pkg = JSON.parse(fs.readFileSync(pkgFile, 'utf8')) as { exports: Record<string, { import: { default: string } }> };
+  const tsx = pathToFileURL(path.join(path.dirname(pkgFile), pkg.exports['./esm/api']!.import.default)).href;
+  const entry = new URL('./sqliteWriter.worker.ts', import.meta.url).href;
+  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
+  return new Worker(boot, { eval: true, workerData: { file }, name: 'sqlite-writer' });
+}
+
+interface Waiting {
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+}
+
+/**
+ * The embedded default store: one SQLite file in WAL mode. Reads run here, on the main thread's
+ * own connection (WAL readers never wait for the writer). Every change goes to the writer thread
+ * (sqliteWriter.worker.ts): the changes of one turn of the event loop travel as one batch and
+ * commit in one transaction, and each promise resolves only once its batch is fsynced, so a
+ * read after an awaited write sees it.
+ */
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly stmts;
-  private pendingAppends: {
-    caseId: CaseId;
-    expectedVersion: number;
-    events: NewEvent[];
-    access: AccessRecord[];
-    resolve: (v: number) => void;
-    reject: (e: Error) => void;
-  }[] = [];
+  private readonly writer: Worker;
+  private queue: WriteOp[] = [];
+  private queueWaiting: Waiting[] = [];
+  private readonly inFlight = new Map<number, Waiting[]>();
+  private nextBatch = 1;
+  private broken: Error | null = null;
+  private closed: Promise<void> | null = null;
+  private writerClosed: (() => void) | null = null;
 
   constructor(file: string) {
-    if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    if (file === ':memory:') throw new Error('SqliteStore needs a file: its writer thread opens the same database');
+    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    // FULL: a command is acknowledged only once its events survive a crash or power loss.
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 5000');
+    configure(this.db);
+    // The schema exists before the writer opens the file.
     this.db.exec(SCHEMA);
+    this.writer = startWriter(file);
+    this.writer.unref();
+    this.writer.on('message', (m: WriterReply) => this.replied(m));
+    this.writer.on('error', (e) => this.fail(e));
+    this.writer.on('exit', (code) => this.fail(new Error(`SQLite writer thread stopped (exit ${code})`)));
     const db = this.db;
     this.stmts = {
-      head: db.prepare<[string], { v: number | null }>('SELECT MAX(version) AS v FROM events WHERE case_id = ?'),
-      insertEvent: db.prepare(
-        'INSERT INTO events (case_id, version, type, payload, at, actor_user, actor_org) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      ),
       readEvents: db.prepare<[string, number, number], EventRowRaw>(
         'SELECT * FROM events WHERE case_id = ? AND version > ? AND version <= ? ORDER BY version',
       ),
       caseIds: db.prepare<[], { case_id: string }>('SELECT DISTINCT case_id FROM events'),
       listOrgs: db.prepare<[], { json: string }>('SELECT json FROM orgs ORDER BY rowid'),
-      putOrg: db.prepare('INSERT INTO orgs (id, json) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET json = excluded.json'),
       listUsers: db.prepare<[], { json: string }>('SELECT json FROM users ORDER BY rowid'),
-      putUser: db.prepare(
-        'INSERT INTO users (id, username, json) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET username = excluded.username, json = excluded.json',
-      ),
       listTables: db.prepare<[], { json: string }>('SELECT json FROM tables_ ORDER BY rowid'),
-      putTable: db.prepare('INSERT INTO tables_ (id, json) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET json = excluded.json'),
-      putSession: db.prepare(
-        'INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at) VALUES (?, ?, ?, ?) ON CONFLICT (id_hash) DO UPDATE SET last_seen_at = excluded.last_seen_at',
-      ),
       getSession: db.prepare<[string], { id_hash: string; user_id: string; created_at: number; last_seen_at: number }>(
         'SELECT * FROM sessions WHERE id_hash = ?',
       ),
-      deleteSession: db.prepare('DELETE FROM sessions WHERE id_hash = ?'),
-      touchSession: db.prepare('UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?'),
-      sessionsOf: db.prepare<[string], { id_hash: string }>('SELECT id_hash FROM sessions WHERE user_id = ?'),
-      deleteSessionsOf: db.prepare('DELETE FROM sessions WHERE user_id = ?'),
       getFailures: db.prepare<[string], { count: number; locked_until: number }>(
         'SELECT count, locked_until FROM login_failures WHERE key = ?',
-      ),
-      putFailures: db.prepare(
-        'INSERT INTO login_failures (key, count, locked_until) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET count = excluded.count, locked_until = excluded.locked_until',
-      ),
-      clearFailures: db.prepare('DELETE FROM login_failures WHERE key = ?'),
-      insertAccess: db.prepare(
-        'INSERT INTO access_log (at, action, operation, case_id, item_id, user_id, org_id, role, purpose, address, outcome) VALUES (@at, @action, @operation, @caseId, @itemId, @userId, @orgId, @role, @purpose, @address, @outcome)',
       ),
       accessByCase: db.prepare<[string, number], AccessRowRaw>('SELECT * FROM access_log WHERE case_id = ? ORDER BY seq LIMIT ?'),
       accessByUser: db.prepare<[string, number], AccessRowRaw>('SELECT * FROM access_log WHERE user_id = ? ORDER BY seq LIMIT ?'),
       accessAll: db.prepare<[number], AccessRowRaw>('SELECT * FROM access_log ORDER BY seq LIMIT ?'),
       getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
-      appendDoc: db.prepare('INSERT INTO doc_updates (doc_id, update_bytes) VALUES (?, ?)'),
       readDoc: db.prepare<[string], { update_bytes: Buffer }>('SELECT update_bytes FROM doc_updates WHERE doc_id = ? ORDER BY seq'),
-      deleteDocFirst: db.prepare('DELETE FROM doc_updates WHERE seq IN (SELECT seq FROM doc_updates WHERE doc_id = ? ORDER BY seq LIMIT ?)'),
-      initMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
     };
   }
 
-  private insertAccessMany(records: AccessRecord[]): void {
-    for (const r of records) this.stmts.insertAccess.run(r);
+  /** Queues one change for the writer; the changes of this turn leave together. */
+  private write<T>(op: WriteOp): Promise<T> {
+    if (this.broken) return Promise.reject(this.broken);
+    if (this.closed) return Promise.reject(new Error('store is closed'));
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push(op);
+      this.queueWaiting.push({ resolve: resolve as (v: unknown) => void, reject });
+      if (this.queue.length === 1) setImmediate(() => this.send());
+    });
   }
 
-  private readonly appendTx = (caseId: CaseId, expected: number, events: NewEvent[], access: AccessRecord[]): number => {
-    const actual = this.stmts.head.get(caseId)?.v ?? 0;
-    if (actual !== expected) throw new VersionConflictError(caseId, expected, actual);
-    let v = expected;
-    for (const e of events) {
-      v += 1;
-      this.stmts.insertEvent.run(caseId, v, e.type, JSON.stringify(e.payload), e.at, e.actorUserId, e.actorOrgId);
-    }
-    this.insertAccessMany(access);
-    return v;
-  };
+  private send(): void {
+    if (this.queue.length === 0) return;
+    const id = this.nextBatch++;
+    const ops = this.queue;
+    this.inFlight.set(id, this.queueWaiting);
+    this.queue = [];
+    this.queueWaiting = [];
+    // Keep the process alive while a commit is owed to someone; idle, the thread holds nothing up.
+    if (this.inFlight.size === 1) this.writer.ref();
+    this.writer.postMessage({ id, ops } satisfies WriterRequest);
+  }
+
+  private replied(m: WriterReply): void {
+    if (m === 'closed') return void this.writerClosed?.();
+    const { id, results } = m;
+    const waiting = this.inFlight.get(id);
+    if (!waiting) return;
+    this.inFlight.delete(id);
+    if (this.inFlight.size === 0) this.writer.unref();
+    results.forEach((r, i) => (r.ok ? waiting[i]!.resolve(r.value) : waiting[i]!.reject(toError(r))));
+  }
+
+  private fail(e: Error): void {
+    // The exit that follows an orderly close owes nobody anything.
+    if (this.closed && this.inFlight.size === 0 && this.queue.length === 0) return;
+    this.broken ??= e;
+    for (const waiting of this.inFlight.values()) for (const w of waiting) w.reject(e);
+    this.inFlight.clear();
+    for (const w of this.queueWaiting) w.reject(e);
+    this.queue = [];
+    this.queueWaiting = [];
+  }
 
   /**
    * Appends of one turn of the event loop share one transaction, so one fsync: a busy house with
@@ -154,39 +168,7 @@ export class SqliteStore implements Store {
    * only that append. Every promise resolves only after the group is durably committed.
    */
   appendEvents(caseId: CaseId, expectedVersion: number, events: NewEvent[], access: AccessRecord[] = []): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.pendingAppends.push({ caseId, expectedVersion, events, access, resolve, reject });
-      if (this.pendingAppends.length === 1) setImmediate(() => this.flushAppends());
-    });
-  }
-
-  private flushAppends(): void {
-    const group = this.pendingAppends;
-    this.pendingAppends = [];
-    const results: (number | VersionConflictError)[] = [];
-    try {
-      this.db
-        .transaction(() => {
-          for (const a of group) {
-            try {
-              results.push(this.appendTx(a.caseId, a.expectedVersion, a.events, a.access));
-            } catch (e) {
-              // The version check runs before any insert, so a conflict leaves nothing behind.
-              if (!(e instanceof VersionConflictError)) throw e;
-              results.push(e);
-            }
-          }
-        })
-        .immediate();
-    } catch (e) {
-      for (const a of group) a.reject(e as Error);
-      return;
-    }
-    group.forEach((a, i) => {
-      const r = results[i]!;
-      if (r instanceof VersionConflictError) a.reject(r);
-      else a.resolve(r);
-    });
+    return this.write({ op: 'append', caseId, expected: expectedVersion, events, access });
   }
 
   async readEvents(caseId: CaseId, afterVersion = 0, upToVersion = Number.MAX_SAFE_INTEGER): Promise<StoredEvent[]> {
@@ -210,63 +192,52 @@ export class SqliteStore implements Store {
   async listOrgs(): Promise<Organisation[]> {
     return this.stmts.listOrgs.all().map((r) => OrganisationRow.parse(JSON.parse(r.json)));
   }
-  async putOrg(org: Organisation): Promise<void> {
-    this.stmts.putOrg.run(org.id, JSON.stringify(org));
+  putOrg(org: Organisation): Promise<void> {
+    return this.write({ op: 'putOrg', org });
   }
   async listUsers(): Promise<UserRecord[]> {
     return this.stmts.listUsers.all().map((r) => UserRow.parse(JSON.parse(r.json)));
   }
-  async putUser(user: UserRecord): Promise<void> {
-    this.stmts.putUser.run(user.id, user.username, JSON.stringify(user));
+  putUser(user: UserRecord): Promise<void> {
+    return this.write({ op: 'putUser', user });
   }
   async listTables(): Promise<Table[]> {
     return this.stmts.listTables.all().map((r) => TableRow.parse(JSON.parse(r.json)));
   }
-  async putTable(table: Table): Promise<void> {
-    this.stmts.putTable.run(table.id, JSON.stringify(table));
+  putTable(table: Table): Promise<void> {
+    return this.write({ op: 'putTable', table });
   }
 
-  async putSession(s: SessionRecord): Promise<void> {
-    this.stmts.putSession.run(s.idHash, s.userId, s.createdAt, s.lastSeenAt);
+  putSession(session: SessionRecord): Promise<void> {
+    return this.write({ op: 'putSession', session });
   }
   async getSession(idHash: string): Promise<SessionRecord | undefined> {
     const r = this.stmts.getSession.get(idHash);
     return r && SessionRow.parse({ idHash: r.id_hash, userId: r.user_id, createdAt: r.created_at, lastSeenAt: r.last_seen_at });
   }
-  async touchSession(idHash: string, lastSeenAt: number): Promise<void> {
-    this.stmts.touchSession.run(lastSeenAt, idHash);
+  touchSession(idHash: string, lastSeenAt: number): Promise<void> {
+    return this.write({ op: 'touchSession', idHash, lastSeenAt });
   }
-  async deleteSession(idHash: string): Promise<void> {
-    this.stmts.deleteSession.run(idHash);
+  deleteSession(idHash: string): Promise<void> {
+    return this.write({ op: 'deleteSession', idHash });
   }
-  async deleteSessionsOf(userId: UserId): Promise<string[]> {
-    return this.db.transaction(() => {
-      const ids = this.stmts.sessionsOf.all(userId).map((r) => r.id_hash);
-      this.stmts.deleteSessionsOf.run(userId);
-      return ids;
-    })();
+  deleteSessionsOf(userId: UserId): Promise<string[]> {
+    return this.write({ op: 'deleteSessionsOf', userId });
   }
 
   async getLoginFailures(key: string): Promise<LoginFailures> {
     const r = this.stmts.getFailures.get(key);
     return { count: r?.count ?? 0, lockedUntil: r?.locked_until ?? 0 };
   }
-  async recordLoginFailure(key: string, now: number, maxFailures: number, lockMs: number): Promise<LoginFailures> {
-    return this.db.transaction(() => {
-      const r = this.stmts.getFailures.get(key);
-      // A lock that has run out starts a fresh count.
-      const count = r && r.locked_until > 0 && r.locked_until <= now ? 1 : (r?.count ?? 0) + 1;
-      const lockedUntil = count >= maxFailures ? now + lockMs : 0;
-      this.stmts.putFailures.run(key, count, lockedUntil);
-      return { count, lockedUntil };
-    })();
+  recordLoginFailure(key: string, now: number, maxFailures: number, lockMs: number): Promise<LoginFailures> {
+    return this.write({ op: 'recordLoginFailure', key, now, maxFailures, lockMs });
   }
-  async clearLoginFailures(key: string): Promise<void> {
-    this.stmts.clearFailures.run(key);
+  clearLoginFailures(key: string): Promise<void> {
+    return this.write({ op: 'clearLoginFailures', key });
   }
 
   async appendAccess(records: AccessRecord[]): Promise<void> {
-    if (records.length > 0) this.db.transaction(() => this.insertAccessMany(records))();
+    if (records.length > 0) await this.write({ op: 'access', records });
   }
   async readAccess(q: AccessQuery): Promise<AccessRecord[]> {
     const limit = q.limit ?? 10_000;
@@ -292,29 +263,40 @@ export class SqliteStore implements Store {
     );
   }
 
-  async appendDocUpdate(docId: string, update: Uint8Array): Promise<void> {
-    this.stmts.appendDoc.run(docId, Buffer.from(update));
+  appendDocUpdate(docId: string, update: Uint8Array): Promise<void> {
+    return this.write({ op: 'appendDoc', docId, update });
   }
   async readDocUpdates(docId: string): Promise<Uint8Array[]> {
     return this.stmts.readDoc.all(docId).map((r) => new Uint8Array(r.update_bytes));
   }
-  async compactDoc(docId: string, merged: Uint8Array, count: number): Promise<void> {
-    this.db.transaction(() => {
-      this.stmts.deleteDocFirst.run(docId, count);
-      this.stmts.appendDoc.run(docId, Buffer.from(merged));
-    })();
+  compactDoc(docId: string, merged: Uint8Array, count: number): Promise<void> {
+    return this.write({ op: 'compactDoc', docId, merged, count });
   }
 
   async getMeta(key: string): Promise<string | undefined> {
     return this.stmts.getMeta.get(key)?.value;
   }
-  async initMeta(key: string, value: string): Promise<string> {
-    this.stmts.initMeta.run(key, value);
-    return this.stmts.getMeta.get(key)!.value;
+  initMeta(key: string, value: string): Promise<string> {
+    return this.write({ op: 'initMeta', key, value });
   }
 
-  async close(): Promise<void> {
-    if (this.pendingAppends.length > 0) this.flushAppends();
-    if (this.db.open) this.db.close();
+  /** Commits what is queued, stops the writer thread, closes the file. */
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      this.send();
+      if (!this.broken) {
+        this.writer.ref();
+        const done = new Promise<void>((resolve) => {
+          this.writerClosed = resolve;
+          // A writer that dies instead of answering ends the wait too (fail() has rejected its ops).
+          this.writer.once('exit', () => resolve());
+        });
+        this.writer.postMessage('close');
+        await done;
+        this.writer.unref();
+      }
+      if (this.db.open) this.db.close();
+    })();
+    return this.closed;
   }
 }

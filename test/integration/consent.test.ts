@@ -95,7 +95,14 @@ beforeAll(async () => {
   });
   if (!created.ok) throw new Error(created.error.code);
   caseId = created.data.caseId;
-  for (const n of USERS.filter((x) => x !== 'veiligthuis')) await open(n);
+  const openers = USERS.filter((x) => x !== 'veiligthuis');
+  for (const n of openers) await open(n);
+  // Presence is sent a moment after the last open; it must be in before the tests count messages.
+  await Promise.all(
+    openers.map((n) =>
+      u[n]!.waitFor((r) => r.event === 'presence:update' && (r.args[0] as { present: unknown[] }).present.length === openers.length),
+    ),
+  );
   item.pol = await add('politie', 'Politie: meldingen van overlast.');
   item.polOm = await add('politie', 'Politie: alleen voor OM.', ['org_om']);
   item.ggz = await add('ggz', 'GGZ: eerder in zorg.');

@@ -95,6 +95,25 @@ export function runStoreContract(name: string, make: () => Promise<{ store: Stor
       expect(await store.getSession('s2')).toBeUndefined();
     });
 
+    it('a write that breaks a rule fails alone: writes of the same moment are kept', async () => {
+      const user = (id: string, username: string) => ({ id: id as UserId, username, displayName: id, orgId: 'org_x' as OrgId, roles: [], active: true, passwordHash: 'h' });
+      await store.putUser(user('usr_1', 'een'));
+      // Issued together, so a store that commits in groups puts them in one group.
+      const results = await Promise.allSettled([
+        store.appendEvents(A, 0, [ev(1)]),
+        store.putUser(user('usr_2', 'een')),
+        store.appendEvents(B, 5, [ev(2)]),
+        store.appendAccess([rec('samen', A)]),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+      expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(/UNIQUE/);
+      expect((results[2] as PromiseRejectedResult).reason).toBeInstanceOf(VersionConflictError);
+      expect((await store.readEvents(A)).length).toBe(1);
+      expect(await store.readEvents(B)).toEqual([]);
+      expect((await store.listUsers()).map((u) => u.id)).toEqual(['usr_1']);
+      expect((await store.readAccess({ caseId: A })).map((r) => r.operation)).toEqual(['samen']);
+    });
+
     it('counts login failures and locks after the maximum', async () => {
       expect((await store.recordLoginFailure('k', 1000, 3, 500)).lockedUntil).toBe(0);
       await store.recordLoginFailure('k', 1001, 3, 500);

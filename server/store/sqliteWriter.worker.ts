@@ -1,0 +1,51 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import { configure } from './sqliteSchema.js';
+import { SqliteWrites, type WriteOp, type WriteResult } from './sqliteWrites.js';
+
+/**
+ * The SQLite writer thread: every change to the file is committed here, so neither the inserts
+ * nor the fsync of a commit hold up the event loop that delivers the board. Batches that arrive
+ * while a commit is under way are merged into the next one: one fsync for all of them.
+ */
+export interface WriterRequest {
+  id: number;
+  ops: WriteOp[];
+}
+export type WriterReply = { id: number; results: WriteResult[] } | 'closed';
+
+const port = parentPort!;
+const db = new Database((workerData as { file: string }).file);
+configure(db);
+const writes = new SqliteWrites(db);
+let pending: WriterRequest[] = [];
+let closing = false;
+
+function flush(): void {
+  const requests = pending;
+  pending = [];
+  const results = writes.apply(requests.flatMap((r) => r.ops));
+  let at = 0;
+  for (const r of requests) {
+    port.postMessage({ id: r.id, results: results.slice(at, at + r.ops.length) } satisfies WriterReply);
+    at += r.ops.length;
+  }
+  if (closing) close();
+}
+
+/** After the last replies, on the same port: the main thread knows nothing is owed any more. */
+function close(): void {
+  db.close();
+  port.postMessage('closed' satisfies WriterReply);
+  port.close();
+}
+
+port.on('message', (m: WriterRequest | 'close') => {
+  if (m === 'close') {
+    closing = true;
+    if (pending.length === 0) close();
+    return;
+  }
+  pending.push(m);
+  if (pending.length === 1) setImmediate(flush);
+});

@@ -1,0 +1,153 @@
+import type Database from 'better-sqlite3';
+import type { Organisation, Table } from '../../shared/domain.js';
+import type { CaseId, UserId } from '../../shared/ids.js';
+import { VersionConflictError, type AccessRecord, type LoginFailures, type NewEvent, type SessionRecord, type UserRecord } from './types.js';
+
+/** Every change to the SQLite file, as the main thread hands it to the writer thread. */
+export type WriteOp =
+  | { op: 'append'; caseId: CaseId; expected: number; events: NewEvent[]; access: AccessRecord[] }
+  | { op: 'access'; records: AccessRecord[] }
+  | { op: 'putOrg'; org: Organisation }
+  | { op: 'putUser'; user: UserRecord }
+  | { op: 'putTable'; table: Table }
+  | { op: 'putSession'; session: SessionRecord }
+  | { op: 'touchSession'; idHash: string; lastSeenAt: number }
+  | { op: 'deleteSession'; idHash: string }
+  | { op: 'deleteSessionsOf'; userId: UserId }
+  | { op: 'recordLoginFailure'; key: string; now: number; maxFailures: number; lockMs: number }
+  | { op: 'clearLoginFailures'; key: string }
+  | { op: 'appendDoc'; docId: string; update: Uint8Array }
+  | { op: 'compactDoc'; docId: string; merged: Uint8Array; count: number }
+  | { op: 'initMeta'; key: string; value: string };
+
+/** What each op gave back; errors cross the thread as data and become errors again on the other side. */
+export type WriteResult =
+  | { ok: true; value: unknown }
+  | { ok: false; message: string; code?: string; conflict?: { caseId: CaseId; expected: number; actual: number } };
+
+export function failure(e: unknown): WriteResult {
+  if (e instanceof VersionConflictError) return { ok: false, message: e.message, conflict: { caseId: e.caseId, expected: e.expected, actual: e.actual } };
+  const err = e as { message?: unknown; code?: unknown };
+  return { ok: false, message: String(err?.message ?? e), ...(typeof err?.code === 'string' ? { code: err.code } : {}) };
+}
+
+export function toError(r: Extract<WriteResult, { ok: false }>): Error {
+  if (r.conflict) return new VersionConflictError(r.conflict.caseId, r.conflict.expected, r.conflict.actual);
+  return Object.assign(new Error(r.message), r.code ? { code: r.code } : {});
+}
+
+/**
+ * Applies batches of writes: one transaction, so one fsync, per batch (group commit). Each op runs
+ * in its own savepoint: a version conflict or a broken constraint fails that op alone.
+ */
+export class SqliteWrites {
+  private readonly s;
+
+  constructor(private readonly db: Database.Database) {
+    this.s = {
+      head: db.prepare<[string], { v: number | null }>('SELECT MAX(version) AS v FROM events WHERE case_id = ?'),
+      insertEvent: db.prepare('INSERT INTO events (case_id, version, type, payload, at, actor_user, actor_org) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      insertAccess: db.prepare(
+        'INSERT INTO access_log (at, action, operation, case_id, item_id, user_id, org_id, role, purpose, address, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      putOrg: db.prepare('INSERT INTO orgs (id, json) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET json = excluded.json'),
+      putUser: db.prepare('INSERT INTO users (id, username, json) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET username = excluded.username, json = excluded.json'),
+      putTable: db.prepare('INSERT INTO tables_ (id, json) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET json = excluded.json'),
+      putSession: db.prepare(
+        'INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at) VALUES (?, ?, ?, ?) ON CONFLICT (id_hash) DO UPDATE SET last_seen_at = excluded.last_seen_at',
+      ),
+      deleteSession: db.prepare('DELETE FROM sessions WHERE id_hash = ?'),
+      touchSession: db.prepare('UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?'),
+      sessionsOf: db.prepare<[string], { id_hash: string }>('SELECT id_hash FROM sessions WHERE user_id = ?'),
+      deleteSessionsOf: db.prepare('DELETE FROM sessions WHERE user_id = ?'),
+      getFailures: db.prepare<[string], { count: number; locked_until: number }>('SELECT count, locked_until FROM login_failures WHERE key = ?'),
+      putFailures: db.prepare(
+        'INSERT INTO login_failures (key, count, locked_until) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET count = excluded.count, locked_until = excluded.locked_until',
+      ),
+      clearFailures: db.prepare('DELETE FROM login_failures WHERE key = ?'),
+      appendDoc: db.prepare('INSERT INTO doc_updates (doc_id, update_bytes) VALUES (?, ?)'),
+      deleteDocFirst: db.prepare('DELETE FROM doc_updates WHERE seq IN (SELECT seq FROM doc_updates WHERE doc_id = ? ORDER BY seq LIMIT ?)'),
+      initMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
+      getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
+    };
+  }
+
+  apply(batch: WriteOp[]): WriteResult[] {
+    const results: WriteResult[] = [];
+    try {
+      this.db
+        .transaction(() => {
+          for (const w of batch) {
+            try {
+              // A nested transaction is a savepoint: a failing op is rolled back on its own.
+              results.push({ ok: true, value: this.db.transaction(() => this.one(w))() });
+            } catch (e) {
+              results.push(failure(e));
+            }
+          }
+        })
+        .immediate();
+    } catch (e) {
+      // The commit itself failed (disk full, I/O error): nothing of the batch is written.
+      const f = failure(e);
+      return batch.map(() => f);
+    }
+    return results;
+  }
+
+  private insertAccess(records: AccessRecord[]): void {
+    const ins = this.s.insertAccess;
+    for (const r of records) ins.run(r.at, r.action, r.operation, r.caseId, r.itemId, r.userId, r.orgId, r.role, r.purpose, r.address, r.outcome);
+  }
+
+  private one(w: WriteOp): unknown {
+    const s = this.s;
+    switch (w.op) {
+      case 'append': {
+        const actual = s.head.get(w.caseId)?.v ?? 0;
+        if (actual !== w.expected) throw new VersionConflictError(w.caseId, w.expected, actual);
+        let v = w.expected;
+        for (const e of w.events) s.insertEvent.run(w.caseId, ++v, e.type, JSON.stringify(e.payload), e.at, e.actorUserId, e.actorOrgId);
+        this.insertAccess(w.access);
+        return v;
+      }
+      case 'access':
+        return this.insertAccess(w.records);
+      case 'putOrg':
+        return void s.putOrg.run(w.org.id, JSON.stringify(w.org));
+      case 'putUser':
+        return void s.putUser.run(w.user.id, w.user.username, JSON.stringify(w.user));
+      case 'putTable':
+        return void s.putTable.run(w.table.id, JSON.stringify(w.table));
+      case 'putSession':
+        return void s.putSession.run(w.session.idHash, w.session.userId, w.session.createdAt, w.session.lastSeenAt);
+      case 'touchSession':
+        return void s.touchSession.run(w.lastSeenAt, w.idHash);
+      case 'deleteSession':
+        return void s.deleteSession.run(w.idHash);
+      case 'deleteSessionsOf': {
+        const ids = s.sessionsOf.all(w.userId).map((r) => r.id_hash);
+        s.deleteSessionsOf.run(w.userId);
+        return ids;
+      }
+      case 'recordLoginFailure': {
+        const r = s.getFailures.get(w.key);
+        // A lock that has run out starts a fresh count.
+        const count = r && r.locked_until > 0 && r.locked_until <= w.now ? 1 : (r?.count ?? 0) + 1;
+        const lockedUntil = count >= w.maxFailures ? w.now + w.lockMs : 0;
+        s.putFailures.run(w.key, count, lockedUntil);
+        return { count, lockedUntil } satisfies LoginFailures;
+      }
+      case 'clearLoginFailures':
+        return void s.clearFailures.run(w.key);
+      case 'appendDoc':
+        return void s.appendDoc.run(w.docId, Buffer.from(w.update));
+      case 'compactDoc':
+        s.deleteDocFirst.run(w.docId, w.count);
+        return void s.appendDoc.run(w.docId, Buffer.from(w.merged));
+      case 'initMeta':
+        s.initMeta.run(w.key, w.value);
+        return s.getMeta.get(w.key)!.value;
+    }
+  }
+}
