@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { probeFsync } from './lib/disk.js';
 import { config } from './lib/config.js';
 import { openFilesLimit, ROOT, stopAll, TASKSET } from './lib/procs.js';
 import { judgeGoals, markdown, writeTable, type Results } from './lib/report.js';
@@ -170,9 +171,13 @@ async function main(): Promise<void> {
   const needed = Math.max(config.manyCases.cases * config.manyCases.perCase, config.oneCase.viewers) + 200;
   if (openFiles !== null && openFiles < needed) say(`warning: ulimit -n is ${openFiles}, below the ${needed} sockets of the largest scenario; raise it (ulimit -n ${needed * 2}) before running`);
   say(`bench ${config.quick ? '(quick) ' : ''}— systems ${config.systems.join(', ')}; ${pinnings.join(', ')}; scenarios ${config.scenarios.join(', ')}`);
+  const fsyncSamples = config.quick ? 50 : 300;
+  const fsyncAtStart = await probeFsync(fsyncSamples);
+  say(`fsync of 4 KB on the temp disk: p50 ${fsyncAtStart.p50} p99 ${fsyncAtStart.p99} max ${fsyncAtStart.max} ms`);
   for (const pinning of pinnings) {
     for (const system of config.systems) results.push(...(await runSystem(system, pinning === 'pinned')));
   }
+  const fsyncAtEnd = await probeFsync(fsyncSamples);
   const res: Results = {
     run: {
       at,
@@ -185,6 +190,7 @@ async function main(): Promise<void> {
         openFiles,
         tmpFs: tmpFs(),
         loadAverage: loadAtStart,
+        fsync: { atStart: fsyncAtStart, atEnd: fsyncAtEnd },
       },
       config,
       durationSeconds: (performance.now() - started) / 1000,

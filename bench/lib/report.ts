@@ -1,10 +1,20 @@
+import type { FsyncProbe } from './disk.js';
 import fs from 'node:fs';
 import type { ScenarioResult, StepMetrics } from './scenarios.js';
 
 export interface RunInfo {
   at: string;
   quick: boolean;
-  machine: { cpus: number; model: string; node: string; taskset: boolean; openFiles: number | null; tmpFs: string; loadAverage: number[] };
+  machine: {
+    cpus: number;
+    model: string;
+    node: string;
+    taskset: boolean;
+    openFiles: number | null;
+    tmpFs: string;
+    loadAverage: number[];
+    fsync?: { atStart: FsyncProbe; atEnd: FsyncProbe };
+  };
   config: unknown;
   durationSeconds: number;
 }
@@ -92,6 +102,13 @@ export function markdown(res: Results): string {
       `taskset ${m.taskset ? 'available (pinned: servers and Redis on core 0, generators on core 1)' : 'missing: unpinned only'}; open files ${m.openFiles ?? '?'}; temp files on ${m.tmpFs}; load average at start ${m.loadAverage.map((x) => x.toFixed(2)).join(' ')}.`,
     '',
   );
+  if (m.fsync) {
+    const f = (p: FsyncProbe): string => `p50 ${p.p50} ms, p99 ${p.p99} ms, max ${p.max} ms, ${p.over20ms} of ${p.samples} over 20 ms`;
+    lines.push(
+      `The disk under every durable commit (fdatasync of a 4 KB append in the temp directory, every 10 ms): at the start ${f(m.fsync.atStart)}; at the end ${f(m.fsync.atEnd)}.`,
+      '',
+    );
+  }
   lines.push('#### Goals', '', '| goal | target | measured | met |', '| --- | --- | --- | --- |');
   for (const g of res.goals) lines.push(`| ${g.goal} | ${g.target} | ${g.measured} | ${g.met === null ? '–' : g.met ? 'yes' : '**no**'} |`);
   lines.push('');

@@ -329,29 +329,36 @@ export class Realtime {
     const touchedItems = [...touched.items];
     // Built once per user; sockets whose patches are identical (same rights) share one packet,
     // encoded once, so a case watched by many costs one projection per kind of viewer.
-    const perUser = new Map<UserId, { ops: PatchOp[]; key: string }>();
+    const perUser = new Map<UserId, { ops: PatchOp[]; key: string; revoked: boolean }>();
     const packets = new Map<string, { ops: PatchOp[]; socketIds: string[] }>();
+    const logged = new Set<string>();
     let someoneLeft = false;
     for (const s of this.localSocketsIn(caseRoom(caseId))) {
-      const served = this.st(s).open.get(caseId);
+      const st = this.st(s);
+      const served = st.open.get(caseId);
       if (served === undefined || served >= after.version) continue;
       const viewer = s.data.viewer;
       let built = perUser.get(viewer.userId);
       if (!built) {
         const ops = deltaFor(before, after, { meta: touched.meta, items: touchedItems }, viewer, this.d.dir.nameOf, cursor);
-        built = { ops, key: ops.length > 0 ? JSON.stringify(ops) : '' };
+        built = { ops, key: ops.length > 0 ? JSON.stringify(ops) : '', revoked: ops.some((o) => o.op === 'revoked') };
         perUser.set(viewer.userId, built);
       }
-      // Each socket is its own read (NEN 7513 names the address), though users share the build.
-      this.logReads({ viewer, address: s.data.address }, after, built.ops, 'case:patch');
-      this.st(s).open.set(caseId, after.version);
+      // A read per user and address (NEN 7513 names both): a second tab at the same address reads
+      // the same thing at the same moment, and a duplicate row would add nothing to the log.
+      const readKey = `${viewer.userId} ${s.data.address}`;
+      if (!logged.has(readKey)) {
+        logged.add(readKey);
+        this.logReads({ viewer, address: s.data.address }, after, built.ops, 'case:patch');
+      }
+      st.open.set(caseId, after.version);
       if (built.key) {
         let packet = packets.get(built.key);
         if (!packet) packets.set(built.key, (packet = { ops: built.ops, socketIds: [] }));
         packet.socketIds.push(s.id);
       }
-      if (built.ops.some((o) => o.op === 'revoked')) {
-        this.st(s).open.delete(caseId);
+      if (built.revoked) {
+        st.open.delete(caseId);
         void s.leave(caseRoom(caseId));
         someoneLeft = true;
       }
@@ -361,7 +368,9 @@ export class Realtime {
     if (touched.meta) this.deliverSummaries(before, after);
     // A participant change can change who may be listed. Every process handles every commit, so
     // each refreshes its own sockets; no need to tell the others. Nothing is re-sent otherwise.
-    if (someoneLeft || (before && JSON.stringify(before.participants) !== JSON.stringify(after.participants))) this.schedulePresence(caseId);
+    // (The reducers copy on write: untouched participants are the same array.)
+    const participantsChanged = before !== null && before.participants !== after.participants && JSON.stringify(before.participants) !== JSON.stringify(after.participants);
+    if (someoneLeft || participantsChanged) this.schedulePresence(caseId);
   }
 
   private deliverSummaries(before: CaseState | null, after: CaseState): void {

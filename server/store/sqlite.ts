@@ -46,17 +46,27 @@ interface AccessRowRaw {
 }
 
 /**
- * Starts the writer thread. The worker runs TypeScript like the rest of the server: it registers
- * tsx itself, since a worker does not inherit the loader hooks of the thread that started it.
+ * Starts the writer thread. It runs TypeScript like the rest of the server: it registers tsx
+ * itself, since a worker does not inherit the loader hooks of the thread that started it.
  */
-function startWriter(file: string): Worker {
+function startThread(entry: string, file: string): Worker {
   // The ESM entry of tsx's API (require.resolve would give the CommonJS one).
   const pkgFile = createRequire(import.meta.url).resolve('tsx/package.json');
   const pkg = JSON.parse(fs.readFileSync(pkgFile, 'utf8')) as { exports: Record<string, { import: { default: string } }> };
   const tsx = pathToFileURL(path.join(path.dirname(pkgFile), pkg.exports['./esm/api']!.import.default)).href;
-  const entry = new URL('./sqliteWriter.worker.ts', import.meta.url).href;
-  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
-  return new Worker(boot, { eval: true, workerData: { file }, name: 'sqlite-writer' });
+  const url = new URL(entry, import.meta.url).href;
+  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(url)}); })`;
+  return new Worker(boot, { eval: true, workerData: { file }, name: path.basename(entry, '.worker.ts') });
+}
+
+/** Asks the thread to close its connection and waits for its last word (or its end). */
+function stopThread(w: Worker, onClosed: (fn: () => void) => void): Promise<void> {
+  return new Promise<void>((resolve) => {
+    onClosed(resolve);
+    w.once('exit', () => resolve());
+    w.ref();
+    w.postMessage('close');
+  }).then(() => void w.unref());
 }
 
 interface Waiting {
@@ -90,8 +100,9 @@ export class SqliteStore implements Store {
     configure(this.db);
     // The schema exists before the writer opens the file.
     this.db.exec(SCHEMA);
-    this.writer = startWriter(file);
+    this.writer = startThread('./sqliteWriter.worker.ts', file);
     this.writer.unref();
+
     this.writer.on('message', (m: WriterReply) => this.replied(m));
     this.writer.on('error', (e) => this.fail(e));
     this.writer.on('exit', (code) => this.fail(new Error(`SQLite writer thread stopped (exit ${code})`)));
@@ -284,17 +295,7 @@ export class SqliteStore implements Store {
   close(): Promise<void> {
     this.closed ??= (async () => {
       this.send();
-      if (!this.broken) {
-        this.writer.ref();
-        const done = new Promise<void>((resolve) => {
-          this.writerClosed = resolve;
-          // A writer that dies instead of answering ends the wait too (fail() has rejected its ops).
-          this.writer.once('exit', () => resolve());
-        });
-        this.writer.postMessage('close');
-        await done;
-        this.writer.unref();
-      }
+      if (!this.broken) await stopThread(this.writer, (fn) => (this.writerClosed = fn));
       if (this.db.open) this.db.close();
     })();
     return this.closed;

@@ -22,10 +22,12 @@ CREATE TABLE IF NOT EXISTS doc_updates (doc_id TEXT NOT NULL, seq INTEGER PRIMAR
 CREATE INDEX IF NOT EXISTS doc_updates_doc ON doc_updates (doc_id, seq);
 `;
 
-/** Both connections (the reader on the main thread, the writer in its worker) open the file alike. */
+/** Both connections (the reader on the main thread, the writer in its thread) open the file alike. */
 export function configure(db: Database.Database): void {
   db.pragma('journal_mode = WAL');
   // FULL: a command is acknowledged only once its events survive a crash or power loss.
   db.pragma('synchronous = FULL');
   db.pragma('busy_timeout = 5000');
+  // Once checkpointed, a log that grew in a burst is cut back instead of kept at its largest.
+  db.pragma('journal_size_limit = 67108864');
 }

@@ -20,7 +20,6 @@ configure(db);
 const writes = new SqliteWrites(db);
 let pending: WriterRequest[] = [];
 let closing = false;
-
 function flush(): void {
   const requests = pending;
   pending = [];
