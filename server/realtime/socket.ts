@@ -332,6 +332,7 @@ export class Realtime {
     const perUser = new Map<UserId, { ops: PatchOp[]; key: string; revoked: boolean }>();
     const packets = new Map<string, { ops: PatchOp[]; socketIds: string[] }>();
     const logged = new Set<string>();
+    const at = new Date().toISOString();
     let someoneLeft = false;
     for (const s of this.localSocketsIn(caseRoom(caseId))) {
       const st = this.st(s);
@@ -349,7 +350,7 @@ export class Realtime {
       const readKey = `${viewer.userId} ${s.data.address}`;
       if (!logged.has(readKey)) {
         logged.add(readKey);
-        this.logReads({ viewer, address: s.data.address }, after, built.ops, 'case:patch');
+        this.logReads({ viewer, address: s.data.address }, after, built.ops, 'case:patch', at);
       }
       st.open.set(caseId, after.version);
       if (built.key) {
@@ -395,10 +396,10 @@ export class Realtime {
     }
   }
 
-  private logReads(actor: Actor, c: CaseState, ops: PatchOp[], operation: string): void {
+  private logReads(actor: Actor, c: CaseState, ops: PatchOp[], operation: string, at = new Date().toISOString()): void {
     const records: AccessRecord[] = [];
     const read = (itemId: CaseState['items'] extends Map<infer K, unknown> ? K | null : never) =>
-      records.push(accessRecord(actor, c, { action: 'read', operation, itemId }));
+      records.push(accessRecord(actor, c, { action: 'read', operation, itemId }, at));
     for (const o of ops) {
       if (o.op === 'snapshot') {
         read(null);

@@ -14,9 +14,11 @@ export function redisKeys(prefix: string) {
     session: (idHash: string) => k('session', idHash),
     userSessions: (userId: string) => k('user-sessions', userId),
     loginFailures: (key: string) => k('login-failures', key),
-    access: k('access'),
-    accessByCase: (caseId: string) => k('access', 'case', caseId),
-    accessByUser: (userId: string) => k('access', 'user', userId),
+    /** The access log: each record once, by sequence number, and per case and per user the numbers. */
+    accessSeq: k('audit', 'seq'),
+    accessRecords: k('audit', 'records'),
+    accessByCase: (caseId: string) => k('audit', 'case', caseId),
+    accessByUser: (userId: string) => k('audit', 'user', userId),
     doc: (docId: string) => k('doc', docId),
     meta: k('meta'),
     /** Pub/sub: "a case log grew" and collaborative-text relays between processes. */

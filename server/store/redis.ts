@@ -15,23 +15,59 @@ import {
   type UserRecord,
 } from './types.js';
 
+// Writes access records given as ARGV triples from `first` on: (case list, user list or '', the
+// record). Each record is kept once, under its sequence number; the lists hold the numbers. One
+// HSET and one RPUSH per list for the whole batch: a delivery's reads share a few lists.
+const WRITE_ACCESS = `
+local function chunked(cmd, key, t)
+  for s = 1, #t, 2000 do redis.call(cmd, key, unpack(t, s, math.min(s + 1999, #t))) end
+end
+local function writeAccess(seqKey, recKey, first)
+  local n = (#ARGV - first + 1) / 3
+  if n < 1 then return end
+  local seq = redis.call('INCRBY', seqKey, n) - n
+  local fields, lists, order = {}, {}, {}
+  for i = first, #ARGV, 3 do
+    seq = seq + 1
+    fields[#fields + 1] = seq
+    fields[#fields + 1] = ARGV[i + 2]
+    for k = i, i + 1 do
+      local key = ARGV[k]
+      if key ~= '' then
+        local l = lists[key]
+        if not l then l = {}; lists[key] = l; order[#order + 1] = key end
+        l[#l + 1] = seq
+      end
+    end
+  end
+  chunked('HSET', recKey, fields)
+  for _, key in ipairs(order) do chunked('RPUSH', key, lists[key]) end
+end`;
+
 // Appends a case's events only if the log has exactly the expected length, and writes the change
 // records in the same atomic step: one order per case across every process.
-const APPEND = `
+const APPEND = `${WRITE_ACCESS}
 local len = redis.call('LLEN', KEYS[1])
 local expected = tonumber(ARGV[1])
 if len ~= expected then return {-1, len} end
 local nEvents = tonumber(ARGV[2])
 for i = 1, nEvents do redis.call('RPUSH', KEYS[1], ARGV[2 + i]) end
 redis.call('SADD', KEYS[2], ARGV[3 + nEvents])
-local i = 4 + nEvents
-while i <= #ARGV do
-  redis.call('RPUSH', KEYS[3], ARGV[i + 2])
-  redis.call('RPUSH', ARGV[i], ARGV[i + 2])
-  if ARGV[i + 1] ~= '' then redis.call('RPUSH', ARGV[i + 1], ARGV[i + 2]) end
-  i = i + 3
-end
+writeAccess(KEYS[3], KEYS[4], 4 + nEvents)
 return {1, len + nEvents}`;
+
+const APPEND_ACCESS = `${WRITE_ACCESS}
+writeAccess(KEYS[1], KEYS[2], 1)
+return 1`;
+
+const ACCESS_FIELDS = ['at', 'action', 'operation', 'caseId', 'itemId', 'userId', 'orgId', 'role', 'purpose', 'address', 'outcome'] as const;
+
+/** A record as a JSON array in field order: a third the size of the object, kept once. */
+const packAccess = (r: AccessRecord): string => JSON.stringify(ACCESS_FIELDS.map((f) => r[f]));
+const unpackAccess = (json: string): AccessRecord => {
+  const values = JSON.parse(json) as unknown[];
+  return AccessRow.parse(Object.fromEntries(ACCESS_FIELDS.map((f, i) => [f, values[i]]))) as AccessRecord;
+};
 
 const RECORD_FAILURE = `
 local count = tonumber(redis.call('HGET', KEYS[1], 'count') or '0')
@@ -90,12 +126,16 @@ export class RedisStore implements Store {
     return this.keys;
   }
 
+  private accessArgs(records: AccessRecord[]): string[] {
+    const args: string[] = [];
+    for (const r of records) args.push(this.keys.accessByCase(r.caseId ?? '-'), r.userId ? this.keys.accessByUser(r.userId) : '', packAccess(r));
+    return args;
+  }
+
   async appendEvents(caseId: CaseId, expectedVersion: number, events: NewEvent[], access: AccessRecord[] = []): Promise<number> {
-    const args: string[] = [String(expectedVersion), String(events.length), ...events.map((e) => JSON.stringify(e)), caseId];
-    for (const r of access) {
-      args.push(r.caseId ? this.keys.accessByCase(r.caseId) : this.keys.accessByCase('-'), r.userId ? this.keys.accessByUser(r.userId) : '', JSON.stringify(r));
-    }
-    const [ok, version] = (await this.client.sendCommand(['EVAL', APPEND, '3', this.keys.caseEvents(caseId), this.keys.cases, this.keys.access, ...args])) as [number, number];
+    const args: string[] = [String(expectedVersion), String(events.length), ...events.map((e) => JSON.stringify(e)), caseId, ...this.accessArgs(access)];
+    const keys = [this.keys.caseEvents(caseId), this.keys.cases, this.keys.accessSeq, this.keys.accessRecords];
+    const [ok, version] = (await this.client.sendCommand(['EVAL', APPEND, '4', ...keys, ...args])) as [number, number];
     if (ok !== 1) throw new VersionConflictError(caseId, expectedVersion, version);
     return version;
   }
@@ -182,27 +222,23 @@ export class RedisStore implements Store {
 
   async appendAccess(records: AccessRecord[]): Promise<void> {
     if (records.length === 0) return;
-    // One RPUSH per list with all its records: a batch of reads touches few lists many times.
-    const lists = new Map<string, string[]>();
-    const push = (key: string, json: string): void => {
-      const l = lists.get(key);
-      if (l) l.push(json);
-      else lists.set(key, [json]);
-    };
-    for (const r of records) {
-      const json = JSON.stringify(r);
-      push(this.keys.access, json);
-      push(this.keys.accessByCase(r.caseId ?? '-'), json);
-      if (r.userId) push(this.keys.accessByUser(r.userId), json);
-    }
-    const m = this.client.multi();
-    for (const [key, values] of lists) m.rPush(key, values);
-    await m.exec();
+    await this.client.sendCommand(['EVAL', APPEND_ACCESS, '2', this.keys.accessSeq, this.keys.accessRecords, ...this.accessArgs(records)]);
   }
   async readAccess(q: AccessQuery): Promise<AccessRecord[]> {
-    const key = q.caseId ? this.keys.accessByCase(q.caseId) : q.userId ? this.keys.accessByUser(q.userId) : this.keys.access;
-    const rows = await this.client.lRange(key, 0, (q.limit ?? 10_000) - 1);
-    return rows.map((j) => AccessRow.parse(JSON.parse(j)));
+    const limit = q.limit ?? 10_000;
+    let seqs: string[];
+    if (q.caseId || q.userId) {
+      seqs = await this.client.lRange(q.caseId ? this.keys.accessByCase(q.caseId) : this.keys.accessByUser(q.userId!), 0, limit - 1);
+    } else {
+      const last = Number((await this.client.get(this.keys.accessSeq)) ?? 0);
+      seqs = Array.from({ length: Math.min(last, limit) }, (_, i) => String(i + 1));
+    }
+    const out: AccessRecord[] = [];
+    for (let i = 0; i < seqs.length; i += 1000) {
+      const rows = await this.client.hmGet(this.keys.accessRecords, seqs.slice(i, i + 1000));
+      for (const j of rows) if (j) out.push(unpackAccess(j));
+    }
+    return out;
   }
 
   async appendDocUpdate(docId: string, update: Uint8Array): Promise<void> {
