@@ -20,6 +20,25 @@ configure(db);
 const writes = new SqliteWrites(db);
 let pending: WriterRequest[] = [];
 let closing = false;
+/**
+ * SQLite checkpoints (copies the log into the database file, two fsyncs) in the commit that takes
+ * the log past 1,000 pages, and a busy log crosses that often: the access-log indexes dirty many
+ * pages per commit. Here the writer checkpoints after a commit at most once a second instead.
+ */
+const CHECKPOINT_EVERY_MS = 1000;
+let lastCheckpoint = performance.now();
+db.pragma('wal_autocheckpoint = 0');
+
+function checkpointIfDue(): void {
+  const now = performance.now();
+  if (now - lastCheckpoint < CHECKPOINT_EVERY_MS) return;
+  lastCheckpoint = now;
+  try {
+    db.pragma('wal_checkpoint(PASSIVE)');
+  } catch {
+    // Busy: the next one copies what this one could not.
+  }
+}
 function flush(): void {
   const requests = pending;
   pending = [];
@@ -29,6 +48,8 @@ function flush(): void {
     port.postMessage({ id: r.id, results: results.slice(at, at + r.ops.length) } satisfies WriterReply);
     at += r.ops.length;
   }
+  // After the replies: nobody waits for this one.
+  checkpointIfDue();
   if (closing) close();
 }
 
