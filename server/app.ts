@@ -52,7 +52,9 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
   if (config.SEED_DEMO) await ensureDemoData(store, log);
   const dir = new Directory(store, () => cluster.directoryChanged());
   await dir.load();
-  cluster.onDirectory(() => void dir.load().catch((err: unknown) => log.error({ err }, 'directory reload failed')));
+  const reloadDirectory = (): void => void dir.load().catch((err: unknown) => log.error({ err }, 'directory reload failed'));
+  cluster.onDirectory(reloadDirectory);
+  cluster.onResync(reloadDirectory);
   const access = new AccessLog(store, log);
   const cases = new CaseService(store, dir, access, log, cluster);
   await cases.load();

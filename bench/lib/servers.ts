@@ -76,8 +76,9 @@ export async function startCasusbord(topology: 'sqlite' | 'redis', pinned: boole
     const dir = tmpDir('casusbord-bench-redis-');
     dirs.push(dir);
     const port = await freePort();
-    // Append-only, as the README asks of a production Redis (fsync once a second: Redis's default).
-    redis = spawnProc('redis-server', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', dir], {
+    // As docker-compose runs it and the README asks: append-only, fsynced before Redis answers.
+    const persistence = ['--save', '', '--appendonly', 'yes', '--appendfsync', 'always'];
+    redis = spawnProc('redis-server', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', ...persistence, '--dir', dir], {
       cpu: pinned ? SERVER_CORE : null,
     });
     await waitForOutput(redis, /Ready to accept connections/, 30_000);

@@ -73,7 +73,10 @@ export class Sessions {
     }
     const user = this.dir.user(s.userId);
     if (!user || !user.active) return undefined;
-    if (activity && t - s.lastSeenAt > Sessions.TOUCH_EVERY_MS) await this.store.touchSession(idHash, t);
+    // Not awaited: a socket's handshake must not wait for a commit between reading its session and
+    // joining the session's room, or a logout in between would miss it. A touch never brings
+    // back a session deleted meanwhile (Store.touchSession).
+    if (activity && t - s.lastSeenAt > Sessions.TOUCH_EVERY_MS) void this.store.touchSession(idHash, t).catch(() => undefined);
     return { idHash, viewer: { userId: user.id, orgId: user.orgId, roles: user.roles } };
   }
 

@@ -85,6 +85,7 @@ export class CaseService {
       if ((this.cases.get(caseId)?.version ?? 0) >= version) return;
       void this.withCase(caseId, () => this.catchUp(caseId, events)).catch((err: unknown) => this.log.error({ err, caseId }, 'catch-up failed'));
     });
+    cluster.onResync(() => void this.catchUpAll());
   }
 
   async load(): Promise<void> {
@@ -193,6 +194,16 @@ export class CaseService {
       });
     }
     return n;
+  }
+
+  /** Every case, including ones created elsewhere, brought up to the shared log (after a break). */
+  async catchUpAll(): Promise<void> {
+    try {
+      const ids = await this.store.caseIds();
+      await Promise.all(ids.map((id) => this.withCase(id, () => this.catchUp(id)).catch((err: unknown) => this.log.error({ err, caseId: id }, 'catch-up failed'))));
+    } catch (err) {
+      this.log.error({ err }, 'catch-up of all cases failed');
+    }
   }
 
   /**

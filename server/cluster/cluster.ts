@@ -17,6 +17,8 @@ export interface Cluster {
   directoryChanged(): void;
   onCase(fn: (caseId: CaseId, version: number, events: StoredEvent[]) => void): void;
   onDirectory(fn: () => void): void;
+  /** After the link to the others was lost and is back: notices may have been missed meanwhile. */
+  onResync(fn: () => void): void;
   /** Relays a collaborative-text message (update or awareness) to the same document elsewhere. */
   publishDoc(docId: string, message: Uint8Array): void;
   subscribeDoc(docId: string, fn: (message: Uint8Array) => void): Promise<() => Promise<void>>;
@@ -29,6 +31,7 @@ export class SingleProcess implements Cluster {
   directoryChanged(): void {}
   onCase(): void {}
   onDirectory(): void {}
+  onResync(): void {}
   publishDoc(): void {}
   async subscribeDoc(): Promise<() => Promise<void>> {
     return async () => undefined;
@@ -49,6 +52,7 @@ export class RedisCluster implements Cluster {
   private readonly hexId = this.id.toString('hex');
   private readonly caseFns: ((caseId: CaseId, version: number, events: StoredEvent[]) => void)[] = [];
   private readonly dirFns: (() => void)[] = [];
+  private readonly resyncFns: (() => void)[] = [];
 
   private constructor(
     private readonly pub: RedisClientType,
@@ -65,6 +69,11 @@ export class RedisCluster implements Cluster {
     await Promise.all([pub.connect(), sub.connect()]);
     const c = new RedisCluster(pub, sub, keys, log);
     await sub.subscribe(keys.caseChannel, (raw: string) => c.onCaseMessage(raw));
+    // Pub/sub keeps nothing for a subscriber that is away: after a reconnect, catch up from the logs.
+    sub.on('ready', () => {
+      log.warn('cluster link back after a break; catching up');
+      for (const fn of c.resyncFns) fn();
+    });
     return c;
   }
 
@@ -102,6 +111,9 @@ export class RedisCluster implements Cluster {
   }
   onDirectory(fn: () => void): void {
     this.dirFns.push(fn);
+  }
+  onResync(fn: () => void): void {
+    this.resyncFns.push(fn);
   }
 
   publishDoc(docId: string, message: Uint8Array): void {

@@ -47,16 +47,24 @@ export class CollabDoc {
 
   /**
    * Merges the stored updates into one update of a garbage-collected document, built from what
-   * the store holds (another process may have stored updates this one has not applied yet).
+   * the store holds (another process may have stored updates this one has not applied yet). One
+   * at a time here; one overtaken by another process's replaces nothing (Store.compactDoc).
    */
-  async compact(store: Store): Promise<void> {
+  compact(store: Store): Promise<void> {
+    this.compacting ??= this.compactOnce(store).finally(() => (this.compacting = null));
+    return this.compacting;
+  }
+
+  private compacting: Promise<void> | null = null;
+
+  private async compactOnce(store: Store): Promise<void> {
     const updates = await store.readDocUpdates(this.docId);
     if (updates.length < 2) return;
     const scratch = new Y.Doc({ gc: true });
     for (const u of updates) Y.applyUpdate(scratch, u);
     const merged = Y.encodeStateAsUpdate(scratch);
     scratch.destroy();
-    await store.compactDoc(this.docId, merged, updates.length);
+    if (!(await store.compactDoc(this.docId, merged, updates))) return;
     this.storedUpdates = 1;
     this.approxBytes = merged.length;
   }

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHmac, randomFillSync } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomFillSync } from 'node:crypto';
 import type { CaseId } from '../../shared/ids.js';
 
 const BLOCK = 16;
@@ -22,18 +22,23 @@ export class Cursors {
   private readonly salts = Buffer.alloc(SALT_POOL);
   private saltAt = SALT_POOL;
 
-  constructor(private readonly key: Buffer) {
+  private readonly tagKey: Buffer;
+
+  constructor(key: Buffer) {
     if (key.length !== 32) throw new Error('cursor key must be 32 bytes');
+    // One key for the cipher, another for the tags, both derived from the configured one.
+    const cipherKey = Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), 'casusbord cursor cipher', 32));
+    this.tagKey = Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), 'casusbord cursor tag', 32));
     // ECB over exactly one block: each block is encrypted on its own, so the context is reusable.
-    this.enc = createCipheriv('aes-256-ecb', key, null).setAutoPadding(false);
-    this.dec = createDecipheriv('aes-256-ecb', key, null).setAutoPadding(false);
+    this.enc = createCipheriv('aes-256-ecb', cipherKey, null).setAutoPadding(false);
+    this.dec = createDecipheriv('aes-256-ecb', cipherKey, null).setAutoPadding(false);
   }
 
   private tag(caseId: CaseId): Buffer {
     let t = this.tags.get(caseId);
     if (!t) {
       if (this.tags.size > 100_000) this.tags.clear();
-      t = createHmac('sha256', this.key).update(`cursor-tag:${caseId}`).digest().subarray(0, 6);
+      t = createHmac('sha256', this.tagKey).update(caseId).digest().subarray(0, 6);
       this.tags.set(caseId, t);
     }
     return t;

@@ -19,6 +19,10 @@ export function redisKeys(prefix: string) {
     accessRecords: k('audit', 'records'),
     accessByCase: (caseId: string) => k('audit', 'case', caseId),
     accessByUser: (userId: string) => k('audit', 'user', userId),
+    /** The first layout (one JSON copy per list), still read so no record of it goes missing. */
+    legacyAccess: k('access'),
+    legacyAccessByCase: (caseId: string) => k('access', 'case', caseId),
+    legacyAccessByUser: (userId: string) => k('access', 'user', userId),
     doc: (docId: string) => k('doc', docId),
     meta: k('meta'),
     /** Pub/sub: "a case log grew" and collaborative-text relays between processes. */

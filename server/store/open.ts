@@ -17,7 +17,14 @@ export interface OpenedStore {
 export async function openStore(config: Config, log: Logger, given?: Store): Promise<OpenedStore> {
   const none = async (): Promise<void> => undefined;
   if (given) return { store: given, cluster: new SingleProcess(), closeAdapter: none };
-  if (!config.REDIS_URL) return { store: new SqliteStore(config.dbFile), cluster: new SingleProcess(), closeAdapter: none };
+  if (!config.REDIS_URL) {
+    const store = new SqliteStore(config.dbFile, (err) => {
+      // Fail-stop: without its writer the server can commit nothing, not even its access log.
+      log.fatal({ err }, 'SQLite writer thread stopped; exiting');
+      process.exit(1);
+    });
+    return { store, cluster: new SingleProcess(), closeAdapter: none };
+  }
   const store = await RedisStore.connect(config.REDIS_URL, config.REDIS_PREFIX);
   const cluster = await RedisCluster.connect(store.redis, store.keyNames, log);
   const adapterClient = store.redis.duplicate();

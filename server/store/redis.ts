@@ -4,6 +4,7 @@ import type { CaseId, UserId } from '../../shared/ids.js';
 import { redisKeys, type RedisKeys } from './keys.js';
 import { AccessRow, OrganisationRow, SessionRow, StoredEventRow, TableRow, UserRow } from './rows.js';
 import {
+  docUpdatesDigest,
   VersionConflictError,
   type AccessQuery,
   type AccessRecord,
@@ -93,7 +94,17 @@ return 1`;
 
 const TOUCH_SESSION = `if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'lastSeenAt', ARGV[1]) end return 1`;
 
-const COMPACT_DOC = `redis.call('LTRIM', KEYS[1], tonumber(ARGV[2]), -1) redis.call('LPUSH', KEYS[1], ARGV[1]) return 1`;
+// Replaces the first ARGV[2] updates with the merged one, if they are still the ones merged.
+const COMPACT_DOC = `
+local n = tonumber(ARGV[2])
+local first = redis.call('LRANGE', KEYS[1], 0, n - 1)
+if #first ~= n then return 0 end
+local parts = {}
+for i, u in ipairs(first) do parts[i] = redis.sha1hex(u) end
+if redis.sha1hex(table.concat(parts)) ~= ARGV[3] then return 0 end
+redis.call('LTRIM', KEYS[1], n, -1)
+redis.call('LPUSH', KEYS[1], ARGV[1])
+return 1`;
 
 /**
  * The store for several server processes on one Redis: the same contract as SQLite
@@ -226,14 +237,16 @@ export class RedisStore implements Store {
   }
   async readAccess(q: AccessQuery): Promise<AccessRecord[]> {
     const limit = q.limit ?? 10_000;
+    const legacyKey = q.caseId ? this.keys.legacyAccessByCase(q.caseId) : q.userId ? this.keys.legacyAccessByUser(q.userId) : this.keys.legacyAccess;
+    const out = (await this.client.lRange(legacyKey, 0, limit - 1)).map((j) => AccessRow.parse(JSON.parse(j)) as AccessRecord);
+    if (out.length >= limit) return out;
     let seqs: string[];
     if (q.caseId || q.userId) {
-      seqs = await this.client.lRange(q.caseId ? this.keys.accessByCase(q.caseId) : this.keys.accessByUser(q.userId!), 0, limit - 1);
+      seqs = await this.client.lRange(q.caseId ? this.keys.accessByCase(q.caseId) : this.keys.accessByUser(q.userId!), 0, limit - out.length - 1);
     } else {
       const last = Number((await this.client.get(this.keys.accessSeq)) ?? 0);
-      seqs = Array.from({ length: Math.min(last, limit) }, (_, i) => String(i + 1));
+      seqs = Array.from({ length: Math.min(last, limit - out.length) }, (_, i) => String(i + 1));
     }
-    const out: AccessRecord[] = [];
     for (let i = 0; i < seqs.length; i += 1000) {
       const rows = await this.client.hmGet(this.keys.accessRecords, seqs.slice(i, i + 1000));
       for (const j of rows) if (j) out.push(unpackAccess(j));
@@ -249,8 +262,10 @@ export class RedisStore implements Store {
     const rows = (await binary.lRange(this.keys.doc(docId), 0, -1)) as unknown as Buffer[];
     return rows.map((b) => new Uint8Array(b));
   }
-  async compactDoc(docId: string, merged: Uint8Array, count: number): Promise<void> {
-    await this.client.sendCommand(['EVAL', COMPACT_DOC, '1', this.keys.doc(docId), Buffer.from(merged), String(count)]);
+  async compactDoc(docId: string, merged: Uint8Array, replaced: Uint8Array[]): Promise<boolean> {
+    const digest = docUpdatesDigest(replaced);
+    const done = await this.client.sendCommand(['EVAL', COMPACT_DOC, '1', this.keys.doc(docId), Buffer.from(merged), String(replaced.length), digest]);
+    return (done as unknown) === 1;
   }
 
   async getMeta(key: string): Promise<string | undefined> {

@@ -11,6 +11,7 @@ import { configure, SCHEMA } from './sqliteSchema.js';
 import { toError, type WriteOp } from './sqliteWrites.js';
 import type { WriterReply, WriterRequest } from './sqliteWriter.worker.js';
 import {
+  docUpdatesDigest,
   type AccessQuery,
   type AccessRecord,
   type LoginFailures,
@@ -93,7 +94,14 @@ export class SqliteStore implements Store {
   private closed: Promise<void> | null = null;
   private writerClosed: (() => void) | null = null;
 
-  constructor(file: string) {
+  /**
+   * @param onBroken called once when the writer thread dies: nothing can be committed any more,
+   *   and a server should stop (and be restarted) rather than serve reads it cannot log.
+   */
+  constructor(
+    file: string,
+    private readonly onBroken: (e: Error) => void = () => undefined,
+  ) {
     if (file === ':memory:') throw new Error('SqliteStore needs a file: its writer thread opens the same database');
     fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     this.db = new Database(file);
@@ -149,7 +157,15 @@ export class SqliteStore implements Store {
     this.queueWaiting = [];
     // Keep the process alive while a commit is owed to someone; idle, the thread holds nothing up.
     if (this.inFlight.size === 1) this.writer.ref();
-    this.writer.postMessage({ id, ops } satisfies WriterRequest);
+    try {
+      this.writer.postMessage({ id, ops } satisfies WriterRequest);
+    } catch (e) {
+      // Something that cannot cross to the thread: those writes fail, nothing else does.
+      const waiting = this.inFlight.get(id)!;
+      this.inFlight.delete(id);
+      if (this.inFlight.size === 0) this.writer.unref();
+      for (const w of waiting) w.reject(e as Error);
+    }
   }
 
   private replied(m: WriterReply): void {
@@ -165,7 +181,10 @@ export class SqliteStore implements Store {
   private fail(e: Error): void {
     // The exit that follows an orderly close owes nobody anything.
     if (this.closed && this.inFlight.size === 0 && this.queue.length === 0) return;
-    this.broken ??= e;
+    if (!this.broken) {
+      this.broken = e;
+      this.onBroken(e);
+    }
     for (const waiting of this.inFlight.values()) for (const w of waiting) w.reject(e);
     this.inFlight.clear();
     for (const w of this.queueWaiting) w.reject(e);
@@ -280,8 +299,8 @@ export class SqliteStore implements Store {
   async readDocUpdates(docId: string): Promise<Uint8Array[]> {
     return this.stmts.readDoc.all(docId).map((r) => new Uint8Array(r.update_bytes));
   }
-  compactDoc(docId: string, merged: Uint8Array, count: number): Promise<void> {
-    return this.write({ op: 'compactDoc', docId, merged, count });
+  compactDoc(docId: string, merged: Uint8Array, replaced: Uint8Array[]): Promise<boolean> {
+    return this.write({ op: 'compactDoc', docId, merged, count: replaced.length, digest: docUpdatesDigest(replaced) });
   }
 
   async getMeta(key: string): Promise<string | undefined> {

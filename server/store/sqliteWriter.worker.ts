@@ -29,14 +29,28 @@ const CHECKPOINT_EVERY_MS = 1000;
 let lastCheckpoint = performance.now();
 db.pragma('wal_autocheckpoint = 0');
 
-function checkpointIfDue(): void {
-  const now = performance.now();
-  if (now - lastCheckpoint < CHECKPOINT_EVERY_MS) return;
-  lastCheckpoint = now;
+let idle: NodeJS.Timeout | null = null;
+
+function checkpoint(): void {
+  lastCheckpoint = performance.now();
   try {
     db.pragma('wal_checkpoint(PASSIVE)');
   } catch {
     // Busy: the next one copies what this one could not.
+  }
+}
+
+/** After a commit: at most once a second, and once more when the writes stop. */
+function checkpointIfDue(): void {
+  if (idle) clearTimeout(idle);
+  idle = null;
+  if (performance.now() - lastCheckpoint >= CHECKPOINT_EVERY_MS) checkpoint();
+  else {
+    idle = setTimeout(() => {
+      idle = null;
+      if (!closing) checkpoint();
+    }, CHECKPOINT_EVERY_MS);
+    idle.unref();
   }
 }
 function flush(): void {
@@ -48,7 +62,7 @@ function flush(): void {
     port.postMessage({ id: r.id, results: results.slice(at, at + r.ops.length) } satisfies WriterReply);
     at += r.ops.length;
   }
-  // After the replies: nobody waits for this one.
+  // After the replies; a batch that arrives meanwhile waits for it, at most once a second.
   checkpointIfDue();
   if (closing) close();
 }

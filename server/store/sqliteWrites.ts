@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { Organisation, Table } from '../../shared/domain.js';
 import type { CaseId, UserId } from '../../shared/ids.js';
-import { VersionConflictError, type AccessRecord, type LoginFailures, type NewEvent, type SessionRecord, type UserRecord } from './types.js';
+import { docUpdatesDigest, VersionConflictError, type AccessRecord, type LoginFailures, type NewEvent, type SessionRecord, type UserRecord } from './types.js';
 
 /** Every change to the SQLite file, as the main thread hands it to the writer thread. */
 export type WriteOp =
@@ -17,7 +17,7 @@ export type WriteOp =
   | { op: 'recordLoginFailure'; key: string; now: number; maxFailures: number; lockMs: number }
   | { op: 'clearLoginFailures'; key: string }
   | { op: 'appendDoc'; docId: string; update: Uint8Array }
-  | { op: 'compactDoc'; docId: string; merged: Uint8Array; count: number }
+  | { op: 'compactDoc'; docId: string; merged: Uint8Array; count: number; digest: string }
   | { op: 'initMeta'; key: string; value: string };
 
 /** What each op gave back; errors cross the thread as data and become errors again on the other side. */
@@ -66,6 +66,7 @@ export class SqliteWrites {
       ),
       clearFailures: db.prepare('DELETE FROM login_failures WHERE key = ?'),
       appendDoc: db.prepare('INSERT INTO doc_updates (doc_id, update_bytes) VALUES (?, ?)'),
+      firstDocUpdates: db.prepare<[string, number], { update_bytes: Buffer }>('SELECT update_bytes FROM doc_updates WHERE doc_id = ? ORDER BY seq LIMIT ?'),
       deleteDocFirst: db.prepare('DELETE FROM doc_updates WHERE seq IN (SELECT seq FROM doc_updates WHERE doc_id = ? ORDER BY seq LIMIT ?)'),
       initMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
       getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
@@ -82,6 +83,9 @@ export class SqliteWrites {
               // A nested transaction is a savepoint: a failing op is rolled back on its own.
               results.push({ ok: true, value: this.db.transaction(() => this.one(w))() });
             } catch (e) {
+              // An I/O error, a full disk or no memory can roll back the whole transaction: then
+              // nothing of the batch may be reported written, and nothing after it may commit alone.
+              if (!this.db.inTransaction) throw e;
               results.push(failure(e));
             }
           }
@@ -142,9 +146,13 @@ export class SqliteWrites {
         return void s.clearFailures.run(w.key);
       case 'appendDoc':
         return void s.appendDoc.run(w.docId, Buffer.from(w.update));
-      case 'compactDoc':
+      case 'compactDoc': {
+        const first = s.firstDocUpdates.all(w.docId, w.count).map((r) => r.update_bytes);
+        if (first.length !== w.count || docUpdatesDigest(first) !== w.digest) return false;
         s.deleteDocFirst.run(w.docId, w.count);
-        return void s.appendDoc.run(w.docId, Buffer.from(w.merged));
+        s.appendDoc.run(w.docId, Buffer.from(w.merged));
+        return true;
+      }
       case 'initMeta':
         s.initMeta.run(w.key, w.value);
         return s.getMeta.get(w.key)!.value;

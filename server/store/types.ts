@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { CaseRole, Organisation, Table, User } from '../../shared/domain.js';
 import type { CaseId, ItemId, OrgId, UserId } from '../../shared/ids.js';
 
@@ -102,14 +103,24 @@ export interface Store {
   appendDocUpdate(docId: string, update: Uint8Array): Promise<void>;
   readDocUpdates(docId: string): Promise<Uint8Array[]>;
   /**
-   * Compaction: replaces the first `count` stored updates of a document with one merged update.
-   * Updates appended meanwhile (by another process) stay: Yjs updates commute.
+   * Compaction: replaces `replaced` — the first updates stored of a document, as read before
+   * merging — with one merged update, atomically, and only if they are still the first ones
+   * stored: a compaction that another one (on this process or another) overtook replaces nothing
+   * and returns false, instead of deleting updates its merge never held. Updates appended
+   * meanwhile stay: Yjs updates commute.
    */
-  compactDoc(docId: string, merged: Uint8Array, count: number): Promise<void>;
+  compactDoc(docId: string, merged: Uint8Array, replaced: Uint8Array[]): Promise<boolean>;
 
   getMeta(key: string): Promise<string | undefined>;
   /** Sets the key only when it is absent; returns the value that is now stored. */
   initMeta(key: string, value: string): Promise<string>;
 
   close(): Promise<void>;
+}
+
+/** Which updates a compaction replaces: sha1 over the sha1s of each (Redis computes the same in Lua). */
+export function docUpdatesDigest(updates: Uint8Array[]): string {
+  const all = createHash('sha1');
+  for (const u of updates) all.update(createHash('sha1').update(u).digest('hex'));
+  return all.digest('hex');
 }

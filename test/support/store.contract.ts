@@ -130,12 +130,26 @@ export function runStoreContract(name: string, make: () => Promise<{ store: Stor
       await store.appendDocUpdate('d2', new Uint8Array([9]));
       await store.appendDocUpdate('d1', new Uint8Array([3]));
       expect((await store.readDocUpdates('d1')).map((u) => [...u])).toEqual([[1, 2], [3]]);
+      const read = await store.readDocUpdates('d1');
       await store.appendDocUpdate('d1', new Uint8Array([4]));
-      // Compacting the first two keeps the one appended meanwhile.
-      await store.compactDoc('d1', new Uint8Array([7, 7]), 2);
+      // Compacting the two read keeps the one appended meanwhile.
+      expect(await store.compactDoc('d1', new Uint8Array([7, 7]), read)).toBe(true);
       expect((await store.readDocUpdates('d1')).map((u) => [...u]).sort()).toEqual([[4], [7, 7]]);
       expect((await store.readDocUpdates('d2')).map((u) => [...u])).toEqual([[9]]);
       expect(await store.readDocUpdates('nope')).toEqual([]);
+    });
+
+    it('a compaction overtaken by another replaces nothing', async () => {
+      for (const b of [1, 2, 3]) await store.appendDocUpdate('d', new Uint8Array([b]));
+      // Two compactions read the same three updates; the first to commit wins.
+      const seenByOne = await store.readDocUpdates('d');
+      const seenByTwo = await store.readDocUpdates('d');
+      await store.appendDocUpdate('d', new Uint8Array([4]));
+      expect(await store.compactDoc('d', new Uint8Array([1, 2, 3, 0]), seenByOne)).toBe(true);
+      await store.appendDocUpdate('d', new Uint8Array([5]));
+      // The second would have deleted the merged update and [4] with it.
+      expect(await store.compactDoc('d', new Uint8Array([9]), seenByTwo)).toBe(false);
+      expect((await store.readDocUpdates('d')).map((u) => [...u]).sort()).toEqual([[1, 2, 3, 0], [4], [5]]);
     });
 
     it('initialises a meta key once', async () => {
