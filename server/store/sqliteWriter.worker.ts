@@ -17,6 +17,8 @@ export type WriterReply = { id: number; results: WriteResult[] } | 'closed';
 const port = parentPort!;
 const db = new Database((workerData as { file: string }).file);
 configure(db);
+// Checkpoints are this thread's own, after commits (below), never inside one.
+db.pragma('wal_autocheckpoint = 0');
 const writes = new SqliteWrites(db);
 let pending: WriterRequest[] = [];
 let closing = false;
@@ -27,8 +29,6 @@ let closing = false;
  */
 const CHECKPOINT_EVERY_MS = 1000;
 let lastCheckpoint = performance.now();
-db.pragma('wal_autocheckpoint = 0');
-
 let idle: NodeJS.Timeout | null = null;
 
 function checkpoint(): void {
@@ -53,6 +53,7 @@ function checkpointIfDue(): void {
     idle.unref();
   }
 }
+
 function flush(): void {
   const requests = pending;
   pending = [];
