@@ -21,6 +21,10 @@ const SERVER_CORE = 0;
 const INSPECT = '--inspect=127.0.0.1:0';
 /** Extra Node flags for the Casusbord processes, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile a run. */
 const EXTRA_FLAGS = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+// For profiling: a JavaScript build of the server (e.g. an unminified esbuild bundle, whose
+// profile has lines and columns that tsx's whitespace-minified output lacks).
+const SERVER_ENTRY = process.env.BENCH_SERVER_ENTRY ?? 'server/index.ts';
+const SERVER_ARGS = SERVER_ENTRY.endsWith('.ts') ? ['--import', 'tsx', SERVER_ENTRY] : [SERVER_ENTRY];
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -38,7 +42,7 @@ function tmpDir(prefix: string): string {
 }
 
 async function casusbordProcess(name: string, env: Record<string, string>, pinned: boolean): Promise<{ proc: Proc; url: string }> {
-  const proc = spawnProc(name, process.execPath, [INSPECT, ...EXTRA_FLAGS, '--import', 'tsx', 'server/index.ts'], {
+  const proc = spawnProc(name, process.execPath, [INSPECT, ...EXTRA_FLAGS, ...SERVER_ARGS], {
     cpu: pinned ? SERVER_CORE : null,
     env: {
       PORT: '0',

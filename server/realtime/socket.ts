@@ -24,6 +24,7 @@ import type { Directory } from '../directory/directory.js';
 import type { Logger } from '../log.js';
 import type { AccessRecord } from '../store/types.js';
 import type { Cursors } from './cursor.js';
+import { jsonEqual } from './jsonEqual.js';
 import { TokenBucket } from './rateLimit.js';
 
 /** What other processes may read of a socket (fetchSockets): plain data only. */
@@ -165,6 +166,8 @@ export class Realtime {
   private summaries(viewer: Viewer) {
     const out = [];
     for (const c of this.d.cases.all()) {
+      // A cursor costs a cipher call: only for cases listed (a user sees a few of many).
+      if (!maySeeCase(c, viewer)) continue;
       const s = summarise(c, viewer, this.d.cursors.encode(c.id, c.version));
       if (s) out.push(s);
     }
@@ -329,8 +332,8 @@ export class Realtime {
     const touchedItems = [...touched.items];
     // Built once per user; sockets whose patches are identical (same rights) share one packet,
     // encoded once, so a case watched by many costs one projection per kind of viewer.
-    const perUser = new Map<UserId, { ops: PatchOp[]; key: string; revoked: boolean }>();
-    const packets = new Map<string, { ops: PatchOp[]; socketIds: string[] }>();
+    const perUser = new Map<UserId, { ops: PatchOp[]; packet: { ops: PatchOp[]; socketIds: string[] } | null; revoked: boolean }>();
+    const packets: { ops: PatchOp[]; socketIds: string[] }[] = [];
     const logged = new Set<string>();
     const at = new Date().toISOString();
     let someoneLeft = false;
@@ -342,7 +345,13 @@ export class Realtime {
       let built = perUser.get(viewer.userId);
       if (!built) {
         const ops = deltaFor(before, after, { meta: touched.meta, items: touchedItems }, viewer, this.d.dir.nameOf, cursor);
-        built = { ops, key: ops.length > 0 ? JSON.stringify(ops) : '', revoked: ops.some((o) => o.op === 'revoked') };
+        // Users whose patches are equal share a packet (compared, not encoded: a few kinds of viewer per change).
+        let packet = null;
+        if (ops.length > 0) {
+          packet = packets.find((p) => jsonEqual(p.ops, ops)) ?? null;
+          if (!packet) packets.push((packet = { ops, socketIds: [] }));
+        }
+        built = { ops, packet, revoked: ops.some((o) => o.op === 'revoked') };
         perUser.set(viewer.userId, built);
       }
       // A read per user and address (NEN 7513 names both): a second tab at the same address reads
@@ -353,11 +362,7 @@ export class Realtime {
         this.logReads({ viewer, address: s.data.address }, after, built.ops, 'case:patch', at);
       }
       st.open.set(caseId, after.version);
-      if (built.key) {
-        let packet = packets.get(built.key);
-        if (!packet) packets.set(built.key, (packet = { ops: built.ops, socketIds: [] }));
-        packet.socketIds.push(s.id);
-      }
+      built.packet?.socketIds.push(s.id);
       if (built.revoked) {
         st.open.delete(caseId);
         void s.leave(caseRoom(caseId));
@@ -365,7 +370,7 @@ export class Realtime {
       }
     }
     // Local only: every process delivers to its own sockets from the shared log.
-    for (const { ops, socketIds } of packets.values()) this.io.local.to(socketIds).emit('case:patch', { caseId, cursor, ops });
+    for (const { ops, socketIds } of packets) this.io.local.to(socketIds).emit('case:patch', { caseId, cursor, ops });
     if (touched.meta) this.deliverSummaries(before, after);
     // A participant change can change who may be listed. Every process handles every commit, so
     // each refreshes its own sockets; no need to tell the others. Nothing is re-sent otherwise.

@@ -14,7 +14,7 @@ export function redisKeys(prefix: string) {
     session: (idHash: string) => k('session', idHash),
     userSessions: (userId: string) => k('user-sessions', userId),
     loginFailures: (key: string) => k('login-failures', key),
-    /** The access log: each record once, by sequence number, and per case and per user the numbers. */
+    /** The access log: runs of records as groups (`g<seq>`, redisAccess.ts), and per case and per user the groups' names. */
     accessSeq: k('audit', 'seq'),
     accessRecords: k('audit', 'records'),
     accessByCase: (caseId: string) => k('audit', 'case', caseId),

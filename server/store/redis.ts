@@ -2,6 +2,8 @@ import { createClient, RESP_TYPES, type RedisClientType } from 'redis';
 import type { Organisation, Table } from '../../shared/domain.js';
 import type { CaseId, UserId } from '../../shared/ids.js';
 import { redisKeys, type RedisKeys } from './keys.js';
+import { LuaScript } from './luaScript.js';
+import { groupAccess, unpackAccess } from './redisAccess.js';
 import { AccessRow, OrganisationRow, SessionRow, StoredEventRow, TableRow, UserRow } from './rows.js';
 import {
   docUpdatesDigest,
@@ -16,38 +18,37 @@ import {
   type UserRecord,
 } from './types.js';
 
-// Writes access records given as ARGV triples from `first` on: (case list, user list or '', the
-// record). Each record is kept once, under its sequence number; the lists hold the numbers. One
-// HSET and one RPUSH per list for the whole batch: a delivery's reads share a few lists.
+// Writes access-record groups given in ARGV from `first` on, each as: the packed group, the
+// number of lists it goes to, those lists (redisAccess.ts). Each group is one hash field `g<seq>`;
+// one HSET for the batch and one RPUSH per list.
 const WRITE_ACCESS = `
 local function chunked(cmd, key, t)
   for s = 1, #t, 2000 do redis.call(cmd, key, unpack(t, s, math.min(s + 1999, #t))) end
 end
 local function writeAccess(seqKey, recKey, first)
-  local n = (#ARGV - first + 1) / 3
-  if n < 1 then return end
-  local seq = redis.call('INCRBY', seqKey, n) - n
   local fields, lists, order = {}, {}, {}
-  for i = first, #ARGV, 3 do
-    seq = seq + 1
-    fields[#fields + 1] = seq
-    fields[#fields + 1] = ARGV[i + 2]
-    for k = i, i + 1 do
+  local i = first
+  while i <= #ARGV do
+    local ref = 'g' .. redis.call('INCR', seqKey)
+    fields[#fields + 1] = ref
+    fields[#fields + 1] = ARGV[i]
+    local n = tonumber(ARGV[i + 1])
+    for k = i + 2, i + 1 + n do
       local key = ARGV[k]
-      if key ~= '' then
-        local l = lists[key]
-        if not l then l = {}; lists[key] = l; order[#order + 1] = key end
-        l[#l + 1] = seq
-      end
+      local l = lists[key]
+      if not l then l = {}; lists[key] = l; order[#order + 1] = key end
+      l[#l + 1] = ref
     end
+    i = i + 2 + n
   end
+  if #fields == 0 then return end
   chunked('HSET', recKey, fields)
   for _, key in ipairs(order) do chunked('RPUSH', key, lists[key]) end
 end`;
 
 // Appends a case's events only if the log has exactly the expected length, and writes the change
 // records in the same atomic step: one order per case across every process.
-const APPEND = `${WRITE_ACCESS}
+const APPEND = new LuaScript(`${WRITE_ACCESS}
 local len = redis.call('LLEN', KEYS[1])
 local expected = tonumber(ARGV[1])
 if len ~= expected then return {-1, len} end
@@ -55,22 +56,13 @@ local nEvents = tonumber(ARGV[2])
 for i = 1, nEvents do redis.call('RPUSH', KEYS[1], ARGV[2 + i]) end
 redis.call('SADD', KEYS[2], ARGV[3 + nEvents])
 writeAccess(KEYS[3], KEYS[4], 4 + nEvents)
-return {1, len + nEvents}`;
+return {1, len + nEvents}`);
 
-const APPEND_ACCESS = `${WRITE_ACCESS}
+const APPEND_ACCESS = new LuaScript(`${WRITE_ACCESS}
 writeAccess(KEYS[1], KEYS[2], 1)
-return 1`;
+return 1`);
 
-const ACCESS_FIELDS = ['at', 'action', 'operation', 'caseId', 'itemId', 'userId', 'orgId', 'role', 'purpose', 'address', 'outcome'] as const;
-
-/** A record as a JSON array in field order: a third the size of the object, kept once. */
-const packAccess = (r: AccessRecord): string => JSON.stringify(ACCESS_FIELDS.map((f) => r[f]));
-const unpackAccess = (json: string): AccessRecord => {
-  const values = JSON.parse(json) as unknown[];
-  return AccessRow.parse(Object.fromEntries(ACCESS_FIELDS.map((f, i) => [f, values[i]]))) as AccessRecord;
-};
-
-const RECORD_FAILURE = `
+const RECORD_FAILURE = new LuaScript(`
 local count = tonumber(redis.call('HGET', KEYS[1], 'count') or '0')
 local locked = tonumber(redis.call('HGET', KEYS[1], 'lockedUntil') or '0')
 local now = tonumber(ARGV[1])
@@ -78,9 +70,9 @@ if locked > 0 and locked <= now then count = 1 else count = count + 1 end
 local lockedUntil = 0
 if count >= tonumber(ARGV[2]) then lockedUntil = now + tonumber(ARGV[3]) end
 redis.call('HSET', KEYS[1], 'count', count, 'lockedUntil', lockedUntil)
-return {count, lockedUntil}`;
+return {count, lockedUntil}`);
 
-const PUT_USER = `
+const PUT_USER = new LuaScript(`
 local owner = redis.call('HGET', KEYS[2], ARGV[2])
 if owner and owner ~= ARGV[1] then return 0 end
 local previous = redis.call('HGET', KEYS[1], ARGV[1])
@@ -90,12 +82,12 @@ if previous then
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[1])
-return 1`;
+return 1`);
 
-const TOUCH_SESSION = `if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'lastSeenAt', ARGV[1]) end return 1`;
+const TOUCH_SESSION = new LuaScript(`if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'lastSeenAt', ARGV[1]) end return 1`);
 
 // Replaces the first ARGV[2] updates with the merged one, if they are still the ones merged.
-const COMPACT_DOC = `
+const COMPACT_DOC = new LuaScript(`
 local n = tonumber(ARGV[2])
 local first = redis.call('LRANGE', KEYS[1], 0, n - 1)
 if #first ~= n then return 0 end
@@ -104,7 +96,7 @@ for i, u in ipairs(first) do parts[i] = redis.sha1hex(u) end
 if redis.sha1hex(table.concat(parts)) ~= ARGV[3] then return 0 end
 redis.call('LTRIM', KEYS[1], n, -1)
 redis.call('LPUSH', KEYS[1], ARGV[1])
-return 1`;
+return 1`);
 
 /**
  * The store for several server processes on one Redis: the same contract as SQLite
@@ -139,14 +131,19 @@ export class RedisStore implements Store {
 
   private accessArgs(records: AccessRecord[]): string[] {
     const args: string[] = [];
-    for (const r of records) args.push(this.keys.accessByCase(r.caseId ?? '-'), r.userId ? this.keys.accessByUser(r.userId) : '', packAccess(r));
+    for (const g of groupAccess(records)) {
+      const lists = new Set<string>();
+      for (const r of g.records) lists.add(this.keys.accessByCase(r.caseId ?? '-'));
+      for (const r of g.records) if (r.userId) lists.add(this.keys.accessByUser(r.userId));
+      args.push(g.packed, String(lists.size), ...lists);
+    }
     return args;
   }
 
   async appendEvents(caseId: CaseId, expectedVersion: number, events: NewEvent[], access: AccessRecord[] = []): Promise<number> {
     const args: string[] = [String(expectedVersion), String(events.length), ...events.map((e) => JSON.stringify(e)), caseId, ...this.accessArgs(access)];
     const keys = [this.keys.caseEvents(caseId), this.keys.cases, this.keys.accessSeq, this.keys.accessRecords];
-    const [ok, version] = (await this.client.sendCommand(['EVAL', APPEND, '4', ...keys, ...args])) as [number, number];
+    const [ok, version] = (await APPEND.run(this.client, keys, args)) as [number, number];
     if (ok !== 1) throw new VersionConflictError(caseId, expectedVersion, version);
     return version;
   }
@@ -172,7 +169,7 @@ export class RedisStore implements Store {
     return Object.values(await this.client.hGetAll(this.keys.users)).map((j) => UserRow.parse(JSON.parse(j)));
   }
   async putUser(user: UserRecord): Promise<void> {
-    const ok = await this.client.sendCommand(['EVAL', PUT_USER, '2', this.keys.users, this.keys.usernames, user.id, user.username, JSON.stringify(user)]);
+    const ok = await PUT_USER.run(this.client, [this.keys.users, this.keys.usernames], [user.id, user.username, JSON.stringify(user)]);
     if ((ok as unknown) !== 1) throw new Error('UNIQUE constraint failed: users.username');
   }
   async listTables(): Promise<Table[]> {
@@ -195,7 +192,7 @@ export class RedisStore implements Store {
     return SessionRow.parse({ idHash, userId: h.userId, createdAt: Number(h.createdAt), lastSeenAt: Number(h.lastSeenAt) });
   }
   async touchSession(idHash: string, lastSeenAt: number): Promise<void> {
-    await this.client.sendCommand(['EVAL', TOUCH_SESSION, '1', this.keys.session(idHash), String(lastSeenAt)]);
+    await TOUCH_SESSION.run(this.client, [this.keys.session(idHash)], [String(lastSeenAt)]);
   }
   async deleteSession(idHash: string): Promise<void> {
     const userId = await this.client.hGet(this.keys.session(idHash), 'userId');
@@ -216,15 +213,7 @@ export class RedisStore implements Store {
     return { count: Number(h.count ?? 0), lockedUntil: Number(h.lockedUntil ?? 0) };
   }
   async recordLoginFailure(key: string, now: number, maxFailures: number, lockMs: number): Promise<LoginFailures> {
-    const [count, lockedUntil] = (await this.client.sendCommand([
-      'EVAL',
-      RECORD_FAILURE,
-      '1',
-      this.keys.loginFailures(key),
-      String(now),
-      String(maxFailures),
-      String(lockMs),
-    ])) as [number, number];
+    const [count, lockedUntil] = (await RECORD_FAILURE.run(this.client, [this.keys.loginFailures(key)], [String(now), String(maxFailures), String(lockMs)])) as [number, number];
     return { count, lockedUntil };
   }
   async clearLoginFailures(key: string): Promise<void> {
@@ -233,23 +222,30 @@ export class RedisStore implements Store {
 
   async appendAccess(records: AccessRecord[]): Promise<void> {
     if (records.length === 0) return;
-    await this.client.sendCommand(['EVAL', APPEND_ACCESS, '2', this.keys.accessSeq, this.keys.accessRecords, ...this.accessArgs(records)]);
+    await APPEND_ACCESS.run(this.client, [this.keys.accessSeq, this.keys.accessRecords], this.accessArgs(records));
   }
   async readAccess(q: AccessQuery): Promise<AccessRecord[]> {
     const limit = q.limit ?? 10_000;
     const legacyKey = q.caseId ? this.keys.legacyAccessByCase(q.caseId) : q.userId ? this.keys.legacyAccessByUser(q.userId) : this.keys.legacyAccess;
     const out = (await this.client.lRange(legacyKey, 0, limit - 1)).map((j) => AccessRow.parse(JSON.parse(j)) as AccessRecord);
-    if (out.length >= limit) return out;
-    let seqs: string[];
-    if (q.caseId || q.userId) {
-      seqs = await this.client.lRange(q.caseId ? this.keys.accessByCase(q.caseId) : this.keys.accessByUser(q.userId!), 0, limit - out.length - 1);
-    } else {
-      const last = Number((await this.client.get(this.keys.accessSeq)) ?? 0);
-      seqs = Array.from({ length: Math.min(last, limit - out.length) }, (_, i) => String(i + 1));
-    }
-    for (let i = 0; i < seqs.length; i += 1000) {
-      const rows = await this.client.hmGet(this.keys.accessRecords, seqs.slice(i, i + 1000));
-      for (const j of rows) if (j) out.push(unpackAccess(j));
+    const wanted = (r: AccessRecord): boolean => (q.caseId ? r.caseId === q.caseId : q.userId ? r.userId === q.userId : true);
+    // A list entry is a group or a single record; pages of entries until the limit is reached.
+    const PAGE = 1000;
+    const last = q.caseId || q.userId ? 0 : Number((await this.client.get(this.keys.accessSeq)) ?? 0);
+    for (let at = 0; out.length < limit; at += PAGE) {
+      let fields: string[];
+      if (q.caseId || q.userId) {
+        fields = await this.client.lRange(q.caseId ? this.keys.accessByCase(q.caseId) : this.keys.accessByUser(q.userId!), at, at + PAGE - 1);
+      } else {
+        // Every sequence number is a record (second layout) or a group.
+        fields = [];
+        for (let n = at + 1; n <= Math.min(last, at + PAGE); n++) fields.push(String(n), `g${n}`);
+      }
+      if (fields.length === 0) break;
+      const values = await this.client.hmGet(this.keys.accessRecords, fields);
+      values.forEach((json, i) => {
+        if (json) for (const r of unpackAccess(fields[i]!, json)) if (wanted(r) && out.length < limit) out.push(r);
+      });
     }
     return out;
   }
@@ -264,7 +260,7 @@ export class RedisStore implements Store {
   }
   async compactDoc(docId: string, merged: Uint8Array, replaced: Uint8Array[]): Promise<boolean> {
     const digest = docUpdatesDigest(replaced);
-    const done = await this.client.sendCommand(['EVAL', COMPACT_DOC, '1', this.keys.doc(docId), Buffer.from(merged), String(replaced.length), digest]);
+    const done = await COMPACT_DOC.run(this.client, [this.keys.doc(docId)], [Buffer.from(merged), String(replaced.length), digest]);
     return (done as unknown) === 1;
   }
 

@@ -8,7 +8,7 @@ import type { Organisation, Table } from '../../shared/domain.js';
 import type { CaseId, UserId } from '../../shared/ids.js';
 import { AccessRow, OrganisationRow, SessionRow, StoredEventRow, TableRow, UserRow } from './rows.js';
 import { configure, SCHEMA } from './sqliteSchema.js';
-import { toError, type WriteOp } from './sqliteWrites.js';
+import { accessColumns, toError, type WriteOp } from './sqliteWrites.js';
 import type { WriterReply, WriterRequest } from './sqliteWriter.worker.js';
 import {
   docUpdatesDigest,
@@ -198,7 +198,7 @@ export class SqliteStore implements Store {
    * only that append. Every promise resolves only after the group is durably committed.
    */
   appendEvents(caseId: CaseId, expectedVersion: number, events: NewEvent[], access: AccessRecord[] = []): Promise<number> {
-    return this.write({ op: 'append', caseId, expected: expectedVersion, events, access });
+    return this.write({ op: 'append', caseId, expected: expectedVersion, events, access: access.map(accessColumns) });
   }
 
   async readEvents(caseId: CaseId, afterVersion = 0, upToVersion = Number.MAX_SAFE_INTEGER): Promise<StoredEvent[]> {
@@ -267,7 +267,7 @@ export class SqliteStore implements Store {
   }
 
   async appendAccess(records: AccessRecord[]): Promise<void> {
-    if (records.length > 0) await this.write({ op: 'access', records });
+    if (records.length > 0) await this.write({ op: 'access', records: records.map(accessColumns) });
   }
   async readAccess(q: AccessQuery): Promise<AccessRecord[]> {
     const limit = q.limit ?? 10_000;

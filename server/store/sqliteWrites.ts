@@ -3,10 +3,42 @@ import type { Organisation, Table } from '../../shared/domain.js';
 import type { CaseId, UserId } from '../../shared/ids.js';
 import { docUpdatesDigest, VersionConflictError, type AccessRecord, type LoginFailures, type NewEvent, type SessionRecord, type UserRecord } from './types.js';
 
+/**
+ * An access record as it crosses to the writer thread: its columns in table order. Structured
+ * cloning copies every key of every object, and a busy board sends thousands of records a second.
+ */
+export type AccessColumns = [
+  at: string,
+  action: AccessRecord['action'],
+  operation: string,
+  caseId: CaseId | null,
+  itemId: AccessRecord['itemId'],
+  userId: AccessRecord['userId'],
+  orgId: AccessRecord['orgId'],
+  role: string,
+  purpose: string,
+  address: string,
+  outcome: AccessRecord['outcome'],
+];
+
+export const accessColumns = (r: AccessRecord): AccessColumns => [
+  r.at,
+  r.action,
+  r.operation,
+  r.caseId,
+  r.itemId,
+  r.userId,
+  r.orgId,
+  r.role,
+  r.purpose,
+  r.address,
+  r.outcome,
+];
+
 /** Every change to the SQLite file, as the main thread hands it to the writer thread. */
 export type WriteOp =
-  | { op: 'append'; caseId: CaseId; expected: number; events: NewEvent[]; access: AccessRecord[] }
-  | { op: 'access'; records: AccessRecord[] }
+  | { op: 'append'; caseId: CaseId; expected: number; events: NewEvent[]; access: AccessColumns[] }
+  | { op: 'access'; records: AccessColumns[] }
   | { op: 'putOrg'; org: Organisation }
   | { op: 'putUser'; user: UserRecord }
   | { op: 'putTable'; table: Table }
@@ -99,9 +131,9 @@ export class SqliteWrites {
     return results;
   }
 
-  private insertAccess(records: AccessRecord[]): void {
+  private insertAccess(records: AccessColumns[]): void {
     const ins = this.s.insertAccess;
-    for (const r of records) ins.run(r.at, r.action, r.operation, r.caseId, r.itemId, r.userId, r.orgId, r.role, r.purpose, r.address, r.outcome);
+    for (const r of records) ins.run(r);
   }
 
   private one(w: WriteOp): unknown {

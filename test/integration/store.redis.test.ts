@@ -1,5 +1,6 @@
-import { afterAll, beforeAll } from 'vitest';
-import { newId } from '../../shared/ids.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newId, type CaseId, type OrgId, type UserId } from '../../shared/ids.js';
+import type { AccessRecord, NewEvent } from '../../server/store/types.js';
 import { RedisStore } from '../../server/store/redis.js';
 import { startRedis, type PrivateRedis } from '../support/redis.js';
 import { runStoreContract } from '../support/store.contract.js';
@@ -17,4 +18,60 @@ runStoreContract('Redis', async () => {
     store: await RedisStore.connect(redis.url, prefix),
     reopen: () => RedisStore.connect(redis.url, prefix),
   };
+});
+
+// Scripts run by their SHA1; a Redis that lost its script cache (a restart) gets the text once.
+describe('Redis scripts after a restart emptied the script cache', () => {
+  it('an append after SCRIPT FLUSH is applied exactly once', async () => {
+    const store = await RedisStore.connect(redis.url, newId('t'));
+    try {
+      const caseId = newId<CaseId>('cs');
+      const event: NewEvent = { type: 'test.event', payload: { n: 1 }, at: new Date().toISOString(), actorUserId: 'usr_a' as UserId, actorOrgId: 'org_a' as OrgId };
+      expect(await store.appendEvents(caseId, 0, [event])).toBe(1);
+      await store.redis.sendCommand(['SCRIPT', 'FLUSH']);
+      expect(await store.appendEvents(caseId, 1, [event])).toBe(2);
+      expect(await store.readEvents(caseId)).toHaveLength(2);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+// R-FILE: records written in the two earlier layouts stay in the log, before the newer ones.
+describe('R-FILE: access records of earlier Redis layouts are still read', () => {
+  it('R-FILE: first-layout copies, second-layout records and groups, per case, per person and in all', async () => {
+    const prefix = newId('t');
+    const store = await RedisStore.connect(redis.url, prefix);
+    try {
+      const k = store.keyNames;
+      const caseId = 'cs_old' as CaseId;
+      const rec = (operation: string): AccessRecord => ({
+        at: '2026-11-01T10:00:00.000Z',
+        action: 'read',
+        operation,
+        caseId,
+        itemId: null,
+        userId: 'usr_a' as UserId,
+        orgId: 'org_a' as OrgId,
+        role: 'deelnemer',
+        purpose: 'casusoverleg',
+        address: '10.0.0.1',
+        outcome: 'ok',
+      });
+      const first = rec('eerste');
+      for (const key of [k.legacyAccess, k.legacyAccessByCase(caseId), k.legacyAccessByUser('usr_a')]) await store.redis.rPush(key, JSON.stringify(first));
+      const second = rec('tweede');
+      const fields = ['at', 'action', 'operation', 'caseId', 'itemId', 'userId', 'orgId', 'role', 'purpose', 'address', 'outcome'] as const;
+      await store.redis.hSet(k.accessRecords, '1', JSON.stringify(fields.map((f) => second[f])));
+      await store.redis.set(k.accessSeq, '1');
+      for (const key of [k.accessByCase(caseId), k.accessByUser('usr_a')]) await store.redis.rPush(key, '1');
+      const third = rec('derde');
+      await store.appendAccess([third]);
+      expect(await store.readAccess({ caseId })).toEqual([first, second, third]);
+      expect(await store.readAccess({ userId: 'usr_a' as UserId })).toEqual([first, second, third]);
+      expect(await store.readAccess({})).toEqual([first, second, third]);
+    } finally {
+      await store.close();
+    }
+  });
 });

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CaseId, OrgId, UserId } from '../../shared/ids.js';
+import type { CaseId, ItemId, OrgId, UserId } from '../../shared/ids.js';
 import { VersionConflictError, type AccessRecord, type NewEvent, type Store } from '../../server/store/types.js';
 
 /**
@@ -73,6 +73,29 @@ export function runStoreContract(name: string, make: () => Promise<{ store: Stor
       await store.appendAccess([rec('a', A), rec('b', B), rec('c', A)]);
       expect((await store.readAccess({ caseId: A })).map((r) => r.operation)).toEqual(['a', 'c']);
       expect((await store.readAccess({ userId: 'usr_a' as UserId })).length).toBe(3);
+    });
+
+    it('R-FILE: keeps every field of every record, in order, read per case, per person and in all', async () => {
+      const at = '2026-11-29T10:00:00.000Z';
+      const base = { at, action: 'read', purpose: 'casusoverleg', outcome: 'ok' } as const;
+      const r = (over: Partial<AccessRecord>): AccessRecord => ({ ...base, operation: 'case:patch', caseId: A, itemId: 'it_1' as ItemId, userId: 'usr_a' as UserId, orgId: 'org_a' as OrgId, role: 'deelnemer', address: '10.0.0.1', ...over });
+      // A delivery (one case and item, several viewers), a case list (one viewer, several cases),
+      // a login outside any case, and records that share nothing.
+      const delivery = [r({}), r({ userId: 'usr_b' as UserId, orgId: 'org_b' as OrgId, role: 'voorzitter', address: '10.0.0.2' }), r({ userId: 'usr_c' as UserId, itemId: null })];
+      const list = [r({ operation: 'cases:list', itemId: null, caseId: B }), r({ operation: 'cases:list', itemId: null, role: 'voorzitter' })];
+      const login = r({ action: 'login', operation: 'login', caseId: null, itemId: null });
+      const denied = r({ action: 'update', operation: 'item:edit', outcome: 'denied', at: '2026-11-29T10:00:01.000Z' });
+      await store.appendAccess([...delivery, ...list]);
+      await store.appendEvents(A, 0, [ev(1)], [denied]);
+      await store.appendAccess([login]);
+      const all = [...delivery, ...list, denied, login];
+      expect(await store.readAccess({})).toEqual(all);
+      expect(await store.readAccess({ caseId: A })).toEqual(all.filter((x) => x.caseId === A));
+      expect(await store.readAccess({ caseId: B })).toEqual([list[0]]);
+      expect(await store.readAccess({ userId: 'usr_a' as UserId })).toEqual(all.filter((x) => x.userId === 'usr_a'));
+      expect(await store.readAccess({ userId: 'usr_b' as UserId })).toEqual([delivery[1]]);
+      expect(await store.readAccess({ caseId: A, limit: 2 })).toEqual(all.filter((x) => x.caseId === A).slice(0, 2));
+      expect(await store.readAccess({ limit: 4 })).toEqual(all.slice(0, 4));
     });
 
     it('stores directory records and sessions', async () => {
