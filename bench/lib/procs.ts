@@ -38,6 +38,8 @@ export interface Proc {
 
 /** Every process the harness started and has not seen exit: stopped on the way out, whatever happens. */
 const live = new Set<Proc>();
+/** BENCH_LOG_DIR: keep each process's whole output there. */
+const LOG_DIR = process.env.BENCH_LOG_DIR;
 
 export interface SpawnOptions {
   env?: Record<string, string>;
@@ -74,6 +76,13 @@ export function spawnProc(name: string, cmd: string, args: string[], opts: Spawn
   // Always drain both pipes: a full pipe would stall the process being measured.
   proc.stdout!.on('data', keep);
   proc.stderr!.on('data', keep);
+  // For diagnosis (e.g. BENCH_SERVER_NODE_FLAGS=--trace-gc): everything each process wrote, in full.
+  if (LOG_DIR) {
+    const file = fs.createWriteStream(path.join(LOG_DIR, `${name.replace(/[^\w.-]+/g, '_')}-${proc.pid}.log`));
+    proc.stdout!.pipe(file, { end: false });
+    proc.stderr!.pipe(file, { end: false });
+    proc.once('close', () => file.end());
+  }
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
   const p: Proc = {
     name,

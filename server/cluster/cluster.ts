@@ -50,6 +50,8 @@ const ID_BYTES = 12;
 export class RedisCluster implements Cluster {
   private readonly id = randomBytes(ID_BYTES);
   private readonly hexId = this.id.toString('hex');
+  /** How every message this process publishes begins (`from` is always its first member). */
+  private readonly ownPrefix = `{"from":"${this.hexId}"`;
   private readonly caseFns: ((caseId: CaseId, version: number, events: StoredEvent[]) => void)[] = [];
   private readonly dirFns: (() => void)[] = [];
   private readonly resyncFns: (() => void)[] = [];
@@ -78,6 +80,8 @@ export class RedisCluster implements Cluster {
   }
 
   private onCaseMessage(raw: string): void {
+    // Every process hears its own notices too: those are dropped before they are parsed.
+    if (raw.startsWith(this.ownPrefix)) return;
     try {
       const m = JSON.parse(raw) as { from: string; kind: 'case' | 'directory'; caseId?: CaseId; version?: number; events?: unknown };
       if (m.from === this.hexId) return;
