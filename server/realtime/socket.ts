@@ -329,7 +329,7 @@ export class Realtime {
   /** After a commit: each open board gets its own patch; each affected user its case list entry. */
   private deliver({ caseId, before, after, touched }: Committed): void {
     const cursor = this.d.cursors.encode(caseId, after.version);
-    const touchedItems = [...touched.items];
+    const touchedNow = { meta: touched.meta, items: [...touched.items] };
     // Built once per user; sockets whose patches are identical (same rights) share one packet,
     // encoded once, so a case watched by many costs one projection per kind of viewer.
     const perUser = new Map<UserId, { ops: PatchOp[]; packet: { ops: PatchOp[]; socketIds: string[] } | null; revoked: boolean }>();
@@ -344,7 +344,7 @@ export class Realtime {
       const viewer = s.data.viewer;
       let built = perUser.get(viewer.userId);
       if (!built) {
-        const ops = deltaFor(before, after, { meta: touched.meta, items: touchedItems }, viewer, this.d.dir.nameOf, cursor);
+        const ops = deltaFor(before, after, touchedNow, viewer, this.d.dir.nameOf, cursor);
         // Users whose patches are equal share a packet (compared, not encoded: a few kinds of viewer per change).
         let packet = null;
         if (ops.length > 0) {

