@@ -15,6 +15,12 @@ const ConfigSchema = z.object({
   SEED_DEMO: bool.default(true),
   /** With it, the store is Redis and several processes serve one board; without, embedded SQLite. */
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+  /**
+   * Optional second Redis for what passes between processes (commit notices, co-editing relays,
+   * the Socket.IO adapter), kept apart from the durable one: with an fsync per write, Redis sends
+   * nothing, pub/sub messages included, until the fsync of its turn is done. Needs no persistence.
+   */
+  REDIS_BUS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
   /** Key prefix in Redis: one per environment (or test run) sharing a Redis. */
   REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/).default('casusbord'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -66,7 +66,7 @@ interface Meters {
 function meters(sys: System, gens: Generator[]): Meters {
   return {
     server: new CpuMeter(sys.servers.map((p) => p.pid)),
-    redis: sys.redis ? new CpuMeter([sys.redis.pid]) : null,
+    redis: sys.redis.length > 0 ? new CpuMeter(sys.redis.map((p) => p.pid)) : null,
     generators: gens.length ? new CpuMeter(gens.map((g) => g.proc.pid)) : null,
   };
 }
@@ -181,7 +181,7 @@ export async function fanout(plan: FanoutPlan): Promise<ScenarioResult> {
     const started = await Promise.all(specs.map((spec) => Generator.start(spec, plan.pinned)));
     gens.push(...started.map((s) => s.gen));
     result.connectSeconds = round((performance.now() - t0) / 1000, 2);
-    const quiet = await settle([...serverPids, ...(sys.redis ? [sys.redis.pid] : [])], config.settleMaxMs);
+    const quiet = await settle([...serverPids, ...sys.redis.map((p) => p.pid)], config.settleMaxMs);
     result.settleSeconds = quiet === null ? null : round(quiet, 1);
     log(`${participants} participants on ${caseIds.length} case(s) connected in ${result.connectSeconds} s; server quiet after ${quiet === null ? `more than ${config.settleMaxMs / 1000}` : result.settleSeconds} s more`);
     if (plan.measureMemory) {
@@ -192,7 +192,7 @@ export async function fanout(plan: FanoutPlan): Promise<ScenarioResult> {
         idleRssBytes: idle,
         perParticipantBytes: Math.round((idle - baseRss) / participants),
         afterLoadRssBytes: 0,
-        redisRssBytes: sys.redis ? rssBytes(sys.redis.pid) : null,
+        redisRssBytes: sys.redis.length > 0 ? sys.redis.reduce((n, p) => n + rssBytes(p.pid), 0) : null,
       };
     }
     const expected = socketsPerCase - 1;
@@ -231,7 +231,7 @@ export async function fanout(plan: FanoutPlan): Promise<ScenarioResult> {
     }
     if (plan.closedWindow !== null) {
       // What a failed capacity step left queued is not this step's load.
-      await settle([...serverPids, ...(sys.redis ? [sys.redis.pid] : [])], 15_000);
+      await settle([...serverPids, ...sys.redis.map((p) => p.pid)], 15_000);
       await run({ type: 'step', label: `closed loop, ${plan.closedWindow} in flight per case`, mode: 'closed', window: plan.closedWindow, durationMs: config.stepMs, drainMs: 2 * config.drainMs }, null);
     }
     if (plan.measureMemory && result.memory) result.memory.afterLoadRssBytes = sys.servers.reduce((s, p) => s + rssBytes(p.pid), 0);

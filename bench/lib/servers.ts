@@ -13,7 +13,8 @@ export interface System {
   urls: string[];
   /** The processes whose CPU and memory count as the server's. */
   servers: Proc[];
-  redis: Proc | null;
+  /** The durable Redis and the bus Redis between the processes (none without Redis). */
+  redis: Proc[];
   stop(): Promise<void>;
 }
 
@@ -63,10 +64,10 @@ async function casusbordProcess(name: string, env: Record<string, string>, pinne
 export async function startCasusbord(topology: 'sqlite' | 'redis', pinned: boolean, processes = 3): Promise<System> {
   const dirs: string[] = [];
   const servers: Proc[] = [];
-  let redis: Proc | null = null;
+  const redis: Proc[] = [];
   const stop = async (): Promise<void> => {
     await Promise.all(servers.map((s) => s.stop(5000)));
-    await redis?.stop(5000);
+    await Promise.all(redis.map((r) => r.stop(5000)));
     for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
   };
   try {
@@ -79,14 +80,22 @@ export async function startCasusbord(topology: 'sqlite' | 'redis', pinned: boole
     }
     const dir = tmpDir('casusbord-bench-redis-');
     dirs.push(dir);
-    const port = await freePort();
-    // As docker-compose runs it and the README asks: append-only, fsynced before Redis answers.
-    const persistence = ['--save', '', '--appendonly', 'yes', '--appendfsync', 'always'];
-    redis = spawnProc('redis-server', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', ...persistence, '--dir', dir], {
-      cpu: pinned ? SERVER_CORE : null,
-    });
-    await waitForOutput(redis, /Ready to accept connections/, 30_000);
-    const env = { REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_PREFIX: `bench${Date.now().toString(36)}`, DATA_DIR: dir };
+    // As docker-compose runs them: the durable Redis append-only, fsynced before it answers (as
+    // the README asks), and the bus between the processes without persistence.
+    const [port, busPort] = [await freePort(), await freePort()];
+    const launch = async (name: string, p: number, persistence: string[]): Promise<void> => {
+      const r = spawnProc(name, 'redis-server', ['--port', String(p), '--bind', '127.0.0.1', ...persistence, '--dir', dir], { cpu: pinned ? SERVER_CORE : null });
+      redis.push(r);
+      await waitForOutput(r, /Ready to accept connections/, 30_000);
+    };
+    await launch('redis-server', port, ['--save', '', '--appendonly', 'yes', '--appendfsync', 'always']);
+    await launch('redis-bus', busPort, ['--save', '', '--appendonly', 'no']);
+    const env = {
+      REDIS_URL: `redis://127.0.0.1:${port}`,
+      REDIS_BUS_URL: `redis://127.0.0.1:${busPort}`,
+      REDIS_PREFIX: `bench${Date.now().toString(36)}`,
+      DATA_DIR: dir,
+    };
     // All at once: one claims the demo data and seeds it, the others wait for it.
     const started = await Promise.allSettled(Array.from({ length: processes }, (_, i) => casusbordProcess(`casusbord-${i + 1}`, env, pinned)));
     const urls: string[] = [];
@@ -109,7 +118,7 @@ async function jsonPortProcess(name: string, script: string, pinned: boolean): P
   const proc = spawnProc(name, process.execPath, [INSPECT, '--import', 'tsx', script], { cpu: pinned ? SERVER_CORE : null });
   try {
     const m = await waitForOutput(proc, /\{"port":(\d+)\}/, 60_000);
-    return { topology: 'baseline', urls: [`http://127.0.0.1:${m[1]}`], servers: [proc], redis: null, stop: () => proc.stop(3000) };
+    return { topology: 'baseline', urls: [`http://127.0.0.1:${m[1]}`], servers: [proc], redis: [], stop: () => proc.stop(3000) };
   } catch (e) {
     await proc.stop(1000);
     throw e;

@@ -1,4 +1,5 @@
 import { createAdapter } from '@socket.io/redis-streams-adapter';
+import { createClient, type RedisClientType } from 'redis';
 import { RedisCluster, SingleProcess, type Cluster } from '../cluster/cluster.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
@@ -13,7 +14,10 @@ export interface OpenedStore {
   closeAdapter: () => Promise<void>;
 }
 
-/** SQLite by default; with REDIS_URL, Redis plus the links between processes. */
+/**
+ * SQLite by default; with REDIS_URL, Redis plus the links between processes, which run over
+ * REDIS_BUS_URL when it is set (a Redis without persistence) and over the store's Redis otherwise.
+ */
 export async function openStore(config: Config, log: Logger, given?: Store): Promise<OpenedStore> {
   const none = async (): Promise<void> => undefined;
   if (given) return { store: given, cluster: new SingleProcess(), closeAdapter: none };
@@ -26,17 +30,24 @@ export async function openStore(config: Config, log: Logger, given?: Store): Pro
     return { store, cluster: new SingleProcess(), closeAdapter: none };
   }
   const store = await RedisStore.connect(config.REDIS_URL, config.REDIS_PREFIX);
-  const cluster = await RedisCluster.connect(store.redis, store.keyNames, log);
-  const adapterClient = store.redis.duplicate();
+  let bus: RedisClientType | null = null;
+  if (config.REDIS_BUS_URL) {
+    bus = createClient({ url: config.REDIS_BUS_URL }) as RedisClientType;
+    bus.on('error', () => undefined);
+    await bus.connect();
+  }
+  const cluster = await RedisCluster.connect(bus ?? store.redis, store.keyNames, log);
+  const adapterClient = (bus ?? store.redis).duplicate();
   adapterClient.on('error', () => undefined);
   await adapterClient.connect();
-  log.info({ prefix: config.REDIS_PREFIX }, 'using Redis');
+  log.info({ prefix: config.REDIS_PREFIX, bus: bus !== null }, 'using Redis');
   return {
     store,
     cluster,
     adapter: createAdapter(adapterClient, { streamName: `${config.REDIS_PREFIX}:socket.io` }),
     closeAdapter: async () => {
       if (adapterClient.isOpen) await adapterClient.quit();
+      if (bus?.isOpen) await bus.quit();
     },
   };
 }

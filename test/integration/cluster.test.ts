@@ -1,3 +1,4 @@
+import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CaseId, ItemId, OrgId } from '../../shared/ids.js';
 import { newId } from '../../shared/ids.js';
@@ -11,8 +12,10 @@ import { spawnServer, type ServerProcess } from '../support/process.js';
 import { startRedis, type PrivateRedis } from '../support/redis.js';
 import { provider, synced, textWhere } from '../support/collab.js';
 
-// Several server processes on one Redis behave as one board, rules included.
+// Several server processes on one Redis behave as one board, rules included. As docker-compose
+// runs them: the durable Redis for the logs, a bus Redis without persistence between processes.
 let redis: PrivateRedis;
+let bus: PrivateRedis;
 const prefix = newId('t');
 const procs: ServerProcess[] = [];
 let store: RedisStore;
@@ -20,7 +23,7 @@ let caseR: CaseId;
 const clients: { c: TestClient; user: string }[] = [];
 
 async function start(): Promise<ServerProcess> {
-  const p = await spawnServer({ REDIS_URL: redis.url, REDIS_PREFIX: prefix, COMMANDS_PER_SECOND: '100000', LOG_LEVEL: 'info' });
+  const p = await spawnServer({ REDIS_URL: redis.url, REDIS_BUS_URL: bus.url, REDIS_PREFIX: prefix, COMMANDS_PER_SECOND: '100000', LOG_LEVEL: 'info' });
   procs.push(p);
   return p;
 }
@@ -32,7 +35,7 @@ async function connect(p: ServerProcess, user: string): Promise<TestClient> {
 }
 
 beforeAll(async () => {
-  redis = await startRedis({ appendOnly: true });
+  [redis, bus] = await Promise.all([startRedis({ appendOnly: true }), startRedis()]);
   await Promise.all([start(), start(), start()]);
   store = await RedisStore.connect(redis.url, prefix);
   caseR = (await Promise.all((await store.caseIds()).map(async (id) => ({ id, first: (await store.readEvents(id, 0, 1))[0]! }))))
@@ -44,6 +47,7 @@ afterAll(async () => {
   for (const p of procs) await p.kill('SIGKILL');
   await store?.close();
   await redis?.stop();
+  await bus?.stop();
 });
 
 const waitItem = (c: TestClient, text: string, from = 0) =>
@@ -81,6 +85,22 @@ describe('R-ROLE R-NEED across three processes', () => {
     expect((await om.cmd('case:open', { caseId: caseR })).ok).toBe(false);
     // Put the OM back for the tests that follow.
     expect((await chair.cmd('case:setParticipant', { caseId: caseR, participant: { orgId: 'org_om' as OrgId, role: 'deelnemer', userIds: ['usr_om' as never] } })).ok).toBe(true);
+  });
+
+  it('the links between processes run over the bus Redis, the logs stay on the durable one', async () => {
+    const onBus = createClient({ url: bus.url });
+    await onBus.connect();
+    try {
+      // Every process listens for commit notices and Socket.IO adapter messages on the bus, none on the durable one.
+      const channels = (await onBus.sendCommand(['PUBSUB', 'CHANNELS'])) as string[];
+      expect(channels).toContain(store.keyNames.caseChannel);
+      expect(channels.some((c) => c.startsWith('socket.io#'))).toBe(true);
+      expect(Number(((await onBus.sendCommand(['PUBSUB', 'NUMSUB', store.keyNames.caseChannel])) as [string, number])[1])).toBe(3);
+      expect(await store.redis.sendCommand(['PUBSUB', 'CHANNELS'])).toEqual([]);
+      expect((await store.readEvents(caseR)).length).toBeGreaterThan(0);
+    } finally {
+      await onBus.quit();
+    }
   });
 
   it('R-OWN: a co-edited text open on two processes converges through Redis', async () => {
@@ -155,16 +175,20 @@ describe('R-ROLE R-NEED across three processes', () => {
     for (const t of acked) expect(texts.filter((x) => x === t)).toEqual([t]);
   });
 
-  it('R-FILE: Redis restarted (append-only) during a session: processes reconnect, nothing acknowledged is lost, clients resume', async () => {
+  it('R-FILE: both Redis servers restarted during a session: processes reconnect, nothing acknowledged is lost, clients resume', async () => {
     const [p1, , p3] = procs as [ServerProcess, ServerProcess, ServerProcess];
     const a = await connect(p1, 'reclassering');
     const b = await connect(p3, 'politie');
     const snap = (await a.waitFor((r) => r.event === 'cases:snapshot')).args[0] as CaseSummary[];
     const caseT = snap.find((c) => c.title.startsWith('Casus T.'))!.id;
     expect((await b.cmd('case:open', { caseId: caseR })).ok).toBe(true);
+    // A viewer on another process than the writer: what reaches it after the restarts crossed the new bus.
+    const viewer = await connect(p1, 'ggz');
+    expect((await viewer.cmd('case:open', { caseId: caseR })).ok).toBe(true);
     const before = await a.cmd('item:add', { caseId: caseT, phase: 'beeldvorming', text: 'Voor de herstart.', visibility: { kind: 'table' } });
     expect(before.ok).toBe(true);
-    await redis.restart();
+    // The durable one keeps its data (append-only); the bus comes back empty.
+    await Promise.all([redis.restart(), bus.restart()]);
     // Commands during reconnection may fail with a typed error; they succeed once Redis is back.
     let after;
     for (let i = 0; i < 200; i++) {
@@ -183,6 +207,7 @@ describe('R-ROLE R-NEED across three processes', () => {
       }
     })();
     expect(events.some((e) => (e.payload as { text?: string }).text === 'Voor de herstart.')).toBe(true);
+    await waitItem(viewer, 'Na de herstart.');
   });
 
   it('R-ROLE: logging out on one process ends the session’s sockets on every process', async () => {
