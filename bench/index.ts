@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { probeFsync } from './lib/disk.js';
+import { cpuShares, machineCpuTimes, probeFsync } from './lib/disk.js';
 import { config } from './lib/config.js';
 import { openFilesLimit, ROOT, stopAll, TASKSET } from './lib/procs.js';
 import { judgeGoals, markdown, writeTable, type Results } from './lib/report.js';
@@ -173,10 +173,13 @@ async function main(): Promise<void> {
   say(`bench ${config.quick ? '(quick) ' : ''}— systems ${config.systems.join(', ')}; ${pinnings.join(', ')}; scenarios ${config.scenarios.join(', ')}`);
   const fsyncSamples = config.quick ? 50 : 300;
   const fsyncAtStart = await probeFsync(fsyncSamples);
+  const cpuAtStart = machineCpuTimes();
   say(`fsync of 4 KB on the temp disk: p50 ${fsyncAtStart.p50} p99 ${fsyncAtStart.p99} max ${fsyncAtStart.max} ms`);
   for (const pinning of pinnings) {
     for (const system of config.systems) results.push(...(await runSystem(system, pinning === 'pinned')));
   }
+  const cpu = cpuShares(cpuAtStart, machineCpuTimes());
+  if (cpu) say(`machine CPU time during the run: ${cpu.stealPercent} % stolen by the host, ${cpu.iowaitPercent} % waiting on the disk`);
   const fsyncAtEnd = await probeFsync(fsyncSamples);
   const res: Results = {
     run: {
@@ -191,6 +194,7 @@ async function main(): Promise<void> {
         tmpFs: tmpFs(),
         loadAverage: loadAtStart,
         fsync: { atStart: fsyncAtStart, atEnd: fsyncAtEnd },
+        ...(cpu ? { cpu } : {}),
       },
       config,
       durationSeconds: (performance.now() - started) / 1000,

@@ -41,3 +41,28 @@ export async function probeFsync(samples: number): Promise<FsyncProbe> {
   const r = (x: number | null): number => Math.round((x ?? 0) * 100) / 100;
   return { samples, p50: r(h.percentile(50)), p99: r(h.percentile(99)), max: r(h.max), over20ms: over };
 }
+
+/** The machine's CPU time so far (/proc/stat, all cores, in clock ticks), or null off Linux. */
+export interface CpuTimes {
+  total: number;
+  steal: number;
+  iowait: number;
+}
+
+export function machineCpuTimes(): CpuTimes | null {
+  try {
+    const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+    // cpu user nice system idle iowait irq softirq steal guest guest_nice
+    const v = line.trim().split(/\s+/).slice(1, 9).map(Number);
+    return { total: v.reduce((a, b) => a + b, 0), iowait: v[4] ?? 0, steal: v[7] ?? 0 };
+  } catch {
+    return null;
+  }
+}
+
+/** Share of the machine's CPU time between two readings that the host took (steal) or that waited on the disk. */
+export function cpuShares(a: CpuTimes | null, b: CpuTimes | null): { stealPercent: number; iowaitPercent: number } | null {
+  if (!a || !b || b.total <= a.total) return null;
+  const d = b.total - a.total;
+  return { stealPercent: Math.round((1000 * (b.steal - a.steal)) / d) / 10, iowaitPercent: Math.round((1000 * (b.iowait - a.iowait)) / d) / 10 };
+}

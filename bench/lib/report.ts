@@ -14,6 +14,8 @@ export interface RunInfo {
     tmpFs: string;
     loadAverage: number[];
     fsync?: { atStart: FsyncProbe; atEnd: FsyncProbe };
+    /** Of the machine's CPU time during the run: taken by the host (a shared VM), waiting on the disk. */
+    cpu?: { stealPercent: number; iowaitPercent: number };
   };
   config: unknown;
   durationSeconds: number;
@@ -106,6 +108,12 @@ export function markdown(res: Results): string {
     const f = (p: FsyncProbe): string => `p50 ${p.p50} ms, p99 ${p.p99} ms, max ${p.max} ms, ${p.over20ms} of ${p.samples} over 20 ms`;
     lines.push(
       `The disk under every durable commit (fdatasync of a 4 KB append in the temp directory, every 10 ms): at the start ${f(m.fsync.atStart)}; at the end ${f(m.fsync.atEnd)}.`,
+      '',
+    );
+  }
+  if (m.cpu) {
+    lines.push(
+      `Of the machine's CPU time during the run (/proc/stat, both cores): ${m.cpu.stealPercent} % stolen by the host (other tenants of a shared machine), ${m.cpu.iowaitPercent} % idle waiting on the disk.`,
       '',
     );
   }
