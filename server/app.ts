@@ -146,6 +146,8 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
       await access.flush();
       await cluster.close();
       await closeAdapter();
+      // Requests still running while the rest closed may have logged since the first flush.
+      await access.flush();
       await store.close();
     },
   };

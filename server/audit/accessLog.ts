@@ -44,7 +44,8 @@ const FLUSH_AT_RECORDS = 5_000;
  * a steady load meant one more commit (one more fsync, one more Redis call) for every command.
  * A read is logged after it was delivered, as before, so a crash can lose the last moment's reads
  * either way; a close writes what is gathered. Changes are written with their events, in the
- * same commit.
+ * same commit, so the log's sequence can put a change before reads that came just before it:
+ * whoever reads the log in time order sorts by `at`.
  */
 export class AccessLog {
   private buffer: AccessRecord[] = [];

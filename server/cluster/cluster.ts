@@ -63,7 +63,12 @@ export class RedisCluster implements Cluster {
     private readonly log: Logger,
   ) {}
 
-  static async connect(client: RedisClientType, keys: RedisKeys, log: Logger): Promise<RedisCluster> {
+  /**
+   * @param client the Redis the messages run over (the bus, or the store's own Redis)
+   * @param store the store's client when the bus is another Redis: after it reconnects, a commit
+   *   whose answer was lost may be in the log without any notice of it, so every case is caught up
+   */
+  static async connect(client: RedisClientType, keys: RedisKeys, log: Logger, store?: RedisClientType): Promise<RedisCluster> {
     const pub = client.duplicate() as RedisClientType;
     const sub = client.duplicate() as RedisClientType;
     pub.on('error', () => undefined);
@@ -74,6 +79,10 @@ export class RedisCluster implements Cluster {
     // Pub/sub keeps nothing for a subscriber that is away: after a reconnect, catch up from the logs.
     sub.on('ready', () => {
       log.warn('cluster link back after a break; catching up');
+      for (const fn of c.resyncFns) fn();
+    });
+    store?.on('ready', () => {
+      log.warn('store link back after a break; catching up');
       for (const fn of c.resyncFns) fn();
     });
     return c;

@@ -171,18 +171,25 @@ export class Collab {
     this.broadcast(doc, message, origin);
     // Loaded from the store, or relayed from the process that stored it: not stored twice.
     if (origin === 'store' || origin === 'relay') return;
-    void this.persist(doc, update);
-    this.d.cluster.publishDoc(doc.docId, message);
+    void this.persist(doc, update, message);
   }
 
-  private async persist(doc: CollabDoc, update: Uint8Array): Promise<void> {
+  private async persist(doc: CollabDoc, update: Uint8Array, message: Uint8Array): Promise<void> {
     try {
       await this.d.store.appendDocUpdate(doc.docId, update);
       doc.storedUpdates++;
       doc.approxBytes += update.length;
-      if (doc.storedUpdates > DOC_COMPACT_AFTER_UPDATES) await doc.compact(this.d.store);
     } catch (err) {
       this.d.log.error({ err, docId: doc.docId }, 'storing a document update failed');
+    }
+    // Relayed to other processes only once stored: one that opens the document subscribes first
+    // and then reads the store, so it gets every update one way or the other. (Relay and store
+    // can be different Redis servers, and the relay's would otherwise overtake the store's fsync.)
+    this.d.cluster.publishDoc(doc.docId, message);
+    try {
+      if (doc.storedUpdates > DOC_COMPACT_AFTER_UPDATES) await doc.compact(this.d.store);
+    } catch (err) {
+      this.d.log.error({ err, docId: doc.docId }, 'compacting a document failed');
     }
   }
 

@@ -36,7 +36,7 @@ export async function openStore(config: Config, log: Logger, given?: Store): Pro
     bus.on('error', () => undefined);
     await bus.connect();
   }
-  const cluster = await RedisCluster.connect(bus ?? store.redis, store.keyNames, log);
+  const cluster = await RedisCluster.connect(bus ?? store.redis, store.keyNames, log, bus ? store.redis : undefined);
   const adapterClient = (bus ?? store.redis).duplicate();
   adapterClient.on('error', () => undefined);
   await adapterClient.connect();

@@ -210,6 +210,20 @@ describe('R-ROLE R-NEED across three processes', () => {
     await waitItem(viewer, 'Na de herstart.');
   });
 
+  it('R-NEED: after the durable Redis alone restarts, a commit nobody announced reaches the viewers', async () => {
+    const [, , p3] = procs as [ServerProcess, ServerProcess, ServerProcess];
+    const viewer = await connect(p3, 'ggz');
+    expect((await viewer.cmd('case:open', { caseId: caseR })).ok).toBe(true);
+    // A commit whose answer (and so its notice) was lost when Redis went away: in the log, unannounced.
+    const log = await store.readEvents(caseR);
+    const template = log.find((e) => e.type === 'item.added')!;
+    const { caseId: _c, version: _v, ...event } = template;
+    const payload = { ...(template.payload as object), itemId: newId('it'), textDocId: newId('doc'), text: 'Niet aangekondigd.', visibility: { kind: 'table' } };
+    await store.appendEvents(caseR, log.length, [{ ...event, payload }]);
+    await redis.restart();
+    await waitItem(viewer, 'Niet aangekondigd.');
+  });
+
   it('R-ROLE: logging out on one process ends the session’s sockets on every process', async () => {
     // (Process 2 was killed above; 1 and 3 remain.)
     const [p1, , p3] = procs as [ServerProcess, ServerProcess, ServerProcess];
