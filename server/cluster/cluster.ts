@@ -77,14 +77,12 @@ export class RedisCluster implements Cluster {
     const c = new RedisCluster(pub, sub, keys, log);
     await sub.subscribe(keys.caseChannel, (raw: string) => c.onCaseMessage(raw));
     // Pub/sub keeps nothing for a subscriber that is away: after a reconnect, catch up from the logs.
-    sub.on('ready', () => {
-      log.warn('cluster link back after a break; catching up');
+    const resync = (link: string) => (): void => {
+      log.warn({ link }, 'link back after a break; catching up');
       for (const fn of c.resyncFns) fn();
-    });
-    store?.on('ready', () => {
-      log.warn('store link back after a break; catching up');
-      for (const fn of c.resyncFns) fn();
-    });
+    };
+    sub.on('ready', resync('cluster'));
+    store?.on('ready', resync('store'));
     return c;
   }
 

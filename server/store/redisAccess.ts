@@ -15,6 +15,8 @@ import type { AccessRecord } from './types.js';
 
 const HEAD = ['at', 'action', 'operation', 'purpose', 'outcome'] as const;
 const ROW = ['caseId', 'itemId', 'userId', 'orgId', 'role', 'address'] as const;
+/** The second layout's field order: one record as an array. */
+const SECOND_LAYOUT = ['at', 'action', 'operation', 'caseId', 'itemId', 'userId', 'orgId', 'role', 'purpose', 'address', 'outcome'] as const;
 /** In a group's shared row: "this field differs per record" (every real value is a string or null). */
 const VARIES = 0;
 
@@ -48,11 +50,7 @@ export function groupAccess(records: readonly AccessRecord[]): AccessGroup[] {
 /** The records of a group, or of a second-layout record, by its hash field and stored text. */
 export function unpackAccess(field: string, json: string): AccessRecord[] {
   const values = JSON.parse(json) as unknown[];
-  if (!field.startsWith('g')) {
-    // Second layout: one record as an array in this field order.
-    const fields = ['at', 'action', 'operation', 'caseId', 'itemId', 'userId', 'orgId', 'role', 'purpose', 'address', 'outcome'];
-    return [AccessRow.parse(Object.fromEntries(fields.map((f, i) => [f, values[i]]))) as AccessRecord];
-  }
+  if (!field.startsWith('g')) return [AccessRow.parse(Object.fromEntries(SECOND_LAYOUT.map((f, i) => [f, values[i]]))) as AccessRecord];
   const head = Object.fromEntries(HEAD.map((f, i) => [f, values[i]]));
   const shared = values[HEAD.length] as unknown[];
   const rows = values[HEAD.length + 1] as unknown[][];
