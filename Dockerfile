@@ -15,4 +15,5 @@ RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:3000/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "--import", "tsx", "server/index.ts"]
+# One GC thread: see "Garbage collection on one thread" in docs/PERFORMANCE.md.
+CMD ["node", "--single-threaded-gc", "--import", "tsx", "server/index.ts"]

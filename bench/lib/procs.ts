@@ -38,8 +38,9 @@ export interface Proc {
 
 /** Every process the harness started and has not seen exit: stopped on the way out, whatever happens. */
 const live = new Set<Proc>();
-/** BENCH_LOG_DIR: keep each process's whole output there. */
+/** BENCH_LOG_DIR: keep each process's whole output there (created if missing). */
 const LOG_DIR = process.env.BENCH_LOG_DIR;
+if (LOG_DIR) fs.mkdirSync(LOG_DIR, { recursive: true });
 
 export interface SpawnOptions {
   env?: Record<string, string>;

@@ -20,6 +20,11 @@ export interface System {
 
 const SERVER_CORE = 0;
 const INSPECT = '--inspect=127.0.0.1:0';
+/**
+ * Every Node server of the bench (Casusbord, the plain broadcast, the y-websocket reference) runs
+ * as `npm start` and the Dockerfile run Casusbord: with V8's garbage collector on one thread.
+ */
+const RUNTIME_FLAGS = ['--single-threaded-gc'];
 /** Extra Node flags for the Casusbord processes, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile a run. */
 const EXTRA_FLAGS = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 // For profiling: a JavaScript build of the server (e.g. an unminified esbuild bundle, whose
@@ -43,7 +48,7 @@ function tmpDir(prefix: string): string {
 }
 
 async function casusbordProcess(name: string, env: Record<string, string>, pinned: boolean): Promise<{ proc: Proc; url: string }> {
-  const proc = spawnProc(name, process.execPath, [INSPECT, ...EXTRA_FLAGS, ...SERVER_ARGS], {
+  const proc = spawnProc(name, process.execPath, [INSPECT, ...RUNTIME_FLAGS, ...EXTRA_FLAGS, ...SERVER_ARGS], {
     cpu: pinned ? SERVER_CORE : null,
     env: {
       PORT: '0',
@@ -115,7 +120,7 @@ export async function startCasusbord(topology: 'sqlite' | 'redis', pinned: boole
 }
 
 async function jsonPortProcess(name: string, script: string, pinned: boolean): Promise<System> {
-  const proc = spawnProc(name, process.execPath, [INSPECT, '--import', 'tsx', script], { cpu: pinned ? SERVER_CORE : null });
+  const proc = spawnProc(name, process.execPath, [INSPECT, ...RUNTIME_FLAGS, '--import', 'tsx', script], { cpu: pinned ? SERVER_CORE : null });
   try {
     const m = await waitForOutput(proc, /\{"port":(\d+)\}/, 60_000);
     return { topology: 'baseline', urls: [`http://127.0.0.1:${m[1]}`], servers: [proc], redis: [], stop: () => proc.stop(3000) };

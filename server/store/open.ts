@@ -23,8 +23,9 @@ export async function openStore(config: Config, log: Logger, given?: Store): Pro
   if (given) return { store: given, cluster: new SingleProcess(), closeAdapter: none };
   if (!config.REDIS_URL) {
     const store = new SqliteStore(config.dbFile, (err) => {
-      // Fail-stop: without its writer the server can commit nothing, not even its access log.
-      log.fatal({ err }, 'SQLite writer thread stopped; exiting');
+      // Fail-stop: without its writer the server can commit nothing, not even its access log;
+      // without its checkpointer each commit would soon copy the log itself.
+      log.fatal({ err }, 'a SQLite store thread stopped; exiting');
       process.exit(1);
     });
     return { store, cluster: new SingleProcess(), closeAdapter: none };

@@ -7,8 +7,9 @@ import Database from 'better-sqlite3';
 import type { Organisation, Table } from '../../shared/domain.js';
 import type { CaseId, UserId } from '../../shared/ids.js';
 import { AccessRow, OrganisationRow, SessionRow, StoredEventRow, TableRow, UserRow } from './rows.js';
-import { configure, SCHEMA } from './sqliteSchema.js';
+import { ACCESS_BLOCK_ROWS, configure, migrate, SCHEMA } from './sqliteSchema.js';
 import { accessColumns, toError, type WriteOp } from './sqliteWrites.js';
+import type { CheckpointerReply, CheckpointerRequest } from './sqliteCheckpointer.worker.js';
 import type { WriterReply, WriterRequest } from './sqliteWriter.worker.js';
 import {
   docUpdatesDigest,
@@ -46,8 +47,14 @@ interface AccessRowRaw {
   outcome: string;
 }
 
+/** What the checkpointer last did: frames in the write-ahead log, and how many it copied into the file. */
+export interface Checkpoint {
+  log: number;
+  copied: number;
+}
+
 /**
- * Starts the writer thread. It runs TypeScript like the rest of the server: it registers tsx
+ * Starts a thread of the store (writer, checkpointer). It runs TypeScript like the rest of the server: it registers tsx
  * itself, since a worker does not inherit the loader hooks of the thread that started it.
  */
 function startThread(entry: string, file: string): Worker {
@@ -66,7 +73,7 @@ function stopThread(w: Worker, onClosed: (fn: () => void) => void): Promise<void
     onClosed(resolve);
     w.once('exit', () => resolve());
     w.ref();
-    w.postMessage('close');
+    w.postMessage('close' satisfies CheckpointerRequest);
   }).then(() => void w.unref());
 }
 
@@ -80,7 +87,8 @@ interface Waiting {
  * own connection (WAL readers never wait for the writer). Every change goes to the writer thread
  * (sqliteWriter.worker.ts): the changes of one turn of the event loop travel as one batch and
  * commit in one transaction, and each promise resolves only once its batch is fsynced, so a
- * read after an awaited write sees it.
+ * read after an awaited write sees it. A third thread (sqliteCheckpointer.worker.ts) copies the
+ * log into the file beside the writer.
  */
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
@@ -93,10 +101,17 @@ export class SqliteStore implements Store {
   private broken: Error | null = null;
   private closed: Promise<void> | null = null;
   private writerClosed: (() => void) | null = null;
+  private readonly checkpointer: Worker;
+  private checkpointerClosed: (() => void) | null = null;
+  private checkpointerExited = false;
+  private checkpointerFailed = false;
+  private readonly checkpointListeners = new Set<(c: Checkpoint) => void>();
 
   /**
-   * @param onBroken called once when the writer thread dies: nothing can be committed any more,
-   *   and a server should stop (and be restarted) rather than serve reads it cannot log.
+   * @param onBroken called when the writer thread dies: nothing can be committed any more,
+   *   and a server should stop (and be restarted) rather than serve reads it cannot log. Also
+   *   when the checkpointer dies: the log would then grow until commits checkpoint themselves,
+   *   which is what the thread is there to avoid.
    */
   constructor(
     file: string,
@@ -108,12 +123,30 @@ export class SqliteStore implements Store {
     configure(this.db);
     // The schema exists before the writer opens the file.
     this.db.exec(SCHEMA);
+    migrate(this.db);
     this.writer = startThread('./sqliteWriter.worker.ts', file);
     this.writer.unref();
 
     this.writer.on('message', (m: WriterReply) => this.replied(m));
     this.writer.on('error', (e) => this.fail(e));
     this.writer.on('exit', (code) => this.fail(new Error(`SQLite writer thread stopped (exit ${code})`)));
+    this.checkpointer = startThread('./sqliteCheckpointer.worker.ts', file);
+    this.checkpointer.unref();
+    this.checkpointer.on('message', (m: CheckpointerReply) => {
+      if (m === 'closed') return void this.checkpointerClosed?.();
+      for (const fn of this.checkpointListeners) fn({ log: m.log, copied: m.copied });
+    });
+    // Writes still work without it (see the writer's autocheckpoint), so they are not failed here.
+    const checkpointerStopped = (e: Error): void => {
+      if (this.closed || this.broken || this.checkpointerFailed) return;
+      this.checkpointerFailed = true;
+      this.onBroken(e);
+    };
+    this.checkpointer.on('error', checkpointerStopped);
+    this.checkpointer.on('exit', (code) => {
+      checkpointerStopped(new Error(`SQLite checkpointer thread stopped (exit ${code})`));
+      this.checkpointerExited = true;
+    });
     const db = this.db;
     this.stmts = {
       readEvents: db.prepare<[string, number, number], EventRowRaw>(
@@ -129,8 +162,17 @@ export class SqliteStore implements Store {
       getFailures: db.prepare<[string], { count: number; locked_until: number }>(
         'SELECT count, locked_until FROM login_failures WHERE key = ?',
       ),
-      accessByCase: db.prepare<[string, number], AccessRowRaw>('SELECT * FROM access_log WHERE case_id = ? ORDER BY seq LIMIT ?'),
-      accessByUser: db.prepare<[string, number], AccessRowRaw>('SELECT * FROM access_log WHERE user_id = ? ORDER BY seq LIMIT ?'),
+      // The blocks holding the case's (or person's) records, in order; in each, its records by seq.
+      accessByCase: db.prepare<[string, number], AccessRowRaw>(
+        `SELECT a.* FROM access_case_blocks b JOIN access_log a
+           ON a.seq >= b.block * ${ACCESS_BLOCK_ROWS} AND a.seq < (b.block + 1) * ${ACCESS_BLOCK_ROWS} AND a.case_id = b.case_id
+         WHERE b.case_id = ? ORDER BY b.block, a.seq LIMIT ?`,
+      ),
+      accessByUser: db.prepare<[string, number], AccessRowRaw>(
+        `SELECT a.* FROM access_user_blocks b JOIN access_log a
+           ON a.seq >= b.block * ${ACCESS_BLOCK_ROWS} AND a.seq < (b.block + 1) * ${ACCESS_BLOCK_ROWS} AND a.user_id = b.user_id
+         WHERE b.user_id = ? ORDER BY b.block, a.seq LIMIT ?`,
+      ),
       accessAll: db.prepare<[number], AccessRowRaw>('SELECT * FROM access_log ORDER BY seq LIMIT ?'),
       getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
       readDoc: db.prepare<[string], { update_bytes: Buffer }>('SELECT update_bytes FROM doc_updates WHERE doc_id = ? ORDER BY seq'),
@@ -310,11 +352,18 @@ export class SqliteStore implements Store {
     return this.write({ op: 'initMeta', key, value });
   }
 
-  /** Commits what is queued, stops the writer thread, closes the file. */
+  /** Calls `fn` after each checkpoint that changed something; returns the unsubscribe. */
+  onCheckpoint(fn: (c: Checkpoint) => void): () => void {
+    this.checkpointListeners.add(fn);
+    return () => void this.checkpointListeners.delete(fn);
+  }
+
+  /** Commits what is queued, stops the store's threads, closes the file. */
   close(): Promise<void> {
     this.closed ??= (async () => {
       this.send();
       if (!this.broken) await stopThread(this.writer, (fn) => (this.writerClosed = fn));
+      if (!this.checkpointerExited) await stopThread(this.checkpointer, (fn) => (this.checkpointerClosed = fn));
       if (this.db.open) this.db.close();
     })();
     return this.closed;

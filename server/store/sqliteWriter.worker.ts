@@ -17,42 +17,14 @@ export type WriterReply = { id: number; results: WriteResult[] } | 'closed';
 const port = parentPort!;
 const db = new Database((workerData as { file: string }).file);
 configure(db);
-// Checkpoints are this thread's own, after commits (below), never inside one.
-db.pragma('wal_autocheckpoint = 0');
+/**
+ * Checkpoints are the checkpointer thread's (sqliteCheckpointer.worker.ts), beside this one. Only
+ * should it fall far behind does a commit here checkpoint itself, as SQLite does by default.
+ */
+db.pragma('wal_autocheckpoint = 10000');
 const writes = new SqliteWrites(db);
 let pending: WriterRequest[] = [];
 let closing = false;
-/**
- * SQLite checkpoints (copies the log into the database file, two fsyncs) in the commit that takes
- * the log past 1,000 pages, and a busy log crosses that often: the access-log indexes dirty many
- * pages per commit. Here the writer checkpoints after a commit at most once a second instead.
- */
-const CHECKPOINT_EVERY_MS = 1000;
-let lastCheckpoint = performance.now();
-let idle: NodeJS.Timeout | null = null;
-
-function checkpoint(): void {
-  lastCheckpoint = performance.now();
-  try {
-    db.pragma('wal_checkpoint(PASSIVE)');
-  } catch {
-    // Busy: the next one copies what this one could not.
-  }
-}
-
-/** After a commit: at most once a second, and once more when the writes stop. */
-function checkpointIfDue(): void {
-  if (idle) clearTimeout(idle);
-  idle = null;
-  if (performance.now() - lastCheckpoint >= CHECKPOINT_EVERY_MS) checkpoint();
-  else {
-    idle = setTimeout(() => {
-      idle = null;
-      if (!closing) checkpoint();
-    }, CHECKPOINT_EVERY_MS);
-    idle.unref();
-  }
-}
 
 function flush(): void {
   const requests = pending;
@@ -63,8 +35,6 @@ function flush(): void {
     port.postMessage({ id: r.id, results: results.slice(at, at + r.ops.length) } satisfies WriterReply);
     at += r.ops.length;
   }
-  // After the replies; a batch that arrives meanwhile waits for it, at most once a second.
-  checkpointIfDue();
   if (closing) close();
 }
 

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { Organisation, Table } from '../../shared/domain.js';
 import type { CaseId, UserId } from '../../shared/ids.js';
+import { ACCESS_BLOCK_ROWS } from './sqliteSchema.js';
 import { docUpdatesDigest, VersionConflictError, type AccessRecord, type LoginFailures, type NewEvent, type SessionRecord, type UserRecord } from './types.js';
 
 /**
@@ -82,6 +83,8 @@ export class SqliteWrites {
       insertAccess: db.prepare(
         'INSERT INTO access_log (at, action, operation, case_id, item_id, user_id, org_id, role, purpose, address, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
+      caseBlock: db.prepare('INSERT OR IGNORE INTO access_case_blocks (case_id, block) VALUES (?, ?)'),
+      userBlock: db.prepare('INSERT OR IGNORE INTO access_user_blocks (user_id, block) VALUES (?, ?)'),
       putOrg: db.prepare('INSERT INTO orgs (id, json) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET json = excluded.json'),
       putUser: db.prepare('INSERT INTO users (id, username, json) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET username = excluded.username, json = excluded.json'),
       putTable: db.prepare('INSERT INTO tables_ (id, json) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET json = excluded.json'),
@@ -132,8 +135,12 @@ export class SqliteWrites {
   }
 
   private insertAccess(records: AccessColumns[]): void {
-    const ins = this.s.insertAccess;
-    for (const r of records) ins.run(r);
+    const { insertAccess, caseBlock, userBlock } = this.s;
+    for (const r of records) {
+      const block = Math.floor(Number(insertAccess.run(r).lastInsertRowid) / ACCESS_BLOCK_ROWS);
+      if (r[3] !== null) caseBlock.run(r[3], block);
+      if (r[5] !== null) userBlock.run(r[5], block);
+    }
   }
 
   private one(w: WriteOp): unknown {

@@ -96,9 +96,12 @@ export async function runScenario(b: LeakBackend, batches: Cmd[][]): Promise<voi
   const models = new Map<Username, ClientModel>(USERS.map((u) => [u, new ClientModel()]));
 
   const open = async (u: Username, since?: string) => {
-    const { c, opens } = cur(u);
+    const { c, opens, leaves } = cur(u);
     const { ack: r, seq } = await c.cmdAt('case:open', since ? { caseId, since } : { caseId });
     if (r.ok) opens.push({ caseId, seq, data: r.data });
+    // Refused (e.g. removed from the table while disconnected, before the removal reached the
+    // old socket): the client clears the board (board.svelte.ts #sync), as a leave does.
+    else leaves.push(seq);
   };
   for (const u of USERS) await open(u);
 

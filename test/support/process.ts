@@ -14,11 +14,11 @@ export interface ServerProcess {
 }
 
 /**
- * Starts `node --import tsx server/index.ts` itself (not through npm, which would orphan the
- * server on kill) and resolves when it logs the port it listens on.
+ * Starts the server as `npm start` does (`node --single-threaded-gc --import tsx server/index.ts`),
+ * itself, not through npm, which would orphan the server on kill; resolves when it logs its port.
  */
 export function spawnServer(env: Record<string, string>): Promise<ServerProcess> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'server/index.ts'], {
+  const proc = spawn(process.execPath, ['--single-threaded-gc', '--import', 'tsx', 'server/index.ts'], {
     cwd: ROOT,
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', CLIENT_BUILD: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

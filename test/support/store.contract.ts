@@ -98,6 +98,28 @@ export function runStoreContract(name: string, make: () => Promise<{ store: Stor
       expect(await store.readAccess({ limit: 4 })).toEqual(all.slice(0, 4));
     });
 
+    it('R-FILE: reads a log of thousands of records per case and per person in order, also past a limit', async () => {
+      const cases = [A, B, 'cs_c' as CaseId, null];
+      const users = ['usr_a', 'usr_b', 'usr_c', 'usr_d', 'usr_e', null] as (UserId | null)[];
+      // Interleaved as deliveries are: runs of one case, each run to several people. More records
+      // than one block of the SQLite file holds, and than one page of the Redis reads.
+      const all: AccessRecord[] = [];
+      for (let i = 0; all.length < 9_500; i++) {
+        const caseId = cases[i % cases.length]!;
+        for (let k = 0; k < 1 + (i % 7); k++) all.push({ ...rec(`op${i}`, caseId), userId: users[(i + k) % users.length]! });
+      }
+      for (let at = 0; at < all.length; at += 2_000) await store.appendAccess(all.slice(at, at + 2_000));
+      for (const caseId of [A, 'cs_c' as CaseId]) {
+        const want = all.filter((r) => r.caseId === caseId);
+        expect(await store.readAccess({ caseId, limit: 100_000 })).toEqual(want);
+        expect(await store.readAccess({ caseId, limit: 4_321 })).toEqual(want.slice(0, 4_321));
+      }
+      const want = all.filter((r) => r.userId === 'usr_d');
+      expect(await store.readAccess({ userId: 'usr_d' as UserId, limit: 100_000 })).toEqual(want);
+      expect(await store.readAccess({ userId: 'usr_d' as UserId, limit: 1_500 })).toEqual(want.slice(0, 1_500));
+      expect(await store.readAccess({ caseId: 'cs_none' as CaseId })).toEqual([]);
+    });
+
     it('stores directory records and sessions', async () => {
       await store.putOrg({ id: 'org_x' as OrgId, name: 'X', shortName: 'X', colour: '#000000', kind: 'partner', protocolSignedAt: null, protocolSignedBy: null });
       await store.putOrg({ id: 'org_x' as OrgId, name: 'X2', shortName: 'X', colour: '#000000', kind: 'partner', protocolSignedAt: null, protocolSignedBy: null });
