@@ -228,8 +228,15 @@ export class Realtime {
   private openCase(socket: S, input: CommandInput<'case:open'>): Promise<Ack<OpenResult>> {
     const { caseId, since } = input;
     return this.d.cases.withCase(caseId, async () => {
-      const c = this.d.cases.get(caseId);
+      let c = this.d.cases.get(caseId);
       const actor = this.actor(socket);
+      // Before saying no, read the shared log past the state held here: with several processes,
+      // one that has not yet applied a re-seating (or the case's creation) would refuse a
+      // participant. A yes needs no such read: the log's order takes back what a later event denies.
+      if (!c || !maySeeCase(c, actor.viewer)) {
+        await this.d.cases.catchUp(caseId);
+        c = this.d.cases.get(caseId);
+      }
       if (!c || !maySeeCase(c, actor.viewer)) {
         this.d.access.record(accessRecord(actor, c ?? null, { action: 'read', operation: 'case:open', caseId, outcome: 'denied' }));
         return { ok: false as const, error: appError('NOT_FOUND') };

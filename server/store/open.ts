@@ -22,12 +22,15 @@ export async function openStore(config: Config, log: Logger, given?: Store): Pro
   const none = async (): Promise<void> => undefined;
   if (given) return { store: given, cluster: new SingleProcess(), closeAdapter: none };
   if (!config.REDIS_URL) {
-    const store = new SqliteStore(config.dbFile, (err) => {
-      // Fail-stop: without its writer the server can commit nothing, not even its access log;
-      // without its checkpointer each commit would soon copy the log itself.
-      log.fatal({ err }, 'a SQLite store thread stopped; exiting');
-      process.exit(1);
-    });
+    const store = new SqliteStore(
+      config.dbFile,
+      (err) => {
+        // Fail-stop: without its writer the server can commit nothing, not even its access log.
+        log.fatal({ err }, 'SQLite writer thread stopped; exiting');
+        process.exit(1);
+      },
+      (err) => log.warn({ err: err.message }, 'SQLite checkpoints'),
+    );
     return { store, cluster: new SingleProcess(), closeAdapter: none };
   }
   const store = await RedisStore.connect(config.REDIS_URL, config.REDIS_PREFIX);

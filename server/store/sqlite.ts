@@ -9,7 +9,7 @@ import type { CaseId, UserId } from '../../shared/ids.js';
 import { AccessRow, OrganisationRow, SessionRow, StoredEventRow, TableRow, UserRow } from './rows.js';
 import { ACCESS_BLOCK_ROWS, configure, migrate, SCHEMA } from './sqliteSchema.js';
 import { accessColumns, toError, type WriteOp } from './sqliteWrites.js';
-import type { CheckpointerReply, CheckpointerRequest } from './sqliteCheckpointer.worker.js';
+import type { CheckpointerReply } from './sqliteCheckpointer.worker.js';
 import type { WriterReply, WriterRequest } from './sqliteWriter.worker.js';
 import {
   docUpdatesDigest,
@@ -73,7 +73,8 @@ function stopThread(w: Worker, onClosed: (fn: () => void) => void): Promise<void
     onClosed(resolve);
     w.once('exit', () => resolve());
     w.ref();
-    w.postMessage('close' satisfies CheckpointerRequest);
+    // The writer and the checkpointer take the same word.
+    w.postMessage('close');
   }).then(() => void w.unref());
 }
 
@@ -108,14 +109,15 @@ export class SqliteStore implements Store {
   private readonly checkpointListeners = new Set<(c: Checkpoint) => void>();
 
   /**
-   * @param onBroken called when the writer thread dies: nothing can be committed any more,
-   *   and a server should stop (and be restarted) rather than serve reads it cannot log. Also
-   *   when the checkpointer dies: the log would then grow until commits checkpoint themselves,
-   *   which is what the thread is there to avoid.
+   * @param onBroken called once when the writer thread dies: nothing can be committed any more,
+   *   and a server should stop (and be restarted) rather than serve reads it cannot log.
+   * @param onWarning trouble that leaves commits working: a checkpoint that failed (told once
+   *   until one succeeds), or the checkpointer thread gone (commits then checkpoint themselves).
    */
   constructor(
     file: string,
     private readonly onBroken: (e: Error) => void = () => undefined,
+    onWarning: (e: Error) => void = () => undefined,
   ) {
     if (file === ':memory:') throw new Error('SqliteStore needs a file: its writer thread opens the same database');
     fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -134,13 +136,20 @@ export class SqliteStore implements Store {
     this.checkpointer.unref();
     this.checkpointer.on('message', (m: CheckpointerReply) => {
       if (m === 'closed') return void this.checkpointerClosed?.();
-      for (const fn of this.checkpointListeners) fn({ log: m.log, copied: m.copied });
+      if (m.kind === 'failed') return onWarning(new Error(`SQLite checkpoint failed: ${m.message}`));
+      for (const fn of this.checkpointListeners) {
+        try {
+          fn({ log: m.log, copied: m.copied });
+        } catch (err) {
+          onWarning(err as Error);
+        }
+      }
     });
-    // Writes still work without it (see the writer's autocheckpoint), so they are not failed here.
+    // Commits still work without it (the writer checkpoints past 10,000 pages): a warning, not a stop.
     const checkpointerStopped = (e: Error): void => {
-      if (this.closed || this.broken || this.checkpointerFailed) return;
+      if (this.closed || this.checkpointerFailed) return;
       this.checkpointerFailed = true;
-      this.onBroken(e);
+      onWarning(e);
     };
     this.checkpointer.on('error', checkpointerStopped);
     this.checkpointer.on('exit', (code) => {

@@ -18,8 +18,10 @@ const port = parentPort!;
 const db = new Database((workerData as { file: string }).file);
 configure(db);
 /**
- * Checkpoints are the checkpointer thread's (sqliteCheckpointer.worker.ts), beside this one. Only
- * should it fall far behind does a commit here checkpoint itself, as SQLite does by default.
+ * Checkpoints are the checkpointer thread's (sqliteCheckpointer.worker.ts), beside this one. Past
+ * 10,000 pages (40 MB: it fell behind, or commits never paused long enough for the log to start
+ * over) a commit here checkpoints too, as SQLite does by default at 1,000; by then little is left
+ * to copy.
  */
 db.pragma('wal_autocheckpoint = 10000');
 const writes = new SqliteWrites(db);

@@ -224,6 +224,27 @@ describe('R-ROLE R-NEED across three processes', () => {
     await waitItem(viewer, 'Niet aangekondigd.');
   });
 
+  it('R-ROLE: a participant opens a case whose creation has not reached this process yet', async () => {
+    // (Process 2 was killed above.) A case created elsewhere whose notice has not arrived: only
+    // the shared log has it. The process reads the log before it says no.
+    const [p1] = procs as [ServerProcess];
+    const viewer = await connect(p1, 'ggz');
+    const [created] = await store.readEvents(caseR, 0, 1);
+    const { caseId: _c, version: _v, ...event } = created!;
+    const caseId = newId('cs') as CaseId;
+    const payload = { ...(created!.payload as object), caseId, title: 'Nog niet gehoord', minutesDocId: newId('doc') };
+    await store.appendEvents(caseId, 0, [{ ...event, payload }]);
+    const r = await viewer.cmd('case:open', { caseId });
+    expect(r.ok && 'view' in r.data && r.data.view.meta.title).toBe('Nog niet gehoord');
+    // Someone not seated is still told no.
+    const dir = new Directory(store);
+    await dir.load();
+    const seated = (created!.payload as { participants: { orgId: OrgId }[] }).participants.map((x) => x.orgId);
+    const outsiderName = ['woning', 'gemeente', 'veiligthuis', 'reclassering'].find((u) => !seated.includes(dir.userByUsername(u)!.orgId))!;
+    const outsider = await connect(p1, outsiderName);
+    expect(await outsider.cmd('case:open', { caseId })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+  });
+
   it('R-ROLE: logging out on one process ends the session’s sockets on every process', async () => {
     // (Process 2 was killed above; 1 and 3 remain.)
     const [p1, , p3] = procs as [ServerProcess, ServerProcess, ServerProcess];

@@ -19,33 +19,41 @@ runStoreContract('SQLite file', async () => {
 });
 
 describe('SQLite write-ahead log', () => {
-  /** The next checkpoint report that satisfies `pred`. */
-  const next = (store: SqliteStore, pred: (c: Checkpoint) => boolean): Promise<Checkpoint> =>
-    new Promise((resolve) => {
-      const off = store.onCheckpoint((c) => {
-        if (!pred(c)) return;
-        off();
-        resolve(c);
-      });
-    });
-
   it('R-FILE: a thread beside the writer copies the log into the file, and the log then starts over', async () => {
     const dir = tempDir();
     const store = new SqliteStore(path.join(dir, 'store.sqlite'));
+    const seen: Checkpoint[] = [];
+    let heard: (() => void) | null = null;
+    store.onCheckpoint((c) => {
+      seen.push(c);
+      heard?.();
+    });
+    /** The next report, or a failure after 5 s (the thread reports within a second of a change). */
+    const nextReport = (): Promise<void> =>
+      new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`no checkpoint report within 5 s (seen ${JSON.stringify(seen)})`)), 5_000);
+        heard = () => {
+          clearTimeout(t);
+          heard = null;
+          resolve();
+        };
+      });
+    /** A report with fewer frames than the one before: the log started over. */
+    const restarted = (): boolean => seen.some((c, i) => i > 0 && c.log >= 0 && c.log < seen[i - 1]!.log);
     try {
       const caseId = 'cs_wal' as CaseId;
       const ev = (n: number) => ({ type: 'test.event', payload: { n, text: 'x'.repeat(500) }, at: new Date().toISOString(), actorUserId: 'usr_a' as UserId, actorOrgId: 'org_a' as OrgId });
-      const allCopied = next(store, (c) => c.log > 0 && c.copied === c.log);
       let version = 0;
       for (let n = 1; n <= 200; n += 10) version = await store.appendEvents(caseId, version, Array.from({ length: 10 }, (_, i) => ev(n + i)));
-      const full = await allCopied;
-      expect(full.log).toBeGreaterThan(10);
-
-      // The next commit writes from the start of the log again: a short log, not one that only grows.
-      const restarted = next(store, (c) => c.log > 0 && c.log < full.log);
-      version = await store.appendEvents(caseId, version, [ev(201)]);
-      expect((await restarted).log).toBeLessThan(full.log);
-      expect((await store.readEvents(caseId)).map((e) => (e.payload as { n: number }).n)).toEqual(Array.from({ length: 201 }, (_, i) => i + 1));
+      // One commit a tick: between ticks the thread has copied everything, so a commit starts the log over.
+      for (let tick = 0; tick < 8 && !restarted(); tick++) {
+        const report = nextReport();
+        version = await store.appendEvents(caseId, version, [ev(version + 1)]);
+        await report;
+      }
+      expect(seen.some((c) => c.log > 0 && c.copied === c.log)).toBe(true);
+      expect(restarted()).toBe(true);
+      expect((await store.readEvents(caseId)).map((e) => (e.payload as { n: number }).n)).toEqual(Array.from({ length: version }, (_, i) => i + 1));
     } finally {
       await store.close();
       fs.rmSync(dir, { recursive: true, force: true });
@@ -54,30 +62,29 @@ describe('SQLite write-ahead log', () => {
 });
 
 describe('SQLite access log written before the block indexes', () => {
-  it('R-FILE: a file with an index entry per record is read alike after opening, and the old indexes are gone', async () => {
-    const dir = tempDir();
-    const file = path.join(dir, 'store.sqlite');
-    // The layout up to this change: the log with an index on case and one on person.
-    const old = new Database(file);
-    old.exec(`CREATE TABLE access_log (
+  const OLD_LAYOUT = `CREATE TABLE IF NOT EXISTS access_log (
       seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, action TEXT NOT NULL, operation TEXT NOT NULL,
       case_id TEXT, item_id TEXT, user_id TEXT, org_id TEXT, role TEXT NOT NULL, purpose TEXT NOT NULL,
       address TEXT NOT NULL, outcome TEXT NOT NULL);
-      CREATE INDEX access_case ON access_log (case_id, seq);
-      CREATE INDEX access_user ON access_log (user_id, seq);`);
-    const records: AccessRecord[] = Array.from({ length: 6_000 }, (_, i) => ({
-      at: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
-      action: 'read',
-      operation: 'case:patch',
-      caseId: i % 5 === 4 ? null : (`cs_${i % 3}` as CaseId),
-      itemId: null,
-      userId: i % 11 === 0 ? null : (`usr_${i % 4}` as UserId),
-      orgId: 'org_a' as OrgId,
-      role: 'deelnemer',
-      purpose: 'casusoverleg',
-      address: '10.0.0.1',
-      outcome: 'ok',
-    }));
+    CREATE INDEX IF NOT EXISTS access_case ON access_log (case_id, seq);
+    CREATE INDEX IF NOT EXISTS access_user ON access_log (user_id, seq);`;
+  const record = (i: number, caseId: string | null, userId: string | null): AccessRecord => ({
+    at: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
+    action: 'read',
+    operation: 'case:patch',
+    caseId: caseId as CaseId | null,
+    itemId: null,
+    userId: userId as UserId | null,
+    orgId: 'org_a' as OrgId,
+    role: 'deelnemer',
+    purpose: 'casusoverleg',
+    address: '10.0.0.1',
+    outcome: 'ok',
+  });
+  /** Writes as a version before the block indexes did: rows only, its indexes kept by SQLite. */
+  const writeOld = (file: string, records: AccessRecord[]): void => {
+    const old = new Database(file);
+    old.exec(OLD_LAYOUT);
     const insert = old.prepare(
       'INSERT INTO access_log (at, action, operation, case_id, item_id, user_id, org_id, role, purpose, address, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
@@ -85,21 +92,60 @@ describe('SQLite access log written before the block indexes', () => {
       for (const r of records) insert.run(r.at, r.action, r.operation, r.caseId, r.itemId, r.userId, r.orgId, r.role, r.purpose, r.address, r.outcome);
     })();
     old.close();
-
-    const store = new SqliteStore(file);
+  };
+  const oldIndexes = (file: string): unknown[] => {
+    const db = new Database(file, { readonly: true });
     try {
-      expect(await store.readAccess({ caseId: 'cs_1' as CaseId, limit: 100_000 })).toEqual(records.filter((r) => r.caseId === 'cs_1'));
-      expect(await store.readAccess({ userId: 'usr_2' as UserId, limit: 100_000 })).toEqual(records.filter((r) => r.userId === 'usr_2'));
-      // New records land in the blocks behind the old ones.
-      const more = { ...records[1]!, at: '2026-11-29T00:00:00.000Z' };
-      await store.appendAccess([more]);
-      expect((await store.readAccess({ caseId: 'cs_1' as CaseId, limit: 100_000 })).at(-1)).toEqual(more);
+      return db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name IN ('access_case', 'access_user')").all();
     } finally {
-      await store.close();
+      db.close();
     }
-    const after = new Database(file, { readonly: true });
-    expect(after.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name IN ('access_case', 'access_user')").all()).toEqual([]);
-    after.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+  };
+
+  it('R-FILE: a file with an index entry per record is read alike after opening, also after an older version wrote to it again', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'store.sqlite');
+    try {
+      const records = Array.from({ length: 6_000 }, (_, i) => record(i, i % 5 === 4 ? null : `cs_${i % 3}`, i % 11 === 0 ? null : `usr_${i % 4}`));
+      writeOld(file, records);
+
+      let store = new SqliteStore(file);
+      const byCase = async (caseId: string) => store.readAccess({ caseId: caseId as CaseId, limit: 100_000 });
+      const byUser = async (userId: string) => store.readAccess({ userId: userId as UserId, limit: 100_000 });
+      try {
+        expect(await byCase('cs_1')).toEqual(records.filter((r) => r.caseId === 'cs_1'));
+        expect(await byUser('usr_2')).toEqual(records.filter((r) => r.userId === 'usr_2'));
+        // Records written now land in blocks of their own: the filler takes the log into a third
+        // block, where cs_1 and usr_2 then have their only record.
+        const filler = Array.from({ length: 2_500 }, (_, i) => record(6_000 + i, 'cs_filler', 'usr_filler'));
+        const late = record(9_000, 'cs_1', 'usr_2');
+        await store.appendAccess([...filler, late]);
+        records.push(...filler, late);
+        expect((await byCase('cs_1')).at(-1)).toEqual(late);
+        expect((await byUser('usr_2')).at(-1)).toEqual(late);
+      } finally {
+        await store.close();
+      }
+      expect(oldIndexes(file)).toEqual([]);
+
+      // An older version opens the file again: it makes its indexes anew and writes rows without
+      // blocks. The next opening fills them in.
+      const older = [record(10_000, 'cs_1', 'usr_2'), record(10_001, 'cs_old', 'usr_old')];
+      writeOld(file, older);
+      records.push(...older);
+      expect(oldIndexes(file)).toHaveLength(2);
+      store = new SqliteStore(file);
+      try {
+        expect(await byCase('cs_1')).toEqual(records.filter((r) => r.caseId === 'cs_1'));
+        expect(await byUser('usr_2')).toEqual(records.filter((r) => r.userId === 'usr_2'));
+        expect(await byCase('cs_old')).toEqual([older[1]]);
+        expect(await store.readAccess({ limit: 100_000 })).toEqual(records);
+      } finally {
+        await store.close();
+      }
+      expect(oldIndexes(file)).toEqual([]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

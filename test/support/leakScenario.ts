@@ -4,7 +4,7 @@ import type { CaseState, Participant, Phase, Visibility } from '../../shared/dom
 import type { CaseId, ItemId, OrgId, UserId } from '../../shared/ids.js';
 import { TestClient } from './client.js';
 import { ClientModel, replayInto, type OpenRecord } from './model.js';
-import { entitledToItem, LeakOracle, type OracleSource } from './oracle.js';
+import { entitledToCase, entitledToItem, LeakOracle, type OracleSource } from './oracle.js';
 
 // R-ROLE / R-NEED / R-GOAL / R-TAKEHOME property: random commands from random users, concurrently,
 // including visibility changes, participant removal and re-adding, reconnects with catch-up, goal
@@ -95,13 +95,26 @@ export async function runScenario(b: LeakBackend, batches: Cmd[][]): Promise<voi
   const items: ItemId[] = [];
   const models = new Map<Username, ClientModel>(USERS.map((u) => [u, new ClientModel()]));
 
-  const open = async (u: Username, since?: string) => {
+  /** Users whose last open was refused: their client cleared the board and opens afresh on its next connect. */
+  const refused = new Set<Username>();
+  /**
+   * `alone`: no command of the batch runs beside this open, so every commit it could depend on
+   * has been acknowledged: a refusal must then be one the committed log bears out.
+   */
+  const open = async (u: Username, since?: string, alone = false) => {
     const { c, opens, leaves } = cur(u);
     const { ack: r, seq } = await c.cmdAt('case:open', since ? { caseId, since } : { caseId });
-    if (r.ok) opens.push({ caseId, seq, data: r.data });
-    // Refused (e.g. removed from the table while disconnected, before the removal reached the
-    // old socket): the client clears the board (board.svelte.ts #sync), as a leave does.
-    else leaves.push(seq);
+    if (r.ok) {
+      opens.push({ caseId, seq, data: r.data });
+      refused.delete(u);
+      return;
+    }
+    // Refused (e.g. removed from the table while disconnected, before the removal reached the old
+    // socket): the client clears the board (board.svelte.ts #sync), as a leave does.
+    const seated = alone && entitledToCase(await b.state(caseId), { userId: uid(u), orgId: b.orgOf(uid(u)) });
+    expect({ user: u, code: r.error.code, seated }).toEqual({ user: u, code: 'NOT_FOUND', seated: false });
+    leaves.push(seq);
+    refused.add(u);
   };
   for (const u of USERS) await open(u);
 
@@ -157,7 +170,8 @@ export async function runScenario(b: LeakBackend, batches: Cmd[][]): Promise<voi
         seat.clients.push(await TestClient.connect(b.urlFor(x.u, seat.clients.length), x.u, b.cookie(x.u)));
         seat.opens.push([]);
         seat.leaves.push([]);
-        if (m.open) await open(x.u, m.cursor);
+        if (m.open) await open(x.u, m.cursor, true);
+        else if (refused.has(x.u)) await open(x.u, undefined, true);
         return;
       }
       case 'phase':

@@ -14,7 +14,7 @@ export interface Person {
   orgId: OrgId;
 }
 
-function entitledToCase(s: CaseState | null, who: Person): boolean {
+export function entitledToCase(s: CaseState | null, who: Person): boolean {
   return !!s && s.participants.some((p) => p.orgId === who.orgId && p.userIds.includes(who.userId));
 }
 

@@ -108,7 +108,19 @@ export function runStoreContract(name: string, make: () => Promise<{ store: Stor
         const caseId = cases[i % cases.length]!;
         for (let k = 0; k < 1 + (i % 7); k++) all.push({ ...rec(`op${i}`, caseId), userId: users[(i + k) % users.length]! });
       }
+      // A case and a person found only at a few places: the last record of the SQLite file's first
+      // block of 4,096 and the first of the next (seq 4,095 and 4,096: its first record has seq 1),
+      // each alone in its block, and one in the third; another found only at the third's start.
+      const sparse = [4_094, 4_095, 9_400];
+      const lone = 8_191;
+      for (const i of sparse) all[i] = { ...all[i]!, caseId: 'cs_sparse' as CaseId, userId: 'usr_sparse' as UserId };
+      all[lone] = { ...all[lone]!, caseId: 'cs_lone' as CaseId, userId: 'usr_lone' as UserId };
       for (let at = 0; at < all.length; at += 2_000) await store.appendAccess(all.slice(at, at + 2_000));
+      expect(await store.readAccess({ caseId: 'cs_sparse' as CaseId })).toEqual(sparse.map((i) => all[i]));
+      expect(await store.readAccess({ userId: 'usr_sparse' as UserId })).toEqual(sparse.map((i) => all[i]));
+      expect(await store.readAccess({ caseId: 'cs_sparse' as CaseId, limit: 2 })).toEqual(sparse.slice(0, 2).map((i) => all[i]));
+      expect(await store.readAccess({ caseId: 'cs_lone' as CaseId })).toEqual([all[lone]]);
+      expect(await store.readAccess({ userId: 'usr_lone' as UserId })).toEqual([all[lone]]);
       for (const caseId of [A, 'cs_c' as CaseId]) {
         const want = all.filter((r) => r.caseId === caseId);
         expect(await store.readAccess({ caseId, limit: 100_000 })).toEqual(want);
