@@ -171,6 +171,9 @@ export class Collab {
     this.broadcast(doc, message, origin);
     // Loaded from the store, or relayed from the process that stored it: not stored twice.
     if (origin === 'store' || origin === 'relay') return;
+    // To the other processes at once, so their readers hear it as soon as this one's do, and again
+    // once stored (persist). A relay is idempotent: the second changes nothing where the first arrived.
+    this.d.cluster.publishDoc(doc.docId, message);
     void this.persist(doc, update, message);
   }
 
@@ -182,9 +185,10 @@ export class Collab {
     } catch (err) {
       this.d.log.error({ err, docId: doc.docId }, 'storing a document update failed');
     }
-    // Relayed to other processes only once stored: one that opens the document subscribes first
-    // and then reads the store, so it gets every update one way or the other. (Relay and store
-    // can be different Redis servers, and the relay's would otherwise overtake the store's fsync.)
+    // Relayed again once stored: a process that opens the document subscribes first and then reads
+    // the store, so it gets every update one way or the other. The first relay alone could fall
+    // between the two (relay and store can be different Redis servers, and the bus does not wait
+    // for the store's fsync).
     this.d.cluster.publishDoc(doc.docId, message);
     try {
       if (doc.storedUpdates > DOC_COMPACT_AFTER_UPDATES) await doc.compact(this.d.store);
