@@ -31,6 +31,7 @@ export async function openStore(config: Config, log: Logger, given?: Store): Pro
       },
       (err) => log.warn({ err: err.message }, 'SQLite checkpoints'),
     );
+    if (store.migrated) log.info(store.migrated, 'access log moved to block indexes');
     return { store, cluster: new SingleProcess(), closeAdapter: none };
   }
   const store = await RedisStore.connect(config.REDIS_URL, config.REDIS_PREFIX);

@@ -107,6 +107,8 @@ export class SqliteStore implements Store {
   private checkpointerExited = false;
   private checkpointerFailed = false;
   private readonly checkpointListeners = new Set<(c: Checkpoint) => void>();
+  /** What opening the file converted from an older layout (see migrate), for the log; null if nothing. */
+  readonly migrated: ReturnType<typeof migrate>;
 
   /**
    * @param onBroken called once when the writer thread dies: nothing can be committed any more,
@@ -125,7 +127,7 @@ export class SqliteStore implements Store {
     configure(this.db);
     // The schema exists before the writer opens the file.
     this.db.exec(SCHEMA);
-    migrate(this.db);
+    this.migrated = migrate(this.db);
     this.writer = startThread('./sqliteWriter.worker.ts', file);
     this.writer.unref();
 

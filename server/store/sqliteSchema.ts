@@ -35,11 +35,12 @@ export const ACCESS_BLOCK_ROWS = 4096;
 /**
  * Files written before the block indexes had a per-record index on case and person: their blocks
  * are filled from the log and the old indexes dropped, in one transaction. Runs before the writer
- * thread opens the file.
+ * thread opens the file; says what it did, or null when there was nothing to do.
  */
-export function migrate(db: Database.Database): void {
+export function migrate(db: Database.Database): { accessRecords: number; ms: number } | null {
   const old = db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' AND name IN ('access_case', 'access_user')").all();
-  if (old.length === 0) return;
+  if (old.length === 0) return null;
+  const started = performance.now();
   db.transaction(() => {
     db.exec(`
       INSERT OR IGNORE INTO access_case_blocks SELECT case_id, seq / ${ACCESS_BLOCK_ROWS} FROM access_log WHERE case_id IS NOT NULL;
@@ -48,6 +49,8 @@ export function migrate(db: Database.Database): void {
       DROP INDEX IF EXISTS access_user;
     `);
   }).immediate();
+  const { n } = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM access_log').get()!;
+  return { accessRecords: n, ms: Math.round(performance.now() - started) };
 }
 
 /** Both connections (the reader on the main thread, the writer in its thread) open the file alike. */

@@ -110,6 +110,7 @@ describe('SQLite access log written before the block indexes', () => {
       writeOld(file, records);
 
       let store = new SqliteStore(file);
+      expect(store.migrated?.accessRecords).toBe(6_000);
       const byCase = async (caseId: string) => store.readAccess({ caseId: caseId as CaseId, limit: 100_000 });
       const byUser = async (userId: string) => store.readAccess({ userId: userId as UserId, limit: 100_000 });
       try {
@@ -136,6 +137,7 @@ describe('SQLite access log written before the block indexes', () => {
       expect(oldIndexes(file)).toHaveLength(2);
       store = new SqliteStore(file);
       try {
+        expect(store.migrated?.accessRecords).toBe(records.length);
         expect(await byCase('cs_1')).toEqual(records.filter((r) => r.caseId === 'cs_1'));
         expect(await byUser('usr_2')).toEqual(records.filter((r) => r.userId === 'usr_2'));
         expect(await byCase('cs_old')).toEqual([older[1]]);
@@ -144,6 +146,10 @@ describe('SQLite access log written before the block indexes', () => {
         await store.close();
       }
       expect(oldIndexes(file)).toEqual([]);
+      // Nothing left to convert.
+      store = new SqliteStore(file);
+      expect(store.migrated).toBeNull();
+      await store.close();
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
