@@ -124,7 +124,7 @@ export function markdown(res: Results): string {
   lines.push(
     '#### Board: command to delivery',
     '',
-    'Latency in ms. *p50…p99*: per delivery to a viewer other than the sender; *all*: p99 until the last entitled viewer had it; *ack*: p99 send → ack (the durable commit). CPU is averaged over the step and its drain. Ratios against the plain broadcast in the same step and pinning: p99 ours / theirs, and (closed loop) deliveries/s ours / theirs.',
+    'Latency in ms. *p50…p99*: per delivery to a viewer other than the sender; *all*: p99 until the last entitled viewer had it; *ack*: p99 send → ack (the durable commit). CPU: the share of a core while the load of the step ran; *CPU ms/cmd* also counts its drain, where the last commands finish. Ratios against the plain broadcast in the same step and pinning: p99 ours / theirs, and (closed loop) deliveries/s ours / theirs.',
     '',
     '| scenario | step | system | pinning | participants | cmd/s | deliveries/s | p50 | p95 | p99 | all p99 | ack p99 | delivered | server CPU | CPU ms/cmd | generator CPU | p99 ratio | throughput ratio |',
     '| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',

@@ -63,6 +63,8 @@ interface Meters {
   generators: CpuMeter | null;
 }
 
+type Reading = ReturnType<CpuMeter['read']>;
+
 function meters(sys: System, gens: Generator[]): Meters {
   return {
     server: new CpuMeter(sys.servers.map((p) => p.pid)),
@@ -71,7 +73,29 @@ function meters(sys: System, gens: Generator[]): Meters {
   };
 }
 
-function metrics(results: StepResult[], cmd: StepCommand, expectedPerCommand: number, offered: number | null, m: Meters, participants: number): StepMetrics {
+/**
+ * Runs a step, reading the meters also when its load stops: the CPU columns give the share of a
+ * core while the load ran (averaged over the drain as well, a closed loop that filled its core
+ * read as 64 %). CPU per command still counts the drain, where the step's last commands finish.
+ */
+async function measured<T>(m: Meters, durationMs: number, step: () => Promise<T>): Promise<{ results: T; during: Record<keyof Meters, Reading | null> }> {
+  let during: Record<keyof Meters, Reading | null> | null = null;
+  const read = (): Record<keyof Meters, Reading | null> => ({ server: m.server.read(), redis: m.redis?.read() ?? null, generators: m.generators?.read() ?? null });
+  const timer = setTimeout(() => (during = read()), durationMs);
+  const results = await step();
+  clearTimeout(timer);
+  return { results, during: during ?? read() };
+}
+
+function metrics(
+  results: StepResult[],
+  cmd: StepCommand,
+  expectedPerCommand: number,
+  offered: number | null,
+  m: Meters,
+  during: Record<keyof Meters, Reading | null>,
+  participants: number,
+): StepMetrics {
   const cpu = m.server;
   const delivery = new Histogram();
   const ack = new Histogram();
@@ -99,7 +123,8 @@ function metrics(results: StepResult[], cmd: StepCommand, expectedPerCommand: nu
   for (const [n, max] of perCommand.values()) if (n >= expectedPerCommand) all.add(max);
   const seconds = cmd.durationMs / 1000;
   const used = cpu.read();
-  const cpuPercent = (used.cpuSeconds / used.wallSeconds) * 100;
+  const share = (r: Reading | null): number | null => (r ? (r.cpuSeconds / r.wallSeconds) * 100 : null);
+  const cpuPercent = share(during.server)!;
   return {
     label: cmd.label,
     mode: cmd.mode,
@@ -115,9 +140,9 @@ function metrics(results: StepResult[], cmd: StepCommand, expectedPerCommand: nu
     completeness: sent === 0 ? 0 : round(deliveries / (sent * expectedPerCommand), 4),
     cpuPercent: round(cpuPercent),
     cpuMsPerCommand: acked > 0 ? round((used.cpuSeconds * 1000) / acked, 3) : null,
-    cpuUsPerParticipantSecond: participants > 0 ? round(((used.cpuSeconds / used.wallSeconds) * 1e6) / participants) : null,
-    redisCpuPercent: m.redis ? round((m.redis.read().cpuSeconds / used.wallSeconds) * 100) : null,
-    generatorCpuPercent: m.generators ? round((m.generators.read().cpuSeconds / used.wallSeconds) * 100) : null,
+    cpuUsPerParticipantSecond: participants > 0 ? round((cpuPercent * 1e4) / participants) : null,
+    redisCpuPercent: during.redis ? round(share(during.redis)!) : null,
+    generatorCpuPercent: during.generators ? round(share(during.generators)!) : null,
   };
 }
 
@@ -198,7 +223,8 @@ export async function fanout(plan: FanoutPlan): Promise<ScenarioResult> {
     const expected = socketsPerCase - 1;
     const run = async (cmd: StepCommand, offered: number | null): Promise<StepMetrics> => {
       const mt = meters(sys, gens);
-      const m = metrics(await stepAll(gens, cmd), cmd, expected, offered, mt, participants);
+      const { results, during } = await measured(mt, cmd.durationMs, () => stepAll(gens, cmd));
+      const m = metrics(results, cmd, expected, offered, mt, during, participants);
       log(`${cmd.label}: ${m.commandsPerSecond} cmd/s, ${m.deliveriesPerSecond} deliveries/s, p50 ${m.delivery.p50} p99 ${m.delivery.p99} ms, complete ${m.completeness}, cpu ${m.cpuPercent} % (generators ${m.generatorCpuPercent} %)`);
       result.steps.push(m);
       return m;
@@ -289,8 +315,10 @@ export async function coedit(opts: {
     ).gen;
     result.connectSeconds = round((performance.now() - t0) / 1000, 2);
     const cmd: StepCommand = { type: 'step', label: `${writers} writers × ${keysPerSecond} keys/s, ${readers} readers`, mode: 'rate', ratePerSender: keysPerSecond, durationMs: config.stepMs, drainMs: config.drainMs };
-    const mt = meters(opts.sys, [gen]);
-    const m = metrics([await gen.step(cmd)], cmd, writers + readers - 1, writers * keysPerSecond, mt, writers + readers);
+    const g = gen;
+    const mt = meters(opts.sys, [g]);
+    const { results, during } = await measured(mt, cmd.durationMs, () => g.step(cmd));
+    const m = metrics([results], cmd, writers + readers - 1, writers * keysPerSecond, mt, during, writers + readers);
     log(`${cmd.label}: ${m.commandsPerSecond} keys/s, p50 ${m.delivery.p50} p99 ${m.delivery.p99} ms, complete ${m.completeness}, cpu ${m.cpuPercent} %`);
     result.steps.push(m);
   } catch (e) {
