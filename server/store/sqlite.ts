@@ -54,8 +54,9 @@ export interface Checkpoint {
 }
 
 /**
- * Starts a thread of the store (writer, checkpointer). It runs TypeScript like the rest of the server: it registers tsx
- * itself, since a worker does not inherit the loader hooks of the thread that started it.
+ * Starts a thread of the store (writer, checkpointer). It runs TypeScript like the rest of the
+ * server: it registers tsx itself, since a worker does not inherit the loader hooks of the thread
+ * that started it.
  */
 function startThread(entry: string, file: string): Worker {
   // The ESM entry of tsx's API (require.resolve would give the CommonJS one).
