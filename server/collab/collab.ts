@@ -7,7 +7,7 @@ import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
-import type { CaseState, Viewer } from '../../shared/domain.js';
+import type { Viewer } from '../../shared/domain.js';
 import { DOC_COMPACT_AFTER_UPDATES, EDIT_BURST_MS, MAX_DOC_BYTES, MAX_DOC_UPDATE_BYTES, MAX_ITEM_TEXT_CHARS } from '../../shared/limits.js';
 import { COLLAB_PATH, CollabClose } from '../../shared/protocol.js';
 import { docAccess } from '../../shared/rules/access.js';
@@ -107,6 +107,15 @@ export class Collab {
     return p;
   }
 
+  /** The document, still loaded once awaited: one let go meanwhile (see followBoardEdit) is loaded again. */
+  private async current(docId: string): Promise<CollabDoc> {
+    for (;;) {
+      const p = this.doc(docId);
+      const doc = await p;
+      if (this.docs.get(docId) === p) return doc;
+    }
+  }
+
   private async load(docId: string): Promise<CollabDoc> {
     const where = this.d.cases.doc(docId)!;
     const item = where.target.kind === 'item' ? this.d.cases.get(where.caseId)?.items.get(where.target.itemId) : undefined;
@@ -174,7 +183,7 @@ export class Collab {
     // To the other processes at once, so their readers hear it as soon as this one's do, and again
     // once stored (persist). A relay is idempotent: the second changes nothing where the first arrived.
     this.d.cluster.publishDoc(doc.docId, message);
-    void this.persist(doc, update, message);
+    doc.track(this.persist(doc, update, message));
   }
 
   private async persist(doc: CollabDoc, update: Uint8Array, message: Uint8Array): Promise<void> {
@@ -200,7 +209,7 @@ export class Collab {
   private async connected(ws: WebSocket, docId: string, actor: { viewer: Viewer; address: string }): Promise<void> {
     const queue: RawData[] = [];
     ws.on('message', (m: RawData) => queue.push(m));
-    const doc = await this.doc(docId);
+    const doc = await this.current(docId);
     const access = this.access(doc, actor.viewer);
     if (access === 'none' || ws.readyState !== WebSocket.OPEN) {
       ws.close(CollabClose.FORBIDDEN);
@@ -330,7 +339,7 @@ export class Collab {
   }
 
   /** After every commit: close what may no longer be read, adjust who may write, follow text edits. */
-  private reauthorise({ caseId, after, touched, local }: Committed): void {
+  private reauthorise({ caseId, before, after, touched, local }: Committed): void {
     for (const [docId, set] of this.conns) {
       const docP = this.docs.get(docId);
       if (!docP) continue;
@@ -341,23 +350,37 @@ export class Collab {
           if (a === 'none') this.revoke(doc, conn);
           else conn.canWrite = a === 'write';
         }
-        // Only the process that committed the edit writes it in: the others get it relayed.
-        if (local) this.followBoardEdit(doc, after, touched.items);
       });
+    }
+    // Only the process that committed the edit writes it in, whether or not the document is open
+    // here: the others get it relayed, and a document open nowhere gets it in the store.
+    if (!local || !before) return;
+    for (const id of touched.items) {
+      const was = before.items.get(id);
+      const item = after.items.get(id);
+      if (was && item && was.text !== item.text) void this.followBoardEdit(item.textDocId, item.text);
     }
   }
 
-  /** A text changed through `item:edit` (not through this document) is written into the document. */
-  private followBoardEdit(doc: CollabDoc, after: CaseState, items: Iterable<string>): void {
-    if (doc.target.kind !== 'item') return;
-    const id = doc.target.itemId;
-    if (![...items].includes(id)) return;
-    const item = after.items.get(id);
-    if (!item || item.text === doc.text.toString().trim()) return;
-    doc.ydoc.transact(() => {
-      doc.text.delete(0, doc.text.length);
-      doc.text.insert(0, item.text);
-    }, 'board');
+  /**
+   * A text changed through `item:edit` (not through its document) is written into the document.
+   * One that is not open here is loaded for it and let go again; one never written to starts from
+   * the item's text when it is first opened, so it needs nothing.
+   */
+  private async followBoardEdit(docId: string, text: string): Promise<void> {
+    try {
+      if (!this.docs.has(docId) && (await this.d.store.readDocUpdates(docId)).length === 0) return;
+      const doc = await this.current(docId);
+      if (doc.text.toString().trim() !== text) {
+        doc.ydoc.transact(() => {
+          doc.text.delete(0, doc.text.length);
+          doc.text.insert(0, text);
+        }, 'board');
+      }
+      this.maybeUnload(doc);
+    } catch (err) {
+      this.d.log.error({ err, docId }, 'writing a board edit into its document failed');
+    }
   }
 
   /** The reader loses the document at once: its cursor goes, and the socket closes. */
@@ -381,10 +404,15 @@ export class Collab {
     this.maybeUnload(doc);
   }
 
-  /** Nobody has it open: compact it and let it go from memory. */
+  /**
+   * Nobody has it open: compact it and let it go from memory, once its updates are stored, so
+   * that loading it again from the store misses none of them.
+   */
   private maybeUnload(doc: CollabDoc): void {
     const set = this.conns.get(doc.docId);
-    if (set && set.size > 0) return;
+    if (doc.unloaded || (set && set.size > 0)) return;
+    if (doc.storing > 0) return void doc.whenStored().then(() => this.maybeUnload(doc));
+    doc.unloaded = true;
     this.conns.delete(doc.docId);
     this.docs.delete(doc.docId);
     void doc.unsubscribe();

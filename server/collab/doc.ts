@@ -13,6 +13,26 @@ export class CollabDoc {
   approxBytes = 0;
   /** Stops relaying this document between processes. */
   unsubscribe: () => Promise<void> = async () => undefined;
+  /** Let go from memory (Collab.maybeUnload): never loaded again as this object. */
+  unloaded = false;
+  /** Updates on their way to the store. */
+  storing = 0;
+  private stored: (() => void)[] = [];
+
+  /** Counts an update on its way to the store until `done` settles. */
+  track(done: Promise<unknown>): void {
+    this.storing++;
+    void done.finally(() => {
+      if (--this.storing > 0) return;
+      for (const fn of this.stored.splice(0)) fn();
+    });
+  }
+
+  /** Resolves once every update sent to the store so far has been stored (or failed). */
+  whenStored(): Promise<void> {
+    if (this.storing === 0) return Promise.resolve();
+    return new Promise((resolve) => this.stored.push(resolve));
+  }
 
   private constructor(
     readonly docId: string,

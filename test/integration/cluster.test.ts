@@ -118,6 +118,23 @@ describe('R-ROLE R-NEED across three processes', () => {
     b.destroy();
   });
 
+  it('R-OWN: a text changed on the board through one process reaches its document open on another', async () => {
+    const [p1, p2] = procs as [ServerProcess, ServerProcess];
+    const c = await connect(p1, 'politie');
+    const added = await c.cmd('item:add', { caseId: caseR, phase: 'beeldvorming', text: 'Eerst.', visibility: { kind: 'table' } });
+    if (!added.ok) throw new Error(added.error.code);
+    const itemId = (added.data as { itemId: ItemId }).itemId;
+    const view = ((await c.cmd('case:open', { caseId: caseR })) as { data: { view: CaseView } }).data.view;
+    const docId = view.items.find((i) => i.id === itemId)!.textDocId;
+    // Open on process 2 only: process 1, which commits the edit, has no copy of its own.
+    const b = provider(p2.url, docId, await login(p2.url, 'politie'));
+    await synced(b);
+    expect(b.doc.getText('text').toString()).toBe('Eerst.');
+    expect((await c.cmd('item:edit', { caseId: caseR, itemId, text: 'Van het bord.' })).ok).toBe(true);
+    await textWhere(b.doc, (t) => t === 'Van het bord.');
+    b.destroy();
+  });
+
   it('R-ROLE: two processes writing to one case at the same moment give one order with both present', async () => {
     const [p1, p2] = procs as [ServerProcess, ServerProcess];
     const a = await connect(p1, 'gemeente');

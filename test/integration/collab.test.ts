@@ -216,6 +216,31 @@ describe('document limits and lifecycle', () => {
   });
 });
 
+describe('R-OWN the board and the document of an item', () => {
+  it('R-OWN: a text changed on the board reaches its document, open or not', async () => {
+    const { itemId, docId } = await newItem('Eerst.');
+    const w = open('politie', docId);
+    await synced(w);
+    w.doc.getText('text').insert(6, ' Getypt.');
+    await pol.waitFor((r) => r.event === 'case:patch' && JSON.stringify(r.args[0]).includes('Eerst. Getypt.'), 10_000);
+    // Open: the one writer sees the board's text replace its own.
+    expect((await pol.cmd('item:edit', { caseId, itemId, text: 'Van het bord.' })).ok).toBe(true);
+    await textWhere(w.doc, (t) => t === 'Van het bord.');
+    const unloaded = new Promise<string>((resolve) => srv.app.collab.events.once('unloaded', resolve));
+    w.destroy();
+    expect(await unloaded).toBe(docId);
+    // Open nowhere: whoever opens it next starts from the board's text, not the stored one.
+    const letGo = new Promise<string>((resolve) => srv.app.collab.events.once('unloaded', resolve));
+    expect((await pol.cmd('item:edit', { caseId, itemId, text: 'Later, van het bord.' })).ok).toBe(true);
+    // Loaded for the edit and let go again once stored (without the edit, it is never loaded).
+    const timeout = new Promise<string>((_, reject) => setTimeout(() => reject(new Error('the document was not written')), 10_000).unref());
+    expect(await Promise.race([letGo, timeout])).toBe(docId);
+    const again = open('politie', docId);
+    await synced(again);
+    expect(again.doc.getText('text').toString()).toBe('Later, van het bord.');
+  });
+});
+
 describe('R-TAKEHOME the minutes', () => {
   it('R-TAKEHOME: participants write the minutes while the meeting is open; read-only after it closes', async () => {
     const minutes = view.meta.minutesDocId;
