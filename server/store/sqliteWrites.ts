@@ -136,10 +136,20 @@ export class SqliteWrites {
 
   private insertAccess(records: AccessColumns[]): void {
     const { insertAccess, caseBlock, userBlock } = this.s;
+    // A batch of reads names the same few cases and people over and over: each block entry is
+    // written once per batch. Only within this op: its savepoint takes back all of it or nothing.
+    const cases = new Map<string, number>();
+    const users = new Map<string, number>();
     for (const r of records) {
       const block = Math.floor(Number(insertAccess.run(r).lastInsertRowid) / ACCESS_BLOCK_ROWS);
-      if (r[3] !== null) caseBlock.run(r[3], block);
-      if (r[5] !== null) userBlock.run(r[5], block);
+      if (r[3] !== null && cases.get(r[3]) !== block) {
+        caseBlock.run(r[3], block);
+        cases.set(r[3], block);
+      }
+      if (r[5] !== null && users.get(r[5]) !== block) {
+        userBlock.run(r[5], block);
+        users.set(r[5], block);
+      }
     }
   }
 
