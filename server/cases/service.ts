@@ -250,11 +250,7 @@ export class CaseService {
     await this.store.appendEvents(caseId, before?.version ?? 0, rows, [record]);
     const touched = touchedBy(events);
     this.setState(before, after!, touched);
-    this.cluster.caseCommitted(
-      caseId,
-      after!.version,
-      rows.map((r, i) => ({ caseId, version: (before?.version ?? 0) + 1 + i, ...r })),
-    );
+    this.cluster.caseCommitted(caseId, after!.version, rows);
     this.announce({ caseId, before, after: after!, touched, local: true });
     return after!;
   }

@@ -4,15 +4,16 @@ import type { CaseId } from '../../shared/ids.js';
 import type { Logger } from '../log.js';
 import type { RedisKeys } from '../store/keys.js';
 import { StoredEventRow } from '../store/rows.js';
-import type { StoredEvent } from '../store/types.js';
+import type { NewEvent, StoredEvent } from '../store/types.js';
 
 /** A process's link to the other server processes of the same board. */
 export interface Cluster {
   /**
-   * Tells the others a case log grew, with the events just appended, so they apply them (or catch
-   * up from the shared log when they missed one) and deliver to their own sockets.
+   * Tells the others a case log grew to `version` by the events just appended (`rows`, the last at
+   * `version`), so they apply them (or catch up from the shared log when they missed one) and
+   * deliver to their own sockets. One process alone builds nothing for it.
    */
-  caseCommitted(caseId: CaseId, version: number, events: StoredEvent[]): void;
+  caseCommitted(caseId: CaseId, version: number, rows: readonly NewEvent[]): void;
   /** Tells the others the directory (organisations, people, tables) changed. */
   directoryChanged(): void;
   onCase(fn: (caseId: CaseId, version: number, events: StoredEvent[]) => void): void;
@@ -23,6 +24,11 @@ export interface Cluster {
   publishDoc(docId: string, message: Uint8Array): void;
   subscribeDoc(docId: string, fn: (message: Uint8Array) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
+}
+
+/** The events of a commit as the log holds them: `rows` appended up to `version`. */
+export function storedEvents(caseId: CaseId, version: number, rows: readonly NewEvent[]): StoredEvent[] {
+  return rows.map((r, i) => ({ caseId, version: version - rows.length + 1 + i, ...r }));
 }
 
 /** One process: nothing to tell anyone. */
@@ -111,8 +117,8 @@ export class RedisCluster implements Cluster {
     });
   }
 
-  caseCommitted(caseId: CaseId, version: number, events: StoredEvent[]): void {
-    this.publish({ kind: 'case', caseId, version, events });
+  caseCommitted(caseId: CaseId, version: number, rows: readonly NewEvent[]): void {
+    this.publish({ kind: 'case', caseId, version, events: storedEvents(caseId, version, rows) });
   }
   directoryChanged(): void {
     this.publish({ kind: 'directory' });

@@ -3,20 +3,20 @@ import type { CaseId, UserId } from '../../shared/ids.js';
 import { newId } from '../../shared/ids.js';
 import { AccessLog, type Actor } from '../../server/audit/accessLog.js';
 import { CaseService } from '../../server/cases/service.js';
-import type { Cluster } from '../../server/cluster/cluster.js';
+import { storedEvents, type Cluster } from '../../server/cluster/cluster.js';
 import { Directory } from '../../server/directory/directory.js';
 import { createLogger } from '../../server/log.js';
 import { seedDemo } from '../../server/seed/demo.js';
 import { RedisStore } from '../../server/store/redis.js';
-import type { StoredEvent } from '../../server/store/types.js';
+import type { NewEvent, StoredEvent } from '../../server/store/types.js';
 import { startRedis, type PrivateRedis } from '../support/redis.js';
 
 /** What one process announces: recorded, so the test decides which notice reaches the other. */
 class RecordingLink implements Cluster {
   readonly sent: { caseId: CaseId; version: number; events: StoredEvent[] }[] = [];
   private listener: ((caseId: CaseId, version: number, events: StoredEvent[]) => void) | null = null;
-  caseCommitted(caseId: CaseId, version: number, events: StoredEvent[]): void {
-    this.sent.push({ caseId, version, events });
+  caseCommitted(caseId: CaseId, version: number, rows: readonly NewEvent[]): void {
+    this.sent.push({ caseId, version, events: storedEvents(caseId, version, rows) });
   }
   onCase(fn: (caseId: CaseId, version: number, events: StoredEvent[]) => void): void {
     this.listener = fn;
