@@ -47,15 +47,19 @@ local function writeAccess(seqKey, recKey, first)
 end`;
 
 // Appends a case's events only if the log has exactly the expected length, and writes the change
-// records in the same atomic step: one order per case across every process.
+// records in the same atomic step: one order per case across every process. Redis does not roll
+// a script back when a command in it fails, so the events go last, in one RPUSH (up to 2,000): a failure
+// before it leaves at most a record of a change that was not made, never a change without its record.
 const APPEND = new LuaScript(`${WRITE_ACCESS}
 local len = redis.call('LLEN', KEYS[1])
 local expected = tonumber(ARGV[1])
 if len ~= expected then return {-1, len} end
 local nEvents = tonumber(ARGV[2])
-for i = 1, nEvents do redis.call('RPUSH', KEYS[1], ARGV[2 + i]) end
 redis.call('SADD', KEYS[2], ARGV[3 + nEvents])
 writeAccess(KEYS[3], KEYS[4], 4 + nEvents)
+local events = {}
+for i = 1, nEvents do events[i] = ARGV[2 + i] end
+chunked('RPUSH', KEYS[1], events)
 return {1, len + nEvents}`);
 
 const APPEND_ACCESS = new LuaScript(`${WRITE_ACCESS}

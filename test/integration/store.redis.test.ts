@@ -37,6 +37,39 @@ describe('Redis scripts after a restart emptied the script cache', () => {
   });
 });
 
+// Redis does not roll a script back when a command in it fails: the events go in last.
+describe('R-FILE: an append that fails inside Redis', () => {
+  it('R-FILE: leaves no event without its access record', async () => {
+    const store = await RedisStore.connect(redis.url, newId('t'));
+    try {
+      const caseId = newId<CaseId>('cs');
+      const event: NewEvent = { type: 'test.event', payload: { n: 1 }, at: new Date().toISOString(), actorUserId: 'usr_a' as UserId, actorOrgId: 'org_a' as OrgId };
+      const record: AccessRecord = {
+        at: event.at,
+        action: 'create',
+        operation: 'item:add',
+        caseId,
+        itemId: null,
+        userId: 'usr_a' as UserId,
+        orgId: 'org_a' as OrgId,
+        role: 'deelnemer',
+        purpose: 'casusoverleg',
+        address: '10.0.0.1',
+        outcome: 'ok',
+      };
+      // The records' hash made unwritable: the script fails when it writes the record.
+      await store.redis.set(store.keyNames.accessRecords, 'geen hash');
+      await expect(store.appendEvents(caseId, 0, [event], [record])).rejects.toThrow(/WRONGTYPE/);
+      expect(await store.readEvents(caseId)).toEqual([]);
+      await store.redis.del(store.keyNames.accessRecords);
+      expect(await store.appendEvents(caseId, 0, [event], [record])).toBe(1);
+      expect((await store.readAccess({ caseId })).map((r) => r.operation)).toEqual(['item:add']);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 // R-FILE: records written in the two earlier layouts stay in the log, before the newer ones.
 describe('R-FILE: access records of earlier Redis layouts are still read', () => {
   it('R-FILE: first-layout copies, second-layout records and groups, per case, per person and in all', async () => {
