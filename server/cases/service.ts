@@ -22,6 +22,8 @@ export interface Committed {
   touched: Touched;
   /** Committed by this process (not caught up from another's). */
   local: boolean;
+  /** What the command came from when not a client's own command: the collaborative document whose editing burst it records. */
+  source?: string;
 }
 
 const ACTION_OF: Record<CaseCommandName | 'case:create', AccessRecord['action']> = {
@@ -146,7 +148,7 @@ export class CaseService {
     });
   }
 
-  async run<N extends CaseCommandName>(name: N, input: CommandInput<N>, actor: Actor): Promise<Ack<{ itemId?: ItemId; requestId?: ConsentId } | null>> {
+  async run<N extends CaseCommandName>(name: N, input: CommandInput<N>, actor: Actor, source?: string): Promise<Ack<{ itemId?: ItemId; requestId?: ConsentId } | null>> {
     const caseId = (input as { caseId: CaseId }).caseId;
     return this.withCase(caseId, async () => {
       for (let attempt = 0; ; attempt++) {
@@ -157,7 +159,7 @@ export class CaseService {
         if (err) return this.deny(actor, c, name, itemId, err);
         const decided = decide(name, input, c, actor.viewer, new Date().toISOString());
         try {
-          await this.commit(c, caseId, decided.events, actor, name, decided.itemId ?? itemId);
+          await this.commit(c, caseId, decided.events, actor, name, decided.itemId ?? itemId, source);
           const data = decided.itemId ? { itemId: decided.itemId } : decided.requestId ? { requestId: decided.requestId } : null;
           return { ok: true as const, data };
         } catch (e) {
@@ -237,6 +239,7 @@ export class CaseService {
     actor: Actor,
     operation: CaseCommandName | 'case:create',
     itemId: ItemId | null,
+    source?: string,
   ): Promise<CaseState> {
     const at = new Date().toISOString();
     const meta = { at, actorUserId: actor.viewer.userId, actorOrgId: actor.viewer.orgId };
@@ -251,7 +254,7 @@ export class CaseService {
     const touched = touchedBy(events);
     this.setState(before, after!, touched);
     this.cluster.caseCommitted(caseId, after!.version, rows);
-    this.announce({ caseId, before, after: after!, touched, local: true });
+    this.announce({ caseId, before, after: after!, touched, local: true, ...(source === undefined ? {} : { source }) });
     return after!;
   }
 

@@ -8,6 +8,7 @@ import * as awarenessProtocol from 'y-protocols/awareness';
 import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
 import type { Viewer } from '../../shared/domain.js';
+import type { CaseId, ItemId } from '../../shared/ids.js';
 import { DOC_COMPACT_AFTER_UPDATES, EDIT_BURST_MS, MAX_DOC_BYTES, MAX_DOC_UPDATE_BYTES, MAX_ITEM_TEXT_CHARS } from '../../shared/limits.js';
 import { COLLAB_PATH, CollabClose } from '../../shared/protocol.js';
 import { docAccess } from '../../shared/rules/access.js';
@@ -21,6 +22,8 @@ import { CollabDoc } from './doc.js';
 import type { Cluster } from '../cluster/cluster.js';
 
 const MESSAGE_SYNC = 0;
+/** WebSocket close code 1011: the server failed; unlike 4400–4499, a client reconnects after it. */
+const WS_INTERNAL_ERROR = 1011;
 const MESSAGE_AWARENESS = 1;
 
 interface Conn {
@@ -91,7 +94,13 @@ export class Collab {
         this.wss.handleUpgrade(req, socket, head, (ws) => ws.close(CollabClose.FORBIDDEN));
         return;
       }
-      this.wss.handleUpgrade(req, socket, head, (ws) => void this.connected(ws, docId, actor));
+      this.wss.handleUpgrade(req, socket, head, (ws) =>
+        this.connected(ws, docId, actor).catch((err: unknown) => {
+          // The document could not be loaded (the store failed): the client may try again.
+          this.d.log.error({ err, docId }, 'opening a collaborative document failed');
+          ws.close(WS_INTERNAL_ERROR);
+        }),
+      );
     } catch (err) {
       this.d.log.error({ err }, 'collab upgrade failed');
       refuse('500 Internal Server Error');
@@ -101,8 +110,13 @@ export class Collab {
   private doc(docId: string): Promise<CollabDoc> {
     let p = this.docs.get(docId);
     if (!p) {
-      p = this.load(docId);
-      this.docs.set(docId, p);
+      const loading = this.load(docId);
+      this.docs.set(docId, loading);
+      // A load that failed is not kept: the next open tries again.
+      loading.catch(() => {
+        if (this.docs.get(docId) === loading) this.docs.delete(docId);
+      });
+      p = loading;
     }
     return p;
   }
@@ -123,7 +137,13 @@ export class Collab {
     const early: Uint8Array[] = [];
     let ready: CollabDoc | null = null;
     const unsubscribe = await this.d.cluster.subscribeDoc(docId, (m) => (ready ? this.onRelay(ready, m) : early.push(m)));
-    const doc = await CollabDoc.load(this.d.store, docId, where.caseId, where.target, item?.text ?? '');
+    let doc: CollabDoc;
+    try {
+      doc = await CollabDoc.load(this.d.store, docId, where.caseId, where.target, item?.text ?? '');
+    } catch (err) {
+      await unsubscribe().catch(() => undefined);
+      throw err;
+    }
     doc.unsubscribe = unsubscribe;
     doc.ydoc.on('update', (update: Uint8Array, origin: unknown) => this.onUpdate(doc, update, origin));
     doc.awareness.on('update', ({ added, updated, removed }: Record<string, number[]>, origin: unknown) => {
@@ -334,12 +354,12 @@ export class Collab {
     const item = this.d.cases.get(doc.caseId)?.items.get(doc.target.itemId);
     if (!item || !text || item.text === text) return;
     // The board's copy follows through the ordinary command: authorised, logged, delivered.
-    const r = await this.d.cases.run('item:edit', { caseId: doc.caseId, itemId: doc.target.itemId, text: text.slice(0, MAX_ITEM_TEXT_CHARS) }, actor);
+    const r = await this.d.cases.run('item:edit', { caseId: doc.caseId, itemId: doc.target.itemId, text: text.slice(0, MAX_ITEM_TEXT_CHARS) }, actor, doc.docId);
     if (!r.ok) this.d.log.info({ code: r.error.code, docId: doc.docId }, 'editing burst not recorded');
   }
 
   /** After every commit: close what may no longer be read, adjust who may write, follow text edits. */
-  private reauthorise({ caseId, before, after, touched, local }: Committed): void {
+  private reauthorise({ caseId, before, after, touched, local, source }: Committed): void {
     for (const [docId, set] of this.conns) {
       const docP = this.docs.get(docId);
       if (!docP) continue;
@@ -353,12 +373,13 @@ export class Collab {
       });
     }
     // Only the process that committed the edit writes it in, whether or not the document is open
-    // here: the others get it relayed, and a document open nowhere gets it in the store.
+    // here: the others get it relayed, and a document open nowhere gets it in the store. An edit
+    // that records a burst of the document itself is already in it (and typing may have gone on).
     if (!local || !before) return;
     for (const id of touched.items) {
       const was = before.items.get(id);
       const item = after.items.get(id);
-      if (was && item && was.text !== item.text) void this.followBoardEdit(item.textDocId, item.text);
+      if (was && item && was.text !== item.text && source !== item.textDocId) void this.followBoardEdit(caseId, id, item.textDocId);
     }
   }
 
@@ -367,19 +388,19 @@ export class Collab {
    * One that is not open here is loaded for it and let go again; one never written to starts from
    * the item's text when it is first opened, so it needs nothing.
    */
-  private async followBoardEdit(docId: string, text: string): Promise<void> {
+  private async followBoardEdit(caseId: CaseId, itemId: ItemId, docId: string): Promise<void> {
+    let doc: CollabDoc | null = null;
     try {
       if (!this.docs.has(docId) && (await this.d.store.readDocUpdates(docId)).length === 0) return;
-      const doc = await this.current(docId);
-      if (doc.text.toString().trim() !== text) {
-        doc.ydoc.transact(() => {
-          doc.text.delete(0, doc.text.length);
-          doc.text.insert(0, text);
-        }, 'board');
-      }
-      this.maybeUnload(doc);
+      doc = await this.current(docId);
+      // The text as the case holds it now: of two edits in quick succession, the later one stays.
+      const text = this.d.cases.get(caseId)?.items.get(itemId)?.text;
+      const d = doc;
+      if (text !== undefined && d.text.toString().trim() !== text) d.ydoc.transact(() => replaceText(d.text, text), 'board');
     } catch (err) {
       this.d.log.error({ err, docId }, 'writing a board edit into its document failed');
+    } finally {
+      if (doc) this.maybeUnload(doc);
     }
   }
 
@@ -443,6 +464,27 @@ export class Collab {
     this.wss.close();
   }
 }
+
+/**
+ * Makes the text `to` by replacing only what lies between the parts it shares with the present
+ * text at either end, so typing elsewhere in the document at the same moment (another process,
+ * another writer) and cursors outside the change are kept. Surrogate pairs are never split.
+ */
+export function replaceText(t: Y.Text, to: string): void {
+  const from = t.toString();
+  const max = Math.min(from.length, to.length);
+  let start = 0;
+  while (start < max && from.charCodeAt(start) === to.charCodeAt(start)) start++;
+  if (start > 0 && isHighSurrogate(from.charCodeAt(start - 1))) start--;
+  let end = 0;
+  while (end < max - start && from.charCodeAt(from.length - 1 - end) === to.charCodeAt(to.length - 1 - end)) end++;
+  if (end > 0 && isLowSurrogate(from.charCodeAt(from.length - end))) end--;
+  if (from.length - start - end > 0) t.delete(start, from.length - start - end);
+  if (to.length - start - end > 0) t.insert(start, to.slice(start, to.length - end));
+}
+
+const isHighSurrogate = (c: number): boolean => c >= 0xd800 && c <= 0xdbff;
+const isLowSurrogate = (c: number): boolean => c >= 0xdc00 && c <= 0xdfff;
 
 /** What a client may say about itself in awareness: where its cursor is, nothing about who it is. */
 function pickCursor(state: Record<string, unknown>): Record<string, unknown> {

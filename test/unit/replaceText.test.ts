@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { replaceText } from '../../server/collab/collab.js';
+
+const docWith = (text: string): Y.Doc => {
+  const d = new Y.Doc();
+  d.getText('text').insert(0, text);
+  return d;
+};
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** The text as Yjs stores it: one string per run inserted at once. */
+const textPieces = (d: Y.Doc): string[] => {
+  const out: string[] = [];
+  for (let item = d.getText('text')._start; item; item = item.right) {
+    if (!item.deleted && item.content instanceof Y.ContentString) out.push(item.content.str);
+  }
+  return out;
+};
+const copyOf = (d: Y.Doc): Y.Doc => {
+  const c = new Y.Doc();
+  Y.applyUpdate(c, Y.encodeStateAsUpdate(d));
+  return c;
+};
+
+// A text changed on the board is written into its document as the smallest replacement, so what
+// others type at the same moment elsewhere in the text is kept (R-OWN: their words stay theirs).
+describe('R-OWN: a board edit replaces only what changed', () => {
+  it('R-OWN: gives exactly the new text, whatever the old one', () => {
+    const cases: [string, string][] = [
+      ['', 'Nieuw.'],
+      ['Oud.', ''],
+      ['Hallo wereld.', 'Hallo aarde.'],
+      ['abc', 'abc'],
+      ['aaa', 'aaaa'],
+      ['aaaa', 'aa'],
+      ['Voor. Na.', 'Voor. Tussen. Na.'],
+      ['a😀b', 'a😁b'],
+      ['😀', '😀😀'],
+      ['x😀', 'x'],
+    ];
+    for (const [from, to] of cases) {
+      const d = docWith(from);
+      replaceText(d.getText('text'), to);
+      expect(d.getText('text').toString()).toBe(to);
+      // No lone surrogate anywhere: every stored piece is valid text on its own.
+      for (const piece of textPieces(d)) expect(piece).not.toMatch(LONE_SURROGATE);
+    }
+  });
+
+  it('R-OWN: typing elsewhere in the text at the same moment survives the board edit', () => {
+    const board = docWith('Hallo wereld, tot ziens.');
+    const writer = copyOf(board);
+    replaceText(board.getText('text'), 'Hallo aarde, tot ziens.');
+    writer.getText('text').insert(24, ' Groet.');
+    Y.applyUpdate(board, Y.encodeStateAsUpdate(writer));
+    Y.applyUpdate(writer, Y.encodeStateAsUpdate(board));
+    expect(board.getText('text').toString()).toBe('Hallo aarde, tot ziens. Groet.');
+    expect(writer.getText('text').toString()).toBe('Hallo aarde, tot ziens. Groet.');
+  });
+});
