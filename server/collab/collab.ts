@@ -385,13 +385,14 @@ export class Collab {
 
   /**
    * A text changed through `item:edit` (not through its document) is written into the document.
-   * One that is not open here is loaded for it and let go again; one never written to starts from
-   * the item's text when it is first opened, so it needs nothing.
+   * One that is not open here is loaded for it and let go again once stored.
    */
   private async followBoardEdit(caseId: CaseId, itemId: ItemId, docId: string): Promise<void> {
     let doc: CollabDoc | null = null;
     try {
-      if (!this.docs.has(docId) && (await this.d.store.readDocUpdates(docId)).length === 0) return;
+      // Loaded even when nobody ever opened it: then it starts from the new text, and a process
+      // that opens it at this moment with the old one either starts it first (and this replaces
+      // that) or takes this one's.
       doc = await this.current(docId);
       // The text as the case holds it now: of two edits in quick succession, the later one stays.
       const text = this.d.cases.get(caseId)?.items.get(itemId)?.text;

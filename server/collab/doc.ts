@@ -46,16 +46,19 @@ export class CollabDoc {
   static async load(store: Store, docId: string, caseId: CaseId, target: DocTarget, initialText: string): Promise<CollabDoc> {
     const d = new CollabDoc(docId, caseId, target);
     const updates = await store.readDocUpdates(docId);
+    if (updates.length === 0 && initialText) {
+      // An item written before co-editing starts from its text on the board: stored by whichever
+      // process opens it first; one that comes second takes that one's.
+      const scratch = new Y.Doc();
+      scratch.getText('text').insert(0, initialText);
+      const first = Y.encodeStateAsUpdate(scratch);
+      scratch.destroy();
+      if (await store.startDoc(docId, first)) updates.push(first);
+      else updates.push(...(await store.readDocUpdates(docId)));
+    }
     d.ydoc.transact(() => {
       for (const u of updates) Y.applyUpdate(d.ydoc, u);
     }, 'store');
-    if (updates.length === 0 && initialText) {
-      // An item written before co-editing starts from its text on the board.
-      d.ydoc.transact(() => d.text.insert(0, initialText), 'store');
-      const first = Y.encodeStateAsUpdate(d.ydoc);
-      await store.appendDocUpdate(docId, first);
-      updates.push(first);
-    }
     d.storedUpdates = updates.length;
     d.approxBytes = Y.encodeStateAsUpdate(d.ydoc).length;
     return d;

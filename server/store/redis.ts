@@ -91,6 +91,11 @@ return 1`);
 const TOUCH_SESSION = new LuaScript(`if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'lastSeenAt', ARGV[1]) end return 1`);
 
 // Replaces the first ARGV[2] updates with the merged one, if they are still the ones merged.
+const START_DOC = new LuaScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('RPUSH', KEYS[1], ARGV[1])
+return 1`);
+
 const COMPACT_DOC = new LuaScript(`
 local n = tonumber(ARGV[2])
 local first = redis.call('LRANGE', KEYS[1], 0, n - 1)
@@ -256,6 +261,9 @@ export class RedisStore implements Store {
 
   async appendDocUpdate(docId: string, update: Uint8Array): Promise<void> {
     await this.client.sendCommand(['RPUSH', this.keys.doc(docId), Buffer.from(update)]);
+  }
+  async startDoc(docId: string, first: Uint8Array): Promise<boolean> {
+    return ((await START_DOC.run(this.client, [this.keys.doc(docId)], [Buffer.from(first)])) as unknown) === 1;
   }
   async readDocUpdates(docId: string): Promise<Uint8Array[]> {
     const binary = this.client.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });

@@ -350,6 +350,9 @@ export class SqliteStore implements Store {
   appendDocUpdate(docId: string, update: Uint8Array): Promise<void> {
     return this.write({ op: 'appendDoc', docId, update });
   }
+  startDoc(docId: string, first: Uint8Array): Promise<boolean> {
+    return this.write({ op: 'startDoc', docId, update: first });
+  }
   async readDocUpdates(docId: string): Promise<Uint8Array[]> {
     return this.stmts.readDoc.all(docId).map((r) => new Uint8Array(r.update_bytes));
   }

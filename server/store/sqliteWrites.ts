@@ -50,6 +50,7 @@ export type WriteOp =
   | { op: 'recordLoginFailure'; key: string; now: number; maxFailures: number; lockMs: number }
   | { op: 'clearLoginFailures'; key: string }
   | { op: 'appendDoc'; docId: string; update: Uint8Array }
+  | { op: 'startDoc'; docId: string; update: Uint8Array }
   | { op: 'compactDoc'; docId: string; merged: Uint8Array; count: number; digest: string }
   | { op: 'initMeta'; key: string; value: string };
 
@@ -195,6 +196,11 @@ export class SqliteWrites {
         return void s.clearFailures.run(w.key);
       case 'appendDoc':
         return void s.appendDoc.run(w.docId, Buffer.from(w.update));
+      case 'startDoc':
+        // One writer: nothing can come between the look and the insert.
+        if (s.firstDocUpdates.all(w.docId, 1).length > 0) return false;
+        s.appendDoc.run(w.docId, Buffer.from(w.update));
+        return true;
       case 'compactDoc': {
         const first = s.firstDocUpdates.all(w.docId, w.count).map((r) => r.update_bytes);
         if (first.length !== w.count || docUpdatesDigest(first) !== w.digest) return false;

@@ -101,6 +101,12 @@ export interface Store {
 
   /** Collaborative text: the updates of one Yjs document, in order. */
   appendDocUpdate(docId: string, update: Uint8Array): Promise<void>;
+  /**
+   * Stores a document's first update, only if it has none yet: of two processes that open a new
+   * document at once, one starts it and the other (false) reads what that one stored, instead of
+   * both writing the starting text, which would leave it there twice.
+   */
+  startDoc(docId: string, first: Uint8Array): Promise<boolean>;
   readDocUpdates(docId: string): Promise<Uint8Array[]>;
   /**
    * Compaction: replaces `replaced` — the first updates stored of a document, as read before

@@ -11,6 +11,7 @@ import { LeakOracle } from '../support/oracle.js';
 import { spawnServer, type ServerProcess } from '../support/process.js';
 import { startRedis, type PrivateRedis } from '../support/redis.js';
 import { provider, synced, textWhere } from '../support/collab.js';
+import * as Y from 'yjs';
 
 // Several server processes on one Redis behave as one board, rules included. As docker-compose
 // runs them: the durable Redis for the logs, a bus Redis without persistence between processes.
@@ -133,6 +134,30 @@ describe('R-ROLE R-NEED across three processes', () => {
     expect((await c.cmd('item:edit', { caseId: caseR, itemId, text: 'Van het bord.' })).ok).toBe(true);
     await textWhere(b.doc, (t) => t === 'Van het bord.');
     b.destroy();
+  });
+
+  it('R-OWN: a new text opened on three processes at the same moment starts from the board once', async () => {
+    const c = await connect(procs[0]!, 'politie');
+    const cookies = await Promise.all(procs.map((p) => login(p.url, 'politie')));
+    const texts = ['Een.', 'Twee.', 'Drie.', 'Vier.', 'Vijf.'];
+    const docs: string[] = [];
+    for (const text of texts) {
+      const added = await c.cmd('item:add', { caseId: caseR, phase: 'beeldvorming', text, visibility: { kind: 'table' } });
+      if (!added.ok) throw new Error(added.error.code);
+      const view = ((await c.cmd('case:open', { caseId: caseR })) as { data: { view: CaseView } }).data.view;
+      docs.push(view.items.find((i) => i.id === (added.data as { itemId: ItemId }).itemId)!.textDocId);
+    }
+    // Every process finds each document unwritten and starts it; only one start may stay. A
+    // process answers an open only once its start is stored, so the store holds every start now.
+    const opened = docs.flatMap((docId) => procs.map((p, i) => ({ docId, p: provider(p.url, docId, cookies[i]!) })));
+    await Promise.all(opened.map((o) => synced(o.p)));
+    for (const [i, docId] of docs.entries()) {
+      const stored = new Y.Doc();
+      for (const u of await store.readDocUpdates(docId)) Y.applyUpdate(stored, u);
+      expect(stored.getText('text').toString()).toBe(texts[i]);
+    }
+    for (const o of opened) expect(o.p.doc.getText('text').toString()).toBe(texts[docs.indexOf(o.docId)]);
+    for (const o of opened) o.p.destroy();
   });
 
   it('R-ROLE: two processes writing to one case at the same moment give one order with both present', async () => {

@@ -209,6 +209,16 @@ export function runStoreContract(name: string, make: () => Promise<{ store: Stor
       expect((await store.readDocUpdates('d')).map((u) => [...u]).sort()).toEqual([[1, 2, 3, 0], [4], [5]]);
     });
 
+    it('starts a document once: of two starts at the same moment one wins, the other finds it begun', async () => {
+      const starts = await Promise.all([store.startDoc('s', new Uint8Array([1])), store.startDoc('s', new Uint8Array([2]))]);
+      expect(starts.filter(Boolean)).toHaveLength(1);
+      const won = starts[0] ? [1] : [2];
+      expect((await store.readDocUpdates('s')).map((u) => [...u])).toEqual([won]);
+      await store.appendDocUpdate('t', new Uint8Array([3]));
+      expect(await store.startDoc('t', new Uint8Array([4]))).toBe(false);
+      expect((await store.readDocUpdates('t')).map((u) => [...u])).toEqual([[3]]);
+    });
+
     it('initialises a meta key once', async () => {
       expect(await store.initMeta('m', 'one')).toBe('one');
       expect(await store.initMeta('m', 'two')).toBe('one');
