@@ -22,6 +22,8 @@ import { CollabDoc } from './doc.js';
 import type { Cluster } from '../cluster/cluster.js';
 
 const MESSAGE_SYNC = 0;
+/** Between processes only: a sync or awareness message with the sender's case version before it. */
+const MESSAGE_AT_VERSION = 100;
 /** WebSocket close code 1011: the server failed; unlike 4400–4499, a client reconnects after it. */
 const WS_INTERNAL_ERROR = 1011;
 const MESSAGE_AWARENESS = 1;
@@ -153,15 +155,55 @@ export class Collab {
       encoding.writeVarUint8Array(enc, awarenessProtocol.encodeAwarenessUpdate(doc.awareness, changed));
       const message = encoding.toUint8Array(enc);
       this.broadcast(doc, message, origin);
-      if (origin !== 'relay') this.d.cluster.publishDoc(docId, message);
+      if (origin !== 'relay') this.relay(doc, message);
     });
     ready = doc;
     for (const m of early) this.onRelay(doc, m);
     return doc;
   }
 
+  /**
+   * To the same document on the other processes, with the version of the case as this process
+   * holds it: one that holds an older version catches up first, so it judges who may read the
+   * message on a case at least as new as the sender's (a narrowing committed here is never
+   * overtaken by the text typed after it).
+   */
+  private relay(doc: CollabDoc, message: Uint8Array): void {
+    const enc = encoding.createEncoder();
+    encoding.writeVarUint(enc, MESSAGE_AT_VERSION);
+    encoding.writeVarUint(enc, this.d.cases.get(doc.caseId)?.version ?? 0);
+    encoding.writeUint8Array(enc, message);
+    this.d.cluster.publishDoc(doc.docId, encoding.toUint8Array(enc));
+  }
+
   /** A message from the same document on another process: applied here, never stored or relayed again. */
-  private onRelay(doc: CollabDoc, message: Uint8Array): void {
+  private onRelay(doc: CollabDoc, framed: Uint8Array): void {
+    let version: number;
+    let message: Uint8Array;
+    try {
+      const decoder = decoding.createDecoder(framed);
+      if (decoding.readVarUint(decoder) !== MESSAGE_AT_VERSION) throw new Error('relay without a case version');
+      version = decoding.readVarUint(decoder);
+      message = framed.subarray(decoder.pos);
+    } catch (err) {
+      this.d.log.warn({ err: (err as Error).message, docId: doc.docId }, 'bad relayed doc message');
+      return;
+    }
+    if ((this.d.cases.get(doc.caseId)?.version ?? 0) >= version) return this.applyRelay(doc, message);
+    // Behind the sender: its case first. Yjs updates and cursors commute, so one that waits may
+    // be overtaken by a later one that does not.
+    this.d.cases
+      .withCase(doc.caseId, () => this.d.cases.catchUp(doc.caseId))
+      .then(
+        () => {
+          if (!doc.unloaded) this.applyRelay(doc, message);
+        },
+        // Not applied rather than judged on a case that may be too old; the sender stored it.
+        (err: unknown) => this.d.log.warn({ err: (err as Error).message, docId: doc.docId }, 'relayed doc message dropped: catch-up failed'),
+      );
+  }
+
+  private applyRelay(doc: CollabDoc, message: Uint8Array): void {
     try {
       const decoder = decoding.createDecoder(message);
       const type = decoding.readVarUint(decoder);
@@ -202,7 +244,7 @@ export class Collab {
     if (origin === 'store' || origin === 'relay') return;
     // To the other processes at once, so their readers hear it as soon as this one's do, and again
     // once stored (persist). A relay is idempotent: the second changes nothing where the first arrived.
-    this.d.cluster.publishDoc(doc.docId, message);
+    this.relay(doc, message);
     doc.track(this.persist(doc, update, message));
   }
 
@@ -218,7 +260,7 @@ export class Collab {
     // the store, so it gets every update one way or the other. The first relay alone could fall
     // between the two (relay and store can be different Redis servers, and the bus does not wait
     // for the store's fsync).
-    this.d.cluster.publishDoc(doc.docId, message);
+    this.relay(doc, message);
     try {
       if (doc.storedUpdates > DOC_COMPACT_AFTER_UPDATES) await doc.compact(this.d.store);
     } catch (err) {
