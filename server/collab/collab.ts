@@ -142,6 +142,10 @@ export class Collab {
     let doc: CollabDoc;
     try {
       doc = await CollabDoc.load(this.d.store, docId, where.caseId, where.target, item?.text ?? '');
+      // The store may hold text typed after a commit this process has not applied yet (another
+      // process's narrowing): the case is read up to the log as it stands after the text, so
+      // whoever is let in is judged on a case at least that new.
+      await this.d.cases.withCase(where.caseId, () => this.d.cases.catchUp(where.caseId));
     } catch (err) {
       await unsubscribe().catch(() => undefined);
       throw err;
@@ -189,17 +193,24 @@ export class Collab {
       this.d.log.warn({ err: (err as Error).message, docId: doc.docId }, 'bad relayed doc message');
       return;
     }
-    if ((this.d.cases.get(doc.caseId)?.version ?? 0) >= version) return this.applyRelay(doc, message);
-    // Behind the sender: its case first. Yjs updates and cursors commute, so one that waits may
-    // be overtaken by a later one that does not.
+    const held = (): number => this.d.cases.get(doc.caseId)?.version ?? 0;
+    if (held() >= version) return this.applyRelay(doc, message);
+    // Behind the sender: its case first (unless a catch-up queued before this one got there).
+    // Yjs updates and cursors commute, so one that waits may be overtaken by a later one.
     this.d.cases
-      .withCase(doc.caseId, () => this.d.cases.catchUp(doc.caseId))
+      .withCase(doc.caseId, async () => {
+        if (held() < version) await this.d.cases.catchUp(doc.caseId);
+      })
       .then(
         () => {
           if (!doc.unloaded) this.applyRelay(doc, message);
         },
-        // Not applied rather than judged on a case that may be too old; the sender stored it.
-        (err: unknown) => this.d.log.warn({ err: (err as Error).message, docId: doc.docId }, 'relayed doc message dropped: catch-up failed'),
+        (err: unknown) => {
+          // Not applied rather than judged on a case that may be too old. Without it this copy
+          // falls behind the store: its connections close (1011) and reconnect to a fresh load.
+          this.d.log.warn({ err: (err as Error).message, docId: doc.docId }, 'relayed doc message dropped: catch-up failed');
+          for (const conn of this.conns.get(doc.docId) ?? []) conn.ws.close(WS_INTERNAL_ERROR);
+        },
       );
   }
 
@@ -421,7 +432,7 @@ export class Collab {
     for (const id of touched.items) {
       const was = before.items.get(id);
       const item = after.items.get(id);
-      if (was && item && was.text !== item.text && source !== item.textDocId) void this.followBoardEdit(caseId, id, item.textDocId);
+      if (was && item && was.text !== item.text && source !== item.textDocId) void this.followBoardEdit(caseId, id, item.textDocId, item.text);
     }
   }
 
@@ -429,17 +440,18 @@ export class Collab {
    * A text changed through `item:edit` (not through its document) is written into the document.
    * One that is not open here is loaded for it and let go again once stored.
    */
-  private async followBoardEdit(caseId: CaseId, itemId: ItemId, docId: string): Promise<void> {
+  private async followBoardEdit(caseId: CaseId, itemId: ItemId, docId: string, text: string): Promise<void> {
     let doc: CollabDoc | null = null;
     try {
       // Loaded even when nobody ever opened it: then it starts from the new text, and a process
       // that opens it at this moment with the old one either starts it first (and this replaces
       // that) or takes this one's.
       doc = await this.current(docId);
-      // The text as the case holds it now: of two edits in quick succession, the later one stays.
-      const text = this.d.cases.get(caseId)?.items.get(itemId)?.text;
+      // Overtaken meanwhile (the document's own burst, already in it, or another board edit,
+      // which writes itself in): nothing to do.
+      if (this.d.cases.get(caseId)?.items.get(itemId)?.text !== text) return;
       const d = doc;
-      if (text !== undefined && d.text.toString().trim() !== text) d.ydoc.transact(() => replaceText(d.text, text), 'board');
+      if (d.text.toString().trim() !== text) d.ydoc.transact(() => replaceText(d.text, text), 'board');
     } catch (err) {
       this.d.log.error({ err, docId }, 'writing a board edit into its document failed');
     } finally {
@@ -479,7 +491,7 @@ export class Collab {
     doc.unloaded = true;
     this.conns.delete(doc.docId);
     this.docs.delete(doc.docId);
-    void doc.unsubscribe();
+    doc.unsubscribe().catch((err: unknown) => this.d.log.warn({ err: (err as Error).message, docId: doc.docId }, 'leaving a document relay failed'));
     void doc.compact(this.d.store).catch((err: unknown) => this.d.log.error({ err }, 'compaction failed'));
     doc.destroy();
     this.events.emit('unloaded', doc.docId);

@@ -90,12 +90,13 @@ return 1`);
 
 const TOUCH_SESSION = new LuaScript(`if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'lastSeenAt', ARGV[1]) end return 1`);
 
-// Replaces the first ARGV[2] updates with the merged one, if they are still the ones merged.
+// Stores a document's first update, only if it has none yet.
 const START_DOC = new LuaScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('RPUSH', KEYS[1], ARGV[1])
 return 1`);
 
+// Replaces the first ARGV[2] updates with the merged one, if they are still the ones merged.
 const COMPACT_DOC = new LuaScript(`
 local n = tonumber(ARGV[2])
 local first = redis.call('LRANGE', KEYS[1], 0, n - 1)
