@@ -22,11 +22,11 @@ import { CollabDoc } from './doc.js';
 import type { Cluster } from '../cluster/cluster.js';
 
 const MESSAGE_SYNC = 0;
+const MESSAGE_AWARENESS = 1;
 /** Between processes only: a sync or awareness message with the sender's case version before it. */
 const MESSAGE_AT_VERSION = 100;
 /** WebSocket close code 1011: the server failed; unlike 4400–4499, a client reconnects after it. */
 const WS_INTERNAL_ERROR = 1011;
-const MESSAGE_AWARENESS = 1;
 
 interface Conn {
   ws: WebSocket;

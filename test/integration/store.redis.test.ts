@@ -37,6 +37,21 @@ describe('Redis scripts after a restart emptied the script cache', () => {
   });
 });
 
+/** A read by usr_a of org_a, at a fixed moment. */
+const accessRecordOf = (caseId: CaseId, operation: string): AccessRecord => ({
+  at: '2026-11-01T10:00:00.000Z',
+  action: 'read',
+  operation,
+  caseId,
+  itemId: null,
+  userId: 'usr_a' as UserId,
+  orgId: 'org_a' as OrgId,
+  role: 'deelnemer',
+  purpose: 'casusoverleg',
+  address: '10.0.0.1',
+  outcome: 'ok',
+});
+
 // Redis does not roll a script back when a command in it fails: the events go in last.
 describe('R-FILE: an append that fails inside Redis', () => {
   it('R-FILE: leaves no event without its access record', async () => {
@@ -44,19 +59,7 @@ describe('R-FILE: an append that fails inside Redis', () => {
     try {
       const caseId = newId<CaseId>('cs');
       const event: NewEvent = { type: 'test.event', payload: { n: 1 }, at: new Date().toISOString(), actorUserId: 'usr_a' as UserId, actorOrgId: 'org_a' as OrgId };
-      const record: AccessRecord = {
-        at: event.at,
-        action: 'create',
-        operation: 'item:add',
-        caseId,
-        itemId: null,
-        userId: 'usr_a' as UserId,
-        orgId: 'org_a' as OrgId,
-        role: 'deelnemer',
-        purpose: 'casusoverleg',
-        address: '10.0.0.1',
-        outcome: 'ok',
-      };
+      const record: AccessRecord = { ...accessRecordOf(caseId, 'item:add'), at: event.at, action: 'create' };
       // The records' hash made unwritable: the script fails when it writes the record.
       await store.redis.set(store.keyNames.accessRecords, 'geen hash');
       await expect(store.appendEvents(caseId, 0, [event], [record])).rejects.toThrow(/WRONGTYPE/);
@@ -78,19 +81,7 @@ describe('R-FILE: access records of earlier Redis layouts are still read', () =>
     try {
       const k = store.keyNames;
       const caseId = 'cs_old' as CaseId;
-      const rec = (operation: string): AccessRecord => ({
-        at: '2026-11-01T10:00:00.000Z',
-        action: 'read',
-        operation,
-        caseId,
-        itemId: null,
-        userId: 'usr_a' as UserId,
-        orgId: 'org_a' as OrgId,
-        role: 'deelnemer',
-        purpose: 'casusoverleg',
-        address: '10.0.0.1',
-        outcome: 'ok',
-      });
+      const rec = (operation: string): AccessRecord => accessRecordOf(caseId, operation);
       const first = rec('eerste');
       for (const key of [k.legacyAccess, k.legacyAccessByCase(caseId), k.legacyAccessByUser('usr_a')]) await store.redis.rPush(key, JSON.stringify(first));
       const second = rec('tweede');
