@@ -167,7 +167,8 @@ export interface CaseState {
   participants: Participant[];
   informing: Informing;
   informingHistory: InformingDecision[];
-  items: Map<ItemId, Item>;
+  /** In the order they were added; an `ItemMap` when built by the reducers (copied only in part per change). */
+  items: ReadonlyMap<ItemId, Item>;
   /** The Yjs document of the meeting minutes (verslag). */
   minutesDocId: string;
   goalProposal: GoalProposal | null;

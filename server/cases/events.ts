@@ -9,7 +9,9 @@ import {
   OrgIdSchema,
   TableIdSchema,
   UserIdSchema,
+  type ItemId,
 } from '../../shared/ids.js';
+import { ItemMap } from '../../shared/itemMap.js';
 import { latestAnswer } from '../../shared/rules/access.js';
 import { CaseRoleSchema, PhaseSchema, VisibilitySchema } from '../../shared/schemas.js';
 import type { StoredEvent } from '../store/types.js';
@@ -101,9 +103,7 @@ export function parseStoredEvent(row: StoredEvent): CaseEvent {
 }
 
 function withItem(s: CaseState, item: Item): CaseState {
-  const items = new Map(s.items);
-  items.set(item.id, item);
-  return { ...s, items };
+  return { ...s, items: ItemMap.from(s.items).with(item) };
 }
 
 /**
@@ -124,7 +124,7 @@ export function applyEvent(s: CaseState | null, e: CaseEvent, meta: EventMeta, v
       participants: p.participants,
       informing: p.informing,
       informingHistory: [decision(p.informing, meta)],
-      items: new Map(),
+      items: ItemMap.empty(),
       minutesDocId: p.minutesDocId ?? legacyDocId(p.caseId),
       goalProposal: null,
       goalHistory: [],
@@ -198,17 +198,17 @@ export function applyEvent(s: CaseState | null, e: CaseEvent, meta: EventMeta, v
       return { ...next, goalProposal: null, consents: closeWhere(s, (r) => r.kind === 'goal' && r.goalVersion === e.payload.version) };
     case 'goal.inForce': {
       const v = e.payload.version;
-      const items = new Map(s.items);
+      const changed = new Map<ItemId, Item>();
       for (const r of s.consents.values()) {
         if (r.kind !== 'goal' || r.goalVersion !== v || r.closed) continue;
         for (const id of r.itemIds) {
-          const item = items.get(id);
-          if (item && latestAnswer(r, id)?.answer === 'yes') items.set(id, { ...item, goalVersion: v, changedInVersion: version });
+          const item = changed.get(id) ?? s.items.get(id);
+          if (item && latestAnswer(r, id)?.answer === 'yes') changed.set(id, { ...item, goalVersion: v, changedInVersion: version });
         }
       }
       return {
         ...next,
-        items,
+        items: ItemMap.from(s.items).withAll([...changed.values()]),
         goal: { text: s.goalProposal!.text, version: v },
         goalHistory: [...s.goalHistory, s.goal],
         goalProposal: null,

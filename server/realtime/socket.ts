@@ -2,7 +2,7 @@ import type { Server as HttpServer } from 'node:http';
 import { Server, type ServerOptions, type Socket } from 'socket.io';
 import type { CaseState, Viewer } from '../../shared/domain.js';
 import { appError, type AppError } from '../../shared/errors.js';
-import type { CaseId, UserId } from '../../shared/ids.js';
+import type { CaseId, ItemId, UserId } from '../../shared/ids.js';
 import { MAX_MESSAGE_BYTES, PRESENCE_COALESCE_MS, SESSION_CHECK_EVERY_MS } from '../../shared/limits.js';
 import {
   PROTOCOL_VERSION,
@@ -410,7 +410,7 @@ export class Realtime {
 
   private logReads(actor: Actor, c: CaseState, ops: PatchOp[], operation: string, at = new Date().toISOString()): void {
     const records: AccessRecord[] = [];
-    const read = (itemId: CaseState['items'] extends Map<infer K, unknown> ? K | null : never) =>
+    const read = (itemId: ItemId | null) =>
       records.push(accessRecord(actor, c, { action: 'read', operation, itemId }, at));
     for (const o of ops) {
       if (o.op === 'snapshot') {
