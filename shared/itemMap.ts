@@ -8,7 +8,8 @@
  * Positions never change once given. The key → position index is shared by every version built
  * from one map and only grows; a version ignores positions at or past its own size, and checks the
  * key of the value it finds, so a key that a discarded version added (a commit that lost its race)
- * reads as absent.
+ * reads as absent. A version that adds a key the index already places elsewhere takes a copy of
+ * the index, so two versions never move each other's keys.
  */
 const BITS = 5;
 const CHUNK = 1 << BITS;
@@ -68,17 +69,26 @@ export class ItemMap<K, V extends { readonly id: K }> implements ReadonlyMap<K, 
       (chunks[c] as V[])[i & MASK] = v;
     };
     const placed = new Map<K, number>();
+    let index = this.index;
     for (const v of values) {
       const i = placed.get(v.id) ?? this.positionOf(v.id);
       if (i !== undefined) {
         write(i, v);
         continue;
       }
-      this.index.set(v.id, size);
+      // A key the index knows at a place this version does not hold: another version has it (or
+      // had it). That one keeps the shared index; this one and those built on it get a copy.
+      if (index === this.index && index.has(v.id)) index = new Map(index);
+      index.set(v.id, size);
       placed.set(v.id, size);
       write(size++, v);
     }
-    return new ItemMap(this.index, chunks, size);
+    return new ItemMap(index, chunks, size);
+  }
+
+  /** As JSON, the values in order (the index and chunks are this class's business). */
+  toJSON(): V[] {
+    return [...this.values()];
   }
 
   *values(): MapIterator<V> {

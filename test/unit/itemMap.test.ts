@@ -62,6 +62,35 @@ describe('R-NEED: every version of a case keeps its own items', () => {
     expect([...lost.keys()]).toEqual(['a', 'b', 'verloren']);
   });
 
+  it('R-NEED: two versions that add the same key at different places keep it each in its own place', () => {
+    const base = ItemMap.empty<string, V>().with({ id: 'a', n: 1 });
+    const one = base.with({ id: 'k', n: 1 });
+    const two = base.with({ id: 'j', n: 2 }).with({ id: 'k', n: 2 });
+    expect(one.get('k')).toEqual({ id: 'k', n: 1 });
+    expect(two.get('k')).toEqual({ id: 'k', n: 2 });
+    expect([...one.with({ id: 'k', n: 3 }).keys()]).toEqual(['a', 'k']);
+    // And the other way round: an older version adding a key that a newer chain already holds.
+    const chain = base.with({ id: 'j', n: 1 }).with({ id: 'x', n: 1 });
+    const older = base.with({ id: 'x', n: 9 });
+    expect(chain.get('x')).toEqual({ id: 'x', n: 1 });
+    expect(older.get('x')).toEqual({ id: 'x', n: 9 });
+    expect([...chain.keys()]).toEqual(['a', 'j', 'x']);
+  });
+
+  it('R-NEED: a batch that adds one key twice holds it once, with the last value', () => {
+    const m = ItemMap.empty<string, V>().withAll([
+      { id: 'a', n: 1 },
+      { id: 'b', n: 1 },
+      { id: 'a', n: 2 },
+    ]);
+    expect(m.size).toBe(2);
+    expect([...m.values()]).toEqual([
+      { id: 'a', n: 2 },
+      { id: 'b', n: 1 },
+    ]);
+    expect(JSON.stringify(m)).toBe(JSON.stringify([...m.values()]));
+  });
+
   it('R-NEED: a plain Map becomes the same entries in the same order', () => {
     const plain = new Map<string, V>([
       ['x', { id: 'x', n: 1 }],
