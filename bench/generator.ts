@@ -95,6 +95,8 @@ interface BoardSocket {
   socket: Socket;
   /** Closed loop: commands of this sender still on their way back to it. */
   inFlight: number;
+  /** Closed loop: on its way to the next case (see `rotate`). */
+  moving?: boolean;
 }
 
 class Fanout {
@@ -187,6 +189,27 @@ class Fanout {
     });
   }
 
+  /** The sockets of the sender's case leave it for the next spare case (none left: the sender stops). */
+  private async moveOn(sender: BoardSocket, next: Record<string, string[]>): Promise<void> {
+    const from = sender.spec.caseId;
+    const to = next[from]?.shift();
+    if (to === undefined) return log(`no spare case left after ${from}: its sender stops`);
+    if (next[to] === undefined) next[to] = next[from]!;
+    // The sender's own copy of the last command has arrived, so the viewers' copies were sent before
+    // their leave is handled: nothing of the old case is lost on the way out.
+    await Promise.all(
+      this.socks
+        .filter((b) => b.spec.caseId === from)
+        .map(async (b) => {
+          const left = (await b.socket.timeout(60_000).emitWithAck('case:leave', { caseId: from })) as Ack<unknown>;
+          if (!left.ok) throw new Error(`case:leave refused: ${left.error.code}`);
+          const opened = (await b.socket.timeout(60_000).emitWithAck('case:open', { caseId: to })) as Ack<unknown>;
+          if (!opened.ok) throw new Error(`case:open refused: ${opened.error.code}`);
+          b.spec.caseId = to;
+        }),
+    );
+  }
+
   async step(cmd: StepCommand): Promise<StepResult> {
     this.stepNo++;
     this.stats = newStats(this.stepNo, cmd.label);
@@ -215,8 +238,25 @@ class Fanout {
       }
     } else {
       const window = cmd.window ?? 1;
+      const rotate = cmd.rotate;
+      const sentHere = new Map<BoardSocket, number>();
       this.onFreed = (b) => {
-        while (b.inFlight < window && performance.now() < end && b.socket.connected) this.send(b);
+        if (rotate && (sentHere.get(b) ?? 0) >= rotate.after) {
+          // Full enough: once nothing is in flight, the case's sockets move on to the next case.
+          if (b.inFlight === 0 && !b.moving) {
+            b.moving = true;
+            void this.moveOn(b, rotate.next).then(() => {
+              b.moving = false;
+              sentHere.set(b, 0);
+              this.onFreed?.(b);
+            });
+          }
+          return;
+        }
+        while (b.inFlight < window && performance.now() < end && b.socket.connected) {
+          this.send(b);
+          sentHere.set(b, (sentHere.get(b) ?? 0) + 1);
+        }
       };
       for (const b of senders) this.onFreed(b);
     }

@@ -66,7 +66,10 @@ async function run(name: ScenarioName, system: Topology, pinned: boolean, p: Pre
   switch (name) {
     case 'one-to-one': {
       const rates = [{ label: `${c.oneToOne.rate} cmd/s`, perSender: c.oneToOne.rate }];
-      return fanout({ ...base, scenario: name, families: demo, caseIds: await cases(p, 1, demo), socketsPerCase: 2, generators: 1, rates });
+      // A closed loop on one case can add more items than a case may hold: spare cases to move on to
+      // (enough for 14,000 commands/s).
+      const spares = (): Promise<string[]> => cases(p, Math.ceil((config.stepMs / 1000) * 3.5), demo);
+      return fanout({ ...base, scenario: name, families: demo, caseIds: await cases(p, 1, demo), closedLoopSpares: spares, socketsPerCase: 2, generators: 1, rates });
     }
     case 'one-case': {
       const o = c.oneCase;

@@ -4,6 +4,7 @@ import { CpuMeter, rssBytes, settle, sleep } from './procs.js';
 import { idleRss, type System } from './servers.js';
 import { SENDER, VIEWERS, WRITERS, USERS, type Cookies, type Family } from './setup.js';
 import { Histogram, summarise, type LatencySummary } from './stats.js';
+import { MAX_ITEMS_PER_CASE } from '../../shared/limits.js';
 import type { BoardSocketSpec, FanoutSpec, StepCommand, StepResult } from './wire.js';
 
 export type SystemName = 'baseline' | 'sqlite' | 'redis' | 'reference';
@@ -160,6 +161,11 @@ export interface FanoutPlan {
   /** Steps at a fixed rate per sender, then closed loop, then (optionally) the capacity curve. */
   rates: { label: string; perSender: number }[];
   closedWindow: number | null;
+  /**
+   * Spare cases the closed loop moves on to as it fills one (see `StepCommand.rotate`): one case
+   * and one generator only, which then holds all of the case's sockets.
+   */
+  closedLoopSpares?: () => Promise<string[]>;
   capacity: number[] | null;
   measureMemory: boolean;
   /** Leave the system running for another scenario (only for a handful of sockets). */
@@ -258,7 +264,13 @@ export async function fanout(plan: FanoutPlan): Promise<ScenarioResult> {
     if (plan.closedWindow !== null) {
       // What a failed capacity step left queued is not this step's load.
       await settle([...serverPids, ...sys.redis.map((p) => p.pid)], 15_000);
-      await run({ type: 'step', label: `closed loop, ${plan.closedWindow} in flight per case`, mode: 'closed', window: plan.closedWindow, durationMs: config.stepMs, drainMs: 2 * config.drainMs }, null);
+      let rotate: StepCommand['rotate'];
+      if (plan.closedLoopSpares) {
+        if (caseIds.length !== 1 || gens.length !== 1) throw new Error('spare cases need one case and one generator');
+        // Well under the limit: the case already holds the items of the steps before.
+        rotate = { after: Math.floor(MAX_ITEMS_PER_CASE * 0.8), next: { [caseIds[0]!]: await plan.closedLoopSpares() } };
+      }
+      await run({ type: 'step', label: `closed loop, ${plan.closedWindow} in flight per case`, mode: 'closed', window: plan.closedWindow, durationMs: config.stepMs, drainMs: 2 * config.drainMs, ...(rotate ? { rotate } : {}) }, null);
     }
     if (plan.measureMemory && result.memory) result.memory.afterLoadRssBytes = sys.servers.reduce((s, p) => s + rssBytes(p.pid), 0);
   } catch (e) {
