@@ -69,6 +69,12 @@ export const config = {
     writers: num('BENCH_WRITERS', 5, 5),
     readers: num('BENCH_READERS', 20, 5),
     keysPerSecond: num('BENCH_KEYS_PER_SECOND', 10, 10),
+    /**
+     * Longer than the board's steps: 50 keystrokes a second reach each of 24 peers, so the p99 of a
+     * 3.5 s step rested on its two slowest keystrokes, and the reference's own p99 ranged over
+     * 5.2–8.5 ms in runs back to back.
+     */
+    stepMs: num('BENCH_COEDIT_STEP_MS', 12000, 700),
   },
   board: { items: num('BENCH_BOARD_ITEMS', 500, 100), repeats: num('BENCH_BOARD_REPEATS', 10, 3) },
   /** The forced idle period before idle memory is read. */

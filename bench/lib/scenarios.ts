@@ -294,7 +294,7 @@ export async function coedit(opts: {
   room: string;
   cookies: Cookies | null;
 }): Promise<ScenarioResult> {
-  const { writers, readers, keysPerSecond } = config.coedit;
+  const { writers, readers, keysPerSecond, stepMs } = config.coedit;
   const result: ScenarioResult = {
     scenario: 'coedit',
     system: opts.system,
