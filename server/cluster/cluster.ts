@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import * as decoding from 'lib0/decoding';
+import * as encoding from 'lib0/encoding';
 import type { RedisClientType } from 'redis';
 import type { CaseId } from '../../shared/ids.js';
 import type { Logger } from '../log.js';
@@ -20,9 +22,12 @@ export interface Cluster {
   onDirectory(fn: () => void): void;
   /** After the link to the others was lost and is back: notices may have been missed meanwhile. */
   onResync(fn: () => void): void;
-  /** Relays a collaborative-text message (update or awareness) to the same document elsewhere. */
-  publishDoc(docId: string, message: Uint8Array): void;
-  subscribeDoc(docId: string, fn: (message: Uint8Array) => void): Promise<() => Promise<void>>;
+  /**
+   * Relays a collaborative-text message (update or awareness) to the same document elsewhere, with
+   * the version of its case as the sender holds it. One process alone builds nothing for it.
+   */
+  publishDoc(docId: string, caseVersion: number, message: Uint8Array): void;
+  subscribeDoc(docId: string, fn: (caseVersion: number, message: Uint8Array) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -46,6 +51,8 @@ export class SingleProcess implements Cluster {
 }
 
 const ID_BYTES = 12;
+/** A relayed document message: [sender id][varUint MESSAGE_AT_VERSION][varUint case version][y-message]. */
+const MESSAGE_AT_VERSION = 100;
 
 /**
  * Several processes over Redis pub/sub. Messages carry the sender's id, so a process never
@@ -133,18 +140,34 @@ export class RedisCluster implements Cluster {
     this.resyncFns.push(fn);
   }
 
-  publishDoc(docId: string, message: Uint8Array): void {
-    const framed = Buffer.concat([this.id, Buffer.from(message)]);
-    this.pub.sendCommand(['PUBLISH', this.keys.docChannel(docId), framed]).catch((err: unknown) => {
+  publishDoc(docId: string, caseVersion: number, message: Uint8Array): void {
+    const enc = encoding.createEncoder();
+    encoding.writeUint8Array(enc, this.id);
+    encoding.writeVarUint(enc, MESSAGE_AT_VERSION);
+    encoding.writeVarUint(enc, caseVersion);
+    encoding.writeUint8Array(enc, message);
+    this.pub.sendCommand(['PUBLISH', this.keys.docChannel(docId), Buffer.from(encoding.toUint8Array(enc))]).catch((err: unknown) => {
       this.log.warn({ err: (err as Error).message }, 'doc relay failed');
     });
   }
 
-  async subscribeDoc(docId: string, fn: (message: Uint8Array) => void): Promise<() => Promise<void>> {
+  async subscribeDoc(docId: string, fn: (caseVersion: number, message: Uint8Array) => void): Promise<() => Promise<void>> {
     const channel = this.keys.docChannel(docId);
     const listener = (raw: Buffer): void => {
       if (raw.subarray(0, ID_BYTES).equals(this.id)) return;
-      fn(new Uint8Array(raw.subarray(ID_BYTES)));
+      let version: number;
+      let message: Uint8Array;
+      try {
+        const decoder = decoding.createDecoder(new Uint8Array(raw.buffer, raw.byteOffset + ID_BYTES, raw.length - ID_BYTES));
+        if (decoding.readVarUint(decoder) !== MESSAGE_AT_VERSION) throw new Error('relay without a case version');
+        version = decoding.readVarUint(decoder);
+        message = decoder.arr.subarray(decoder.pos);
+      } catch (err) {
+        // From a process of another version, or damaged: applying it unjudged could leak.
+        this.log.warn({ err: (err as Error).message, docId }, 'bad relayed doc message');
+        return;
+      }
+      fn(version, message);
     };
     await this.sub.subscribe(channel, listener, true);
     return async () => {

@@ -23,8 +23,6 @@ import type { Cluster } from '../cluster/cluster.js';
 
 const MESSAGE_SYNC = 0;
 const MESSAGE_AWARENESS = 1;
-/** Between processes only: a sync or awareness message with the sender's case version before it. */
-const MESSAGE_AT_VERSION = 100;
 /** WebSocket close code 1011: the server failed; unlike 4400–4499, a client reconnects after it. */
 const WS_INTERNAL_ERROR = 1011;
 
@@ -136,9 +134,9 @@ export class Collab {
     const where = this.d.cases.doc(docId)!;
     const item = where.target.kind === 'item' ? this.d.cases.get(where.caseId)?.items.get(where.target.itemId) : undefined;
     // Listen to other processes before reading the store, so nothing falls between the two.
-    const early: Uint8Array[] = [];
+    const early: [number, Uint8Array][] = [];
     let ready: CollabDoc | null = null;
-    const unsubscribe = await this.d.cluster.subscribeDoc(docId, (m) => (ready ? this.onRelay(ready, m) : early.push(m)));
+    const unsubscribe = await this.d.cluster.subscribeDoc(docId, (v, m) => (ready ? this.onRelay(ready, v, m) : early.push([v, m])));
     let doc: CollabDoc;
     try {
       doc = await CollabDoc.load(this.d.store, docId, where.caseId, where.target, item?.text ?? '');
@@ -162,7 +160,7 @@ export class Collab {
       if (origin !== 'relay') this.relay(doc, message);
     });
     ready = doc;
-    for (const m of early) this.onRelay(doc, m);
+    for (const [v, m] of early) this.onRelay(doc, v, m);
     return doc;
   }
 
@@ -173,26 +171,11 @@ export class Collab {
    * overtaken by the text typed after it).
    */
   private relay(doc: CollabDoc, message: Uint8Array): void {
-    const enc = encoding.createEncoder();
-    encoding.writeVarUint(enc, MESSAGE_AT_VERSION);
-    encoding.writeVarUint(enc, this.d.cases.get(doc.caseId)?.version ?? 0);
-    encoding.writeUint8Array(enc, message);
-    this.d.cluster.publishDoc(doc.docId, encoding.toUint8Array(enc));
+    this.d.cluster.publishDoc(doc.docId, this.d.cases.get(doc.caseId)?.version ?? 0, message);
   }
 
   /** A message from the same document on another process: applied here, never stored or relayed again. */
-  private onRelay(doc: CollabDoc, framed: Uint8Array): void {
-    let version: number;
-    let message: Uint8Array;
-    try {
-      const decoder = decoding.createDecoder(framed);
-      if (decoding.readVarUint(decoder) !== MESSAGE_AT_VERSION) throw new Error('relay without a case version');
-      version = decoding.readVarUint(decoder);
-      message = framed.subarray(decoder.pos);
-    } catch (err) {
-      this.d.log.warn({ err: (err as Error).message, docId: doc.docId }, 'bad relayed doc message');
-      return;
-    }
+  private onRelay(doc: CollabDoc, version: number, message: Uint8Array): void {
     const held = (): number => this.d.cases.get(doc.caseId)?.version ?? 0;
     if (held() >= version) return this.applyRelay(doc, message);
     // Behind the sender: its case first (unless a catch-up queued before this one got there).
