@@ -326,7 +326,7 @@ export async function coedit(opts: {
       )
     ).gen;
     result.connectSeconds = round((performance.now() - t0) / 1000, 2);
-    const cmd: StepCommand = { type: 'step', label: `${writers} writers × ${keysPerSecond} keys/s, ${readers} readers`, mode: 'rate', ratePerSender: keysPerSecond, durationMs: config.stepMs, drainMs: config.drainMs };
+    const cmd: StepCommand = { type: 'step', label: `${writers} writers × ${keysPerSecond} keys/s, ${readers} readers`, mode: 'rate', ratePerSender: keysPerSecond, durationMs: stepMs, drainMs: config.drainMs };
     const g = gen;
     const mt = meters(opts.sys, [g]);
     const { results, during } = await measured(mt, cmd.durationMs, () => g.step(cmd));
