@@ -421,24 +421,45 @@ export class Collab {
 
   /**
    * A text changed through `item:edit` (not through its document) is written into the document.
-   * One that is not open here is loaded for it and let go again once stored.
+   * One that is not open here is loaded for it and let go again once stored. Board edits of one
+   * document are written one at a time over all processes, each judged on the case log as it
+   * stands then: a later edit committed elsewhere is found (this one is overtaken and skipped),
+   * and an earlier one is in the store, so this one replaces it instead of landing beside it.
    */
   private async followBoardEdit(caseId: CaseId, itemId: ItemId, docId: string, text: string): Promise<void> {
+    const current = (): string | undefined => this.d.cases.get(caseId)?.items.get(itemId)?.text;
     let doc: CollabDoc | null = null;
+    let unlock: (() => Promise<void>) | null = null;
     try {
+      unlock = await this.d.cluster.lockDoc(docId);
+      await this.d.cases.withCase(caseId, () => this.d.cases.catchUp(caseId));
+      // Overtaken meanwhile (the document's own burst, already in it, or another board edit,
+      // which writes itself in): nothing to do.
+      if (current() !== text) return;
       // Loaded even when nobody ever opened it: then it starts from the new text, and a process
       // that opens it at this moment with the old one either starts it first (and this replaces
       // that) or takes this one's.
       doc = await this.current(docId);
-      // Overtaken meanwhile (the document's own burst, already in it, or another board edit,
-      // which writes itself in): nothing to do.
-      if (this.d.cases.get(caseId)?.items.get(itemId)?.text !== text) return;
+      doc.holds++;
       const d = doc;
-      if (d.text.toString().trim() !== text) d.ydoc.transact(() => replaceText(d.text, text), 'board');
+      // What another process wrote in may not have been relayed here yet; the store has it.
+      const stored = await this.d.store.readDocUpdates(docId);
+      d.ydoc.transact(() => {
+        for (const u of stored) Y.applyUpdate(d.ydoc, u);
+      }, 'store');
+      if (current() !== text) return;
+      if (d.text.toString().trim() === text) return;
+      d.ydoc.transact(() => replaceText(d.text, text), 'board');
+      // Held until stored (the update just sent is the latest): the next writer reads it there.
+      await d.latest.catch(() => undefined);
     } catch (err) {
       this.d.log.error({ err, docId }, 'writing a board edit into its document failed');
     } finally {
-      if (doc) this.maybeUnload(doc);
+      if (doc) {
+        doc.holds--;
+        this.maybeUnload(doc);
+      }
+      await unlock?.().catch((err: unknown) => this.d.log.warn({ err: (err as Error).message, docId }, 'releasing a document lock failed'));
     }
   }
 
@@ -469,7 +490,7 @@ export class Collab {
    */
   private maybeUnload(doc: CollabDoc): void {
     const set = this.conns.get(doc.docId);
-    if (doc.unloaded || (set && set.size > 0)) return;
+    if (doc.unloaded || doc.holds > 0 || (set && set.size > 0)) return;
     if (doc.storing > 0) return void doc.whenStored().then(() => this.maybeUnload(doc));
     doc.unloaded = true;
     this.conns.delete(doc.docId);

@@ -17,10 +17,15 @@ export class CollabDoc {
   unloaded = false;
   /** Updates on their way to the store. */
   storing = 0;
+  /** Kept in memory while above 0, with or without connections (a board edit being written in). */
+  holds = 0;
   private stored: (() => void)[] = [];
+  /** The update last sent to the store, stored (or failed) once this settles. */
+  latest: Promise<unknown> = Promise.resolve();
 
   /** Counts an update on its way to the store until `done` settles. */
   track(done: Promise<unknown>): void {
+    this.latest = done;
     this.storing++;
     void done.finally(() => {
       if (--this.storing > 0) return;

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId, type CaseId, type ItemId, type OrgId } from '../../shared/ids.js';
 import { CollabClose } from '../../shared/protocol.js';
 import type { CaseService } from '../../server/cases/service.js';
+import type { Cluster } from '../../server/cluster/cluster.js';
 import { login, TestClient } from '../support/client.js';
 import { provider, synced, textWhere } from '../support/collab.js';
 import { startRedis, type PrivateRedis } from '../support/redis.js';
@@ -127,6 +128,103 @@ describe('R-NEED co-editing across processes in log order', () => {
     } finally {
       restore();
       writer.destroy();
+    }
+  });
+});
+
+describe('R-OWN board edits of one text on two processes', () => {
+  it('R-OWN: two board edits of one text, committed on two processes at once, leave the later text alone in the document', async () => {
+    const { itemId, docId } = await newItem('Oud.');
+    const polB = await TestClient.connect(b.url, 'politie', polCookie);
+    const onA = provider(a.url, docId, polCookie);
+    const onB = provider(b.url, docId, polCookie);
+    // b hears nothing of a's copy for now: as if a's relay were still on its way.
+    const collabB = b.app.collab as unknown as { onRelay: (...args: unknown[]) => void };
+    const onRelay = collabB.onRelay;
+    const held: unknown[][] = [];
+    collabB.onRelay = (...args) => void held.push(args);
+    try {
+      await polB.cmd('case:open', { caseId });
+      await Promise.all([synced(onA), synced(onB)]);
+      await Promise.all([textWhere(onA.doc, (t) => t === 'Oud.'), textWhere(onB.doc, (t) => t === 'Oud.')]);
+      expect((await pol.cmd('item:edit', { caseId, itemId, text: 'Eerste versie.' })).ok).toBe(true);
+      await textWhere(onA.doc, (t) => t === 'Eerste versie.');
+      expect((await polB.cmd('item:edit', { caseId, itemId, text: 'Tweede versie.' })).ok).toBe(true);
+      // b writes its edit into what a stored, not beside it in its own older copy.
+      await textWhere(onB.doc, (t) => t.includes('Tweede'));
+      expect(onB.doc.getText('text').toString()).toBe('Tweede versie.');
+      collabB.onRelay = onRelay;
+      for (const args of held) onRelay.apply(collabB, args);
+      await textWhere(onA.doc, (t) => t.includes('Tweede'));
+      expect(onA.doc.getText('text').toString()).toBe('Tweede versie.');
+      expect(onB.doc.getText('text').toString()).toBe('Tweede versie.');
+    } finally {
+      collabB.onRelay = onRelay;
+      onA.destroy();
+      onB.destroy();
+      polB.close();
+    }
+  });
+
+  it('R-OWN: a board edit that waits for the document while another process writes a later one is not written over it', async () => {
+    const { itemId, docId } = await newItem('Oud.');
+    const polB = await TestClient.connect(b.url, 'politie', polCookie);
+    const onA = provider(a.url, docId, polCookie);
+    const onB = provider(b.url, docId, polCookie);
+    // a learns of b's commit and text only by reading the log and the store, and its board edit
+    // waits for the document until b has written its own.
+    const collabA = a.app.collab as unknown as { onRelay: (...args: unknown[]) => void; d: { cluster: Cluster } };
+    const onRelay = collabA.onRelay;
+    const held: unknown[][] = [];
+    const cluster = collabA.d.cluster;
+    const lockDoc = cluster.lockDoc;
+    let reached!: () => void;
+    const atGate = new Promise<void>((resolve) => (reached = resolve));
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const restore = ignoreNotices(a.app.cases);
+    try {
+      await polB.cmd('case:open', { caseId });
+      await Promise.all([synced(onA), synced(onB)]);
+      await Promise.all([textWhere(onA.doc, (t) => t === 'Oud.'), textWhere(onB.doc, (t) => t === 'Oud.')]);
+      collabA.onRelay = (...args) => void held.push(args);
+      cluster.lockDoc = async (id) => {
+        if (id === docId) {
+          reached();
+          await gate;
+        }
+        return lockDoc.call(cluster, id);
+      };
+      expect((await pol.cmd('item:edit', { caseId, itemId, text: 'Eerste versie.' })).ok).toBe(true);
+      await atGate;
+      expect((await polB.cmd('item:edit', { caseId, itemId, text: 'Tweede versie.' })).ok).toBe(true);
+      await textWhere(onB.doc, (t) => t === 'Tweede versie.');
+      expect(a.app.cases.get(caseId)!.items.get(itemId)!.text).toBe('Eerste versie.');
+      // a now gets the document, reads the log, finds its edit overtaken and writes nothing.
+      const caughtUp = new Promise<void>((resolve) => {
+        const off = a.app.cases.onCommitted((c) => {
+          if (c.after.items.get(itemId)?.text === 'Tweede versie.') {
+            off();
+            resolve();
+          }
+        });
+      });
+      open();
+      await caughtUp;
+      await lockDoc.call(cluster, docId).then((release) => release());
+      collabA.onRelay = onRelay;
+      for (const args of held) onRelay.apply(collabA, args);
+      await textWhere(onA.doc, (t) => t.includes('Tweede'));
+      expect(onA.doc.getText('text').toString()).toBe('Tweede versie.');
+      expect(onB.doc.getText('text').toString()).toBe('Tweede versie.');
+    } finally {
+      open();
+      cluster.lockDoc = lockDoc;
+      collabA.onRelay = onRelay;
+      restore();
+      onA.destroy();
+      onB.destroy();
+      polB.close();
     }
   });
 });

@@ -35,6 +35,9 @@ class RecordingLink implements Cluster {
   async subscribeDoc(): Promise<() => Promise<void>> {
     return async () => undefined;
   }
+  async lockDoc(): Promise<() => Promise<void>> {
+    return async () => undefined;
+  }
   async close(): Promise<void> {}
   deliver(n: { caseId: CaseId; version: number; events: StoredEvent[] }): void {
     this.listener!(n.caseId, n.version, n.events);
