@@ -35,6 +35,8 @@ export interface Cluster {
    * (the second into what the first stored) instead of side by side, which kept both texts.
    */
   lockDoc(docId: string): Promise<() => Promise<void>>;
+  /** One process alone: what it holds in memory is all there is. */
+  readonly alone: boolean;
   close(): Promise<void>;
 }
 
@@ -63,6 +65,7 @@ export function storedEvents(caseId: CaseId, version: number, rows: readonly New
 
 /** One process: nothing to tell anyone. */
 export class SingleProcess implements Cluster {
+  readonly alone = true;
   caseCommitted(): void {}
   directoryChanged(): void {}
   onCase(): void {}
@@ -95,6 +98,7 @@ const MESSAGE_AT_VERSION = 100;
  * missing or out of order — and Yjs messages between processes that have the same document open.
  */
 export class RedisCluster implements Cluster {
+  readonly alone = false;
   private readonly id = randomBytes(ID_BYTES);
   private readonly hexId = this.id.toString('hex');
   /** How every message this process publishes begins (`from` is always its first member). */
@@ -217,7 +221,8 @@ export class RedisCluster implements Cluster {
     const key = this.keys.docLock(docId);
     const token = randomBytes(ID_BYTES).toString('base64url');
     try {
-      // A holder keeps it for one store write: polled, with a short backoff.
+      // A holder keeps it for one board edit (a read of the store and of the case log, and one
+      // append): polled, with a short backoff. A lock that lapses (DOC_LOCK_MS) is not renewed.
       for (let wait = 2; (await this.pub.set(key, token, { condition: 'NX', expiration: { type: 'PX', value: DOC_LOCK_MS } })) !== 'OK'; wait = Math.min(2 * wait, 50)) {
         await new Promise((resolve) => setTimeout(resolve, wait));
       }

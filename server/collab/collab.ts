@@ -121,13 +121,25 @@ export class Collab {
     return p;
   }
 
-  /** The document, still loaded once awaited: one let go meanwhile (see followBoardEdit) is loaded again. */
-  private async current(docId: string): Promise<CollabDoc> {
+  /**
+   * The document, held in memory for the caller (who lets go with `unhold`): taken in the same
+   * turn as it is found still loaded, so nothing lets it go between the two. One let go while it
+   * loaded is loaded again.
+   */
+  private async held(docId: string): Promise<CollabDoc> {
     for (;;) {
       const p = this.doc(docId);
       const doc = await p;
-      if (this.docs.get(docId) === p) return doc;
+      if (this.docs.get(docId) === p && !doc.unloaded) {
+        doc.holds++;
+        return doc;
+      }
     }
+  }
+
+  private unhold(doc: CollabDoc): void {
+    doc.holds--;
+    this.maybeUnload(doc);
   }
 
   private async load(docId: string): Promise<CollabDoc> {
@@ -243,13 +255,15 @@ export class Collab {
   }
 
   private async persist(doc: CollabDoc, update: Uint8Array, message: Uint8Array): Promise<void> {
-    try {
-      await this.d.store.appendDocUpdate(doc.docId, update);
-      doc.storedUpdates++;
-      doc.approxBytes += update.length;
-    } catch (err) {
-      this.d.log.error({ err, docId: doc.docId }, 'storing a document update failed');
-    }
+    const appended = this.d.store.appendDocUpdate(doc.docId, update).then(
+      () => {
+        doc.storedUpdates++;
+        doc.approxBytes += update.length;
+      },
+      (err: unknown) => this.d.log.error({ err, docId: doc.docId }, 'storing a document update failed'),
+    );
+    doc.appending = appended;
+    await appended;
     // Relayed again once stored: a process that opens the document subscribes first and then reads
     // the store, so it gets every update one way or the other. The first relay alone could fall
     // between the two (relay and store can be different Redis servers, and the bus does not wait
@@ -265,7 +279,16 @@ export class Collab {
   private async connected(ws: WebSocket, docId: string, actor: { viewer: Viewer; address: string }): Promise<void> {
     const queue: RawData[] = [];
     ws.on('message', (m: RawData) => queue.push(m));
-    const doc = await this.current(docId);
+    const doc = await this.held(docId);
+    try {
+      this.open(ws, doc, actor, queue);
+    } finally {
+      this.unhold(doc);
+    }
+  }
+
+  private open(ws: WebSocket, doc: CollabDoc, actor: { viewer: Viewer; address: string }, queue: RawData[]): void {
+    const docId = doc.docId;
     const access = this.access(doc, actor.viewer);
     if (access === 'none' || ws.readyState !== WebSocket.OPEN) {
       ws.close(CollabClose.FORBIDDEN);
@@ -421,44 +444,44 @@ export class Collab {
 
   /**
    * A text changed through `item:edit` (not through its document) is written into the document.
-   * One that is not open here is loaded for it and let go again once stored. Board edits of one
-   * document are written one at a time over all processes, each judged on the case log as it
-   * stands then: a later edit committed elsewhere is found (this one is overtaken and skipped),
-   * and an earlier one is in the store, so this one replaces it instead of landing beside it.
+   * One that is not open here is loaded for it and let go again once stored. With several
+   * processes, board edits of one document are written one at a time over all of them, each
+   * judged on the case log as it stands then: a later edit committed elsewhere is found (this one
+   * is overtaken and skipped), and an earlier one is in the store, so this one replaces it instead
+   * of landing beside it.
    */
   private async followBoardEdit(caseId: CaseId, itemId: ItemId, docId: string, text: string): Promise<void> {
     const current = (): string | undefined => this.d.cases.get(caseId)?.items.get(itemId)?.text;
     let doc: CollabDoc | null = null;
     let unlock: (() => Promise<void>) | null = null;
     try {
-      unlock = await this.d.cluster.lockDoc(docId);
-      await this.d.cases.withCase(caseId, () => this.d.cases.catchUp(caseId));
-      // Overtaken meanwhile (the document's own burst, already in it, or another board edit,
-      // which writes itself in): nothing to do.
-      if (current() !== text) return;
+      if (!this.d.cluster.alone) unlock = await this.d.cluster.lockDoc(docId);
       // Loaded even when nobody ever opened it: then it starts from the new text, and a process
       // that opens it at this moment with the old one either starts it first (and this replaces
       // that) or takes this one's.
-      doc = await this.current(docId);
-      doc.holds++;
+      doc = await this.held(docId);
       const d = doc;
-      // What another process wrote in may not have been relayed here yet; the store has it.
-      const stored = await this.d.store.readDocUpdates(docId);
-      d.ydoc.transact(() => {
-        for (const u of stored) Y.applyUpdate(d.ydoc, u);
-      }, 'store');
-      if (current() !== text) return;
-      if (d.text.toString().trim() === text) return;
+      if (!this.d.cluster.alone) {
+        // What another process wrote in may not have been relayed here yet; the store has it.
+        // The case log is read after it, as on a load: whoever this copy sends that text to is
+        // judged on a case at least as new as the text (a narrowing before it included).
+        const stored = await this.d.store.readDocUpdates(docId);
+        await this.d.cases.withCase(caseId, () => this.d.cases.catchUp(caseId));
+        d.ydoc.transact(() => {
+          for (const u of stored) Y.applyUpdate(d.ydoc, u);
+        }, 'store');
+      }
+      // Overtaken meanwhile (the document's own burst, already in it, or another board edit,
+      // which writes itself in): nothing to do.
+      if (current() !== text || d.text.toString().trim() === text) return;
+      // Its update is sent to the store as the transaction ends (onUpdate, persist).
       d.ydoc.transact(() => replaceText(d.text, text), 'board');
-      // Held until stored (the update just sent is the latest): the next writer reads it there.
-      await d.latest.catch(() => undefined);
+      // Held until stored: the next writer reads it from the store.
+      await d.appending;
     } catch (err) {
       this.d.log.error({ err, docId }, 'writing a board edit into its document failed');
     } finally {
-      if (doc) {
-        doc.holds--;
-        this.maybeUnload(doc);
-      }
+      if (doc) this.unhold(doc);
       await unlock?.().catch((err: unknown) => this.d.log.warn({ err: (err as Error).message, docId }, 'releasing a document lock failed'));
     }
   }

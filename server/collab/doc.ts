@@ -17,15 +17,14 @@ export class CollabDoc {
   unloaded = false;
   /** Updates on their way to the store. */
   storing = 0;
-  /** Kept in memory while above 0, with or without connections (a board edit being written in). */
+  /** Kept in memory while above 0, with or without connections (Collab.held). */
   holds = 0;
   private stored: (() => void)[] = [];
-  /** The update last sent to the store, stored (or failed) once this settles. */
-  latest: Promise<unknown> = Promise.resolve();
+  /** The append of the update last sent to the store: settled once it is stored (or failed). */
+  appending: Promise<void> = Promise.resolve();
 
   /** Counts an update on its way to the store until `done` settles. */
   track(done: Promise<unknown>): void {
-    this.latest = done;
     this.storing++;
     void done.finally(() => {
       if (--this.storing > 0) return;

@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type * as Y from 'yjs';
 import { newId, type CaseId, type ItemId, type OrgId } from '../../shared/ids.js';
 import { CollabClose } from '../../shared/protocol.js';
 import type { CaseService } from '../../server/cases/service.js';
 import type { Cluster } from '../../server/cluster/cluster.js';
+import type { Store } from '../../server/store/types.js';
 import { login, TestClient } from '../support/client.js';
 import { provider, synced, textWhere } from '../support/collab.js';
 import { startRedis, type PrivateRedis } from '../support/redis.js';
@@ -224,6 +226,57 @@ describe('R-OWN board edits of one text on two processes', () => {
       restore();
       onA.destroy();
       onB.destroy();
+      polB.close();
+    }
+  });
+  it('R-NEED: a board edit that reads text typed after a narrowing elsewhere judges its readers on the narrowed case', async () => {
+    const { itemId, docId } = await newItem('Open.');
+    const polB = await TestClient.connect(b.url, 'politie', polCookie);
+    const writerOnB = provider(b.url, docId, polCookie);
+    const readerOnA = provider(a.url, docId, await login(a.url, 'om'));
+    const collabA = a.app.collab as unknown as { onRelay: (...args: unknown[]) => void; d: { store: Store } };
+    const onRelay = collabA.onRelay;
+    const storeA = collabA.d.store;
+    const read = storeA.readDocUpdates;
+    let reached!: () => void;
+    const atGate = new Promise<void>((resolve) => (reached = resolve));
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const restore = ignoreNotices(a.app.cases);
+    try {
+      await polB.cmd('case:open', { caseId });
+      await Promise.all([synced(writerOnB), synced(readerOnA)]);
+      await textWhere(readerOnA.doc, (t) => t === 'Open.');
+      // From here a hears nothing from b but what it reads from the log and the store.
+      collabA.onRelay = () => undefined;
+      storeA.readDocUpdates = async (id) => {
+        if (id === docId) {
+          reached();
+          await gate;
+        }
+        return read.call(storeA, id);
+      };
+      expect((await pol.cmd('item:edit', { caseId, itemId, text: 'Open. Nieuw.' })).ok).toBe(true);
+      await atGate;
+      // Meanwhile on b: the item narrowed to the police, and text typed after it, stored.
+      expect((await polB.cmd('item:setVisibility', { caseId, itemId, visibility: { kind: 'orgs', orgIds: ['org_politie' as OrgId] } })).ok).toBe(true);
+      writerOnB.doc.getText('text').insert(0, 'GEHEIM ');
+      // b's own copy has it, and has stored it.
+      const docsB = (b.app.collab as unknown as { docs: Map<string, Promise<{ appending: Promise<void>; ydoc: Y.Doc }>> }).docs;
+      const onB = await docsB.get(docId)!;
+      await textWhere(onB.ydoc, (t) => t.startsWith('GEHEIM'));
+      await onB.appending;
+      const ended = outcome(readerOnA);
+      open();
+      expect(await ended).toBe(`closed ${CollabClose.REVOKED}`);
+      expect(readerOnA.doc.getText('text').toString()).not.toContain('GEHEIM');
+    } finally {
+      open();
+      storeA.readDocUpdates = read;
+      collabA.onRelay = onRelay;
+      restore();
+      writerOnB.destroy();
+      readerOnA.destroy();
       polB.close();
     }
   });

@@ -35,6 +35,7 @@ class RecordingLink implements Cluster {
   async subscribeDoc(): Promise<() => Promise<void>> {
     return async () => undefined;
   }
+  readonly alone = false;
   async lockDoc(): Promise<() => Promise<void>> {
     return async () => undefined;
   }
