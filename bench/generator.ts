@@ -95,8 +95,13 @@ interface BoardSocket {
   socket: Socket;
   /** Closed loop: commands of this sender still on their way back to it. */
   inFlight: number;
-  /** Closed loop: on its way to the next case (see `rotate`). */
+  /** Closed loop: on its way to the next case (see `rotate`), or out of spare cases. */
   moving?: boolean;
+  stopped?: boolean;
+  /** A sender: items in its case (as `case:open` found them, and every command sent since). */
+  items: number;
+  /** A sender: the id of the last command it sent. */
+  lastId?: string;
 }
 
 class Fanout {
@@ -123,7 +128,7 @@ class Fanout {
         socket.once('connect', () => resolve());
         socket.once('connect_error', (e) => reject(new Error(`connect: ${e.message}`)));
       });
-      const b: BoardSocket = { spec: s, socket, inFlight: 0 };
+      const b: BoardSocket = { spec: s, socket, inFlight: 0, items: 0 };
       socket.onAny((event: string) => {
         if (event !== 'case:patch') this.stats.otherMessages++;
       });
@@ -134,13 +139,37 @@ class Fanout {
       this.socks.push(b);
     });
     const connected = performance.now();
-    await pool(this.socks, this.spec.concurrency, async (b) => {
-      const ack = (await b.socket.timeout(60_000).emitWithAck('case:open', { caseId: b.spec.caseId })) as Ack<unknown>;
-      if (!ack.ok) throw new Error(`case:open refused: ${ack.error.code}`);
-    });
+    await pool(this.socks, this.spec.concurrency, (b) => this.open(b, b.spec.caseId));
     log(`${this.socks.length} sockets connected in ${(connected - t0).toFixed(0)} ms, cases open after ${(performance.now() - t0).toFixed(0)} ms`);
     out({ type: 'ready', genId: this.spec.genId, connectMs: performance.now() - t0, sockets: this.socks.length });
   }
+
+  private async open(b: BoardSocket, caseId: string): Promise<void> {
+    const ack = (await b.socket.timeout(60_000).emitWithAck('case:open', { caseId })) as Ack<{ view?: { items: unknown[] } }>;
+    if (!ack.ok) throw new Error(`case:open refused: ${ack.error.code}`);
+    b.spec.caseId = caseId;
+    b.items = ack.data.view?.items.length ?? 0;
+  }
+
+  /** Resolves once command `id` reached `n` viewers here, or after `ms` (a delivery that never comes). */
+  private delivered(id: string, n: number, ms: number): Promise<void> {
+    if ((this.stats.perCommand.get(id)?.[0] ?? 0) >= n) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(id);
+        resolve();
+      }, ms);
+      this.waiting.set(id, {
+        n,
+        done: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
+    });
+  }
+
+  private readonly waiting = new Map<string, { n: number; done: () => void }>();
 
   private onPatch(b: BoardSocket, p: CasePatch): void {
     const now = epochMs();
@@ -158,7 +187,13 @@ class Fanout {
         continue;
       }
       if (Number(step) !== this.stepNo) continue;
-      recordArrival(this.stats, `${genId}:${step}:${seq}`, now - Number(sentAt));
+      const id = `${genId}:${step}:${seq}`;
+      recordArrival(this.stats, id, now - Number(sentAt));
+      const w = this.waiting.get(id);
+      if (w && this.stats.perCommand.get(id)![0] >= w.n) {
+        this.waiting.delete(id);
+        w.done();
+      }
     }
   }
 
@@ -175,6 +210,8 @@ class Fanout {
     s.firstSendAt ??= sentAt;
     s.lastSendAt = sentAt;
     b.inFlight++;
+    b.items++;
+    b.lastId = `${this.spec.genId}:${this.stepNo}:${seq}`;
     b.socket.timeout(30_000).emit('item:add', { caseId: b.spec.caseId, phase: 'beeldvorming', text, visibility: { kind: 'table' } }, (err: Error | null, ack?: Ack<unknown>) => {
       if (s !== this.stats) return;
       if (err || !ack?.ok) {
@@ -189,32 +226,39 @@ class Fanout {
     });
   }
 
-  /** The sockets of the sender's case leave it for the next spare case (none left: the sender stops). */
-  private async moveOn(sender: BoardSocket, next: Record<string, string[]>): Promise<void> {
+  /**
+   * The sockets of the sender's case leave it for the next spare case, once the viewers here have
+   * the last command (on several processes a viewer's copy can come after the sender's own).
+   * False when no spare case is left: the sender then stops.
+   */
+  private async moveOn(sender: BoardSocket, next: Record<string, string[]>): Promise<boolean> {
     const from = sender.spec.caseId;
     const to = next[from]?.shift();
-    if (to === undefined) return log(`no spare case left after ${from}: its sender stops`);
+    if (to === undefined) {
+      log(`no spare case left after ${from}: its sender stops`);
+      return false;
+    }
     if (next[to] === undefined) next[to] = next[from]!;
-    // The sender's own copy of the last command has arrived, so the viewers' copies were sent before
-    // their leave is handled: nothing of the old case is lost on the way out.
+    const sockets = this.socks.filter((b) => b.spec.caseId === from);
+    if (sender.lastId) await this.delivered(sender.lastId, sockets.length - 1, 2_000);
     await Promise.all(
-      this.socks
-        .filter((b) => b.spec.caseId === from)
-        .map(async (b) => {
-          const left = (await b.socket.timeout(60_000).emitWithAck('case:leave', { caseId: from })) as Ack<unknown>;
-          if (!left.ok) throw new Error(`case:leave refused: ${left.error.code}`);
-          const opened = (await b.socket.timeout(60_000).emitWithAck('case:open', { caseId: to })) as Ack<unknown>;
-          if (!opened.ok) throw new Error(`case:open refused: ${opened.error.code}`);
-          b.spec.caseId = to;
-        }),
+      sockets.map(async (b) => {
+        const left = (await b.socket.timeout(60_000).emitWithAck('case:leave', { caseId: from })) as Ack<unknown>;
+        if (!left.ok) throw new Error(`case:leave refused: ${left.error.code}`);
+        await this.open(b, to);
+      }),
     );
+    return true;
   }
 
   async step(cmd: StepCommand): Promise<StepResult> {
     this.stepNo++;
     this.stats = newStats(this.stepNo, cmd.label);
     const senders = this.socks.filter((b) => b.spec.sender);
-    for (const b of senders) b.inFlight = 0;
+    for (const b of senders) {
+      b.inFlight = 0;
+      b.stopped = false;
+    }
     const t0 = performance.now();
     const end = t0 + cmd.durationMs;
     const timers: NodeJS.Timeout[] = [];
@@ -239,24 +283,20 @@ class Fanout {
     } else {
       const window = cmd.window ?? 1;
       const rotate = cmd.rotate;
-      const sentHere = new Map<BoardSocket, number>();
       this.onFreed = (b) => {
-        if (rotate && (sentHere.get(b) ?? 0) >= rotate.after) {
-          // Full enough: once nothing is in flight, the case's sockets move on to the next case.
-          if (b.inFlight === 0 && !b.moving) {
-            b.moving = true;
-            void this.moveOn(b, rotate.next).then(() => {
-              b.moving = false;
-              sentHere.set(b, 0);
-              this.onFreed?.(b);
-            });
-          }
+        if (b.stopped || b.moving) return;
+        if (rotate && b.items + window > rotate.limit) {
+          // Full: once nothing is in flight, the case's sockets move on to the next case.
+          if (b.inFlight > 0) return;
+          b.moving = true;
+          void this.moveOn(b, rotate.next).then((moved) => {
+            b.moving = false;
+            b.stopped = !moved;
+            this.onFreed?.(b);
+          });
           return;
         }
-        while (b.inFlight < window && performance.now() < end && b.socket.connected) {
-          this.send(b);
-          sentHere.set(b, (sentHere.get(b) ?? 0) + 1);
-        }
+        while (b.inFlight < window && performance.now() < end && b.socket.connected) this.send(b);
       };
       for (const b of senders) this.onFreed(b);
     }

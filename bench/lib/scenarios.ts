@@ -267,8 +267,7 @@ export async function fanout(plan: FanoutPlan): Promise<ScenarioResult> {
       let rotate: StepCommand['rotate'];
       if (plan.closedLoopSpares) {
         if (caseIds.length !== 1 || gens.length !== 1) throw new Error('spare cases need one case and one generator');
-        // Well under the limit: the case already holds the items of the steps before.
-        rotate = { after: Math.floor(MAX_ITEMS_PER_CASE * 0.8), next: { [caseIds[0]!]: await plan.closedLoopSpares() } };
+        rotate = { limit: MAX_ITEMS_PER_CASE, next: { [caseIds[0]!]: await plan.closedLoopSpares() } };
       }
       await run({ type: 'step', label: `closed loop, ${plan.closedWindow} in flight per case`, mode: 'closed', window: plan.closedWindow, durationMs: config.stepMs, drainMs: 2 * config.drainMs, ...(rotate ? { rotate } : {}) }, null);
     }

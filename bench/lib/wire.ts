@@ -57,11 +57,11 @@ export interface StepCommand {
   /** How long after the last send deliveries are still counted. */
   drainMs: number;
   /**
-   * Closed loop only: once a sender has sent `after` commands in its case, its sockets in this
+   * Closed loop only: before a sender's case would hold more than `limit` items, its sockets in this
    * generator (all of the case's) leave it and open the next case of `next[caseId]`. A closed loop
    * on one case otherwise fills it up to the limit of items a case may hold.
    */
-  rotate?: { after: number; next: Record<string, string[]> };
+  rotate?: { limit: number; next: Record<string, string[]> };
 }
 
 export type ToGenerator = { type: 'spec'; spec: GeneratorSpec } | StepCommand | { type: 'close' };
