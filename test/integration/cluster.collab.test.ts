@@ -134,6 +134,54 @@ describe('R-NEED co-editing across processes in log order', () => {
   });
 });
 
+interface CollabInternals {
+  onRelay: (...args: unknown[]) => void;
+  d: { cluster: Cluster; store: Store };
+  docs: Map<string, Promise<{ appending: Promise<void>; ydoc: Y.Doc }>>;
+}
+const internals = (s: TestServer): CollabInternals => s.app.collab as unknown as CollabInternals;
+
+/** The process hears no relay from the others until `release` (which replays them) or `restore` (which drops them). */
+function holdRelays(s: TestServer): { release(): void; restore(): void } {
+  const c = internals(s);
+  const onRelay = c.onRelay;
+  const held: unknown[][] = [];
+  c.onRelay = (...args) => void held.push(args);
+  return {
+    release() {
+      c.onRelay = onRelay;
+      for (const args of held.splice(0)) onRelay.apply(c, args);
+    },
+    restore() {
+      c.onRelay = onRelay;
+    },
+  };
+}
+
+/** Calls of `target[method]` for the document wait until `open()`; `reached` resolves once one waits. */
+function gate<K extends string, T extends Record<K, (id: string) => Promise<unknown>>>(target: T, method: K, docId: string): { reached: Promise<void>; open(): void; restore(): void } {
+  const original = target[method];
+  let reach!: () => void;
+  const reached = new Promise<void>((resolve) => (reach = resolve));
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  target[method] = (async (id: string) => {
+    if (id === docId) {
+      reach();
+      await opened;
+    }
+    return original.call(target, id);
+  }) as T[K];
+  return {
+    reached,
+    open,
+    restore() {
+      open();
+      target[method] = original;
+    },
+  };
+}
+
 describe('R-OWN board edits of one text on two processes', () => {
   it('R-OWN: two board edits of one text, committed on two processes at once, leave the later text alone in the document', async () => {
     const { itemId, docId } = await newItem('Oud.');
@@ -141,10 +189,7 @@ describe('R-OWN board edits of one text on two processes', () => {
     const onA = provider(a.url, docId, polCookie);
     const onB = provider(b.url, docId, polCookie);
     // b hears nothing of a's copy for now: as if a's relay were still on its way.
-    const collabB = b.app.collab as unknown as { onRelay: (...args: unknown[]) => void };
-    const onRelay = collabB.onRelay;
-    const held: unknown[][] = [];
-    collabB.onRelay = (...args) => void held.push(args);
+    const relays = holdRelays(b);
     try {
       await polB.cmd('case:open', { caseId });
       await Promise.all([synced(onA), synced(onB)]);
@@ -155,13 +200,12 @@ describe('R-OWN board edits of one text on two processes', () => {
       // b writes its edit into what a stored, not beside it in its own older copy.
       await textWhere(onB.doc, (t) => t.includes('Tweede'));
       expect(onB.doc.getText('text').toString()).toBe('Tweede versie.');
-      collabB.onRelay = onRelay;
-      for (const args of held) onRelay.apply(collabB, args);
+      relays.release();
       await textWhere(onA.doc, (t) => t.includes('Tweede'));
       expect(onA.doc.getText('text').toString()).toBe('Tweede versie.');
       expect(onB.doc.getText('text').toString()).toBe('Tweede versie.');
     } finally {
-      collabB.onRelay = onRelay;
+      relays.restore();
       onA.destroy();
       onB.destroy();
       polB.close();
@@ -173,32 +217,20 @@ describe('R-OWN board edits of one text on two processes', () => {
     const polB = await TestClient.connect(b.url, 'politie', polCookie);
     const onA = provider(a.url, docId, polCookie);
     const onB = provider(b.url, docId, polCookie);
-    // a learns of b's commit and text only by reading the log and the store, and its board edit
-    // waits for the document until b has written its own.
-    const collabA = a.app.collab as unknown as { onRelay: (...args: unknown[]) => void; d: { cluster: Cluster } };
-    const onRelay = collabA.onRelay;
-    const held: unknown[][] = [];
-    const cluster = collabA.d.cluster;
-    const lockDoc = cluster.lockDoc;
-    let reached!: () => void;
-    const atGate = new Promise<void>((resolve) => (reached = resolve));
-    let open!: () => void;
-    const gate = new Promise<void>((resolve) => (open = resolve));
+    const cluster = internals(a).d.cluster;
     const restore = ignoreNotices(a.app.cases);
+    let relays: ReturnType<typeof holdRelays> | null = null;
+    let lock: ReturnType<typeof gate> | null = null;
     try {
       await polB.cmd('case:open', { caseId });
       await Promise.all([synced(onA), synced(onB)]);
       await Promise.all([textWhere(onA.doc, (t) => t === 'Oud.'), textWhere(onB.doc, (t) => t === 'Oud.')]);
-      collabA.onRelay = (...args) => void held.push(args);
-      cluster.lockDoc = async (id) => {
-        if (id === docId) {
-          reached();
-          await gate;
-        }
-        return lockDoc.call(cluster, id);
-      };
+      // a learns of b's commit and text only by reading the log and the store, and its board edit
+      // waits for the document until b has written its own.
+      relays = holdRelays(a);
+      lock = gate(cluster, 'lockDoc', docId);
       expect((await pol.cmd('item:edit', { caseId, itemId, text: 'Eerste versie.' })).ok).toBe(true);
-      await atGate;
+      await lock.reached;
       expect((await polB.cmd('item:edit', { caseId, itemId, text: 'Tweede versie.' })).ok).toBe(true);
       await textWhere(onB.doc, (t) => t === 'Tweede versie.');
       expect(a.app.cases.get(caseId)!.items.get(itemId)!.text).toBe('Eerste versie.');
@@ -211,69 +243,54 @@ describe('R-OWN board edits of one text on two processes', () => {
           }
         });
       });
-      open();
+      lock.restore();
       await caughtUp;
-      await lockDoc.call(cluster, docId).then((release) => release());
-      collabA.onRelay = onRelay;
-      for (const args of held) onRelay.apply(collabA, args);
+      await (await cluster.lockDoc(docId))();
+      relays.release();
       await textWhere(onA.doc, (t) => t.includes('Tweede'));
       expect(onA.doc.getText('text').toString()).toBe('Tweede versie.');
       expect(onB.doc.getText('text').toString()).toBe('Tweede versie.');
     } finally {
-      open();
-      cluster.lockDoc = lockDoc;
-      collabA.onRelay = onRelay;
+      lock?.restore();
+      relays?.restore();
       restore();
       onA.destroy();
       onB.destroy();
       polB.close();
     }
   });
+
   it('R-NEED: a board edit that reads text typed after a narrowing elsewhere judges its readers on the narrowed case', async () => {
     const { itemId, docId } = await newItem('Open.');
     const polB = await TestClient.connect(b.url, 'politie', polCookie);
     const writerOnB = provider(b.url, docId, polCookie);
     const readerOnA = provider(a.url, docId, await login(a.url, 'om'));
-    const collabA = a.app.collab as unknown as { onRelay: (...args: unknown[]) => void; d: { store: Store } };
-    const onRelay = collabA.onRelay;
-    const storeA = collabA.d.store;
-    const read = storeA.readDocUpdates;
-    let reached!: () => void;
-    const atGate = new Promise<void>((resolve) => (reached = resolve));
-    let open!: () => void;
-    const gate = new Promise<void>((resolve) => (open = resolve));
     const restore = ignoreNotices(a.app.cases);
+    let relays: ReturnType<typeof holdRelays> | null = null;
+    let read: ReturnType<typeof gate> | null = null;
     try {
       await polB.cmd('case:open', { caseId });
       await Promise.all([synced(writerOnB), synced(readerOnA)]);
       await textWhere(readerOnA.doc, (t) => t === 'Open.');
       // From here a hears nothing from b but what it reads from the log and the store.
-      collabA.onRelay = () => undefined;
-      storeA.readDocUpdates = async (id) => {
-        if (id === docId) {
-          reached();
-          await gate;
-        }
-        return read.call(storeA, id);
-      };
+      relays = holdRelays(a);
+      read = gate(internals(a).d.store, 'readDocUpdates', docId);
       expect((await pol.cmd('item:edit', { caseId, itemId, text: 'Open. Nieuw.' })).ok).toBe(true);
-      await atGate;
+      await read.reached;
       // Meanwhile on b: the item narrowed to the police, and text typed after it, stored.
       expect((await polB.cmd('item:setVisibility', { caseId, itemId, visibility: { kind: 'orgs', orgIds: ['org_politie' as OrgId] } })).ok).toBe(true);
       writerOnB.doc.getText('text').insert(0, 'GEHEIM ');
       // b's own copy has it, and has stored it.
-      const docsB = (b.app.collab as unknown as { docs: Map<string, Promise<{ appending: Promise<void>; ydoc: Y.Doc }>> }).docs;
-      const onB = await docsB.get(docId)!;
+      const onB = await internals(b).docs.get(docId)!;
       await textWhere(onB.ydoc, (t) => t.startsWith('GEHEIM'));
       await onB.appending;
       const ended = outcome(readerOnA);
-      open();
+      read.open();
       expect(await ended).toBe(`closed ${CollabClose.REVOKED}`);
       expect(readerOnA.doc.getText('text').toString()).not.toContain('GEHEIM');
     } finally {
-      open();
-      storeA.readDocUpdates = read;
-      collabA.onRelay = onRelay;
+      read?.restore();
+      relays?.restore();
       restore();
       writerOnB.destroy();
       readerOnA.destroy();
