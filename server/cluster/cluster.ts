@@ -75,6 +75,8 @@ export class SingleProcess implements Cluster {
   async subscribeDoc(): Promise<() => Promise<void>> {
     return async () => undefined;
   }
+  // Collab needs no lock on one process (its one copy of a document sees every write), but the
+  // lock holds for any other caller all the same.
   private readonly docLocks = new KeyedMutex();
   async lockDoc(docId: string): Promise<() => Promise<void>> {
     const release = await this.docLocks.lock(docId);
@@ -199,7 +201,8 @@ export class RedisCluster implements Cluster {
         const decoder = decoding.createDecoder(new Uint8Array(raw.buffer, raw.byteOffset + ID_BYTES, raw.length - ID_BYTES));
         if (decoding.readVarUint(decoder) !== MESSAGE_AT_VERSION) throw new Error('relay without a case version');
         version = decoding.readVarUint(decoder);
-        message = decoder.arr.subarray(decoder.pos);
+        // A copy: it may wait (a load, a catch-up), and a view would keep the whole socket chunk.
+        message = decoder.arr.slice(decoder.pos);
       } catch (err) {
         // From a process of another version, or damaged: applying it unjudged could leak.
         this.log.warn({ err: (err as Error).message, docId }, 'bad relayed doc message');

@@ -455,13 +455,14 @@ export class Collab {
     let doc: CollabDoc | null = null;
     let unlock: (() => Promise<void>) | null = null;
     try {
-      if (!this.d.cluster.alone) unlock = await this.d.cluster.lockDoc(docId);
       // Loaded even when nobody ever opened it: then it starts from the new text, and a process
       // that opens it at this moment with the old one either starts it first (and this replaces
       // that) or takes this one's.
       doc = await this.held(docId);
       const d = doc;
       if (!this.d.cluster.alone) {
+        // Locked once loaded: the lock spans the two reads below and one append.
+        unlock = await this.d.cluster.lockDoc(docId);
         // What another process wrote in may not have been relayed here yet; the store has it.
         // The case log is read after it, as on a load: whoever this copy sends that text to is
         // judged on a case at least as new as the text (a narrowing before it included).

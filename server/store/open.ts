@@ -20,6 +20,8 @@ export interface OpenedStore {
  */
 export async function openStore(config: Config, log: Logger, given?: Store): Promise<OpenedStore> {
   const none = async (): Promise<void> => undefined;
+  // A store handed in (tests) serves one process: two apps on one such store would not see
+  // each other's commits or lock each other's documents.
   if (given) return { store: given, cluster: new SingleProcess(), closeAdapter: none };
   if (!config.REDIS_URL) {
     const store = new SqliteStore(
