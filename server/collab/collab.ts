@@ -298,12 +298,12 @@ export class Collab {
     let set = this.conns.get(docId);
     if (!set) this.conns.set(docId, (set = new Set()));
     set.add(conn);
-    const c = this.d.cases.get(doc.caseId)!;
-    this.d.access.record(accessRecord(actor, c, { action: 'read', operation: 'doc:open', itemId: doc.target.kind === 'item' ? doc.target.itemId : null }));
-
+    // Its close handler at once, so nothing that fails below leaves it registered.
+    ws.on('close', () => this.disconnected(doc, conn));
     ws.removeAllListeners('message');
     ws.on('message', (m: RawData) => this.onMessage(doc, conn, m));
-    ws.on('close', () => this.disconnected(doc, conn));
+    const c = this.d.cases.get(doc.caseId)!;
+    this.d.access.record(accessRecord(actor, c, { action: 'read', operation: 'doc:open', itemId: doc.target.kind === 'item' ? doc.target.itemId : null }));
     // Sync step 1 from the server, and the current cursors of those who may be seen.
     const enc = encoding.createEncoder();
     encoding.writeVarUint(enc, MESSAGE_SYNC);
