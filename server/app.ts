@@ -6,6 +6,7 @@ import { MAX_MESSAGE_BYTES } from '../shared/limits.js';
 import { adminRoutes } from './admin/routes.js';
 import { AccessLog } from './audit/accessLog.js';
 import { authRoutes } from './auth/routes.js';
+import { SessionEnds } from './auth/sessionEnds.js';
 import { Sessions } from './auth/sessions.js';
 import { CaseService } from './cases/service.js';
 import type { Config } from './config.js';
@@ -29,6 +30,8 @@ export interface AppOptions {
   commandsPerSecond?: number;
   /** Pause that ends an editing burst of collaborative text. */
   burstMs?: number;
+  /** Keepalive period of co-editing connections (COLLAB_KEEPALIVE_MS); tests shorten it. */
+  collabKeepaliveMs?: number;
 }
 
 export interface Casusbord {
@@ -40,6 +43,7 @@ export interface Casusbord {
   readonly collab: Collab;
   readonly cursors: Cursors;
   readonly access: AccessLog;
+  readonly sessionEnds: SessionEnds;
   readonly log: Logger;
   listen(port?: number, host?: string): Promise<number>;
   /** Graceful: refuse new work, close sockets, flush the access log, close the store. */
@@ -60,6 +64,7 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
   await cases.load();
   const cursors = new Cursors(Buffer.from(await store.initMeta('cursor-key', randomBytes(32).toString('base64')), 'base64'));
   const sessions = new Sessions(store, dir);
+  const sessionEnds = new SessionEnds(sessions, cluster, log);
   const addressOf = (req: Request): string => clientAddress(req.headers, req.socket.remoteAddress, config.TRUST_PROXY);
 
   const app = express();
@@ -85,11 +90,12 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
     access,
     cursors,
     log,
+    sessionEnds,
     commandsPerSecond: opts.commandsPerSecond ?? config.COMMANDS_PER_SECOND,
     trustProxy: config.TRUST_PROXY,
     adapter,
   });
-  const endSessions = (ids: string[]): void => realtime.endSessions(ids);
+  const endSessions = (ids: string[]): void => sessionEnds.end(ids);
   app.use('/api', authRoutes({ store, dir, sessions, access, cookieSecure: config.COOKIE_SECURE, addressOf, onLogout: endSessions }));
   app.use(
     '/api/admin',
@@ -109,7 +115,19 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
   app.use(clientApp(config.CLIENT_DIR));
   app.use(errorHandler(log));
 
-  const collab = new Collab({ store, sessions, cases, dir, access, log, addressOf: (req) => clientAddress(req.headers, req.socket.remoteAddress, config.TRUST_PROXY), burstMs: opts.burstMs, cluster });
+  const collab = new Collab({
+    store,
+    sessions,
+    sessionEnds,
+    cases,
+    dir,
+    access,
+    log,
+    addressOf: (req) => clientAddress(req.headers, req.socket.remoteAddress, config.TRUST_PROXY),
+    burstMs: opts.burstMs,
+    keepaliveMs: opts.collabKeepaliveMs,
+    cluster,
+  });
   // Socket.IO handles its own path; the collaboration endpoint claims its own; all else is refused.
   server.on('upgrade', (req, socket, head) => {
     if (req.url?.startsWith(`${COLLAB_PATH}/`)) {
@@ -127,6 +145,7 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
     collab,
     cursors,
     access,
+    sessionEnds,
     log,
     listen(port = config.PORT, host = config.HOST) {
       return new Promise((resolve, reject) => {
@@ -140,6 +159,7 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
     async close() {
       if (closing) return;
       closing = true;
+      sessionEnds.close();
       await collab.close();
       await realtime.close();
       server.closeAllConnections();

@@ -31,7 +31,15 @@ export const MAX_DECISION_CHARS = 2_000;
 export const MAX_ITEMS_PER_REQUEST = 100;
 /** Collaborative text (Yjs): one update, and a whole document, as the server accepts them. */
 export const MAX_DOC_UPDATE_BYTES = 64 * 1024;
-export const MAX_DOC_BYTES = 512 * 1024;
+export const MAX_DOC_BYTES = 2 * 1024 * 1024;
+/** Minutes of one meeting: about fifty pages, more than a long afternoon needs. */
+export const MAX_MINUTES_CHARS = 150_000;
+/**
+ * The server sends every co-editing connection a ping and a message this often: a lone writer
+ * hears nothing else, and y-websocket reconnects after 30 s of silence. A peer that did not answer
+ * the previous ping is cut off.
+ */
+export const COLLAB_KEEPALIVE_MS = 10_000;
 /** Stored updates of one document before they are merged into one. */
 export const DOC_COMPACT_AFTER_UPDATES = 200;
 /** Keystrokes within this window count as one editing burst in the access log. */

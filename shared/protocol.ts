@@ -32,6 +32,18 @@ export const CollabClose = {
   REVOKED: 4403,
   FORBIDDEN: 4404,
   BAD_MESSAGE: 4400,
+  /** The session ended (logout, account disabled, new roles or password, idle or too old): log in again. */
+  SESSION_ENDED: 4401,
+} as const;
+
+/**
+ * y-websocket message types the server adds to sync (0) and awareness (1); stock clients ignore
+ * them. REFUSED carries a CollabRefusal: the writer's last update was not applied.
+ */
+export const COLLAB_MESSAGE_REFUSED = 20;
+export const CollabRefusal = {
+  /** The text would grow past its cap (MAX_ITEM_TEXT_CHARS, MAX_MINUTES_CHARS). */
+  TOO_LONG: 1,
 } as const;
 
 export type Ack<T> = { ok: true; data: T } | { ok: false; error: AppError };

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import type { RedisClientType } from 'redis';
+import { z } from 'zod';
 import type { CaseId } from '../../shared/ids.js';
 import type { Logger } from '../log.js';
 import type { RedisKeys } from '../store/keys.js';
@@ -19,6 +20,9 @@ export interface Cluster {
   caseCommitted(caseId: CaseId, version: number, rows: readonly NewEvent[]): void;
   /** Tells the others the directory (organisations, people, tables) changed. */
   directoryChanged(): void;
+  /** Tells the others these sessions ended, so they close their connections on them. */
+  sessionsEnded(idHashes: readonly string[]): void;
+  onSessionsEnded(fn: (idHashes: string[]) => void): void;
   onCase(fn: (caseId: CaseId, version: number, events: StoredEvent[]) => void): void;
   onDirectory(fn: () => void): void;
   /** After the link to the others was lost and is back: notices may have been missed meanwhile. */
@@ -68,6 +72,8 @@ export class SingleProcess implements Cluster {
   readonly alone = true;
   caseCommitted(): void {}
   directoryChanged(): void {}
+  sessionsEnded(): void {}
+  onSessionsEnded(): void {}
   onCase(): void {}
   onDirectory(): void {}
   onResync(): void {}
@@ -86,6 +92,7 @@ export class SingleProcess implements Cluster {
 }
 
 const ID_BYTES = 12;
+const SessionHashes = z.array(z.string().regex(/^[A-Za-z0-9_-]{43}$/)).max(10_000);
 /** A document lock lapses after this long, should its holder die holding it. */
 const DOC_LOCK_MS = 10_000;
 /** Releases a lock only if it is still the holder's own (it may have lapsed and been taken). */
@@ -107,6 +114,7 @@ export class RedisCluster implements Cluster {
   private readonly ownPrefix = `{"from":"${this.hexId}"`;
   private readonly caseFns: ((caseId: CaseId, version: number, events: StoredEvent[]) => void)[] = [];
   private readonly dirFns: (() => void)[] = [];
+  private readonly sessionFns: ((idHashes: string[]) => void)[] = [];
   private readonly resyncFns: (() => void)[] = [];
 
   private constructor(
@@ -143,10 +151,14 @@ export class RedisCluster implements Cluster {
     // Every process hears its own notices too: those are dropped before they are parsed.
     if (raw.startsWith(this.ownPrefix)) return;
     try {
-      const m = JSON.parse(raw) as { from: string; kind: 'case' | 'directory'; caseId?: CaseId; version?: number; events?: unknown };
+      const m = JSON.parse(raw) as { from: string; kind: 'case' | 'directory' | 'sessions'; caseId?: CaseId; version?: number; events?: unknown; ids?: unknown };
       if (m.from === this.hexId) return;
       if (m.kind === 'directory') for (const fn of this.dirFns) fn();
-      else if (m.caseId && typeof m.version === 'number') {
+      else if (m.kind === 'sessions') {
+        const ids = SessionHashes.safeParse(m.ids);
+        if (ids.success) for (const fn of this.sessionFns) fn(ids.data);
+        else this.log.warn('bad session-end message');
+      } else if (m.caseId && typeof m.version === 'number') {
         // Events that do not parse are dropped: the receiver then reads the log instead.
         const parsed = StoredEventRow.array().safeParse(m.events ?? []);
         const events = parsed.success ? (parsed.data as StoredEvent[]) : [];
@@ -169,6 +181,12 @@ export class RedisCluster implements Cluster {
   }
   directoryChanged(): void {
     this.publish({ kind: 'directory' });
+  }
+  sessionsEnded(idHashes: readonly string[]): void {
+    this.publish({ kind: 'sessions', ids: idHashes });
+  }
+  onSessionsEnded(fn: (idHashes: string[]) => void): void {
+    this.sessionFns.push(fn);
   }
   onCase(fn: (caseId: CaseId, version: number, events: StoredEvent[]) => void): void {
     this.caseFns.push(fn);

@@ -8,11 +8,21 @@ import * as awarenessProtocol from 'y-protocols/awareness';
 import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
 import type { Viewer } from '../../shared/domain.js';
-import type { CaseId, ItemId } from '../../shared/ids.js';
-import { DOC_COMPACT_AFTER_UPDATES, EDIT_BURST_MS, MAX_DOC_BYTES, MAX_DOC_UPDATE_BYTES, MAX_ITEM_TEXT_CHARS } from '../../shared/limits.js';
-import { COLLAB_PATH, CollabClose } from '../../shared/protocol.js';
+import type { CaseId, ItemId, UserId } from '../../shared/ids.js';
+import {
+  COLLAB_KEEPALIVE_MS,
+  DOC_COMPACT_AFTER_UPDATES,
+  EDIT_BURST_MS,
+  MAX_DOC_BYTES,
+  MAX_DOC_UPDATE_BYTES,
+  MAX_ITEM_TEXT_CHARS,
+  MAX_MINUTES_CHARS,
+  SESSION_CHECK_EVERY_MS,
+} from '../../shared/limits.js';
+import { COLLAB_MESSAGE_REFUSED, COLLAB_PATH, CollabClose, CollabRefusal } from '../../shared/protocol.js';
 import { docAccess } from '../../shared/rules/access.js';
 import { accessRecord, type AccessLog } from '../audit/accessLog.js';
+import type { SessionEnds, SessionHolder } from '../auth/sessionEnds.js';
 import type { Sessions } from '../auth/sessions.js';
 import type { CaseService, Committed } from '../cases/service.js';
 import type { Directory } from '../directory/directory.js';
@@ -23,6 +33,14 @@ import type { Cluster } from '../cluster/cluster.js';
 
 const MESSAGE_SYNC = 0;
 const MESSAGE_AWARENESS = 1;
+/** An awareness update of no client: y-websocket applies it as nothing, but counts it as heard. */
+const KEEPALIVE_MESSAGE = Uint8Array.of(MESSAGE_AWARENESS, 1, 0);
+
+interface Actor {
+  viewer: Viewer;
+  address: string;
+  sessionIdHash: string;
+}
 /** WebSocket close code 1011: the server failed; unlike 4400–4499, a client reconnects after it. */
 const WS_INTERNAL_ERROR = 1011;
 
@@ -30,6 +48,13 @@ interface Conn {
   ws: WebSocket;
   viewer: Viewer;
   address: string;
+  sessionIdHash: string;
+  /** When the session was last confirmed for this connection. */
+  checkedAt: number;
+  /** Answered the last keepalive ping. */
+  alive: boolean;
+  /** Revoked, its session ended, or closed: nothing it still sends is handled. */
+  ended: boolean;
   canWrite: boolean;
   /** Awareness client ids this connection speaks for: nobody can take over another's cursor. */
   clientIds: Set<number>;
@@ -40,6 +65,7 @@ interface Conn {
 export interface CollabDeps {
   store: Store;
   sessions: Sessions;
+  sessionEnds: SessionEnds;
   cases: CaseService;
   dir: Directory;
   access: AccessLog;
@@ -47,6 +73,8 @@ export interface CollabDeps {
   addressOf: (req: IncomingMessage) => string;
   /** Pause that ends an editing burst; tests shorten it. */
   burstMs?: number;
+  /** COLLAB_KEEPALIVE_MS; tests shorten it. */
+  keepaliveMs?: number;
   /** Relays updates and cursors to the same document open on other processes. */
   cluster: Cluster;
 }
@@ -60,15 +88,23 @@ const send = (conn: Conn, message: Uint8Array): void => {
  * belongs to (docAccess): at the upgrade, again on every commit of its case, and once more for
  * every single message the server sends, against the case as it stands at that moment.
  */
-export class Collab {
+export class Collab implements SessionHolder {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_DOC_UPDATE_BYTES + 1024 });
   private readonly docs = new Map<string, Promise<CollabDoc>>();
   private readonly conns = new Map<string, Set<Conn>>();
+  /** The documents whose load completed, by id: what `docs` resolves to, without waiting. */
+  private readonly loadedDocs = new Map<string, CollabDoc>();
+  /** Upgrades past their session check and not yet registered: a session that ends meanwhile marks them. */
+  private readonly pending = new Set<{ idHash: string; ended: boolean }>();
+  private readonly keepalive: NodeJS.Timeout;
   /** 'unloaded' (docId) when a document leaves memory. */
   readonly events = new EventEmitter<{ unloaded: [string] }>();
 
   constructor(private readonly d: CollabDeps) {
     d.cases.onCommitted((c) => this.reauthorise(c));
+    d.sessionEnds.add(this);
+    this.keepalive = setInterval(() => this.keepAlive(), d.keepaliveMs ?? COLLAB_KEEPALIVE_MS);
+    this.keepalive.unref();
   }
 
   /**
@@ -86,25 +122,43 @@ export class Collab {
       const docId = decodeURIComponent(new URL(req.url ?? '', 'http://x').pathname.slice(COLLAB_PATH.length + 1));
       const where = this.d.cases.doc(docId);
       const c = where && this.d.cases.get(where.caseId);
-      const actor = { viewer: session.viewer, address: this.d.addressOf(req) };
+      const actor = { viewer: session.viewer, address: this.d.addressOf(req), sessionIdHash: session.idHash };
       if (!where || !c || docAccess(c, where.target, session.viewer) === 'none') {
         this.d.access.record(accessRecord(actor, c ?? null, { action: 'read', operation: 'doc:open', outcome: 'denied' }));
         // Accepted, then closed at once with nothing sent: the same for an unknown and a forbidden
         // document, and a close code a browser can read (an HTTP refusal it cannot tell from a network fault).
-        this.wss.handleUpgrade(req, socket, head, (ws) => ws.close(CollabClose.FORBIDDEN));
+        this.accept(req, socket, head, (ws) => ws.close(CollabClose.FORBIDDEN));
         return;
       }
-      this.wss.handleUpgrade(req, socket, head, (ws) =>
-        this.connected(ws, docId, actor).catch((err: unknown) => {
-          // The document could not be loaded (the store failed): the client may try again.
-          this.d.log.error({ err, docId }, 'opening a collaborative document failed');
-          ws.close(WS_INTERNAL_ERROR);
-        }),
+      const pending = { idHash: session.idHash, ended: false };
+      this.pending.add(pending);
+      // Also when the upgrade never completes (a bad handshake, a peer gone).
+      socket.once('close', () => this.pending.delete(pending));
+      this.accept(req, socket, head, (ws) =>
+        this.connected(ws, docId, actor, pending)
+          .catch((err: unknown) => {
+            // The document could not be loaded (the store failed): the client may try again.
+            this.d.log.error({ err, docId }, 'opening a collaborative document failed');
+            ws.close(WS_INTERNAL_ERROR);
+          })
+          .finally(() => this.pending.delete(pending)),
       );
     } catch (err) {
       this.d.log.error({ err }, 'collab upgrade failed');
       refuse('500 Internal Server Error');
     }
+  }
+
+  /**
+   * Completes the upgrade. A frame that breaks the protocol (RFC 6455 §5, §7) makes `ws` fail that
+   * one connection with its close code and emit 'error': handled here, before anything else can
+   * receive a frame, or an EventEmitter without a listener would end the process.
+   */
+  private accept(req: IncomingMessage, socket: Duplex, head: Buffer, then: (ws: WebSocket) => void): void {
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.on('error', (err: Error & { code?: string }) => this.d.log.info({ code: err.code ?? 'WS_ERROR' }, 'collab connection failed'));
+      then(ws);
+    });
   }
 
   private doc(docId: string): Promise<CollabDoc> {
@@ -172,6 +226,7 @@ export class Collab {
       if (origin !== 'relay') this.relay(doc, message);
     });
     ready = doc;
+    this.loadedDocs.set(docId, doc);
     for (const [v, m] of early) this.onRelay(doc, v, m);
     return doc;
   }
@@ -216,7 +271,13 @@ export class Collab {
       if (type === MESSAGE_SYNC && decoding.readVarUint(decoder) === syncProtocol.messageYjsUpdate) {
         Y.applyUpdate(doc.ydoc, decoding.readVarUint8Array(decoder), 'relay');
       } else if (type === MESSAGE_AWARENESS) {
-        awarenessProtocol.applyAwarenessUpdate(doc.awareness, decoding.readVarUint8Array(decoder), 'relay');
+        const update = decoding.readVarUint8Array(decoder);
+        // Ids spoken for on another process are that user's here too (the sender bound each state to its user).
+        for (const { clientId, state } of readAwareness(update)) {
+          const userId = (state as { user?: { id?: unknown } } | null)?.user?.id;
+          if (typeof userId === 'string' && !doc.clientOwners.has(clientId)) doc.clientOwners.set(clientId, userId as UserId);
+        }
+        awarenessProtocol.applyAwarenessUpdate(doc.awareness, update, 'relay');
       }
     } catch (err) {
       this.d.log.warn({ err: (err as Error).message, docId: doc.docId }, 'bad relayed doc message');
@@ -270,31 +331,47 @@ export class Collab {
     // for the store's fsync).
     this.relay(doc, message);
     try {
-      if (doc.storedUpdates > DOC_COMPACT_AFTER_UPDATES) await doc.compact(this.d.store);
+      // By count, and by size: deletions add bytes to the store, not text, and wouldOverflow
+      // counts the bytes; compaction gives them back.
+      const bySize = doc.approxBytes > Math.max(MAX_DOC_BYTES / 2, 2 * doc.compactedBytes);
+      if (doc.storedUpdates > DOC_COMPACT_AFTER_UPDATES || bySize) await doc.compact(this.d.store);
     } catch (err) {
       this.d.log.error({ err, docId: doc.docId }, 'compacting a document failed');
     }
   }
 
-  private async connected(ws: WebSocket, docId: string, actor: { viewer: Viewer; address: string }): Promise<void> {
+  private async connected(ws: WebSocket, docId: string, actor: Actor, pending: { ended: boolean }): Promise<void> {
     const queue: RawData[] = [];
     ws.on('message', (m: RawData) => queue.push(m));
     const doc = await this.held(docId);
     try {
+      if (pending.ended) return ws.close(CollabClose.SESSION_ENDED);
       this.open(ws, doc, actor, queue);
     } finally {
       this.unhold(doc);
     }
   }
 
-  private open(ws: WebSocket, doc: CollabDoc, actor: { viewer: Viewer; address: string }, queue: RawData[]): void {
+  private open(ws: WebSocket, doc: CollabDoc, actor: Actor, queue: RawData[]): void {
     const docId = doc.docId;
     const access = this.access(doc, actor.viewer);
     if (access === 'none' || ws.readyState !== WebSocket.OPEN) {
       ws.close(CollabClose.FORBIDDEN);
       return;
     }
-    const conn: Conn = { ws, viewer: actor.viewer, address: actor.address, canWrite: access === 'write', clientIds: new Set(), burst: null };
+    const conn: Conn = {
+      ws,
+      viewer: actor.viewer,
+      address: actor.address,
+      sessionIdHash: actor.sessionIdHash,
+      checkedAt: Date.now(),
+      alive: true,
+      ended: false,
+      canWrite: access === 'write',
+      clientIds: new Set(),
+      burst: null,
+    };
+    ws.on('pong', () => (conn.alive = true));
     let set = this.conns.get(docId);
     if (!set) this.conns.set(docId, (set = new Set()));
     set.add(conn);
@@ -320,6 +397,9 @@ export class Collab {
   }
 
   private onMessage(doc: CollabDoc, conn: Conn, raw: RawData): void {
+    // Frames still arriving after a revocation or a session's end are not handled.
+    if (conn.ended) return;
+    this.confirmSession(conn);
     try {
       const data = raw instanceof ArrayBuffer ? new Uint8Array(raw) : Array.isArray(raw) ? new Uint8Array(Buffer.concat(raw)) : new Uint8Array(raw);
       // Rights may have changed since the last message: judge every one against the case now.
@@ -333,7 +413,7 @@ export class Collab {
       // Anything else (auth, query-awareness) is ignored: the server asks, the client does not.
     } catch (err) {
       this.d.log.warn({ err: (err as Error).message, docId: doc.docId }, 'bad collab message');
-      conn.ws.close(CollabClose.BAD_MESSAGE);
+      this.endConn(doc, conn, CollabClose.BAD_MESSAGE);
     }
   }
 
@@ -347,37 +427,44 @@ export class Collab {
     }
     if (kind !== syncProtocol.messageYjsSyncStep2 && kind !== syncProtocol.messageYjsUpdate) throw new Error('unknown sync message');
     const update = decoding.readVarUint8Array(decoder);
-    const tooBig = update.length > MAX_DOC_UPDATE_BYTES || doc.approxBytes + update.length > MAX_DOC_BYTES;
-    if (!conn.canWrite || tooBig) {
+    if (!conn.canWrite) {
       // Refused: the client gets the server's state again, so what it shows is what is stored.
       syncProtocol.writeSyncStep2(enc, doc.ydoc);
       return send(conn, encoding.toUint8Array(enc));
     }
-    const before = doc.text.toString();
-    Y.applyUpdate(doc.ydoc, update, conn);
-    if (doc.target.kind === 'item' && doc.text.length > MAX_ITEM_TEXT_CHARS) {
-      // Over the item limit: keep what fits. The trim goes to everyone, the writer included.
-      doc.ydoc.transact(() => doc.text.delete(MAX_ITEM_TEXT_CHARS, doc.text.length - MAX_ITEM_TEXT_CHARS), 'limit');
+    if (update.length > MAX_DOC_UPDATE_BYTES || wouldOverflow(doc, update)) {
+      // The writer is told, and only growth is refused: deleting and rewriting within the cap
+      // always go through, so nobody can fill a shared text to keep the others from editing it.
+      const r = encoding.createEncoder();
+      encoding.writeVarUint(r, COLLAB_MESSAGE_REFUSED);
+      encoding.writeVarUint(r, CollabRefusal.TOO_LONG);
+      return send(conn, encoding.toUint8Array(r));
     }
-    if (doc.text.toString() !== before) this.editing(doc, conn);
+    // Yjs emits 'update' only for a transaction that changed the document.
+    let changed = false;
+    const seen = (): void => void (changed = true);
+    doc.ydoc.once('update', seen);
+    Y.applyUpdate(doc.ydoc, update, conn);
+    doc.ydoc.off('update', seen);
+    if (changed) this.editing(doc, conn);
   }
 
   /** Awareness states are rewritten to the authenticated user: a name or colour cannot be faked. */
   private onAwareness(doc: CollabDoc, conn: Conn, update: Uint8Array): void {
     const user = this.d.dir.user(conn.viewer.userId);
     const org = this.d.dir.org(conn.viewer.orgId);
-    const decoder = decoding.createDecoder(update);
-    const n = decoding.readVarUint(decoder);
     const enc = encoding.createEncoder();
     const entries: [number, number, string][] = [];
-    for (let i = 0; i < n; i++) {
-      const clientId = decoding.readVarUint(decoder);
-      const clock = decoding.readVarUint(decoder);
-      const state = JSON.parse(decoding.readVarString(decoder)) as Record<string, unknown> | null;
-      const owner = this.ownerOf(doc, clientId);
-      if (owner && owner !== conn) continue;
+    for (const { clientId, clock, state } of readAwareness(update)) {
+      // A client id belongs to the user who first spoke for it, here or on another process,
+      // for as long as the document is loaded: a peer that reconnects gets its own id back, and
+      // nobody else can take it over meanwhile (and so hide or move that peer's cursor).
+      const owner = doc.clientOwners.get(clientId);
+      if (owner !== undefined && owner !== conn.viewer.userId) continue;
+      doc.clientOwners.set(clientId, conn.viewer.userId);
       conn.clientIds.add(clientId);
-      const bound = state === null ? null : { ...pickCursor(state), user: { name: user?.displayName ?? '', orgId: conn.viewer.orgId, colour: org?.colour ?? '#64748b' } };
+      const bound =
+        state === null ? null : { ...pickCursor(state), user: { id: conn.viewer.userId, name: user?.displayName ?? '', orgId: conn.viewer.orgId, colour: org?.colour ?? '#64748b' } };
       entries.push([clientId, clock, JSON.stringify(bound)]);
     }
     encoding.writeVarUint(enc, entries.length);
@@ -389,11 +476,6 @@ export class Collab {
     awarenessProtocol.applyAwarenessUpdate(doc.awareness, encoding.toUint8Array(enc), conn);
   }
 
-  private ownerOf(doc: CollabDoc, clientId: number): Conn | undefined {
-    for (const c of this.conns.get(doc.docId) ?? []) if (c.clientIds.has(clientId)) return c;
-    return undefined;
-  }
-
   /** An editing burst ends after a pause: then it is one change in the case log and the access log. */
   private editing(doc: CollabDoc, conn: Conn): void {
     if (conn.burst) clearTimeout(conn.burst);
@@ -401,20 +483,25 @@ export class Collab {
     conn.burst.unref();
   }
 
+  /** Never rejects: a store that fails here (a full disk, Redis away) is logged, and the text stays in its document. */
   private async endBurst(doc: CollabDoc, conn: Conn): Promise<void> {
     conn.burst = null;
     const actor = { viewer: conn.viewer, address: conn.address };
-    if (doc.target.kind === 'minutes') {
-      const c = this.d.cases.get(doc.caseId);
-      if (c) this.d.access.record(accessRecord(actor, c, { action: 'update', operation: 'minutes:edit' }));
-      return;
+    try {
+      if (doc.target.kind === 'minutes') {
+        const c = this.d.cases.get(doc.caseId);
+        if (c) this.d.access.record(accessRecord(actor, c, { action: 'update', operation: 'minutes:edit' }));
+        return;
+      }
+      const text = doc.text.toString().trim();
+      const item = this.d.cases.get(doc.caseId)?.items.get(doc.target.itemId);
+      if (!item || !text || item.text === text) return;
+      // The board's copy follows through the ordinary command: authorised, logged, delivered.
+      const r = await this.d.cases.run('item:edit', { caseId: doc.caseId, itemId: doc.target.itemId, text: text.slice(0, MAX_ITEM_TEXT_CHARS) }, actor, doc.docId);
+      if (!r.ok) this.d.log.info({ code: r.error.code, docId: doc.docId }, 'editing burst not recorded');
+    } catch (err) {
+      this.d.log.error({ err, docId: doc.docId }, 'recording an editing burst failed');
     }
-    const text = doc.text.toString().trim();
-    const item = this.d.cases.get(doc.caseId)?.items.get(doc.target.itemId);
-    if (!item || !text || item.text === text) return;
-    // The board's copy follows through the ordinary command: authorised, logged, delivered.
-    const r = await this.d.cases.run('item:edit', { caseId: doc.caseId, itemId: doc.target.itemId, text: text.slice(0, MAX_ITEM_TEXT_CHARS) }, actor, doc.docId);
-    if (!r.ok) this.d.log.info({ code: r.error.code, docId: doc.docId }, 'editing burst not recorded');
   }
 
   /** After every commit: close what may no longer be read, adjust who may write, follow text edits. */
@@ -422,14 +509,18 @@ export class Collab {
     for (const [docId, set] of this.conns) {
       const docP = this.docs.get(docId);
       if (!docP) continue;
-      void docP.then((doc) => {
-        if (doc.caseId !== caseId) return;
-        for (const conn of set) {
-          const a = docAccess(after, doc.target, conn.viewer);
-          if (a === 'none') this.revoke(doc, conn);
-          else conn.canWrite = a === 'write';
-        }
-      });
+      // A load that failed has no connections to judge (and is logged where it failed).
+      docP.then(
+        (doc) => {
+          if (doc.caseId !== caseId) return;
+          for (const conn of set) {
+            const a = docAccess(after, doc.target, conn.viewer);
+            if (a === 'none') this.revoke(doc, conn);
+            else conn.canWrite = a === 'write';
+          }
+        },
+        () => undefined,
+      );
     }
     // Only the process that committed the edit writes it in, whether or not the document is open
     // here: the others get it relayed, and a document open nowhere gets it in the store. An edit
@@ -491,13 +582,75 @@ export class Collab {
   private revoke(doc: CollabDoc, conn: Conn): void {
     const set = this.conns.get(doc.docId);
     if (!set?.delete(conn)) return;
+    conn.ended = true;
     if (conn.burst) clearTimeout(conn.burst);
     awarenessProtocol.removeAwarenessStates(doc.awareness, [...conn.clientIds], 'revoked');
     conn.ws.close(CollabClose.REVOKED);
     this.maybeUnload(doc);
   }
 
+  /**
+   * The session ended: the connection closes at once and nothing it sends after is applied. An
+   * editing burst already typed is recorded as on any close: that text was written while the
+   * session held, and it is already in the document everyone reads.
+   */
+  private endConn(doc: CollabDoc, conn: Conn, code: number): void {
+    if (conn.ended) return;
+    conn.ended = true;
+    conn.ws.close(code);
+    this.disconnected(doc, conn);
+  }
+
+  *sessionHashes(): Iterable<string> {
+    for (const set of this.conns.values()) for (const c of set) yield c.sessionIdHash;
+  }
+
+  endSessions(idHashes: readonly string[]): void {
+    const ended = new Set(idHashes);
+    for (const p of this.pending) if (ended.has(p.idHash)) p.ended = true;
+    for (const [docId, set] of this.conns) {
+      const doc = this.loadedDoc(docId);
+      if (!doc) continue;
+      for (const conn of [...set]) if (ended.has(conn.sessionIdHash)) this.endConn(doc, conn, CollabClose.SESSION_ENDED);
+    }
+  }
+
+  /** Typing is using the session: confirmed (and kept alive) at most once a check period, as board commands are. */
+  private confirmSession(conn: Conn): void {
+    const now = Date.now();
+    if (now - conn.checkedAt <= SESSION_CHECK_EVERY_MS) return;
+    conn.checkedAt = now;
+    const idHash = conn.sessionIdHash;
+    this.d.sessions.check(idHash, true).then(
+      (s) => s || this.d.sessionEnds.end([idHash]),
+      (err: unknown) => this.d.log.warn({ err: (err as Error).message }, 'session check failed'),
+    );
+  }
+
+  /**
+   * A ping for the transport and an empty awareness update for y-websocket, whose client hears
+   * nothing else while it types alone and would reconnect after 30 s. A peer that did not answer
+   * the last ping is gone: cut off, so its connection ends with it.
+   */
+  private keepAlive(): void {
+    for (const [docId, set] of this.conns) {
+      const doc = this.loadedDoc(docId);
+      for (const conn of [...set]) {
+        if (!conn.alive) {
+          conn.ws.terminate();
+          if (doc) this.endConn(doc, conn, WS_INTERNAL_ERROR);
+          continue;
+        }
+        conn.alive = false;
+        if (conn.ws.readyState !== WebSocket.OPEN) continue;
+        conn.ws.ping();
+        send(conn, KEEPALIVE_MESSAGE);
+      }
+    }
+  }
+
   private disconnected(doc: CollabDoc, conn: Conn): void {
+    conn.ended = true;
     const set = this.conns.get(doc.docId);
     if (!set?.delete(conn)) return;
     if (conn.burst) {
@@ -519,10 +672,16 @@ export class Collab {
     doc.unloaded = true;
     this.conns.delete(doc.docId);
     this.docs.delete(doc.docId);
+    this.loadedDocs.delete(doc.docId);
     doc.unsubscribe().catch((err: unknown) => this.d.log.warn({ err: (err as Error).message, docId: doc.docId }, 'leaving a document relay failed'));
     void doc.compact(this.d.store).catch((err: unknown) => this.d.log.error({ err }, 'compaction failed'));
     doc.destroy();
     this.events.emit('unloaded', doc.docId);
+  }
+
+  /** A document already loaded here, without waiting for one that is loading. */
+  private loadedDoc(docId: string): CollabDoc | undefined {
+    return this.loadedDocs.get(docId);
   }
 
   /** Loaded documents, for tests and health. */
@@ -532,6 +691,7 @@ export class Collab {
 
   /** Records the editing bursts still open, then closes every document connection. */
   async close(): Promise<void> {
+    clearInterval(this.keepalive);
     const pending: Promise<void>[] = [];
     for (const [docId, set] of this.conns) {
       const doc = await this.docs.get(docId);
@@ -564,6 +724,41 @@ export function replaceText(t: Y.Text, to: string): void {
   if (end > 0 && isLowSurrogate(from.charCodeAt(from.length - end))) end--;
   if (from.length - start - end > 0) t.delete(start, from.length - start - end);
   if (to.length - start - end > 0) t.insert(start, to.slice(start, to.length - end));
+}
+
+/** The entries of an awareness update; throws on one that does not parse. */
+function readAwareness(update: Uint8Array): { clientId: number; clock: number; state: Record<string, unknown> | null }[] {
+  const decoder = decoding.createDecoder(update);
+  const n = decoding.readVarUint(decoder);
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const clientId = decoding.readVarUint(decoder);
+    const clock = decoding.readVarUint(decoder);
+    const state = JSON.parse(decoding.readVarString(decoder)) as unknown;
+    out.push({ clientId, clock, state: state !== null && typeof state === 'object' ? (state as Record<string, unknown>) : null });
+  }
+  return out;
+}
+
+/**
+ * Whether an update would grow the text past its cap, or the stored document past MAX_DOC_BYTES.
+ * Only content the document does not hold yet counts: deletions and content already there
+ * (a resent update) never overflow.
+ */
+function wouldOverflow(doc: CollabDoc, update: Uint8Array): boolean {
+  const cap = doc.target.kind === 'item' ? MAX_ITEM_TEXT_CHARS : MAX_MINUTES_CHARS;
+  let chars = 0;
+  let fresh = false;
+  for (const s of Y.decodeUpdate(update).structs) {
+    if (!(s instanceof Y.Item)) continue;
+    const known = Y.getState(doc.ydoc.store, s.id.client);
+    const n = s.id.clock + s.length - Math.max(known, s.id.clock);
+    if (n <= 0) continue;
+    fresh = true;
+    if (s.countable) chars += n;
+  }
+  if (!fresh) return false;
+  return doc.text.length + chars > cap || doc.approxBytes + update.length > MAX_DOC_BYTES;
 }
 
 const isHighSurrogate = (c: number): boolean => c >= 0xd800 && c <= 0xdbff;

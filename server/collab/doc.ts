@@ -1,6 +1,6 @@
 import * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
-import type { CaseId } from '../../shared/ids.js';
+import type { CaseId, UserId } from '../../shared/ids.js';
 import type { DocTarget } from '../../shared/rules/access.js';
 import type { Store } from '../store/types.js';
 
@@ -19,6 +19,10 @@ export class CollabDoc {
   storing = 0;
   /** Kept in memory while above 0, with or without connections (Collab.held). */
   holds = 0;
+  /** Which user each awareness client id belongs to: the first to speak for it. */
+  readonly clientOwners = new Map<number, UserId>();
+  /** Size of the document as last loaded or compacted; compaction by size waits until it has doubled. */
+  compactedBytes = 0;
   private stored: (() => void)[] = [];
   /** The append of the update last sent to the store: settled once it is stored (or failed). */
   appending: Promise<void> = Promise.resolve();
@@ -64,7 +68,7 @@ export class CollabDoc {
       for (const u of updates) Y.applyUpdate(d.ydoc, u);
     }, 'store');
     d.storedUpdates = updates.length;
-    d.approxBytes = Y.encodeStateAsUpdate(d.ydoc).length;
+    d.approxBytes = d.compactedBytes = Y.encodeStateAsUpdate(d.ydoc).length;
     return d;
   }
 
@@ -93,7 +97,7 @@ export class CollabDoc {
     scratch.destroy();
     if (!(await store.compactDoc(this.docId, merged, updates))) return;
     this.storedUpdates = 1;
-    this.approxBytes = merged.length;
+    this.approxBytes = this.compactedBytes = merged.length;
   }
 
   destroy(): void {

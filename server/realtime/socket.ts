@@ -18,6 +18,7 @@ import { maySeeCase } from '../../shared/rules/access.js';
 import { deltaFor, projectCase, summarise } from '../../shared/rules/projection.js';
 import { CommandSchemas, isCommandName, type CommandInput, type CommandName } from '../../shared/schemas.js';
 import { accessRecord, type AccessLog, type Actor } from '../audit/accessLog.js';
+import type { SessionEnds } from '../auth/sessionEnds.js';
 import type { Sessions } from '../auth/sessions.js';
 import type { CaseService, Committed } from '../cases/service.js';
 import type { Directory } from '../directory/directory.js';
@@ -62,6 +63,7 @@ export interface RealtimeDeps {
   access: AccessLog;
   cursors: Cursors;
   log: Logger;
+  sessionEnds: SessionEnds;
   commandsPerSecond: number;
   trustProxy: number;
   /** The Socket.IO Redis adapter when several processes serve one board. */
@@ -105,7 +107,6 @@ export class Realtime {
   readonly io: IO;
   private readonly local = new WeakMap<S, LocalState>();
   private readonly presencePending = new Map<CaseId, NodeJS.Timeout>();
-  private readonly sweep: NodeJS.Timeout;
 
   constructor(
     httpServer: HttpServer,
@@ -122,8 +123,7 @@ export class Realtime {
       ...(d.adapter ? { adapter: d.adapter } : {}),
     });
     // A socket lives no longer than its session: idle expiry, maximum age, a disabled account.
-    this.sweep = setInterval(() => void this.checkSessions(), SESSION_CHECK_EVERY_MS);
-    this.sweep.unref();
+    d.sessionEnds.add(this);
     this.io.use((socket, next) => void this.handshake(socket, next));
     this.io.on('connection', (socket) => this.connected(socket));
     this.io.on('presence', (caseId) => this.schedulePresence(caseId));
@@ -193,7 +193,7 @@ export class Realtime {
       socket.data.checkedAt = Date.now();
       const idHash = socket.data.sessionIdHash;
       this.d.sessions.check(idHash, true).then(
-        (s) => s || this.endSessions([idHash]),
+        (s) => s || this.d.sessionEnds.end([idHash]),
         (err: unknown) => this.d.log.warn({ err: (err as Error).message }, 'session check failed'),
       );
     }
@@ -422,25 +422,19 @@ export class Realtime {
     if (records.length > 0) this.d.access.record(records);
   }
 
-  /** Runs every SESSION_CHECK_EVERY_MS: ends the sockets whose session no longer holds. */
-  async checkSessions(): Promise<void> {
-    const hashes = new Set<string>();
-    for (const s of this.io.sockets.sockets.values()) hashes.add(s.data.sessionIdHash);
-    const ended: string[] = [];
-    for (const h of hashes) if (!(await this.d.sessions.check(h, false))) ended.push(h);
-    if (ended.length > 0) this.endSessions(ended);
+  *sessionHashes(): Iterable<string> {
+    for (const s of this.io.sockets.sockets.values()) yield s.data.sessionIdHash;
   }
 
-  /** Logs a session out everywhere it is connected. */
-  endSessions(idHashes: string[]): void {
+  /** Logs these sessions out on this process's sockets (SessionEnds tells the other processes). */
+  endSessions(idHashes: readonly string[]): void {
     for (const h of idHashes) {
-      this.io.to(sessionRoom(h)).emit('session:ended');
-      this.io.in(sessionRoom(h)).disconnectSockets(true);
+      this.io.local.to(sessionRoom(h)).emit('session:ended');
+      this.io.local.in(sessionRoom(h)).disconnectSockets(true);
     }
   }
 
   close(): Promise<void> {
-    clearInterval(this.sweep);
     for (const t of this.presencePending.values()) clearTimeout(t);
     return new Promise((resolve) => {
       this.io.close(() => resolve());

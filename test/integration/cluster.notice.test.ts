@@ -31,6 +31,8 @@ class RecordingLink implements Cluster {
   }
   directoryChanged(): void {}
   onDirectory(): void {}
+  sessionsEnded(): void {}
+  onSessionsEnded(): void {}
   publishDoc(): void {}
   async subscribeDoc(): Promise<() => Promise<void>> {
     return async () => undefined;

@@ -179,7 +179,7 @@ describe('R-NEED R-OWN co-editing of item texts', () => {
       b.awareness.on('change', check);
       check();
     });
-    expect(seen.user).toEqual({ name: 'Jan Dijkstra', orgId: 'org_politie', colour: '#1d4ed8' });
+    expect(seen.user).toEqual({ id: 'usr_politie', name: 'Jan Dijkstra', orgId: 'org_politie', colour: '#1d4ed8' });
     expect(seen.cursor).toEqual({ anchor: 1, head: 1 });
     expect(awarenessProtocol).toBeDefined();
   });

@@ -89,7 +89,7 @@ describe('sessions end their sockets', () => {
     const c = await TestClient.connect(srv.url, 'ggz2', cookie);
     const idHash = hashOf(cookie);
     await srv.app.store.touchSession(idHash, 0);
-    await srv.app.realtime.checkSessions();
+    await srv.app.sessionEnds.sweep();
     await c.waitFor((r) => r.event === 'session:ended');
   });
 

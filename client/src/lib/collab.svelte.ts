@@ -3,7 +3,7 @@ import * as Y from 'yjs';
 import { z } from 'zod';
 import type { OrgId } from '../../../shared/ids.js';
 import { MAX_DOC_BYTES, MAX_NAME_CHARS } from '../../../shared/limits.js';
-import { COLLAB_PATH, CollabClose } from '../../../shared/protocol.js';
+import { COLLAB_MESSAGE_REFUSED, COLLAB_PATH, CollabClose } from '../../../shared/protocol.js';
 import { diff, spliceDelta, type TextDelta } from './textsync.js';
 
 /**
@@ -27,7 +27,7 @@ export type TextListener = (delta: TextDelta, local: boolean) => void;
 
 export interface CollabOptions {
   readOnly: boolean;
-  /** Longest text the server keeps (item texts); whole documents are capped at MAX_DOC_BYTES. */
+  /** Longest text the server keeps (MAX_ITEM_TEXT_CHARS, MAX_MINUTES_CHARS); whole documents are capped at MAX_DOC_BYTES. */
   maxChars?: number;
 }
 
@@ -185,6 +185,9 @@ export class CollabText {
       shouldReconnect: (event) => !(event.code >= 4400 && event.code < 4500),
     });
     const conn: Conn = { doc, text, provider, undo: null, shown: false, opened: false, refusals: 0 };
+    // The server refused this tab's last edit (the text would be too long): say so, and show the
+    // server's text again instead of what it did not keep.
+    provider.messageHandlers[COLLAB_MESSAGE_REFUSED] = () => queueMicrotask(() => this.#refused(conn));
     provider.awareness.setLocalState({ cursor: null });
     text.observe((event, tr) => this.#onText(conn, event.delta, tr.origin === LOCAL));
     provider.awareness.on('change', () => {
@@ -208,6 +211,13 @@ export class CollabText {
     // Emitted last, after the provider gave up on a 44xx close.
     provider.on('closed', ({ code }) => this.#end(code === CollabClose.REVOKED || code === CollabClose.FORBIDDEN));
     return conn;
+  }
+
+  #refused(conn: Conn): void {
+    if (conn !== this.#conn || this.status === 'gesloten') return;
+    this.problem = TOO_LONG_TEXT;
+    if (this.#next) this.#drop(this.#next);
+    if (conn.shown) this.#next = this.#connect();
   }
 
   #onText(conn: Conn, delta: TextDelta, local: boolean): void {
