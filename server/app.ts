@@ -29,6 +29,8 @@ export interface AppOptions {
   commandsPerSecond?: number;
   /** Pause that ends an editing burst of collaborative text. */
   burstMs?: number;
+  /** The clock of login throttling: tests move it instead of waiting. */
+  loginNow?: () => number;
 }
 
 export interface Casusbord {
@@ -90,7 +92,7 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
     adapter,
   });
   const endSessions = (ids: string[]): void => realtime.endSessions(ids);
-  app.use('/api', authRoutes({ store, dir, sessions, access, cookieSecure: config.COOKIE_SECURE, addressOf, onLogout: endSessions }));
+  app.use('/api', authRoutes({ store, dir, sessions, access, cookieSecure: config.COOKIE_SECURE, addressOf, onLogout: endSessions, now: opts.loginNow }));
   app.use(
     '/api/admin',
     adminRoutes({
