@@ -32,6 +32,8 @@ export interface AppOptions {
   burstMs?: number;
   /** Keepalive period of co-editing connections (COLLAB_KEEPALIVE_MS); tests shorten it. */
   collabKeepaliveMs?: number;
+  /** The clock of login throttling: tests move it instead of waiting. */
+  loginNow?: () => number;
 }
 
 export interface Casusbord {
@@ -96,7 +98,7 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
     adapter,
   });
   const endSessions = (ids: string[]): void => sessionEnds.end(ids);
-  app.use('/api', authRoutes({ store, dir, sessions, access, cookieSecure: config.COOKIE_SECURE, addressOf, onLogout: endSessions }));
+  app.use('/api', authRoutes({ store, dir, sessions, access, cookieSecure: config.COOKIE_SECURE, addressOf, onLogout: endSessions, now: opts.loginNow }));
   app.use(
     '/api/admin',
     adminRoutes({

@@ -15,7 +15,7 @@ export const ERROR_CODES = [
   'TOO_LARGE',
   'RATE_LIMITED',
   'LOGIN_FAILED',
-  'LOGIN_LOCKED',
+  'LOGIN_THROTTLED',
   'INTERNAL',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -41,7 +41,7 @@ export const ERROR_TEXT_NL: Record<ErrorCode, string> = {
   TOO_LARGE: 'Dit is te groot om op te slaan.',
   RATE_LIMITED: 'Te veel opdrachten tegelijk. Wacht even en probeer het opnieuw.',
   LOGIN_FAILED: 'Gebruikersnaam of wachtwoord onjuist.',
-  LOGIN_LOCKED: 'Te veel mislukte pogingen. Probeer het over een kwartier opnieuw.',
+  LOGIN_THROTTLED: 'Te veel mislukte pogingen om in te loggen. Wacht even en probeer het dan opnieuw.',
   INTERNAL: 'Er ging iets mis aan onze kant. Probeer het opnieuw.',
 };
 
@@ -49,3 +49,25 @@ export const appError = (code: ErrorCode, message: string = ERROR_TEXT_NL[code])
   code,
   message,
 });
+
+/** A wait in plain Dutch, rounded up: "45 seconden", "1 minuut", "3 uur", "29 dagen". */
+export function waitTextNl(seconds: number): string {
+  const s = Math.max(1, Math.ceil(seconds));
+  const unit = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
+  if (s < 60) return unit(s, 'seconde', 'seconden');
+  const minutes = Math.ceil(s / 60);
+  if (minutes < 60) return unit(minutes, 'minuut', 'minuten');
+  const hours = Math.ceil(s / 3_600);
+  if (hours < 48) return unit(hours, 'uur', 'uur');
+  return unit(Math.ceil(s / 86_400), 'dag', 'dagen');
+}
+
+/**
+ * LOGIN_THROTTLED with the wait (the same as its Retry-After). `otherDevices`: the refusal came
+ * from the allowance of devices new to the account, which a device that logged in before does
+ * not share.
+ */
+export function loginThrottledText(retryAfterSeconds: number, otherDevices: boolean): string {
+  const text = `Te veel mislukte pogingen om in te loggen. Probeer het over ${waitTextNl(retryAfterSeconds)} opnieuw.`;
+  return otherDevices ? `${text} Op een apparaat waarop u eerder inlogde, kunt u wel meteen inloggen.` : text;
+}

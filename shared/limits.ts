@@ -15,8 +15,61 @@ export const MIN_PASSWORD_CHARS = 10;
 export const MAX_PASSWORD_CHARS = 256;
 /** Largest socket or HTTP message the server buffers before parsing. */
 export const MAX_MESSAGE_BYTES = 64 * 1024;
-export const LOGIN_MAX_FAILURES = 5;
-export const LOGIN_LOCK_MS = 15 * 60 * 1000;
+
+/**
+ * How failed logins are slowed down (OWASP ASVS 2.2.1, NIST SP 800-63B §5.2.2). A bucket counts
+ * failures from its first one for `windowMs`, then forgets them. Past `freeFailures`, the next
+ * attempt waits `firstDelayMs` after the last failure, doubling with each further failure up to
+ * `maxDelayMs`; at `maxFailures` nothing more is tried until the window ends. A refused attempt
+ * is not counted, and no password is checked for it.
+ */
+export interface LoginThrottlePolicy {
+  freeFailures: number;
+  firstDelayMs: number;
+  maxDelayMs: number;
+  /** Absent: the bucket only slows attempts down, it never stops them. */
+  maxFailures?: number;
+  windowMs: number;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * One account, tried from any device that never logged in to it. Five typos cost nothing; then
+ * 1 s, 2 s, 4 s … up to 15 minutes a guess: the 100th failure comes after some 22 hours, and
+ * then guessing stops for the rest of the 30 days. That is the bound NIST sets (at most 100
+ * failures) and far below ASVS's 100 an hour. Shared by a stranger and the owner's new devices,
+ * so the owner's known devices do not use it (LOGIN_THROTTLE_DEVICE).
+ */
+export const LOGIN_THROTTLE_ACCOUNT: LoginThrottlePolicy = {
+  freeFailures: 5,
+  firstDelayMs: 1_000,
+  maxDelayMs: 15 * 60 * 1000,
+  maxFailures: 100,
+  windowMs: 30 * DAY_MS,
+};
+/**
+ * One account on one device that logged in to it before: throttled by its own failures only, so
+ * a stranger's guesses never keep the owner out. The same numbers: its holder may be a thief.
+ */
+export const LOGIN_THROTTLE_DEVICE: LoginThrottlePolicy = LOGIN_THROTTLE_ACCOUNT;
+/**
+ * One network address (an IPv6 /64), over every account, for devices it does not know: it slows
+ * down password spraying without a cap, since an office of fifty behind one NAT shares it. A
+ * hundred failures an hour cost nothing (every one of them mistyping twice), then 1 s doubling
+ * to a minute a guess.
+ */
+export const LOGIN_THROTTLE_ADDRESS: LoginThrottlePolicy = {
+  freeFailures: 100,
+  firstDelayMs: 1_000,
+  maxDelayMs: 60 * 1000,
+  windowMs: 60 * 60 * 1000,
+};
+/**
+ * A device stays known to an account this long after its last login there: a partner who joins
+ * a meeting each quarter keeps it.
+ */
+export const LOGIN_DEVICE_TRUST_MS = 180 * DAY_MS;
 export const SESSION_IDLE_MS = 2 * 60 * 60 * 1000;
 /** However active, a session ends after a working day. */
 export const SESSION_MAX_AGE_MS = 12 * 60 * 60 * 1000;

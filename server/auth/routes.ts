@@ -1,6 +1,7 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { Viewer } from '../../shared/domain.js';
-import { LOGIN_LOCK_MS, LOGIN_MAX_FAILURES, SESSION_IDLE_MS } from '../../shared/limits.js';
+import { loginThrottledText } from '../../shared/errors.js';
+import { SESSION_IDLE_MS } from '../../shared/limits.js';
 import type { Directory as DirectoryView, Me } from '../../shared/protocol.js';
 import { LoginSchema } from '../../shared/schemas.js';
 import type { Directory } from '../directory/directory.js';
@@ -9,9 +10,7 @@ import type { AccessRecord, Store } from '../store/types.js';
 import type { AccessLog } from '../audit/accessLog.js';
 import { DUMMY_HASH_PROMISE, verifyPassword } from './passwords.js';
 import { SESSION_COOKIE, type Session, type Sessions } from './sessions.js';
-
-// An address sees more failures than one account before it is locked: a shared office NAT.
-const ADDRESS_FAILURE_FACTOR = 4;
+import { LoginThrottle } from './throttle.js';
 
 export interface AuthDeps {
   store: Store;
@@ -21,6 +20,8 @@ export interface AuthDeps {
   cookieSecure: boolean;
   addressOf: (req: Request) => string;
   onLogout: (idHashes: string[]) => void;
+  /** The clock of login throttling: tests move it instead of waiting. */
+  now?: () => number;
 }
 
 export function meOf(dir: Directory, viewer: Viewer): Me {
@@ -56,29 +57,26 @@ export function authRoutes(d: AuthDeps): Router {
     outcome,
   });
 
+  const throttle = new LoginThrottle(d.store, d.now ?? Date.now, d.cookieSecure);
   r.post('/login', async (req, res) => {
     const { username, password } = parseBody(LoginSchema, req.body);
-    const now = Date.now();
-    const userKey = `u:${username.toLowerCase()}`;
-    const addrKey = `a:${d.addressOf(req)}`;
-    const [uf, af] = await Promise.all([d.store.getLoginFailures(userKey), d.store.getLoginFailures(addrKey)]);
-    const user = d.dir.userByUsername(username.toLowerCase());
+    const name = username.toLowerCase();
+    const user = d.dir.userByUsername(name);
     const viewer = user ? { userId: user.id, orgId: user.orgId, roles: user.roles } : undefined;
-    if (uf.lockedUntil > now || af.lockedUntil > now) {
+    const attempt = await throttle.begin(req, name, user?.id, d.addressOf(req));
+    if (!attempt.ok) {
       d.access.record(authRecord(req, 'login', 'denied', viewer));
-      throw new HttpError(429, 'LOGIN_LOCKED');
+      const seconds = Math.ceil(attempt.retryAfterMs / 1000);
+      res.setHeader('Retry-After', String(seconds));
+      throw new HttpError(429, 'LOGIN_THROTTLED', loginThrottledText(seconds, attempt.newDevice));
     }
     // Unknown users cost a full scrypt too, so response time does not tell who has an account.
     const ok = await verifyPassword(password, user?.passwordHash ?? (await DUMMY_HASH_PROMISE));
     if (!ok || !user || !user.active) {
-      const [u2] = await Promise.all([
-        d.store.recordLoginFailure(userKey, now, LOGIN_MAX_FAILURES, LOGIN_LOCK_MS),
-        d.store.recordLoginFailure(addrKey, now, LOGIN_MAX_FAILURES * ADDRESS_FAILURE_FACTOR, LOGIN_LOCK_MS),
-      ]);
       d.access.record(authRecord(req, 'login', 'denied', viewer));
-      throw new HttpError(u2.lockedUntil > now ? 429 : 401, u2.lockedUntil > now ? 'LOGIN_LOCKED' : 'LOGIN_FAILED');
+      throw new HttpError(401, 'LOGIN_FAILED');
     }
-    await d.store.clearLoginFailures(userKey);
+    await attempt.succeeded(res, user.id);
     // A new login replaces whatever session this browser had.
     const previous = d.sessions.idHashOf(req);
     if (previous) {

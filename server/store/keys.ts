@@ -13,7 +13,10 @@ export function redisKeys(prefix: string) {
     tables: k('tables'),
     session: (idHash: string) => k('session', idHash),
     userSessions: (userId: string) => k('user-sessions', userId),
-    loginFailures: (key: string) => k('login-failures', key),
+    /** A login bucket's failures (hash: count, firstAt, lastAt); expires with its window. */
+    loginThrottle: (key: string) => k('login-throttle', key),
+    /** A device known to an account (sha256 of its cookie): until when, in the store's clock. */
+    loginDevice: (userId: string, deviceHash: string) => k('login-device', userId, deviceHash),
     /** The access log: runs of records as groups (`g<seq>`, redisAccess.ts), and per case and per user the groups' names. */
     accessSeq: k('audit', 'seq'),
     accessRecords: k('audit', 'records'),

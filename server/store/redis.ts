@@ -10,7 +10,7 @@ import {
   VersionConflictError,
   type AccessQuery,
   type AccessRecord,
-  type LoginFailures,
+  type LoginBucket,
   type NewEvent,
   type SessionRecord,
   type Store,
@@ -66,15 +66,42 @@ const APPEND_ACCESS = new LuaScript(`${WRITE_ACCESS}
 writeAccess(KEYS[1], KEYS[2], 1)
 return 1`);
 
-const RECORD_FAILURE = new LuaScript(`
-local count = tonumber(redis.call('HGET', KEYS[1], 'count') or '0')
-local locked = tonumber(redis.call('HGET', KEYS[1], 'lockedUntil') or '0')
+// takeLoginAttempt: loginRetryAt (types.ts) over every bucket, then the count in each, in one
+// step. ARGV: now, then per key its policy: freeFailures, firstDelayMs, maxDelayMs, maxFailures
+// (0: none), windowMs. Times are written as they came (strings), not as Lua numbers, whose
+// printing into a command differs between Redis versions. The expiry only clears the key away;
+// the window decides.
+const TAKE_LOGIN_ATTEMPT = new LuaScript(`
 local now = tonumber(ARGV[1])
-if locked > 0 and locked <= now then count = 1 else count = count + 1 end
-local lockedUntil = 0
-if count >= tonumber(ARGV[2]) then lockedUntil = now + tonumber(ARGV[3]) end
-redis.call('HSET', KEYS[1], 'count', count, 'lockedUntil', lockedUntil)
-return {count, lockedUntil}`);
+local seen = {}
+local retryAt = 0
+for i, key in ipairs(KEYS) do
+  local o = 1 + (i - 1) * 5
+  local free, first, maxDelay = tonumber(ARGV[o + 1]), tonumber(ARGV[o + 2]), tonumber(ARGV[o + 3])
+  local cap, window = tonumber(ARGV[o + 4]), tonumber(ARGV[o + 5])
+  local h = redis.call('HMGET', key, 'count', 'firstAt', 'lastAt')
+  local count, firstAt, lastAt = tonumber(h[1]) or 0, tonumber(h[2]) or 0, tonumber(h[3]) or 0
+  if count <= 0 or now >= firstAt + window then count = 0 end
+  local at = 0
+  if count > 0 and cap > 0 and count >= cap then at = firstAt + window
+  elseif count > 0 and count >= free then at = lastAt + math.min(maxDelay, first * 2 ^ (count - free)) end
+  if at > retryAt then retryAt = at end
+  seen[i] = { count, h[2], firstAt, window }
+end
+if retryAt > now then return retryAt end
+for i, key in ipairs(KEYS) do
+  local count, firstText, firstAt, window = seen[i][1], seen[i][2], seen[i][3], seen[i][4]
+  if count == 0 then firstText, firstAt = ARGV[1], now end
+  redis.call('HSET', key, 'count', tostring(count + 1), 'firstAt', firstText, 'lastAt', ARGV[1])
+  redis.call('PEXPIRE', key, string.format('%d', math.max(1, math.ceil(firstAt + window - now))))
+end
+return 0`);
+
+const RETURN_LOGIN_ATTEMPT = new LuaScript(`
+for _, key in ipairs(KEYS) do
+  if redis.call('EXISTS', key) == 1 and redis.call('HINCRBY', key, 'count', -1) <= 0 then redis.call('DEL', key) end
+end
+return 1`);
 
 const PUT_USER = new LuaScript(`
 local owner = redis.call('HGET', KEYS[2], ARGV[2])
@@ -218,16 +245,24 @@ export class RedisStore implements Store {
     return ids;
   }
 
-  async getLoginFailures(key: string): Promise<LoginFailures> {
-    const h = await this.client.hGetAll(this.keys.loginFailures(key));
-    return { count: Number(h.count ?? 0), lockedUntil: Number(h.lockedUntil ?? 0) };
+  async takeLoginAttempt(buckets: LoginBucket[], now: number): Promise<number> {
+    const args = [String(now)];
+    for (const { policy: p } of buckets) args.push(String(p.freeFailures), String(p.firstDelayMs), String(p.maxDelayMs), String(p.maxFailures ?? 0), String(p.windowMs));
+    return (await TAKE_LOGIN_ATTEMPT.run(this.client, buckets.map((b) => this.keys.loginThrottle(b.key)), args)) as number;
   }
-  async recordLoginFailure(key: string, now: number, maxFailures: number, lockMs: number): Promise<LoginFailures> {
-    const [count, lockedUntil] = (await RECORD_FAILURE.run(this.client, [this.keys.loginFailures(key)], [String(now), String(maxFailures), String(lockMs)])) as [number, number];
-    return { count, lockedUntil };
+  async returnLoginAttempt(keys: string[]): Promise<void> {
+    await RETURN_LOGIN_ATTEMPT.run(this.client, keys.map((k) => this.keys.loginThrottle(k)), []);
   }
   async clearLoginFailures(key: string): Promise<void> {
-    await this.client.del(this.keys.loginFailures(key));
+    await this.client.del(this.keys.loginThrottle(key));
+  }
+  async rememberLoginDevice(deviceHash: string, userId: UserId, now: number, trustMs: number): Promise<void> {
+    // The value decides (in the caller's clock); the expiry clears the key away.
+    await this.client.set(this.keys.loginDevice(userId, deviceHash), String(now + trustMs), { expiration: { type: 'PX', value: trustMs } });
+  }
+  async isLoginDevice(deviceHash: string, userId: UserId, now: number): Promise<boolean> {
+    const until = await this.client.get(this.keys.loginDevice(userId, deviceHash));
+    return until !== null && Number(until) > now;
   }
 
   async appendAccess(records: AccessRecord[]): Promise<void> {

@@ -15,7 +15,7 @@ import {
   docUpdatesDigest,
   type AccessQuery,
   type AccessRecord,
-  type LoginFailures,
+  type LoginBucket,
   type NewEvent,
   type SessionRecord,
   type Store,
@@ -171,8 +171,8 @@ export class SqliteStore implements Store {
       getSession: db.prepare<[string], { id_hash: string; user_id: string; created_at: number; last_seen_at: number }>(
         'SELECT * FROM sessions WHERE id_hash = ?',
       ),
-      getFailures: db.prepare<[string], { count: number; locked_until: number }>(
-        'SELECT count, locked_until FROM login_failures WHERE key = ?',
+      isDevice: db.prepare<[string, string, number], { n: number }>(
+        'SELECT 1 AS n FROM login_devices WHERE user_id = ? AND device_hash = ? AND expires_at > ?',
       ),
       // The blocks holding the case's (or person's) records, in order; in each, its records by seq.
       accessByCase: db.prepare<[string, number], AccessRowRaw>(
@@ -309,15 +309,20 @@ export class SqliteStore implements Store {
     return this.write({ op: 'deleteSessionsOf', userId });
   }
 
-  async getLoginFailures(key: string): Promise<LoginFailures> {
-    const r = this.stmts.getFailures.get(key);
-    return { count: r?.count ?? 0, lockedUntil: r?.locked_until ?? 0 };
+  takeLoginAttempt(buckets: LoginBucket[], now: number): Promise<number> {
+    return this.write({ op: 'takeLoginAttempt', buckets, now });
   }
-  recordLoginFailure(key: string, now: number, maxFailures: number, lockMs: number): Promise<LoginFailures> {
-    return this.write({ op: 'recordLoginFailure', key, now, maxFailures, lockMs });
+  returnLoginAttempt(keys: string[]): Promise<void> {
+    return this.write({ op: 'returnLoginAttempt', keys });
   }
   clearLoginFailures(key: string): Promise<void> {
     return this.write({ op: 'clearLoginFailures', key });
+  }
+  rememberLoginDevice(deviceHash: string, userId: UserId, now: number, trustMs: number): Promise<void> {
+    return this.write({ op: 'rememberLoginDevice', deviceHash, userId, now, trustMs });
+  }
+  async isLoginDevice(deviceHash: string, userId: UserId, now: number): Promise<boolean> {
+    return this.stmts.isDevice.get(userId, deviceHash, now) !== undefined;
   }
 
   async appendAccess(records: AccessRecord[]): Promise<void> {

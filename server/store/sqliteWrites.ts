@@ -2,7 +2,16 @@ import type Database from 'better-sqlite3';
 import type { Organisation, Table } from '../../shared/domain.js';
 import type { CaseId, UserId } from '../../shared/ids.js';
 import { ACCESS_BLOCK_ROWS } from './sqliteSchema.js';
-import { docUpdatesDigest, VersionConflictError, type AccessRecord, type LoginFailures, type NewEvent, type SessionRecord, type UserRecord } from './types.js';
+import {
+  docUpdatesDigest,
+  loginRetryAt,
+  VersionConflictError,
+  type AccessRecord,
+  type LoginBucket,
+  type NewEvent,
+  type SessionRecord,
+  type UserRecord,
+} from './types.js';
 
 /**
  * An access record as it crosses to the writer thread: its columns in table order. Structured
@@ -47,8 +56,10 @@ export type WriteOp =
   | { op: 'touchSession'; idHash: string; lastSeenAt: number }
   | { op: 'deleteSession'; idHash: string }
   | { op: 'deleteSessionsOf'; userId: UserId }
-  | { op: 'recordLoginFailure'; key: string; now: number; maxFailures: number; lockMs: number }
+  | { op: 'takeLoginAttempt'; buckets: LoginBucket[]; now: number }
+  | { op: 'returnLoginAttempt'; keys: string[] }
   | { op: 'clearLoginFailures'; key: string }
+  | { op: 'rememberLoginDevice'; deviceHash: string; userId: UserId; now: number; trustMs: number }
   | { op: 'appendDoc'; docId: string; update: Uint8Array }
   | { op: 'startDoc'; docId: string; update: Uint8Array }
   | { op: 'compactDoc'; docId: string; merged: Uint8Array; count: number; digest: string }
@@ -96,11 +107,23 @@ export class SqliteWrites {
       touchSession: db.prepare('UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?'),
       sessionsOf: db.prepare<[string], { id_hash: string }>('SELECT id_hash FROM sessions WHERE user_id = ?'),
       deleteSessionsOf: db.prepare('DELETE FROM sessions WHERE user_id = ?'),
-      getFailures: db.prepare<[string], { count: number; locked_until: number }>('SELECT count, locked_until FROM login_failures WHERE key = ?'),
-      putFailures: db.prepare(
-        'INSERT INTO login_failures (key, count, locked_until) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET count = excluded.count, locked_until = excluded.locked_until',
+      getFailures: db.prepare<[string], { count: number; firstAt: number; lastAt: number }>(
+        'SELECT count, first_at AS firstAt, last_at AS lastAt FROM login_throttle WHERE key = ?',
       ),
-      clearFailures: db.prepare('DELETE FROM login_failures WHERE key = ?'),
+      putFailures: db.prepare(
+        'INSERT INTO login_throttle (key, count, first_at, last_at, expires_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET count = excluded.count, first_at = excluded.first_at, last_at = excluded.last_at, expires_at = excluded.expires_at',
+      ),
+      returnFailure: db.prepare('UPDATE login_throttle SET count = count - 1 WHERE key = ?'),
+      dropEmptyFailures: db.prepare('DELETE FROM login_throttle WHERE key = ? AND count <= 0'),
+      clearFailures: db.prepare('DELETE FROM login_throttle WHERE key = ?'),
+      // A few rows a write: addresses and mistyped names that failed once must not pile up.
+      pruneFailures: db.prepare('DELETE FROM login_throttle WHERE key IN (SELECT key FROM login_throttle WHERE expires_at <= ? LIMIT 8)'),
+      rememberDevice: db.prepare(
+        'INSERT INTO login_devices (user_id, device_hash, expires_at) VALUES (?, ?, ?) ON CONFLICT (user_id, device_hash) DO UPDATE SET expires_at = excluded.expires_at',
+      ),
+      pruneDevices: db.prepare(
+        'DELETE FROM login_devices WHERE (user_id, device_hash) IN (SELECT user_id, device_hash FROM login_devices WHERE expires_at <= ? LIMIT 8)',
+      ),
       appendDoc: db.prepare('INSERT INTO doc_updates (doc_id, update_bytes) VALUES (?, ?)'),
       firstDocUpdates: db.prepare<[string, number], { update_bytes: Buffer }>('SELECT update_bytes FROM doc_updates WHERE doc_id = ? ORDER BY seq LIMIT ?'),
       deleteDocFirst: db.prepare('DELETE FROM doc_updates WHERE seq IN (SELECT seq FROM doc_updates WHERE doc_id = ? ORDER BY seq LIMIT ?)'),
@@ -184,16 +207,31 @@ export class SqliteWrites {
         s.deleteSessionsOf.run(w.userId);
         return ids;
       }
-      case 'recordLoginFailure': {
-        const r = s.getFailures.get(w.key);
-        // A lock that has run out starts a fresh count.
-        const count = r && r.locked_until > 0 && r.locked_until <= w.now ? 1 : (r?.count ?? 0) + 1;
-        const lockedUntil = count >= w.maxFailures ? w.now + w.lockMs : 0;
-        s.putFailures.run(w.key, count, lockedUntil);
-        return { count, lockedUntil } satisfies LoginFailures;
+      case 'takeLoginAttempt': {
+        s.pruneFailures.run(w.now);
+        // One writer: nothing comes between the look at every bucket and the counting.
+        const seen = w.buckets.map((b) => ({ b, f: s.getFailures.get(b.key) }));
+        const retryAt = Math.max(0, ...seen.map(({ b, f }) => loginRetryAt(f, b.policy, w.now)));
+        if (retryAt > w.now) return retryAt;
+        for (const { b, f } of seen) {
+          // A window that has run out starts a fresh count.
+          const fresh = !f || f.count <= 0 || w.now >= f.firstAt + b.policy.windowMs;
+          const firstAt = fresh ? w.now : f.firstAt;
+          s.putFailures.run(b.key, fresh ? 1 : f.count + 1, firstAt, w.now, firstAt + b.policy.windowMs);
+        }
+        return 0;
       }
+      case 'returnLoginAttempt':
+        for (const key of w.keys) {
+          s.returnFailure.run(key);
+          s.dropEmptyFailures.run(key);
+        }
+        return;
       case 'clearLoginFailures':
         return void s.clearFailures.run(w.key);
+      case 'rememberLoginDevice':
+        s.pruneDevices.run(w.now);
+        return void s.rememberDevice.run(w.userId, w.deviceHash, w.now + w.trustMs);
       case 'appendDoc':
         return void s.appendDoc.run(w.docId, Buffer.from(w.update));
       case 'startDoc':

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { CaseRole, Organisation, Table, User } from '../../shared/domain.js';
 import type { CaseId, ItemId, OrgId, UserId } from '../../shared/ids.js';
+import type { LoginThrottlePolicy } from '../../shared/limits.js';
 
 /** One event as the store keeps it; the payload is parsed by its schema when read back. */
 export interface StoredEvent {
@@ -38,9 +39,29 @@ export interface SessionRecord {
   lastSeenAt: number;
 }
 
+/** The failures a login bucket counts (an account, an account on one device, an address). */
 export interface LoginFailures {
   count: number;
-  lockedUntil: number;
+  /** When the first of them was counted: the window runs from here. */
+  firstAt: number;
+  lastAt: number;
+}
+
+/** One bucket an attempt is counted in, with the policy that bounds it. */
+export interface LoginBucket {
+  key: string;
+  policy: LoginThrottlePolicy;
+}
+
+/**
+ * From when a bucket lets the next attempt through (0 or a moment not after `now`: at once).
+ * Both stores decide by this; Redis computes the same in Lua (redis.ts).
+ */
+export function loginRetryAt(f: LoginFailures | undefined, p: LoginThrottlePolicy, now: number): number {
+  if (!f || f.count === 0 || now >= f.firstAt + p.windowMs) return 0;
+  if (p.maxFailures !== undefined && f.count >= p.maxFailures) return f.firstAt + p.windowMs;
+  if (f.count < p.freeFailures) return 0;
+  return f.lastAt + Math.min(p.maxDelayMs, p.firstDelayMs * 2 ** (f.count - p.freeFailures));
 }
 
 /** One NEN 7513 access-log record (R-FILE). */
@@ -91,10 +112,20 @@ export interface Store {
   deleteSession(idHash: string): Promise<void>;
   deleteSessionsOf(userId: UserId): Promise<string[]>;
 
-  getLoginFailures(key: string): Promise<LoginFailures>;
-  /** Counts one failure; locks the key for lockMs once maxFailures is reached. */
-  recordLoginFailure(key: string, now: number, maxFailures: number, lockMs: number): Promise<LoginFailures>;
+  /**
+   * Takes one login attempt, atomically over its buckets: when none holds attempts back at `now`
+   * (loginRetryAt), the attempt is counted as a failure in each and 0 is returned; otherwise
+   * nothing changes and the moment the attempt may be made is returned. Counting before the
+   * password is checked keeps a burst of parallel guesses from all passing one look.
+   */
+  takeLoginAttempt(buckets: LoginBucket[], now: number): Promise<number>;
+  /** The attempt succeeded: takes back the failure it counted in each bucket. */
+  returnLoginAttempt(keys: string[]): Promise<void>;
+  /** Forgets every failure of a bucket. */
   clearLoginFailures(key: string): Promise<void>;
+  /** The device (sha256 of its cookie) logged in to the account: it stays known until now + trustMs. */
+  rememberLoginDevice(deviceHash: string, userId: UserId, now: number, trustMs: number): Promise<void>;
+  isLoginDevice(deviceHash: string, userId: UserId, now: number): Promise<boolean>;
 
   appendAccess(records: AccessRecord[]): Promise<void>;
   readAccess(q: AccessQuery): Promise<AccessRecord[]>;

@@ -9,7 +9,9 @@ let browser: Browser;
 const opened: UserPage[] = [];
 
 beforeAll(async () => {
-  ({ srv, browser } = await startBrowserEnv());
+  // The login throttle's clock stands still: a wait it names does not run out during a test.
+  const now = Date.now();
+  ({ srv, browser } = await startBrowserEnv({ loginNow: () => now }));
 });
 afterAll(async () => {
   for (const u of opened) await u.ctx.close();
@@ -44,6 +46,24 @@ describe('login and logout', () => {
     const me = await page.evaluate(async () => (await fetch('/api/me')).status);
     expect(me).toBe(401);
     expect(problems).toEqual([]);
+  });
+
+  it('P-THROTTLE: after repeated failures the login page says in Dutch how long to wait', async () => {
+    const { page, problems } = await as(null);
+    // Five failures from this browser, then the right password through the form.
+    for (let n = 0; n < 5; n++) {
+      const status = await page.evaluate(async () => {
+        const body = JSON.stringify({ username: 'woning', password: 'helemaal-fout' });
+        return (await fetch('/api/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body })).status;
+      });
+      expect(status).toBe(401);
+    }
+    await logIn(page, 'woning');
+    await page
+      .getByRole('alert')
+      .filter({ hasText: 'Te veel mislukte pogingen om in te loggen. Probeer het over 1 seconde opnieuw. Op een apparaat waarop u eerder inlogde, kunt u wel meteen inloggen.' })
+      .waitFor();
+    expect(problems.filter((p) => !/status of 429/.test(p))).toEqual([]);
   });
 });
 

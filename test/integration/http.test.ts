@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_TEXT_NL } from '../../shared/errors.js';
-import { LOGIN_MAX_FAILURES, MAX_MESSAGE_BYTES } from '../../shared/limits.js';
+import { MAX_MESSAGE_BYTES } from '../../shared/limits.js';
 import { DEMO_PASSWORD, login, TestClient } from '../support/client.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -19,7 +19,7 @@ describe('accounts and sessions', () => {
   it('logs in with an HttpOnly, SameSite=Strict session cookie and answers /api/me', async () => {
     const res = await post('/api/login', { username: 'ggz', password: DEMO_PASSWORD });
     expect(res.status).toBe(200);
-    const cookie = res.headers.get('set-cookie')!;
+    const cookie = res.headers.getSetCookie().find((c) => c.startsWith('cb_session='))!;
     expect(cookie).toMatch(/HttpOnly/i);
     expect(cookie).toMatch(/SameSite=Strict/i);
     expect(((await res.json()) as { me: unknown }).me).toMatchObject({ username: 'ggz', orgId: 'org_ggz', displayName: 'Klaske Wijnia' });
@@ -34,16 +34,6 @@ describe('accounts and sessions', () => {
     expect(await wrong.json()).toEqual({ error: { code: 'LOGIN_FAILED', message: ERROR_TEXT_NL.LOGIN_FAILED } });
     expect(unknown.status).toBe(401);
     expect(((await unknown.json()) as { error: { code: string } }).error.code).toBe('LOGIN_FAILED');
-  });
-
-  it('locks an account after repeated failures, even for the right password', async () => {
-    for (let i = 0; i < LOGIN_MAX_FAILURES - 1; i++) expect((await post('/api/login', { username: 'woning', password: 'xxxxxxxxxx' })).status).toBe(401);
-    expect((await post('/api/login', { username: 'woning', password: 'xxxxxxxxxx' })).status).toBe(429);
-    const right = await post('/api/login', { username: 'woning', password: DEMO_PASSWORD });
-    expect(right.status).toBe(429);
-    expect(((await right.json()) as { error: { code: string } }).error.code).toBe('LOGIN_LOCKED');
-    // Another account is not affected.
-    expect((await post('/api/login', { username: 'gemeente', password: DEMO_PASSWORD })).status).toBe(200);
   });
 
   it('logout ends the session everywhere: HTTP answers 401 and live sockets are told and closed', async () => {
@@ -101,7 +91,6 @@ describe('sessions end their sockets', () => {
 
 describe('R-PROTOCOL administration', () => {
   it('R-PROTOCOL: revoking a signature takes the organisation off its cases at once', async () => {
-    // (The woning account is locked by the throttling test above; the municipality serves here.)
     const member = await TestClient.connect(srv.url, 'gemeente');
     const caseId = [...srv.app.cases.all()].find((x) => x.title.startsWith('Casus R.'))!.id;
     expect((await member.cmd('case:open', { caseId })).ok).toBe(true);

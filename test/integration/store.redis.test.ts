@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId, type CaseId, type OrgId, type UserId } from '../../shared/ids.js';
+import { LOGIN_DEVICE_TRUST_MS, LOGIN_THROTTLE_ACCOUNT } from '../../shared/limits.js';
 import type { AccessRecord, NewEvent } from '../../server/store/types.js';
 import { RedisStore } from '../../server/store/redis.js';
 import { startRedis, type PrivateRedis } from '../support/redis.js';
@@ -94,6 +95,32 @@ describe('R-FILE: access records of earlier Redis layouts are still read', () =>
       expect(await store.readAccess({ caseId })).toEqual([first, second, third]);
       expect(await store.readAccess({ userId: 'usr_a' as UserId })).toEqual([first, second, third]);
       expect(await store.readAccess({})).toEqual([first, second, third]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('P-THROTTLE: Redis login buckets and known devices', () => {
+  it('P-THROTTLE: keeps moments to the millisecond and lets each key expire with its window or trust', async () => {
+    const store = await RedisStore.connect(redis.url, newId('t'));
+    try {
+      const t = Date.UTC(2026, 10, 29, 10, 0, 0, 123);
+      const key = store.keyNames.loginThrottle('k');
+      expect(await store.takeLoginAttempt([{ key: 'k', policy: LOGIN_THROTTLE_ACCOUNT }], t)).toBe(0);
+      expect(await store.takeLoginAttempt([{ key: 'k', policy: LOGIN_THROTTLE_ACCOUNT }], t + 7)).toBe(0);
+      expect(await store.redis.hGetAll(key)).toEqual({ count: '2', firstAt: String(t), lastAt: String(t + 7) });
+      // The window counts from the first failure: 7 ms of it have gone.
+      const ttl = await store.redis.pTTL(key);
+      expect(ttl).toBeLessThanOrEqual(LOGIN_THROTTLE_ACCOUNT.windowMs - 7);
+      expect(ttl).toBeGreaterThan(LOGIN_THROTTLE_ACCOUNT.windowMs - 60_000);
+      await store.rememberLoginDevice('dev', 'usr_a' as UserId, t, LOGIN_DEVICE_TRUST_MS);
+      const deviceTtl = await store.redis.pTTL(store.keyNames.loginDevice('usr_a', 'dev'));
+      expect(deviceTtl).toBeLessThanOrEqual(LOGIN_DEVICE_TRUST_MS);
+      expect(deviceTtl).toBeGreaterThan(LOGIN_DEVICE_TRUST_MS - 60_000);
+      // Taken back to nothing, the key goes.
+      await store.returnLoginAttempt(['k', 'k']);
+      expect(await store.redis.exists(key)).toBe(0);
     } finally {
       await store.close();
     }

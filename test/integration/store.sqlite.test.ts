@@ -155,3 +155,40 @@ describe('SQLite access log written before the block indexes', () => {
     }
   });
 });
+
+describe('P-THROTTLE: SQLite login buckets and known devices', () => {
+  it('P-THROTTLE: rows whose window or trust is over are deleted, a few by each later write, so guesses from many addresses do not pile up', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'store.sqlite');
+    const store = new SqliteStore(file);
+    const rows = (table: string): number => {
+      const db = new Database(file, { readonly: true });
+      try {
+        return db.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).get()!.n;
+      } finally {
+        db.close();
+      }
+    };
+    try {
+      const t = Date.UTC(2026, 10, 29, 10);
+      const policy = { freeFailures: 5, firstDelayMs: 1_000, maxDelayMs: 1_000, windowMs: 60_000 };
+      for (let i = 0; i < 20; i++) {
+        expect(await store.takeLoginAttempt([{ key: `old${i}`, policy }], t)).toBe(0);
+        await store.rememberLoginDevice(`dev${i}`, 'usr_a' as UserId, t, 60_000);
+      }
+      expect([rows('login_throttle'), rows('login_devices')]).toEqual([20, 20]);
+      // Still within their time: nothing goes.
+      expect(await store.takeLoginAttempt([{ key: 'new0', policy }], t + 59_999)).toBe(0);
+      await store.rememberLoginDevice('devnew0', 'usr_a' as UserId, t + 59_999, 60_000);
+      expect([rows('login_throttle'), rows('login_devices')]).toEqual([21, 21]);
+      for (let i = 1; i <= 3; i++) {
+        expect(await store.takeLoginAttempt([{ key: `new${i}`, policy }], t + 60_000)).toBe(0);
+        await store.rememberLoginDevice(`devnew${i}`, 'usr_a' as UserId, t + 60_000, 60_000);
+      }
+      expect([rows('login_throttle'), rows('login_devices')]).toEqual([4, 4]);
+    } finally {
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CaseId, ItemId, OrgId, UserId } from '../../shared/ids.js';
-import { VersionConflictError, type AccessRecord, type NewEvent, type Store } from '../../server/store/types.js';
+import type { LoginThrottlePolicy } from '../../shared/limits.js';
+import { VersionConflictError, type AccessRecord, type LoginBucket, type NewEvent, type Store } from '../../server/store/types.js';
 
 /**
  * The one contract every store runs (SQLite now, Redis in the scale-out issue). A new store is
@@ -171,15 +172,102 @@ export function runStoreContract(name: string, make: () => Promise<{ store: Stor
       expect((await store.readAccess({ caseId: A })).map((r) => r.operation)).toEqual(['samen']);
     });
 
-    it('counts login failures and locks after the maximum', async () => {
-      expect((await store.recordLoginFailure('k', 1000, 3, 500)).lockedUntil).toBe(0);
-      await store.recordLoginFailure('k', 1001, 3, 500);
-      expect((await store.recordLoginFailure('k', 1002, 3, 500)).lockedUntil).toBe(1502);
-      expect((await store.getLoginFailures('k')).count).toBe(3);
-      // After the lock runs out the count starts again.
-      expect(await store.recordLoginFailure('k', 2000, 3, 500)).toEqual({ count: 1, lockedUntil: 0 });
-      await store.clearLoginFailures('k');
-      expect(await store.getLoginFailures('k')).toEqual({ count: 0, lockedUntil: 0 });
+    // Small numbers so each rule shows in a few attempts; the stores take the policy as given.
+    const policy: LoginThrottlePolicy = { freeFailures: 2, firstDelayMs: 100, maxDelayMs: 400, maxFailures: 6, windowMs: 10_000 };
+    const bucket = (key: string, p: LoginThrottlePolicy = policy): LoginBucket => ({ key, policy: p });
+    // Moments of today's size: 13 digits, as Date.now() gives them.
+    const T = Date.UTC(2026, 10, 29, 10);
+
+    it('P-THROTTLE: login failures cost nothing up to the free ones, then wait a delay that doubles up to its maximum', async () => {
+      const t = T + 1_000_000;
+      expect(await store.takeLoginAttempt([bucket('k')], t)).toBe(0);
+      expect(await store.takeLoginAttempt([bucket('k')], t)).toBe(0);
+      expect(await store.takeLoginAttempt([bucket('k')], t)).toBe(t + 100);
+      // A refused attempt counts nothing: the wait stays where it was.
+      expect(await store.takeLoginAttempt([bucket('k')], t + 99)).toBe(t + 100);
+      expect(await store.takeLoginAttempt([bucket('k')], t + 100)).toBe(0);
+      expect(await store.takeLoginAttempt([bucket('k')], t + 100)).toBe(t + 300);
+      expect(await store.takeLoginAttempt([bucket('k')], t + 300)).toBe(0);
+      expect(await store.takeLoginAttempt([bucket('k')], t + 300)).toBe(t + 700);
+      expect(await store.takeLoginAttempt([bucket('k')], t + 700)).toBe(0);
+      // 800 would be next; the maximum is 400.
+      expect(await store.takeLoginAttempt([bucket('k')], t + 700)).toBe(t + 1_100);
+      // Other keys are apart.
+      expect(await store.takeLoginAttempt([bucket('other')], t + 700)).toBe(0);
+    });
+
+    it('P-THROTTLE: at the maximum of failures nothing passes until the window from the first one ends, then it starts over', async () => {
+      const t = T + 2_000_000;
+      for (const at of [t, t, t + 100, t + 300, t + 700, t + 1_100]) expect(await store.takeLoginAttempt([bucket('k')], at)).toBe(0);
+      // Six failures: closed until the window from the first ends, however long the delay would be.
+      expect(await store.takeLoginAttempt([bucket('k')], t + 1_100)).toBe(t + 10_000);
+      expect(await store.takeLoginAttempt([bucket('k')], t + 9_999)).toBe(t + 10_000);
+      expect(await store.takeLoginAttempt([bucket('k')], t + 10_000)).toBe(0);
+      expect(await store.takeLoginAttempt([bucket('k')], t + 10_000)).toBe(0);
+      expect(await store.takeLoginAttempt([bucket('k')], t + 10_000)).toBe(t + 10_100);
+      // Without a maximum a bucket only slows down.
+      const uncapped: LoginThrottlePolicy = { ...policy, maxFailures: undefined };
+      let at = t;
+      for (let failures = 0; failures < 12; failures++) {
+        const retryAt = await store.takeLoginAttempt([bucket('slow', uncapped)], at);
+        if (retryAt === 0) continue;
+        expect(retryAt - at).toBeLessThanOrEqual(400);
+        at = retryAt;
+        expect(await store.takeLoginAttempt([bucket('slow', uncapped)], at)).toBe(0);
+      }
+    });
+
+    it('P-THROTTLE: an attempt counts in all its buckets or, when one holds it back, in none', async () => {
+      const t = T + 3_000_000;
+      const loose: LoginThrottlePolicy = { freeFailures: 5, firstDelayMs: 100, maxDelayMs: 400, windowMs: 10_000 };
+      for (let n = 0; n < 2; n++) expect(await store.takeLoginAttempt([bucket('acct')], t)).toBe(0);
+      // 'acct' holds the attempt back: 'addr' counts nothing of it.
+      for (let n = 0; n < 10; n++) expect(await store.takeLoginAttempt([bucket('acct'), bucket('addr', loose)], t)).toBe(t + 100);
+      for (let n = 0; n < 5; n++) expect(await store.takeLoginAttempt([bucket('addr', loose)], t)).toBe(0);
+      expect(await store.takeLoginAttempt([bucket('addr', loose)], t)).toBe(t + 100);
+      // Both hold back: the later moment counts.
+      expect(await store.takeLoginAttempt([bucket('addr', loose), bucket('acct')], t)).toBe(t + 100);
+    });
+
+    it('P-THROTTLE: of attempts taken at the same moment exactly the free ones pass, also in one group commit', async () => {
+      const t = T + 4_000_000;
+      const results = await Promise.all(Array.from({ length: 12 }, () => store.takeLoginAttempt([bucket('burst')], t)));
+      expect(results.filter((r) => r === 0)).toHaveLength(2);
+      expect(results.filter((r) => r === t + 100)).toHaveLength(10);
+    });
+
+    it('P-THROTTLE: a success takes its attempt back, and clearing forgets all failures', async () => {
+      const t = T + 5_000_000;
+      expect(await store.takeLoginAttempt([bucket('a'), bucket('b')], t)).toBe(0);
+      expect(await store.takeLoginAttempt([bucket('a'), bucket('b')], t)).toBe(0);
+      await store.returnLoginAttempt(['a', 'b']);
+      // One failure left in each: one more is free, the one after waits.
+      expect(await store.takeLoginAttempt([bucket('a')], t)).toBe(0);
+      expect(await store.takeLoginAttempt([bucket('a')], t)).toBe(t + 100);
+      await store.returnLoginAttempt(['b']);
+      await store.returnLoginAttempt(['b', 'never-counted']);
+      // Taking back below nothing leaves nothing, not a credit.
+      expect(await store.takeLoginAttempt([bucket('b')], t)).toBe(0);
+      expect(await store.takeLoginAttempt([bucket('b')], t)).toBe(0);
+      expect(await store.takeLoginAttempt([bucket('b')], t)).toBe(t + 100);
+      await store.clearLoginFailures('a');
+      expect(await store.takeLoginAttempt([bucket('a')], t)).toBe(0);
+      expect(await store.takeLoginAttempt([bucket('a')], t)).toBe(0);
+      expect(await store.takeLoginAttempt([bucket('never-counted')], t)).toBe(0);
+    });
+
+    it('P-THROTTLE: remembers a device per account until its trust runs out', async () => {
+      const t = T + 6_000_000;
+      const u = 'usr_x' as UserId;
+      expect(await store.isLoginDevice('dev1', u, t)).toBe(false);
+      await store.rememberLoginDevice('dev1', u, t, 1_000);
+      expect(await store.isLoginDevice('dev1', u, t + 999)).toBe(true);
+      expect(await store.isLoginDevice('dev1', 'usr_y' as UserId, t)).toBe(false);
+      expect(await store.isLoginDevice('dev2', u, t)).toBe(false);
+      expect(await store.isLoginDevice('dev1', u, t + 1_000)).toBe(false);
+      // A login renews it.
+      await store.rememberLoginDevice('dev1', u, t + 900, 1_000);
+      expect(await store.isLoginDevice('dev1', u, t + 1_800)).toBe(true);
     });
 
     it('keeps document updates in order and compacts them atomically', async () => {
