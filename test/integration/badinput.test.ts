@@ -5,8 +5,9 @@ import { ERROR_CODES } from '../../shared/errors.js';
 import type { CaseId, ItemId, OrgId } from '../../shared/ids.js';
 import { MAX_ITEM_TEXT_CHARS, MAX_MESSAGE_BYTES } from '../../shared/limits.js';
 import { PROTOCOL_VERSION, SOCKET_PATH, type CaseSummary, type CaseView } from '../../shared/protocol.js';
-import { COMMAND_NAMES } from '../../shared/schemas.js';
+import { COMMAND_NAMES, CommandSchemas } from '../../shared/schemas.js';
 import { login, TestClient } from '../support/client.js';
+import { buildHouse, idKindsOf, PROBES, shapeErrors, UNKNOWN, type IdKind, type Named } from '../support/existence.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 // Bad input gets a typed error and changes nothing; the connection stays usable; the error never
@@ -146,5 +147,68 @@ describe('bad input changes nothing (R-ROLE, R-OWN)', () => {
     } finally {
       await limited.close();
     }
+  });
+});
+
+describe('P-EXIST: no refusal tells a hidden thing from an unknown one', () => {
+  const USERS = ['regisseur', 'regisseur2', 'politie', 'om', 'ggz'] as const;
+  let clients: Record<(typeof USERS)[number], TestClient>;
+  /** Kinds of id whose refusal must be NOT_FOUND, whatever else is wrong with the input. */
+  const IN_A_CASE: IdKind[] = ['CaseId', 'ItemId', 'ConsentId', 'InterventionId'];
+
+  beforeAll(async () => {
+    clients = Object.fromEntries(await Promise.all(USERS.map(async (u) => [u, await TestClient.connect(srv.url, u)] as const))) as typeof clients;
+  });
+  afterAll(() => {
+    for (const c of Object.values(clients ?? {})) c.close();
+  });
+
+  it('P-EXIST: every command of the command table has a probe, and its input is valid', () => {
+    expect(Object.keys(PROBES).sort()).toEqual([...COMMAND_NAMES].sort());
+    const n: Named = { ...UNKNOWN };
+    for (const name of COMMAND_NAMES) expect([name, CommandSchemas[name].safeParse(PROBES[name].payload(n)).success]).toEqual([name, true]);
+  });
+
+  it('P-EXIST: every command naming an id answers a hidden one as an unknown one, byte for byte, with and without shape errors', async () => {
+    const failures: string[] = [];
+    let compared = 0;
+    for (const name of COMMAND_NAMES) {
+      const probe = PROBES[name];
+      const kinds = idKindsOf(name);
+      for (const who of ['ggz', 'regisseur'] as const) {
+        // A fresh house per command and user: the last try, with visible ids, may change it.
+        const sight = (await buildHouse(clients))[who];
+        const me = clients[who];
+        await me.raw('case:open', { caseId: sight.visible.CaseId });
+        const versions = () => sight.cases.map((id) => srv.app.cases.get(id)!.version);
+        const before = versions();
+        const shapes: [string, (n: Named) => unknown][] = [['none', probe.payload], ...shapeErrors(probe)];
+        for (const kind of kinds) {
+          if (sight.public.includes(kind)) continue;
+          const hidden = sight.hidden[kind] ?? [];
+          // A new kind of id fails here until the house has one hidden from this user.
+          expect(hidden.length, `${who}: no hidden ${kind} for ${name} in the test house`).toBeGreaterThan(0);
+          for (const o of hidden) {
+            const unknown: Named = Object.fromEntries(Object.keys(o).map((k) => [k, UNKNOWN[k]!]));
+            for (const [shape, build] of shapes) {
+              const b = JSON.stringify(await me.raw(name, build({ ...sight.visible, ...o })));
+              const c = JSON.stringify(await me.raw(name, build({ ...sight.visible, ...unknown })));
+              compared++;
+              const label = `${who} ${name} ${JSON.stringify(o)} shape error: ${shape}`;
+              if (b !== c) failures.push(`${label}: hidden ${b} but unknown ${c}`);
+              else if (IN_A_CASE.includes(kind) && !b.includes('"code":"NOT_FOUND"')) failures.push(`${label}: ${b}`);
+            }
+          }
+        }
+        expect([name, who, versions()]).toEqual([name, who, before]);
+        // The visible ids really are visible: none of their answers is NOT_FOUND. Valid input last.
+        for (const [shape, build] of [...shapes.slice(1), shapes[0]!]) {
+          const a = await me.raw(name, build(sight.visible));
+          if (!a.ok && a.error.code === 'NOT_FOUND') failures.push(`${who} ${name} visible ids, shape error: ${shape}: NOT_FOUND`);
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+    expect(compared).toBeGreaterThan(300);
   });
 });
