@@ -8,6 +8,7 @@ import { PROTOCOL_VERSION, SOCKET_PATH, type CaseSummary, type CaseView } from '
 import { COMMAND_NAMES, CommandSchemas } from '../../shared/schemas.js';
 import { login, TestClient } from '../support/client.js';
 import { buildHouse, idKindsOf, PROBES, shapeErrors, UNKNOWN, type IdKind, type Named } from '../support/existence.js';
+import { propertyRuns, propertySeed, timeoutFor } from '../support/property.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 // Bad input gets a typed error and changes nothing; the connection stays usable; the error never
@@ -16,6 +17,10 @@ let srv: TestServer;
 let pol: TestClient;
 let caseR: CaseId;
 let caseT: CaseId;
+
+// A run is a batch of random payloads: 15 runs (3,000 payloads) in the short mode.
+const RUNS = propertyRuns(15);
+const PAYLOADS_PER_RUN = 200;
 
 const fingerprint = () => [...srv.app.cases.all()].map((c) => `${c.id}@${c.version}`).sort();
 
@@ -37,7 +42,7 @@ const isTypedError = (r: unknown): boolean => {
 };
 
 describe('bad input changes nothing (R-ROLE, R-OWN)', () => {
-  it('R-ROLE: thousands of malformed payloads get typed errors, the server stays up and unchanged', async () => {
+  it('R-ROLE: thousands of malformed payloads get typed errors, the server stays up and unchanged', { timeout: timeoutFor(RUNS, 1_000) }, async () => {
     const before = fingerprint();
     const events = fc.oneof(fc.constantFrom(...COMMAND_NAMES), fc.string({ maxLength: 30 }));
     const payload = fc.oneof(
@@ -45,19 +50,23 @@ describe('bad input changes nothing (R-ROLE, R-OWN)', () => {
       fc.record({ caseId: fc.oneof(fc.string(), fc.constant(caseR), fc.constant(caseT)), itemId: fc.string(), text: fc.string(), phase: fc.string(), visibility: fc.anything() }, { requiredKeys: [] }),
       fc.constant({ __proto__: { polluted: true }, caseId: caseR }),
     );
-    const samples = fc.sample(fc.tuple(events, payload), { numRuns: 3000, seed: 42 });
+    const seed = propertySeed(42);
     let typed = 0;
-    for (let i = 0; i < samples.length; i += 100) {
-      const batch = samples.slice(i, i + 100);
-      const answers = await Promise.all(batch.map(([e, p]) => pol.raw(e, p).catch((err: Error) => err)));
-      answers.forEach((a, j) => {
-        // A random payload can happen to be a valid read (opening a case one takes part in).
-        const harmlessRead = (a as { ok?: boolean }).ok === true && ['case:open', 'case:leave'].includes(batch[j]![0]);
-        expect(isTypedError(a) || harmlessRead, JSON.stringify(a).slice(0, 200)).toBe(true);
-        typed++;
-      });
+    // Drawn run by run, so a long run never holds all its payloads at once.
+    for (let run = 0; run < RUNS; run++) {
+      const samples = fc.sample(fc.tuple(events, payload), { numRuns: PAYLOADS_PER_RUN, seed: seed + run });
+      for (let i = 0; i < samples.length; i += 100) {
+        const batch = samples.slice(i, i + 100);
+        const answers = await Promise.all(batch.map(([e, p]) => pol.raw(e, p).catch((err: Error) => err)));
+        answers.forEach((a, j) => {
+          // A random payload can happen to be a valid read (opening a case one takes part in).
+          const harmlessRead = (a as { ok?: boolean }).ok === true && ['case:open', 'case:leave'].includes(batch[j]![0]);
+          expect(isTypedError(a) || harmlessRead, JSON.stringify(a).slice(0, 200)).toBe(true);
+          typed++;
+        });
+      }
     }
-    expect(typed).toBe(3000);
+    expect(typed).toBe(RUNS * PAYLOADS_PER_RUN);
     expect(({} as { polluted?: boolean }).polluted).toBeUndefined();
     expect(fingerprint()).toEqual(before);
     const ok = await pol.cmd('case:open', { caseId: caseR });
@@ -210,5 +219,45 @@ describe('P-EXIST: no refusal tells a hidden thing from an unknown one', () => {
     }
     expect(failures).toEqual([]);
     expect(compared).toBeGreaterThan(300);
+  });
+
+  it('P-EXIST property: random damage to any command naming a hidden id is answered as for an unknown one', { timeout: timeoutFor(RUNS, 2_000) }, async () => {
+    const house = await buildHouse(clients);
+    // Every (command, user, hidden thing) the table yields; the house is never changed, as every try is refused.
+    const combos = COMMAND_NAMES.flatMap((name) =>
+      (['ggz', 'regisseur'] as const).flatMap((who) =>
+        idKindsOf(name)
+          .filter((k) => !house[who].public.includes(k))
+          .flatMap((k) => (house[who].hidden[k] ?? []).map((o) => ({ name, who, o }))),
+      ),
+    );
+    const edit = fc.record({ at: fc.nat(), value: fc.option(fc.anything({ maxDepth: 2 }), { nil: undefined }), twice: fc.boolean() });
+    const tries = fc.record({ combo: fc.nat(), edits: fc.array(edit, { minLength: 1, maxLength: 3 }) });
+    /** The same edits to both inputs: a field replaced, removed or (a list) doubled, or one added. */
+    const damage = (input: unknown, edits: { at: number; value: unknown; twice: boolean }[]) => {
+      const out = { ...(input as Record<string, unknown>) };
+      for (const e of edits) {
+        const keys = [...Object.keys(out), 'onbekend'];
+        const k = keys[e.at % keys.length]!;
+        if (e.twice && Array.isArray(out[k])) out[k] = [...(out[k] as unknown[]), ...(out[k] as unknown[])];
+        else if (e.value === undefined) delete out[k];
+        else out[k] = e.value;
+      }
+      return out;
+    };
+    const versions = () => house.ggz.cases.map((id) => srv.app.cases.get(id)!.version);
+    const before = versions();
+    const seed = propertySeed(13);
+    for (let run = 0; run < RUNS; run++) {
+      for (const t of fc.sample(tries, { numRuns: 40, seed: seed + run })) {
+        const { name, who, o } = combos[t.combo % combos.length]!;
+        const sight = house[who];
+        const unknown: Named = Object.fromEntries(Object.keys(o).map((k) => [k, UNKNOWN[k]!]));
+        const b = await clients[who].raw(name, damage(PROBES[name].payload({ ...sight.visible, ...o }), t.edits));
+        const c = await clients[who].raw(name, damage(PROBES[name].payload({ ...sight.visible, ...unknown }), t.edits));
+        expect({ name, who, o, edits: t.edits, answer: JSON.stringify(b) }).toEqual({ name, who, o, edits: t.edits, answer: JSON.stringify(c) });
+      }
+    }
+    expect(versions()).toEqual(before);
   });
 });
