@@ -2,9 +2,9 @@ import type { CaseState, Viewer } from '../../shared/domain.js';
 import { appError, type AppError } from '../../shared/errors.js';
 import { newId, type CaseId, type ConsentId, type ItemId, type OrgId } from '../../shared/ids.js';
 import type { DocTarget } from '../../shared/rules/access.js';
-import { authorizeCaseCommand, authorizeCreate } from '../../shared/rules/commands.js';
+import { authorizeCaseCommand, authorizeCreate, maySeeNamed, namedIds } from '../../shared/rules/commands.js';
 import type { Touched } from '../../shared/rules/projection.js';
-import type { CommandInput } from '../../shared/schemas.js';
+import type { CommandInput, CommandName } from '../../shared/schemas.js';
 import type { Ack } from '../../shared/protocol.js';
 import { accessRecord, type AccessLog, type Actor } from '../audit/accessLog.js';
 import type { Directory } from '../directory/directory.js';
@@ -169,6 +169,24 @@ export class CaseService {
           await this.catchUp(caseId);
         }
       }
+    });
+  }
+
+  /**
+   * P-EXIST: the answer to input that failed its schema. Input that names a case, or something in
+   * one, which the user may not see is refused as for an unknown id (and recorded as a denied
+   * attempt); only then is it told that its input is wrong. In the case's queue, so it is judged
+   * after the commands sent before it.
+   */
+  refuseMalformed(name: CommandName, input: unknown, actor: Actor): Promise<Ack<never>> {
+    const badRequest: Ack<never> = { ok: false, error: appError('BAD_REQUEST') };
+    const named = namedIds(name, input);
+    const caseId = named.caseId;
+    if (caseId === null) return Promise.resolve(badRequest);
+    return this.withCase(caseId, async () => {
+      const c = this.cases.get(caseId);
+      if (c && maySeeNamed(c, named, actor.viewer)) return badRequest;
+      return this.deny(actor, c ?? null, name, named.itemIds[0] ?? null, appError('NOT_FOUND'), caseId);
     });
   }
 

@@ -198,9 +198,11 @@ export class Realtime {
       );
     }
     if (!isCommandName(event)) return reply({ ok: false, error: appError('UNKNOWN_COMMAND') });
-    const parsed = CommandSchemas[event].safeParse(args.length > 1 ? args[0] : undefined);
-    if (!parsed.success) return reply({ ok: false, error: appError('BAD_REQUEST') });
+    const input = args.length > 1 ? args[0] : undefined;
+    const parsed = CommandSchemas[event].safeParse(input);
     try {
+      // P-EXIST: invalid input that names what the user may not see is refused as unknown first.
+      if (!parsed.success) return reply(await this.d.cases.refuseMalformed(event, input, this.actor(socket)));
       reply(await this.execute(socket, event, parsed.data));
     } catch (err) {
       this.d.log.error({ err, command: event, userId: socket.data.viewer.userId }, 'command failed');

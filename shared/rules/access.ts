@@ -1,4 +1,4 @@
-import type { CaseState, ConsentRequest, Item, Participant, Viewer } from '../domain.js';
+import type { CaseState, ConsentRequest, Intervention, Item, Participant, Viewer } from '../domain.js';
 import type { ItemId, OrgId } from '../ids.js';
 
 /**
@@ -61,6 +61,24 @@ export function maySeeItem(c: CaseState, item: Item, viewer: Viewer): boolean {
 /** R-BOB: the chair of a case is a house chair taking part in it as voorzitter. */
 export function isChairOf(c: CaseState, viewer: Viewer): boolean {
   return viewer.roles.includes('chair') && participationOf(c, viewer)?.role === 'voorzitter';
+}
+
+/**
+ * R-OWN: the items of a request this viewer is shown: those it may see; the asking organisation
+ * also the ones it lost, though not what became of them (R-NEED). None: the request is hidden.
+ */
+export function requestItemsSeen(c: CaseState, r: ConsentRequest, viewer: Viewer): ItemId[] {
+  if (!maySeeCase(c, viewer)) return [];
+  const asker = r.kind !== 'goal' && r.forOrgId === viewer.orgId;
+  return r.itemIds.filter((id) => {
+    const item = c.items.get(id);
+    return item !== undefined && (asker || maySeeItem(c, item, viewer));
+  });
+}
+
+/** R-TAKEHOME: after the meeting an organisation keeps its own interventions; the chair keeps the plan. */
+export function maySeeIntervention(c: CaseState, i: Intervention, viewer: Viewer): boolean {
+  return maySeeCase(c, viewer) && (c.meetingOpen || isChairOf(c, viewer) || i.orgId === viewer.orgId);
 }
 
 /** What a co-editing document belongs to. */

@@ -1,10 +1,10 @@
 import type { CaseState, Organisation, Table, User, Viewer, Visibility } from '../domain.js';
 import { phaseIndex } from '../domain.js';
 import { appError, type AppError } from '../errors.js';
-import type { OrgId, TableId, UserId } from '../ids.js';
+import { CaseIdSchema, ConsentIdSchema, InterventionIdSchema, ItemIdSchema, type CaseId, type ConsentId, type InterventionId, type ItemId, type OrgId, type TableId, type UserId } from '../ids.js';
 import { MAX_ITEMS_PER_CASE, MAX_PARTICIPANTS_PER_CASE } from '../limits.js';
 import type { CommandInput, CommandName } from '../schemas.js';
-import { chosenToSee, isChairOf, maySeeCase, maySeeItem } from './access.js';
+import { chosenToSee, isChairOf, maySeeCase, maySeeIntervention, maySeeItem, requestItemsSeen } from './access.js';
 
 /** What the rules need to know of the house's directory. */
 export interface DirectoryLookup {
@@ -42,8 +42,94 @@ function checkVisibility(c: CaseState, v: Visibility): AppError | null {
 /** Hidden and absent look the same: the error never says whether a case exists. */
 const notFound = (): AppError => appError('NOT_FOUND');
 
+/** What a command names in a case: the things whose visibility is judged before anything else. */
+export interface NamedIds {
+  caseId: CaseId | null;
+  itemIds: ItemId[];
+  requestId: ConsentId | null;
+  interventionId: InterventionId | null;
+}
+
+type NamingField = 'caseId' | 'itemId' | 'itemIds' | 'answers' | 'requestId' | 'interventionId';
+
+/**
+ * P-EXIST: the fields by which each command names a case or something in it. Organisations and
+ * tables are not listed: the directory shows them all to every user. People are named only by
+ * chair-only commands, and a chair is shown the people of the house.
+ */
+const NAMING_FIELDS: Record<CommandName, readonly NamingField[]> = {
+  'case:open': ['caseId'],
+  'case:leave': ['caseId'],
+  'case:create': [],
+  'case:setParticipant': ['caseId'],
+  'case:removeParticipant': ['caseId'],
+  'case:setPhase': ['caseId'],
+  'case:setInforming': ['caseId'],
+  'item:add': ['caseId'],
+  'item:edit': ['caseId', 'itemId'],
+  'item:setVisibility': ['caseId', 'itemId'],
+  'item:withdraw': ['caseId', 'itemId'],
+  'goal:propose': ['caseId'],
+  'goal:cancel': ['caseId'],
+  'consent:request': ['caseId', 'itemIds'],
+  'consent:answer': ['caseId', 'requestId', 'answers'],
+  'decision:add': ['caseId'],
+  'intervention:add': ['caseId', 'itemIds'],
+  'intervention:remove': ['caseId', 'interventionId'],
+  'meeting:open': ['caseId'],
+  'meeting:close': ['caseId'],
+};
+
+const field = (input: unknown, key: string): unknown =>
+  typeof input === 'object' && input !== null && Object.hasOwn(input, key) ? (input as Record<string, unknown>)[key] : undefined;
+// Not cut to the schema's maximum: the rules below read every item a valid input names.
+const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+const idOr = <T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } }, v: unknown): T | null => {
+  const r = schema.safeParse(v);
+  return r.success ? r.data : null;
+};
+
+/**
+ * The ids a command's input names, read leniently so that input which failed its schema is judged
+ * the same way: an id that is itself malformed names nothing and is left out.
+ */
+export function namedIds(name: CommandName, input: unknown): NamedIds {
+  const fields = NAMING_FIELDS[name];
+  const items: unknown[] = [];
+  if (fields.includes('itemId')) items.push(field(input, 'itemId'));
+  if (fields.includes('itemIds')) items.push(...list(field(input, 'itemIds')));
+  if (fields.includes('answers')) items.push(...list(field(input, 'answers')).map((a) => field(a, 'itemId')));
+  return {
+    caseId: fields.includes('caseId') ? idOr(CaseIdSchema, field(input, 'caseId')) : null,
+    itemIds: items.map((v) => idOr(ItemIdSchema, v)).filter((id): id is ItemId => id !== null),
+    requestId: fields.includes('requestId') ? idOr(ConsentIdSchema, field(input, 'requestId')) : null,
+    interventionId: fields.includes('interventionId') ? idOr(InterventionIdSchema, field(input, 'interventionId')) : null,
+  };
+}
+
+/**
+ * P-EXIST: may the viewer see everything the command names? Judged first, for valid and invalid
+ * input alike, so a refusal for a hidden thing is the refusal for an unknown one, whatever else
+ * is wrong with the command.
+ */
+export function maySeeNamed(c: CaseState, named: NamedIds, viewer: Viewer): boolean {
+  if (!maySeeCase(c, viewer)) return false;
+  for (const id of named.itemIds) {
+    const item = c.items.get(id);
+    if (!item || !maySeeItem(c, item, viewer)) return false;
+  }
+  if (named.requestId !== null) {
+    const r = c.consents.get(named.requestId);
+    if (!r || requestItemsSeen(c, r, viewer).length === 0) return false;
+  }
+  if (named.interventionId !== null) {
+    const i = c.interventions.find((x) => x.id === named.interventionId);
+    if (!i || !maySeeIntervention(c, i, viewer)) return false;
+  }
+  return true;
+}
+
 function chairOnly(c: CaseState, viewer: Viewer): AppError | null {
-  if (!maySeeCase(c, viewer)) return notFound();
   return isChairOf(c, viewer) ? null : appError('FORBIDDEN', 'Alleen de voorzitter van deze casus kan dit.');
 }
 
@@ -80,10 +166,12 @@ export function authorizeCaseCommand<N extends Exclude<CommandName, 'case:create
   viewer: Viewer,
   dir: DirectoryLookup,
 ): AppError | null {
+  // P-EXIST: everything the command names must be visible before any other rule is applied.
+  if (!maySeeNamed(c, namedIds(name, input), viewer)) return notFound();
   switch (name) {
     case 'case:open':
     case 'case:leave':
-      return maySeeCase(c, viewer) ? null : notFound();
+      return null;
     case 'case:setParticipant': {
       const err = chairOnly(c, viewer);
       if (err) return err;
@@ -120,7 +208,6 @@ export function authorizeCaseCommand<N extends Exclude<CommandName, 'case:create
       return Math.abs(step) === 1 ? null : appError('WRONG_PHASE', 'De fasen worden één voor één doorlopen.');
     }
     case 'case:setInforming': {
-      if (!maySeeCase(c, viewer)) return notFound();
       const { informing } = input as CommandInput<'case:setInforming'>;
       if (!c.participants.some((p) => p.orgId === informing.informerOrgId)) {
         return bad('Kies een deelnemende organisatie die de betrokkene informeert.');
@@ -137,7 +224,6 @@ export function authorizeCaseCommand<N extends Exclude<CommandName, 'case:create
       return onlyMarksDone ? null : appError('FORBIDDEN', 'Alleen de voorzitter legt dit besluit vast.');
     }
     case 'item:add': {
-      if (!maySeeCase(c, viewer)) return notFound();
       const a = input as CommandInput<'item:add'>;
       if (phaseIndex(a.phase) > phaseIndex(c.phase)) return appError('WRONG_PHASE');
       if (c.items.size >= MAX_ITEMS_PER_CASE) return appError('TOO_LARGE');
@@ -146,9 +232,7 @@ export function authorizeCaseCommand<N extends Exclude<CommandName, 'case:create
     case 'item:edit':
     case 'item:setVisibility':
     case 'item:withdraw': {
-      const { itemId } = input as CommandInput<'item:withdraw'>;
-      const item = c.items.get(itemId);
-      if (!item || !maySeeItem(c, item, viewer)) return notFound();
+      const item = c.items.get((input as CommandInput<'item:withdraw'>).itemId)!;
       // R-OWN: only the contributing organisation changes, restricts or withdraws its item.
       if (item.orgId !== viewer.orgId) return appError('FORBIDDEN', 'Alleen de inbrengende organisatie kan dit wijzigen.');
       if (name === 'item:edit') {
@@ -170,13 +254,8 @@ export function authorizeCaseCommand<N extends Exclude<CommandName, 'case:create
       return c.goalProposal ? null : bad('Er loopt geen doelwijziging.');
     }
     case 'consent:request': {
-      if (!maySeeCase(c, viewer)) return notFound();
-      for (const id of (input as CommandInput<'consent:request'>).itemIds) {
-        const item = c.items.get(id);
-        if (!item || !maySeeItem(c, item, viewer)) return notFound();
-        if (item.orgId === viewer.orgId) return bad('Voor eigen inbreng is geen toestemming nodig.');
-      }
-      return null;
+      const own = (input as CommandInput<'consent:request'>).itemIds.some((id) => c.items.get(id)!.orgId === viewer.orgId);
+      return own ? bad('Voor eigen inbreng is geen toestemming nodig.') : null;
     }
     case 'consent:answer':
       return authorizeAnswer(input as CommandInput<'consent:answer'>, c, viewer);
@@ -185,27 +264,18 @@ export function authorizeCaseCommand<N extends Exclude<CommandName, 'case:create
       return err ?? planOpen(c);
     }
     case 'intervention:add': {
-      if (!maySeeCase(c, viewer)) return notFound();
       const a = input as CommandInput<'intervention:add'>;
       // The chair records any intervention; a partner records one its own organisation carries out.
       if (!isChairOf(c, viewer) && a.orgId !== viewer.orgId) return appError('FORBIDDEN', 'Alleen de voorzitter legt interventies van anderen vast.');
       if (!c.participants.some((p) => p.orgId === a.orgId)) return bad('De uitvoerder neemt niet deel aan de casus.');
       const perr = planOpen(c);
       if (perr) return perr;
-      for (const id of a.itemIds) {
-        const item = c.items.get(id);
-        if (!item || !maySeeItem(c, item, viewer)) return notFound();
-        // R-NEED: an intervention cannot hand the executor an item its contributor kept from it.
-        if (!chosenToSee(item, a.orgId)) return bad('Deze inbreng is niet zichtbaar voor de uitvoerende organisatie.');
-      }
-      return null;
+      // R-NEED: an intervention cannot hand the executor an item its contributor kept from it.
+      const kept = a.itemIds.some((id) => !chosenToSee(c.items.get(id)!, a.orgId));
+      return kept ? bad('Deze inbreng is niet zichtbaar voor de uitvoerende organisatie.') : null;
     }
-    case 'intervention:remove': {
-      const err = chairOnly(c, viewer);
-      if (err) return err;
-      const { interventionId } = input as CommandInput<'intervention:remove'>;
-      return c.interventions.some((i) => i.id === interventionId) ? null : notFound();
-    }
+    case 'intervention:remove':
+      return chairOnly(c, viewer);
     case 'meeting:open':
     case 'meeting:close': {
       const err = chairOnly(c, viewer);
@@ -228,14 +298,12 @@ function planOpen(c: CaseState): AppError | null {
 
 /** R-OWN: only the contributing organisation answers, item by item, on an open request. */
 function authorizeAnswer(a: CommandInput<'consent:answer'>, c: CaseState, viewer: Viewer): AppError | null {
-  if (!maySeeCase(c, viewer)) return notFound();
-  const r = c.consents.get(a.requestId);
-  if (!r) return notFound();
+  // The request and the items are visible (maySeeNamed); an item it does not ask about is not found in it.
+  const r = c.consents.get(a.requestId)!;
+  if (a.answers.some((x) => !r.itemIds.includes(x.itemId))) return notFound();
   if (new Set(a.answers.map((x) => x.itemId)).size !== a.answers.length) return bad('Een inbreng staat dubbel in de antwoorden.');
-  for (const ans of a.answers) {
-    const item = c.items.get(ans.itemId);
-    if (!item || !r.itemIds.includes(ans.itemId) || !maySeeItem(c, item, viewer)) return notFound();
-    if (item.orgId !== viewer.orgId) return appError('FORBIDDEN', 'Alleen de inbrengende organisatie beantwoordt dit verzoek.');
+  if (a.answers.some((x) => c.items.get(x.itemId)!.orgId !== viewer.orgId)) {
+    return appError('FORBIDDEN', 'Alleen de inbrengende organisatie beantwoordt dit verzoek.');
   }
   if (r.closed) return bad('Dit verzoek is gesloten.');
   return null;

@@ -1,6 +1,6 @@
 import type { CaseState, ConsentRequest, Item, Viewer } from '../domain.js';
 import type { CaseSummary, CaseView, ConsentView, GoalProgress, ItemView, PatchOp, ParticipantView } from '../protocol.js';
-import { chosenToSee, isChairOf, latestAnswer, maySeeCase, maySeeItem, participationOf } from './access.js';
+import { chosenToSee, isChairOf, latestAnswer, maySeeCase, maySeeIntervention, maySeeItem, participationOf, requestItemsSeen } from './access.js';
 
 /** Names of people, resolved by the caller from its directory. */
 export type NameOf = (userId: string) => string;
@@ -69,9 +69,8 @@ const visibleItemIds = (c: CaseState, ids: readonly Item['id'][], viewer: Viewer
  * plan); the items an intervention needs are shown only where the viewer may see them.
  */
 function projectInterventions(c: CaseState, viewer: Viewer, nameOf: NameOf): CaseView['meta']['interventions'] {
-  const chair = isChairOf(c, viewer);
   return c.interventions
-    .filter((i) => c.meetingOpen || chair || i.orgId === viewer.orgId)
+    .filter((i) => maySeeIntervention(c, i, viewer))
     .map((i) => ({ id: i.id, what: i.what, orgId: i.orgId, dueDate: i.dueDate, itemIds: visibleItemIds(c, i.itemIds, viewer), byName: nameOf(i.byUserId), at: i.at }));
 }
 
@@ -83,8 +82,7 @@ function projectInterventions(c: CaseState, viewer: Viewer, nameOf: NameOf): Cas
 function projectConsents(c: CaseState, viewer: Viewer, nameOf: NameOf): ConsentView[] {
   const out: ConsentView[] = [];
   for (const r of c.consents.values()) {
-    const asker = r.kind !== 'goal' && r.forOrgId === viewer.orgId;
-    const ids = asker ? r.itemIds.filter((id) => c.items.has(id)) : visibleItemIds(c, r.itemIds, viewer);
+    const ids = requestItemsSeen(c, r, viewer);
     if (ids.length === 0) continue;
     out.push({
       id: r.id,

@@ -5,8 +5,10 @@ import { ERROR_CODES } from '../../shared/errors.js';
 import type { CaseId, ItemId, OrgId } from '../../shared/ids.js';
 import { MAX_ITEM_TEXT_CHARS, MAX_MESSAGE_BYTES } from '../../shared/limits.js';
 import { PROTOCOL_VERSION, SOCKET_PATH, type CaseSummary, type CaseView } from '../../shared/protocol.js';
-import { COMMAND_NAMES } from '../../shared/schemas.js';
+import { COMMAND_NAMES, CommandSchemas } from '../../shared/schemas.js';
 import { login, TestClient } from '../support/client.js';
+import { buildHouse, idKindsOf, PROBES, shapeErrors, UNKNOWN, type IdKind, type Named } from '../support/existence.js';
+import { propertyRuns, propertySeed, timeoutFor } from '../support/property.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 // Bad input gets a typed error and changes nothing; the connection stays usable; the error never
@@ -15,6 +17,10 @@ let srv: TestServer;
 let pol: TestClient;
 let caseR: CaseId;
 let caseT: CaseId;
+
+// A run is a batch of random payloads: 15 runs (3,000 payloads) in the short mode.
+const RUNS = propertyRuns(15);
+const PAYLOADS_PER_RUN = 200;
 
 const fingerprint = () => [...srv.app.cases.all()].map((c) => `${c.id}@${c.version}`).sort();
 
@@ -36,7 +42,7 @@ const isTypedError = (r: unknown): boolean => {
 };
 
 describe('bad input changes nothing (R-ROLE, R-OWN)', () => {
-  it('R-ROLE: thousands of malformed payloads get typed errors, the server stays up and unchanged', async () => {
+  it('R-ROLE: thousands of malformed payloads get typed errors, the server stays up and unchanged', { timeout: timeoutFor(RUNS, 1_000) }, async () => {
     const before = fingerprint();
     const events = fc.oneof(fc.constantFrom(...COMMAND_NAMES), fc.string({ maxLength: 30 }));
     const payload = fc.oneof(
@@ -44,19 +50,23 @@ describe('bad input changes nothing (R-ROLE, R-OWN)', () => {
       fc.record({ caseId: fc.oneof(fc.string(), fc.constant(caseR), fc.constant(caseT)), itemId: fc.string(), text: fc.string(), phase: fc.string(), visibility: fc.anything() }, { requiredKeys: [] }),
       fc.constant({ __proto__: { polluted: true }, caseId: caseR }),
     );
-    const samples = fc.sample(fc.tuple(events, payload), { numRuns: 3000, seed: 42 });
+    const seed = propertySeed(42);
     let typed = 0;
-    for (let i = 0; i < samples.length; i += 100) {
-      const batch = samples.slice(i, i + 100);
-      const answers = await Promise.all(batch.map(([e, p]) => pol.raw(e, p).catch((err: Error) => err)));
-      answers.forEach((a, j) => {
-        // A random payload can happen to be a valid read (opening a case one takes part in).
-        const harmlessRead = (a as { ok?: boolean }).ok === true && ['case:open', 'case:leave'].includes(batch[j]![0]);
-        expect(isTypedError(a) || harmlessRead, JSON.stringify(a).slice(0, 200)).toBe(true);
-        typed++;
-      });
+    // Drawn run by run, so a long run never holds all its payloads at once.
+    for (let run = 0; run < RUNS; run++) {
+      const samples = fc.sample(fc.tuple(events, payload), { numRuns: PAYLOADS_PER_RUN, seed: seed + run });
+      for (let i = 0; i < samples.length; i += 100) {
+        const batch = samples.slice(i, i + 100);
+        const answers = await Promise.all(batch.map(([e, p]) => pol.raw(e, p).catch((err: Error) => err)));
+        answers.forEach((a, j) => {
+          // A random payload can happen to be a valid read (opening a case one takes part in).
+          const harmlessRead = (a as { ok?: boolean }).ok === true && ['case:open', 'case:leave'].includes(batch[j]![0]);
+          expect(isTypedError(a) || harmlessRead, JSON.stringify(a).slice(0, 200)).toBe(true);
+          typed++;
+        });
+      }
     }
-    expect(typed).toBe(3000);
+    expect(typed).toBe(RUNS * PAYLOADS_PER_RUN);
     expect(({} as { polluted?: boolean }).polluted).toBeUndefined();
     expect(fingerprint()).toEqual(before);
     const ok = await pol.cmd('case:open', { caseId: caseR });
@@ -146,5 +156,108 @@ describe('bad input changes nothing (R-ROLE, R-OWN)', () => {
     } finally {
       await limited.close();
     }
+  });
+});
+
+describe('P-EXIST: no refusal tells a hidden thing from an unknown one', () => {
+  const USERS = ['regisseur', 'regisseur2', 'politie', 'om', 'ggz'] as const;
+  let clients: Record<(typeof USERS)[number], TestClient>;
+  /** Kinds of id whose refusal must be NOT_FOUND, whatever else is wrong with the input. */
+  const IN_A_CASE: IdKind[] = ['CaseId', 'ItemId', 'ConsentId', 'InterventionId'];
+
+  beforeAll(async () => {
+    clients = Object.fromEntries(await Promise.all(USERS.map(async (u) => [u, await TestClient.connect(srv.url, u)] as const))) as typeof clients;
+  });
+  afterAll(() => {
+    for (const c of Object.values(clients ?? {})) c.close();
+  });
+
+  it('P-EXIST: every command of the command table has a probe, and its input is valid', () => {
+    expect(Object.keys(PROBES).sort()).toEqual([...COMMAND_NAMES].sort());
+    const n: Named = { ...UNKNOWN };
+    for (const name of COMMAND_NAMES) expect([name, CommandSchemas[name].safeParse(PROBES[name].payload(n)).success]).toEqual([name, true]);
+  });
+
+  it('P-EXIST: every command naming an id answers a hidden one as an unknown one, byte for byte, with and without shape errors', async () => {
+    const failures: string[] = [];
+    let compared = 0;
+    for (const name of COMMAND_NAMES) {
+      const probe = PROBES[name];
+      const kinds = idKindsOf(name);
+      for (const who of ['ggz', 'regisseur'] as const) {
+        // A fresh house per command and user: the last try, with visible ids, may change it.
+        const sight = (await buildHouse(clients))[who];
+        const me = clients[who];
+        await me.raw('case:open', { caseId: sight.visible.CaseId });
+        const versions = () => sight.cases.map((id) => srv.app.cases.get(id)!.version);
+        const before = versions();
+        const shapes: [string, (n: Named) => unknown][] = [['none', probe.payload], ...shapeErrors(probe)];
+        for (const kind of kinds) {
+          if (sight.public.includes(kind)) continue;
+          const hidden = sight.hidden[kind] ?? [];
+          // A new kind of id fails here until the house has one hidden from this user.
+          expect(hidden.length, `${who}: no hidden ${kind} for ${name} in the test house`).toBeGreaterThan(0);
+          for (const o of hidden) {
+            const unknown: Named = Object.fromEntries(Object.keys(o).map((k) => [k, UNKNOWN[k]!]));
+            for (const [shape, build] of shapes) {
+              const b = JSON.stringify(await me.raw(name, build({ ...sight.visible, ...o })));
+              const c = JSON.stringify(await me.raw(name, build({ ...sight.visible, ...unknown })));
+              compared++;
+              const label = `${who} ${name} ${JSON.stringify(o)} shape error: ${shape}`;
+              if (b !== c) failures.push(`${label}: hidden ${b} but unknown ${c}`);
+              else if (IN_A_CASE.includes(kind) && !b.includes('"code":"NOT_FOUND"')) failures.push(`${label}: ${b}`);
+            }
+          }
+        }
+        expect([name, who, versions()]).toEqual([name, who, before]);
+        // The visible ids really are visible: none of their answers is NOT_FOUND. Valid input last.
+        for (const [shape, build] of [...shapes.slice(1), shapes[0]!]) {
+          const a = await me.raw(name, build(sight.visible));
+          if (!a.ok && a.error.code === 'NOT_FOUND') failures.push(`${who} ${name} visible ids, shape error: ${shape}: NOT_FOUND`);
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+    expect(compared).toBeGreaterThan(300);
+  });
+
+  it('P-EXIST property: random damage to any command naming a hidden id is answered as for an unknown one', { timeout: timeoutFor(RUNS, 2_000) }, async () => {
+    const house = await buildHouse(clients);
+    // Every (command, user, hidden thing) the table yields; the house is never changed, as every try is refused.
+    const combos = COMMAND_NAMES.flatMap((name) =>
+      (['ggz', 'regisseur'] as const).flatMap((who) =>
+        idKindsOf(name)
+          .filter((k) => !house[who].public.includes(k))
+          .flatMap((k) => (house[who].hidden[k] ?? []).map((o) => ({ name, who, o }))),
+      ),
+    );
+    const edit = fc.record({ at: fc.nat(), value: fc.option(fc.anything({ maxDepth: 2 }), { nil: undefined }), twice: fc.boolean() });
+    const tries = fc.record({ combo: fc.nat(), edits: fc.array(edit, { minLength: 1, maxLength: 3 }) });
+    /** The same edits to both inputs: a field replaced, removed or (a list) doubled, or one added. */
+    const damage = (input: unknown, edits: { at: number; value: unknown; twice: boolean }[]) => {
+      const out = { ...(input as Record<string, unknown>) };
+      for (const e of edits) {
+        const keys = [...Object.keys(out), 'onbekend'];
+        const k = keys[e.at % keys.length]!;
+        if (e.twice && Array.isArray(out[k])) out[k] = [...(out[k] as unknown[]), ...(out[k] as unknown[])];
+        else if (e.value === undefined) delete out[k];
+        else out[k] = e.value;
+      }
+      return out;
+    };
+    const versions = () => house.ggz.cases.map((id) => srv.app.cases.get(id)!.version);
+    const before = versions();
+    const seed = propertySeed(13);
+    for (let run = 0; run < RUNS; run++) {
+      for (const t of fc.sample(tries, { numRuns: 40, seed: seed + run })) {
+        const { name, who, o } = combos[t.combo % combos.length]!;
+        const sight = house[who];
+        const unknown: Named = Object.fromEntries(Object.keys(o).map((k) => [k, UNKNOWN[k]!]));
+        const b = await clients[who].raw(name, damage(PROBES[name].payload({ ...sight.visible, ...o }), t.edits));
+        const c = await clients[who].raw(name, damage(PROBES[name].payload({ ...sight.visible, ...unknown }), t.edits));
+        expect({ name, who, o, edits: t.edits, answer: JSON.stringify(b) }).toEqual({ name, who, o, edits: t.edits, answer: JSON.stringify(c) });
+      }
+    }
+    expect(versions()).toEqual(before);
   });
 });

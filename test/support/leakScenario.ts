@@ -244,5 +244,6 @@ export async function runScenario(b: LeakBackend, batches: Cmd[][]): Promise<voi
   expect(oracle.violations).toEqual([]);
 }
 
-
 export const scenarios = fc.array(fc.array(cmd, { minLength: 1, maxLength: 3 }), { minLength: 3, maxLength: 30 });
+/** One random meeting: batches of commands, each batch sent at once. */
+export type Scenario = Cmd[][];

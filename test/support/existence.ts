@@ -1,0 +1,278 @@
+import type { z } from 'zod';
+import type { CaseId } from '../../shared/ids.js';
+import * as ids from '../../shared/ids.js';
+import { MAX_ITEM_TEXT_CHARS } from '../../shared/limits.js';
+import { CommandSchemas, type CommandName } from '../../shared/schemas.js';
+import type { TestClient } from './client.js';
+
+// P-EXIST support: which kinds of id each command names (read from its schema, so a new command
+// or field is found without being listed here), a small house in which each kind exists both
+// visible and hidden to a participant, and per command a payload and its shape errors.
+
+/** A kind of id, by the name of its schema in shared/ids.ts without "Schema": CaseId, ItemId ... */
+export type IdKind = string;
+
+const KIND_OF = new Map<unknown, IdKind>(
+  Object.entries(ids)
+    .filter(([name]) => name.endsWith('IdSchema'))
+    .map(([name, schema]) => [schema, name.slice(0, -'Schema'.length)]),
+);
+
+/** The parts of a zod definition the walk follows. */
+interface Def {
+  type: string;
+  shape?: Record<string, z.ZodType>;
+  element?: z.ZodType;
+  innerType?: z.ZodType;
+  options?: z.ZodType[];
+  in?: z.ZodType;
+}
+
+function walk(schema: z.ZodType, out: Set<IdKind>): void {
+  const kind = KIND_OF.get(schema);
+  if (kind) {
+    out.add(kind);
+    return;
+  }
+  const def = (schema as unknown as { _zod: { def: Def } })._zod.def;
+  const next = [...Object.values(def.shape ?? {}), def.element, def.innerType, ...(def.options ?? []), def.in];
+  for (const s of next) if (s) walk(s, out);
+}
+
+/** Every kind of id a command's input names, anywhere in it. */
+export function idKindsOf(name: CommandName): IdKind[] {
+  const out = new Set<IdKind>();
+  walk(CommandSchemas[name], out);
+  return [...out].sort();
+}
+
+/** One id of each kind, as a payload is built from it. */
+export type Named = Record<IdKind, string>;
+
+/** Well-formed ids that name nothing. */
+export const UNKNOWN: Named = Object.fromEntries([...KIND_OF.values()].map((k) => [k, `${k.toLowerCase()}_onbekend`]));
+
+export interface Probe {
+  /** A well-formed input naming these ids. */
+  payload: (n: Named) => unknown;
+  /**
+   * The same input with one shape error each (of the schema, a refinement or a decide-step rule),
+   * leaving the named ids well-formed: an id that is itself malformed names nothing.
+   */
+  broken: Record<string, (n: Named) => unknown>;
+}
+
+const DUE = '2026-12-01';
+const BAD_DATE = '2026-02-31';
+
+/**
+ * Typed by the command table: a new command does not compile until it has a probe here. Every
+ * probe also gets an unknown field as a generic shape error.
+ */
+export const PROBES: { [N in CommandName]: Probe } = {
+  'case:open': { payload: (n) => ({ caseId: n.CaseId }), broken: { 'since too long': (n) => ({ caseId: n.CaseId, since: 'x'.repeat(201) }) } },
+  'case:leave': { payload: (n) => ({ caseId: n.CaseId }), broken: {} },
+  'case:create': {
+    payload: (n) => ({
+      tableId: n.TableId,
+      title: 'Casus X.',
+      subjectNote: '',
+      goal: 'doel',
+      participants: [{ orgId: n.OrgId, role: 'voorzitter', userIds: [n.UserId] }],
+      informDueDate: DUE,
+    }),
+    broken: {
+      'no participants': (n) => ({ tableId: n.TableId, title: 'Casus X.', subjectNote: '', goal: 'doel', participants: [], informDueDate: DUE }),
+      'person twice (decide step)': (n) => ({
+        tableId: n.TableId,
+        title: 'Casus X.',
+        subjectNote: '',
+        goal: 'doel',
+        participants: [{ orgId: n.OrgId, role: 'voorzitter', userIds: [n.UserId, n.UserId] }],
+        informDueDate: DUE,
+      }),
+    },
+  },
+  'case:setParticipant': {
+    payload: (n) => ({ caseId: n.CaseId, participant: { orgId: n.OrgId, role: 'deelnemer', userIds: [n.UserId] } }),
+    broken: {
+      'nobody named': (n) => ({ caseId: n.CaseId, participant: { orgId: n.OrgId, role: 'deelnemer', userIds: [] } }),
+      'person twice (decide step)': (n) => ({ caseId: n.CaseId, participant: { orgId: n.OrgId, role: 'deelnemer', userIds: [n.UserId, n.UserId] } }),
+    },
+  },
+  'case:removeParticipant': { payload: (n) => ({ caseId: n.CaseId, orgId: n.OrgId }), broken: { 'no organisation': (n) => ({ caseId: n.CaseId }) } },
+  'case:setPhase': { payload: (n) => ({ caseId: n.CaseId, phase: 'oordelen' }), broken: { 'unknown phase': (n) => ({ caseId: n.CaseId, phase: 'afgerond' }) } },
+  'case:setInforming': {
+    payload: (n) => ({ caseId: n.CaseId, informing: { status: 'done', informerOrgId: n.OrgId, dueDate: DUE } }),
+    broken: {
+      'no such day': (n) => ({ caseId: n.CaseId, informing: { status: 'done', informerOrgId: n.OrgId, dueDate: BAD_DATE } }),
+      'postponed without ground': (n) => ({ caseId: n.CaseId, informing: { status: 'postponed', informerOrgId: n.OrgId, dueDate: DUE, reviewDate: DUE } }),
+    },
+  },
+  'item:add': {
+    payload: (n) => ({ caseId: n.CaseId, phase: 'beeldvorming', text: 'inbreng', visibility: { kind: 'table' } }),
+    broken: {
+      'text too long': (n) => ({ caseId: n.CaseId, phase: 'beeldvorming', text: 'x'.repeat(MAX_ITEM_TEXT_CHARS + 1), visibility: { kind: 'table' } }),
+      'organisation twice (decide step)': (n) => ({ caseId: n.CaseId, phase: 'beeldvorming', text: 'inbreng', visibility: { kind: 'orgs', orgIds: [n.OrgId, n.OrgId] } }),
+    },
+  },
+  'item:edit': {
+    payload: (n) => ({ caseId: n.CaseId, itemId: n.ItemId, text: 'bewerkt' }),
+    broken: { 'nothing to change (refinement)': (n) => ({ caseId: n.CaseId, itemId: n.ItemId }), 'empty text': (n) => ({ caseId: n.CaseId, itemId: n.ItemId, text: ' ' }) },
+  },
+  'item:setVisibility': {
+    payload: (n) => ({ caseId: n.CaseId, itemId: n.ItemId, visibility: { kind: 'table' } }),
+    broken: {
+      'organisation twice (decide step)': (n) => ({ caseId: n.CaseId, itemId: n.ItemId, visibility: { kind: 'orgs', orgIds: [n.OrgId, n.OrgId] } }),
+      'unknown kind': (n) => ({ caseId: n.CaseId, itemId: n.ItemId, visibility: { kind: 'iedereen' } }),
+    },
+  },
+  'item:withdraw': { payload: (n) => ({ caseId: n.CaseId, itemId: n.ItemId }), broken: {} },
+  'goal:propose': { payload: (n) => ({ caseId: n.CaseId, text: 'een nieuw doel' }), broken: { 'empty text': (n) => ({ caseId: n.CaseId, text: '' }) } },
+  'goal:cancel': { payload: (n) => ({ caseId: n.CaseId }), broken: {} },
+  'consent:request': {
+    payload: (n) => ({ caseId: n.CaseId, itemIds: [n.ItemId], purpose: 'hergebruik' }),
+    broken: {
+      'item twice (refinement)': (n) => ({ caseId: n.CaseId, itemIds: [n.ItemId, n.ItemId], purpose: 'hergebruik' }),
+      'no such day': (n) => ({ caseId: n.CaseId, itemIds: [n.ItemId], purpose: 'hergebruik', deadline: BAD_DATE }),
+    },
+  },
+  'consent:answer': {
+    payload: (n) => ({ caseId: n.CaseId, requestId: n.ConsentId, answers: [{ itemId: n.ItemId, answer: 'yes' }] }),
+    broken: {
+      // The case issue 13 names: it told an existing request from an unknown one.
+      'item twice (decide step)': (n) => ({
+        caseId: n.CaseId,
+        requestId: n.ConsentId,
+        answers: [
+          { itemId: n.ItemId, answer: 'yes' },
+          { itemId: n.ItemId, answer: 'yes' },
+        ],
+      }),
+      'a no without reason (refinement)': (n) => ({ caseId: n.CaseId, requestId: n.ConsentId, answers: [{ itemId: n.ItemId, answer: 'no' }] }),
+      'unknown answer': (n) => ({ caseId: n.CaseId, requestId: n.ConsentId, answers: [{ itemId: n.ItemId, answer: 'misschien' }] }),
+    },
+  },
+  'decision:add': { payload: (n) => ({ caseId: n.CaseId, text: 'besluit' }), broken: { 'empty text': (n) => ({ caseId: n.CaseId, text: '' }) } },
+  'intervention:add': {
+    payload: (n) => ({ caseId: n.CaseId, what: 'interventie', orgId: n.OrgId, itemIds: [n.ItemId] }),
+    broken: {
+      'item twice (refinement)': (n) => ({ caseId: n.CaseId, what: 'interventie', orgId: n.OrgId, itemIds: [n.ItemId, n.ItemId] }),
+      'no such day': (n) => ({ caseId: n.CaseId, what: 'interventie', orgId: n.OrgId, itemIds: [n.ItemId], dueDate: BAD_DATE }),
+    },
+  },
+  'intervention:remove': {
+    payload: (n) => ({ caseId: n.CaseId, interventionId: n.InterventionId }),
+    broken: {},
+  },
+  'meeting:open': { payload: (n) => ({ caseId: n.CaseId }), broken: {} },
+  'meeting:close': { payload: (n) => ({ caseId: n.CaseId }), broken: {} },
+};
+
+/** Every shape error of a probe, with the generic one: a field the command does not have. */
+export function shapeErrors(p: Probe): [string, (n: Named) => unknown][] {
+  return [...Object.entries(p.broken), ['unknown field', (n) => ({ ...(p.payload(n) as object), onbekend: true })]];
+}
+
+/** What one participant may and may not see of the house built by buildHouse. */
+export interface Sight {
+  username: string;
+  /** One id of each kind that it may see. */
+  visible: Named;
+  /**
+   * Per kind, ids that exist but are hidden from it, each as overrides of `visible` (so a hidden
+   * case comes with the hidden things in it, and a hidden item in a visible case stands alone).
+   */
+  hidden: Partial<Record<IdKind, Named[]>>;
+  /** Kinds every user may see (the directory lists them to all): nothing of them is hidden. */
+  public: IdKind[];
+  /** The cases whose versions must not move while refusals are tried. */
+  cases: CaseId[];
+}
+
+type Clients = Record<'regisseur' | 'regisseur2' | 'politie' | 'om' | 'ggz', TestClient>;
+
+const p = (org: string, role: string, ...users: string[]) => ({ orgId: `org_${org}`, role, userIds: users.map((u) => `usr_${u}`) });
+
+async function ok<T>(c: TestClient, name: CommandName, input: unknown): Promise<T> {
+  const r = await c.raw(name, input);
+  if (!r.ok) throw new Error(`${c.username} ${name}: ${r.error.code} ${r.error.message}`);
+  return r.data as T;
+}
+
+/**
+ * A house in which every kind of id a command names exists visible and hidden to `ggz` (partner)
+ * and to `regisseur` (chair of case V): a case with a hidden item restricted to another
+ * organisation, a withdrawn one, one hidden after the meeting closed, a request and an
+ * intervention of others; a case where its organisation sits but not the person; one without it.
+ */
+export async function buildHouse(c: Clients): Promise<{ ggz: Sight; regisseur: Sight }> {
+  const create = async (by: TestClient, participants: ReturnType<typeof p>[]) =>
+    (await ok<{ caseId: CaseId }>(by, 'case:create', { tableId: 'tbl_topx', title: 'Casus P.', subjectNote: '', goal: 'doel', participants, informDueDate: DUE })).caseId;
+  const V = await create(c.regisseur, [p('zvh', 'voorzitter', 'regisseur'), p('politie', 'aanmelder', 'politie'), p('ggz', 'deelnemer', 'ggz'), p('om', 'deelnemer', 'om')]);
+  const H = await create(c.regisseur2, [p('zvh', 'voorzitter', 'regisseur2'), p('politie', 'aanmelder', 'politie'), p('ggz', 'deelnemer', 'ggz2'), p('om', 'deelnemer', 'om')]);
+  const Hx = await create(c.regisseur2, [p('zvh', 'voorzitter', 'regisseur2'), p('politie', 'aanmelder', 'politie'), p('om', 'deelnemer', 'om')]);
+  const add = async (by: TestClient, caseId: CaseId, visibility: unknown) =>
+    (await ok<{ itemId: string }>(by, 'item:add', { caseId, phase: 'beeldvorming', text: 'inbreng', visibility })).itemId;
+  const table = { kind: 'table' };
+  const pTable = await add(c.politie, V, table);
+  const pOm = await add(c.politie, V, { kind: 'orgs', orgIds: ['org_om'] });
+  const gOwn = await add(c.ggz, V, table);
+  const gGone = await add(c.ggz, V, table);
+  await ok(c.ggz, 'item:withdraw', { caseId: V, itemId: gGone });
+  const zOwn = await add(c.regisseur, V, table);
+  const hItem = await add(c.politie, H, table);
+  const ask = async (by: TestClient, caseId: CaseId, itemId: string) =>
+    (await ok<{ requestId: string }>(by, 'consent:request', { caseId, itemIds: [itemId], purpose: 'hergebruik' })).requestId;
+  const rV = await ask(c.politie, V, gOwn);
+  const rH = await ask(c.om, V, pOm);
+  const rZ = await ask(c.ggz, V, zOwn);
+  const hReq = await ask(c.om, H, hItem);
+  const toDecisions = async (chair: TestClient, caseId: CaseId) => {
+    await ok(chair, 'case:setPhase', { caseId, phase: 'oordelen' });
+    await ok(chair, 'case:setPhase', { caseId, phase: 'besluiten' });
+  };
+  const intervene = async (chair: TestClient, caseId: CaseId, orgId: string, itemIds: string[]) => {
+    await ok(chair, 'intervention:add', { caseId, what: 'interventie', orgId, itemIds });
+    const view = (await ok<{ view: { meta: { interventions: { id: string; orgId: string }[] } } }>(chair, 'case:open', { caseId })).view;
+    return view.meta.interventions.find((i) => i.orgId === orgId)!.id;
+  };
+  await toDecisions(c.regisseur, V);
+  const iV = await intervene(c.regisseur, V, 'org_ggz', [gOwn]);
+  const iH = await intervene(c.regisseur, V, 'org_om', []);
+  // After the meeting, others' items are seen only with consent, others' interventions not at all.
+  await ok(c.regisseur, 'meeting:close', { caseId: V });
+  await toDecisions(c.regisseur2, H);
+  const hIv = await intervene(c.regisseur2, H, 'org_om', []);
+  const inH = { CaseId: H, ItemId: hItem, ConsentId: hReq, InterventionId: hIv };
+  const cases = [V, H, Hx];
+  const directory = { OrgId: 'org_ggz', TableId: 'tbl_topx' };
+  return {
+    ggz: {
+      username: 'ggz',
+      visible: { ...directory, CaseId: V, ItemId: gOwn, ConsentId: rV, InterventionId: iV, UserId: 'usr_ggz' },
+      hidden: {
+        CaseId: [inH, { CaseId: H }, { CaseId: Hx }],
+        ItemId: [{ ItemId: pOm }, { ItemId: pTable }, { ItemId: gGone }, { ItemId: hItem }],
+        ConsentId: [{ ConsentId: rH }, { ConsentId: hReq }],
+        InterventionId: [{ InterventionId: iH }, { InterventionId: hIv }],
+        // Only chairs are given the list of people.
+        UserId: [{ UserId: 'usr_politie2' }],
+      },
+      public: ['OrgId', 'TableId'],
+      cases,
+    },
+    regisseur: {
+      username: 'regisseur',
+      visible: { ...directory, CaseId: V, ItemId: zOwn, ConsentId: rZ, InterventionId: iH, UserId: 'usr_ggz' },
+      hidden: {
+        CaseId: [inH, { CaseId: H }, { CaseId: Hx }],
+        ItemId: [{ ItemId: pOm }, { ItemId: pTable }, { ItemId: gOwn }, { ItemId: gGone }, { ItemId: hItem }],
+        ConsentId: [{ ConsentId: rH }, { ConsentId: rV }, { ConsentId: hReq }],
+        InterventionId: [{ InterventionId: hIv }],
+      },
+      public: ['OrgId', 'TableId', 'UserId'],
+      cases,
+    },
+  };
+}
