@@ -97,7 +97,7 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
     trustProxy: config.TRUST_PROXY,
     adapter,
   });
-  const endSessions = (ids: string[]): void => sessionEnds.end(ids);
+  const endSessions = (ids: string[]): Promise<void> => sessionEnds.end(ids);
   app.use('/api', authRoutes({ store, dir, sessions, access, cookieSecure: config.COOKIE_SECURE, addressOf, onLogout: endSessions, now: opts.loginNow }));
   app.use(
     '/api/admin',

@@ -16,7 +16,8 @@ export interface AdminDeps {
   access: AccessLog;
   addressOf: (req: Request) => string;
   /** Ends a user's live sessions when the account is disabled. */
-  onSessionsEnded: (idHashes: string[]) => void;
+  /** Resolves once every process has closed the connections of these sessions. */
+  onSessionsEnded: (idHashes: string[]) => Promise<void>;
   /** R-PROTOCOL: takes an organisation off every case when its signature is revoked. */
   onSignatureRevoked: (orgId: OrgId, actor: Actor) => Promise<number>;
 }
@@ -129,7 +130,7 @@ export function adminRoutes(d: AdminDeps): Router {
     await d.dir.putUser(u);
     // A disabled account, new roles or a reset password take effect at once: its sessions end.
     if (input.active === false || input.password !== undefined || input.roles !== undefined) {
-      d.onSessionsEnded(await d.sessions.destroyAllOf(u.id));
+      await d.onSessionsEnded(await d.sessions.destroyAllOf(u.id));
     }
     audit(req, `user:update ${u.id} ${Object.keys(input).sort().join(',')}`);
     res.json({ user: publicUser(u) });

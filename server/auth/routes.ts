@@ -19,7 +19,8 @@ export interface AuthDeps {
   access: AccessLog;
   cookieSecure: boolean;
   addressOf: (req: Request) => string;
-  onLogout: (idHashes: string[]) => void;
+  /** Resolves once every process has closed the connections of these sessions. */
+  onLogout: (idHashes: string[]) => Promise<void>;
   /** The clock of login throttling: tests move it instead of waiting. */
   now?: () => number;
 }
@@ -81,7 +82,7 @@ export function authRoutes(d: AuthDeps): Router {
     const previous = d.sessions.idHashOf(req);
     if (previous) {
       await d.sessions.destroy(previous);
-      d.onLogout([previous]);
+      await d.onLogout([previous]);
     }
     const { cookieValue } = await d.sessions.create(user.id);
     res.cookie(SESSION_COOKIE, cookieValue, {
@@ -101,7 +102,7 @@ export function authRoutes(d: AuthDeps): Router {
     const idHash = s?.idHash ?? d.sessions.idHashOf(req);
     if (idHash) {
       await d.sessions.destroy(idHash);
-      d.onLogout([idHash]);
+      await d.onLogout([idHash]);
     }
     if (s) d.access.record(authRecord(req, 'logout', 'ok', s.viewer));
     res.clearCookie(SESSION_COOKIE, { httpOnly: true, sameSite: 'strict', secure: d.cookieSecure, path: '/' });

@@ -35,11 +35,15 @@ export class SessionEnds {
     this.holders.push(holder);
   }
 
-  /** These sessions ended (already gone from the store): their connections close everywhere. */
-  end(idHashes: readonly string[]): void {
+  /**
+   * These sessions ended (already gone from the store): their connections close everywhere.
+   * Resolves once every process has closed them, so whoever ended a session (a logout, an admin)
+   * is answered only when nothing typed after it can be taken anywhere.
+   */
+  async end(idHashes: readonly string[]): Promise<void> {
     if (idHashes.length === 0) return;
     this.endHere(idHashes);
-    this.cluster.sessionsEnded(idHashes);
+    await this.cluster.sessionsEnded(idHashes);
   }
 
   private endHere(idHashes: readonly string[]): void {

@@ -20,8 +20,11 @@ export interface Cluster {
   caseCommitted(caseId: CaseId, version: number, rows: readonly NewEvent[]): void;
   /** Tells the others the directory (organisations, people, tables) changed. */
   directoryChanged(): void;
-  /** Tells the others these sessions ended, so they close their connections on them. */
-  sessionsEnded(idHashes: readonly string[]): void;
+  /**
+   * Tells the others these sessions ended, so they close their connections on them; resolves
+   * once each has answered that it did (or after SESSION_END_ACK_MS, logged).
+   */
+  sessionsEnded(idHashes: readonly string[]): Promise<void>;
   onSessionsEnded(fn: (idHashes: string[]) => void): void;
   onCase(fn: (caseId: CaseId, version: number, events: StoredEvent[]) => void): void;
   onDirectory(fn: () => void): void;
@@ -72,7 +75,7 @@ export class SingleProcess implements Cluster {
   readonly alone = true;
   caseCommitted(): void {}
   directoryChanged(): void {}
-  sessionsEnded(): void {}
+  async sessionsEnded(): Promise<void> {}
   onSessionsEnded(): void {}
   onCase(): void {}
   onDirectory(): void {}
@@ -92,6 +95,8 @@ export class SingleProcess implements Cluster {
 }
 
 const ID_BYTES = 12;
+/** How long an ended session waits for every process to confirm it closed its connections. */
+const SESSION_END_ACK_MS = 2_000;
 const SessionHashes = z.array(z.string().regex(/^[A-Za-z0-9_-]{43}$/)).max(10_000);
 /** A document lock lapses after this long, should its holder die holding it. */
 const DOC_LOCK_MS = 10_000;
@@ -115,6 +120,8 @@ export class RedisCluster implements Cluster {
   private readonly caseFns: ((caseId: CaseId, version: number, events: StoredEvent[]) => void)[] = [];
   private readonly dirFns: (() => void)[] = [];
   private readonly sessionFns: ((idHashes: string[]) => void)[] = [];
+  /** Session ends this process announced, waiting for the others' answers. */
+  private readonly sessionAcks = new Map<string, () => void>();
   private readonly resyncFns: (() => void)[] = [];
 
   private constructor(
@@ -151,13 +158,24 @@ export class RedisCluster implements Cluster {
     // Every process hears its own notices too: those are dropped before they are parsed.
     if (raw.startsWith(this.ownPrefix)) return;
     try {
-      const m = JSON.parse(raw) as { from: string; kind: 'case' | 'directory' | 'sessions'; caseId?: CaseId; version?: number; events?: unknown; ids?: unknown };
+      const m = JSON.parse(raw) as {
+        from: string;
+        kind: 'case' | 'directory' | 'sessions' | 'sessionsDone';
+        caseId?: CaseId;
+        version?: number;
+        events?: unknown;
+        ids?: unknown;
+        token?: unknown;
+      };
       if (m.from === this.hexId) return;
       if (m.kind === 'directory') for (const fn of this.dirFns) fn();
       else if (m.kind === 'sessions') {
         const ids = SessionHashes.safeParse(m.ids);
-        if (ids.success) for (const fn of this.sessionFns) fn(ids.data);
-        else this.log.warn('bad session-end message');
+        if (!ids.success || typeof m.token !== 'string') return this.log.warn('bad session-end message');
+        for (const fn of this.sessionFns) fn(ids.data);
+        this.publish({ kind: 'sessionsDone', token: m.token });
+      } else if (m.kind === 'sessionsDone') {
+        if (typeof m.token === 'string') this.sessionAcks.get(m.token)?.();
       } else if (m.caseId && typeof m.version === 'number') {
         // Events that do not parse are dropped: the receiver then reads the log instead.
         const parsed = StoredEventRow.array().safeParse(m.events ?? []);
@@ -182,8 +200,33 @@ export class RedisCluster implements Cluster {
   directoryChanged(): void {
     this.publish({ kind: 'directory' });
   }
-  sessionsEnded(idHashes: readonly string[]): void {
-    this.publish({ kind: 'sessions', ids: idHashes });
+  /**
+   * PUBLISH answers how many subscribers it reached: every process, this one included, has one on
+   * this channel. Each answers once it has closed its connections; their answers are counted.
+   */
+  async sessionsEnded(idHashes: readonly string[]): Promise<void> {
+    const token = randomBytes(ID_BYTES).toString('hex');
+    let answered = 0;
+    let expected = Infinity;
+    let done!: () => void;
+    const all = new Promise<void>((resolve) => (done = resolve));
+    this.sessionAcks.set(token, () => {
+      if (++answered >= expected) done();
+    });
+    const timer = setTimeout(done, SESSION_END_ACK_MS);
+    try {
+      const reached = await this.pub.publish(this.keys.caseChannel, JSON.stringify({ from: this.hexId, kind: 'sessions', ids: idHashes, token }));
+      expected = reached - 1;
+      if (answered >= expected) done();
+      await all;
+      if (answered < expected) this.log.warn({ answered, expected }, 'not every process confirmed a session end in time');
+    } catch (err) {
+      // The bus is away: the others find the ended sessions in their sweep.
+      this.log.warn({ err: (err as Error).message }, 'session end not published');
+    } finally {
+      clearTimeout(timer);
+      this.sessionAcks.delete(token);
+    }
   }
   onSessionsEnded(fn: (idHashes: string[]) => void): void {
     this.sessionFns.push(fn);

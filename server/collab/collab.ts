@@ -621,10 +621,10 @@ export class Collab implements SessionHolder {
     if (now - conn.checkedAt <= SESSION_CHECK_EVERY_MS) return;
     conn.checkedAt = now;
     const idHash = conn.sessionIdHash;
-    this.d.sessions.check(idHash, true).then(
-      (s) => s || this.d.sessionEnds.end([idHash]),
-      (err: unknown) => this.d.log.warn({ err: (err as Error).message }, 'session check failed'),
-    );
+    this.d.sessions
+      .check(idHash, true)
+      .then((s) => (s ? undefined : this.d.sessionEnds.end([idHash])))
+      .catch((err: unknown) => this.d.log.warn({ err: (err as Error).message }, 'session check failed'));
   }
 
   /**

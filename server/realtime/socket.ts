@@ -192,10 +192,10 @@ export class Realtime {
     if (Date.now() - socket.data.checkedAt > SESSION_CHECK_EVERY_MS) {
       socket.data.checkedAt = Date.now();
       const idHash = socket.data.sessionIdHash;
-      this.d.sessions.check(idHash, true).then(
-        (s) => s || this.d.sessionEnds.end([idHash]),
-        (err: unknown) => this.d.log.warn({ err: (err as Error).message }, 'session check failed'),
-      );
+      this.d.sessions
+        .check(idHash, true)
+        .then((s) => (s ? undefined : this.d.sessionEnds.end([idHash])))
+        .catch((err: unknown) => this.d.log.warn({ err: (err as Error).message }, 'session check failed'));
     }
     if (!isCommandName(event)) return reply({ ok: false, error: appError('UNKNOWN_COMMAND') });
     const input = args.length > 1 ? args[0] : undefined;

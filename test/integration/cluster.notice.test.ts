@@ -31,7 +31,7 @@ class RecordingLink implements Cluster {
   }
   directoryChanged(): void {}
   onDirectory(): void {}
-  sessionsEnded(): void {}
+  async sessionsEnded(): Promise<void> {}
   onSessionsEnded(): void {}
   publishDoc(): void {}
   async subscribeDoc(): Promise<() => Promise<void>> {
