@@ -30,9 +30,6 @@ async function main(): Promise<void> {
   });
   if (config.CLIENT_BUILD === 'auto') await ensureClientBuilt(config.CLIENT_DIR, log);
   const app = await createCasusbord(config, { logger: log });
-  const port = await app.listen();
-  log.info({ port, db: config.dbFile }, `Casusbord luistert op http://localhost:${port}`);
-
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
@@ -50,6 +47,10 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // Only now: whoever acts on this line (a supervisor, a test) may stop the process at once, and
+  // before the handlers above a SIGTERM ends it on the spot, without closing anything.
+  const port = await app.listen();
+  log.info({ port, db: config.dbFile }, `Casusbord luistert op http://localhost:${port}`);
 }
 
 void main();
