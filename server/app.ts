@@ -55,7 +55,7 @@ export interface Casusbord {
 export async function createCasusbord(config: Config, opts: AppOptions = {}): Promise<Casusbord> {
   const log = opts.logger ?? createLogger(config.LOG_LEVEL);
   const { store, cluster, adapter, closeAdapter } = await openStore(config, log, opts.store);
-  if (config.SEED_DEMO) await ensureDemoData(store, log);
+  if (config.SEED_DEMO) await ensureDemoData(store, log, { holdHalfway: config.TEST_HOLD_DEMO_SEED });
   const dir = new Directory(store, () => cluster.directoryChanged());
   await dir.load();
   const reloadDirectory = (): void => void dir.load().catch((err: unknown) => log.error({ err }, 'directory reload failed'));

@@ -35,6 +35,11 @@ const ConfigSchema = z.object({
   /** Commands one socket may send per second (bursts of twice that) before RATE_LIMITED. */
   COMMANDS_PER_SECOND: z.coerce.number().int().min(1).max(100_000).default(MAX_COMMANDS_PER_SECOND),
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  /**
+   * Tests only (NODE_ENV=test): the demo seed stops half-way, logs "demo data held half-way" and
+   * waits to be killed, so a test can kill a first start at that moment (test/integration/start.test.ts).
+   */
+  TEST_HOLD_DEMO_SEED: bool.default(false),
 });
 
 export type Config = z.infer<typeof ConfigSchema> & { dbFile: string };
@@ -48,6 +53,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const c = parsed.data;
+  if (c.TEST_HOLD_DEMO_SEED && c.NODE_ENV !== 'test') {
+    throw new ConfigError('Invalid configuration:\n  TEST_HOLD_DEMO_SEED: only for tests, with NODE_ENV=test');
+  }
   return { ...c, dbFile: c.DB_FILE ?? path.join(c.DATA_DIR, 'casusbord.sqlite') };
 }
 

@@ -3,16 +3,22 @@ import { ConfigError, loadConfig } from './config.js';
 import { createCasusbord } from './app.js';
 import { ensureClientBuilt } from './buildClient.js';
 import { createLogger } from './log.js';
+import { StartError } from './startError.js';
+
+/** A bad configuration, or a data directory, database file or Redis that cannot serve: said, exit 2. */
+function stopIfUnfit(e: unknown): void {
+  if (e instanceof ConfigError || e instanceof StartError) {
+    process.stderr.write(`${e.message}\n`);
+    process.exit(2);
+  }
+}
 
 async function main(): Promise<void> {
   let config;
   try {
     config = loadConfig();
   } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`${e.message}\n`);
-      process.exit(2);
-    }
+    stopIfUnfit(e);
     throw e;
   }
   const log = createLogger(config.LOG_LEVEL);
@@ -29,10 +35,13 @@ async function main(): Promise<void> {
     process.exit(1);
   });
   if (config.CLIENT_BUILD === 'auto') await ensureClientBuilt(config.CLIENT_DIR, log);
-  const app = await createCasusbord(config, { logger: log });
-  const port = await app.listen();
-  log.info({ port, db: config.dbFile }, `Casusbord luistert op http://localhost:${port}`);
-
+  let app;
+  try {
+    app = await createCasusbord(config, { logger: log });
+  } catch (e) {
+    stopIfUnfit(e);
+    throw e;
+  }
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
@@ -50,6 +59,10 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // Only now: whoever acts on this line (a supervisor, a test) may stop the process at once, and
+  // before the handlers above a SIGTERM ends it on the spot, without closing anything.
+  const port = await app.listen();
+  log.info({ port, db: config.dbFile }, `Casusbord luistert op http://localhost:${port}`);
 }
 
 void main();

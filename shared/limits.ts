@@ -99,3 +99,5 @@ export const DOC_COMPACT_AFTER_UPDATES = 200;
 export const EDIT_BURST_MS = 5_000;
 /** Presence changes within this window go out as one update per case. */
 export const PRESENCE_COALESCE_MS = 50;
+/** How long a start waits for each Redis (REDIS_URL, REDIS_BUS_URL) to answer before it stops, naming it. */
+export const REDIS_START_TIMEOUT_MS = 5_000;

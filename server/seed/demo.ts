@@ -1,10 +1,9 @@
 import type { Organisation, Participant, Table, UserRole } from '../../shared/domain.js';
 import { newId, type CaseId, type ItemId, type OrgId, type TableId, type UserId } from '../../shared/ids.js';
-import { randomBytes } from 'node:crypto';
 import { hashPassword } from '../auth/passwords.js';
 import type { Logger } from '../log.js';
 import type { CaseEvent } from '../cases/events.js';
-import type { Store, UserRecord } from '../store/types.js';
+import { VersionConflictError, type Store } from '../store/types.js';
 
 /** The password of every demo account (README lists the accounts). */
 export const DEMO_PASSWORD = 'casusbord-demo';
@@ -58,6 +57,8 @@ interface DemoItem {
 }
 
 interface DemoCase {
+  /** Stable name of the case in the seed, for its id in meta (`demo-case:<key>`). */
+  key: string;
   table: TableId;
   title: string;
   subjectNote: string;
@@ -71,6 +72,7 @@ interface DemoCase {
 
 const CASES: DemoCase[] = [
   {
+    key: 'topx-r',
     table: 'tbl_topx' as TableId,
     title: 'Casus R. (1991), Leeuwarden-Oost',
     subjectNote: 'Man, 35 jaar, woont alleen in een huurwoning in Leeuwarden-Oost.',
@@ -95,6 +97,7 @@ const CASES: DemoCase[] = [
     ],
   },
   {
+    key: 'hg-b',
     table: 'tbl_hg' as TableId,
     title: 'Gezin B., Sneek',
     subjectNote: 'Moeder, vader en twee kinderen (4 en 7 jaar).',
@@ -115,6 +118,7 @@ const CASES: DemoCase[] = [
     ],
   },
   {
+    key: 'topx-t',
     table: 'tbl_topx' as TableId,
     title: 'Casus T. (1984), Heerenveen',
     subjectNote: 'Man, 42 jaar, sinds september met proeftijd na detentie.',
@@ -137,9 +141,19 @@ const CASES: DemoCase[] = [
   },
 ];
 
-/** First-start demo data: the Frisian partners, their people, two tables and three cases. */
-export async function seedDemo(store: Store): Promise<void> {
+/**
+ * First-start demo data: the Frisian partners, their people, two tables and three cases. It
+ * writes only what is missing, so running it again completes a seed that stopped half-way (a
+ * crash, a kill), and two processes seeding one Redis at once leave one copy. Of two such
+ * processes, both may find a person missing and both write it: the same record. (Had an admin on
+ * the process that finished first changed it between the other's read and write, a few store
+ * round trips apart, that change would be undone; the hash is made before the read to keep that
+ * moment short.)
+ */
+export async function seedDemo(store: Store, opts: { halfway?: () => Promise<void> } = {}): Promise<void> {
+  const orgs = new Set((await store.listOrgs()).map((o) => o.id));
   for (const [id, name, shortName, colour, kind, signed] of ORGS) {
+    if (orgs.has(id)) continue;
     await store.putOrg({
       id,
       name,
@@ -152,16 +166,19 @@ export async function seedDemo(store: Store): Promise<void> {
   }
   // One hash for the shared demo password keeps first start quick.
   const passwordHash = await hashPassword(DEMO_PASSWORD);
-  const orgOf = new Map<UserId, OrgId>();
-  for (const [username, displayName, orgId, roles] of USERS) {
-    const user: UserRecord = { id: uid(username), username, displayName, orgId, roles, active: true, passwordHash };
-    orgOf.set(user.id, orgId);
-    await store.putUser(user);
+  const users = new Set((await store.listUsers()).map((u) => u.id));
+  for (const [username, displayName, orgId, roles] of USERS.filter(([name]) => !users.has(uid(name)))) {
+    await store.putUser({ id: uid(username), username, displayName, orgId, roles, active: true, passwordHash });
   }
-  for (const t of TABLES) await store.putTable(t);
+  const tables = new Set((await store.listTables()).map((t) => t.id));
+  for (const t of TABLES) if (!tables.has(t.id)) await store.putTable(t);
 
-  for (const c of CASES) {
-    const caseId = newId<CaseId>('cs');
+  const orgOf = new Map<UserId, OrgId>(USERS.map(([username, , orgId]) => [uid(username), orgId]));
+  for (const [n, c] of CASES.entries()) {
+    if (n === 1 && opts.halfway) await opts.halfway();
+    // The case's id is kept before its events: a seed that runs again, or on another process at
+    // the same time, appends to that same case at version 0, and only the first append lands.
+    const caseId = (await store.initMeta(`demo-case:${c.key}`, newId<CaseId>('cs'))) as CaseId;
     const chair = c.participants.find((x) => x.role === 'voorzitter')!.userIds[0]!;
     const events: { e: CaseEvent; by: UserId }[] = [
       {
@@ -202,31 +219,34 @@ export async function seedDemo(store: Store): Promise<void> {
       });
     }
     const at = new Date().toISOString();
-    await store.appendEvents(
-      caseId,
-      0,
-      events.map(({ e, by }) => ({ type: e.type, payload: e.payload, at, actorUserId: by, actorOrgId: orgOf.get(by)! })),
-    );
+    try {
+      await store.appendEvents(
+        caseId,
+        0,
+        events.map(({ e, by }) => ({ type: e.type, payload: e.payload, at, actorUserId: by, actorOrgId: orgOf.get(by)! })),
+      );
+    } catch (e) {
+      // Already there: an earlier run, or another process, stored this case.
+      if (!(e instanceof VersionConflictError)) throw e;
+    }
   }
 }
 
 /**
- * Seeds the demo data once per store. With several processes on one store, only the one that
- * claims the seed writes it; the others start once it is all there.
+ * Seeds the demo data once per store: whoever finds it unfinished runs the seed (which completes
+ * what is missing), and the mark that it is done is written last. A start that dies half-way thus
+ * leaves a store the next start completes; several processes starting on one store each finish it.
  */
-export async function ensureDemoData(store: Store, log: Logger): Promise<void> {
-  const claim = randomBytes(8).toString('hex');
-  if (!(await store.getMeta('seeded')) && (await store.initMeta('seeding', claim)) === claim) {
-    await seedDemo(store);
-    await store.initMeta('seeded', new Date().toISOString());
-    log.info('demo data seeded');
-    return;
-  }
-  const deadline = Date.now() + 60_000;
-  while (!(await store.getMeta('seeded'))) {
-    if (Date.now() > deadline) throw new Error('demo data was claimed by another process but never completed');
-    log.info('waiting for another process to finish the demo data');
-    await new Promise((r) => setTimeout(r, 250));
-  }
+export async function ensureDemoData(store: Store, log: Logger, opts: { holdHalfway?: boolean } = {}): Promise<void> {
+  if (await store.getMeta('seeded')) return;
+  await seedDemo(store, opts.holdHalfway ? { halfway: () => holdUntilKilled(log) } : {});
+  await store.initMeta('seeded', new Date().toISOString());
+  log.info('demo data seeded');
 }
 
+/** TEST_HOLD_DEMO_SEED: a first start that a test kills half-way through its seed. */
+function holdUntilKilled(log: Logger): Promise<never> {
+  log.warn('demo data held half-way (TEST_HOLD_DEMO_SEED)');
+  // A pending promise alone would let the process end; the timer keeps it waiting for its kill.
+  return new Promise<never>(() => setInterval(() => undefined, 60_000));
+}

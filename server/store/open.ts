@@ -4,7 +4,9 @@ import { RedisCluster, SingleProcess, type Cluster } from '../cluster/cluster.js
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { RedisStore } from './redis.js';
+import { checkRedis } from './redisCheck.js';
 import { SqliteStore } from './sqlite.js';
+import { checkSqliteFile } from './sqliteCheck.js';
 import type { Store } from './types.js';
 
 export interface OpenedStore {
@@ -17,6 +19,7 @@ export interface OpenedStore {
 /**
  * SQLite by default; with REDIS_URL, Redis plus the links between processes, which run over
  * REDIS_BUS_URL when it is set (a Redis without persistence) and over the store's Redis otherwise.
+ * Checks first that the file or each Redis can serve: if not, a StartError says which and why.
  */
 export async function openStore(config: Config, log: Logger, given?: Store): Promise<OpenedStore> {
   const none = async (): Promise<void> => undefined;
@@ -24,6 +27,8 @@ export async function openStore(config: Config, log: Logger, given?: Store): Pro
   // each other's commits or lock each other's documents.
   if (given) return { store: given, cluster: new SingleProcess(), closeAdapter: none };
   if (!config.REDIS_URL) {
+    const checked = checkSqliteFile(config.dbFile);
+    log.info({ db: config.dbFile, ms: checked.ms }, 'database file checked');
     const store = new SqliteStore(
       config.dbFile,
       (err) => {
@@ -36,6 +41,8 @@ export async function openStore(config: Config, log: Logger, given?: Store): Pro
     if (store.migrated) log.info(store.migrated, 'access log moved to block indexes');
     return { store, cluster: new SingleProcess(), closeAdapter: none };
   }
+  await checkRedis('REDIS_URL', config.REDIS_URL, log);
+  if (config.REDIS_BUS_URL) await checkRedis('REDIS_BUS_URL', config.REDIS_BUS_URL, log);
   const store = await RedisStore.connect(config.REDIS_URL, config.REDIS_PREFIX);
   let bus: RedisClientType | null = null;
   if (config.REDIS_BUS_URL) {

@@ -53,3 +53,69 @@ export function spawnServer(env: Record<string, string>): Promise<ServerProcess>
     void exited.then(({ code, signal }) => reject(new Error(`server exited (${code ?? signal}) before listening:\n${out}`)));
   });
 }
+
+export interface StartingProcess {
+  proc: ChildProcess;
+  /** Everything it wrote, stdout and stderr as they came. */
+  output: () => string;
+  stderr: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Resolves once the output matches; rejects if the process ends first. */
+  waitFor(pattern: RegExp): Promise<RegExpExecArray>;
+  kill(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts the server like spawnServer, for tests of how a start goes: it may never listen. */
+export function startServerProcess(env: Record<string, string>): StartingProcess {
+  const proc = spawn(process.execPath, ['--single-threaded-gc', '--import', 'tsx', 'server/index.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', CLIENT_BUILD: 'off', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  const watchers = new Set<() => void>();
+  // 'close', not 'exit': by then all it wrote has been read.
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.once('close', (code, signal) => resolve({ code, signal })),
+  );
+  const seen = (): void => {
+    for (const w of watchers) w();
+  };
+  proc.stdout!.on('data', (c: Buffer) => {
+    out += c.toString();
+    seen();
+  });
+  proc.stderr!.on('data', (c: Buffer) => {
+    const s = c.toString();
+    out += s;
+    err += s;
+    seen();
+  });
+  return {
+    proc,
+    output: () => out,
+    stderr: () => err,
+    exited,
+    waitFor(pattern) {
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          const m = pattern.exec(out);
+          if (!m) return;
+          watchers.delete(check);
+          resolve(m);
+        };
+        watchers.add(check);
+        check();
+        void exited.then(({ code, signal }) => {
+          if (!watchers.delete(check)) return;
+          reject(new Error(`server exited (${code ?? signal}) before printing ${pattern}:\n${out}`));
+        });
+      });
+    },
+    kill(signal = 'SIGTERM') {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return exited;
+    },
+  };
+}
