@@ -14,6 +14,8 @@ COPY --from=build /app /app
 RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 3000
-HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:3000/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+# Liveness: the process runs and answers. A restart does not help while Redis or the disk is
+# away, so readiness (/healthz/ready) is for load balancers, not for this check.
+HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:3000/healthz/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 # One GC thread: see "Garbage collection on one thread" in docs/PERFORMANCE.md.
 CMD ["node", "--single-threaded-gc", "--import", "tsx", "server/index.ts"]

@@ -12,6 +12,7 @@ import { CaseService } from './cases/service.js';
 import type { Config } from './config.js';
 import { Directory } from './directory/directory.js';
 import { errorHandler, HttpError, requireJsonSameOrigin } from './http/errors.js';
+import { healthRoutes, Readiness } from './http/health.js';
 import { createLogger, type Logger } from './log.js';
 import { Cursors } from './realtime/cursor.js';
 import { clientAddress, Realtime, sameOrigin } from './realtime/socket.js';
@@ -46,6 +47,8 @@ export interface Casusbord {
   readonly cursors: Cursors;
   readonly access: AccessLog;
   readonly sessionEnds: SessionEnds;
+  /** Whether it can serve now (/healthz/ready), and what fails when not. */
+  readonly readiness: Readiness;
   readonly log: Logger;
   listen(port?: number, host?: string): Promise<number>;
   /** Graceful: refuse new work, close sockets, flush the access log, close the store. */
@@ -54,7 +57,7 @@ export interface Casusbord {
 
 export async function createCasusbord(config: Config, opts: AppOptions = {}): Promise<Casusbord> {
   const log = opts.logger ?? createLogger(config.LOG_LEVEL);
-  const { store, cluster, adapter, closeAdapter } = await openStore(config, log, opts.store);
+  const { store, cluster, adapter, closeAdapter, links, storeLinks } = await openStore(config, log, opts.store);
   if (config.SEED_DEMO) await ensureDemoData(store, log, { holdHalfway: config.TEST_HOLD_DEMO_SEED });
   const dir = new Directory(store, () => cluster.directoryChanged());
   await dir.load();
@@ -64,6 +67,15 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
   const access = new AccessLog(store, log);
   const cases = new CaseService(store, dir, access, log, cluster);
   await cases.load();
+  // The store answers again after an outage (after loading, too, unlike the client's 'ready'):
+  // a commit whose answer was lost, or another process's, may be in the log unseen here.
+  for (const l of storeLinks) {
+    l.onChange((ready) => {
+      if (!ready) return;
+      reloadDirectory();
+      void cases.catchUpAll();
+    });
+  }
   const cursors = new Cursors(Buffer.from(await store.initMeta('cursor-key', randomBytes(32).toString('base64')), 'base64'));
   const sessions = new Sessions(store, dir);
   const sessionEnds = new SessionEnds(sessions, cluster, log);
@@ -74,9 +86,8 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
   if (config.TRUST_PROXY > 0) app.set('trust proxy', config.TRUST_PROXY);
   app.use(securityHeaders(config.COOKIE_SECURE));
   let closing = false;
-  app.get('/healthz', (_req, res) => {
-    res.status(closing ? 503 : 200).json({ status: closing ? 'stopping' : 'ok' });
-  });
+  const readiness = new Readiness(links, () => closing);
+  app.use(healthRoutes(readiness));
   app.use('/api', requireJsonSameOrigin, express.json({ limit: MAX_MESSAGE_BYTES }));
   // Case data is never cached by browsers or proxies.
   app.use('/api', (_req, res, next) => {
@@ -148,6 +159,7 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
     cursors,
     access,
     sessionEnds,
+    readiness,
     log,
     listen(port = config.PORT, host = config.HOST) {
       return new Promise((resolve, reject) => {

@@ -101,3 +101,12 @@ export const EDIT_BURST_MS = 5_000;
 export const PRESENCE_COALESCE_MS = 50;
 /** How long a start waits for each Redis (REDIS_URL, REDIS_BUS_URL) to answer before it stops, naming it. */
 export const REDIS_START_TIMEOUT_MS = 5_000;
+/**
+ * A call to the Redis store without an answer this long is answered UNAVAILABLE, and the store
+ * counts as unavailable: later calls are refused at once, until a probe is answered again.
+ */
+export const STORE_UNAVAILABLE_AFTER_MS = 3_000;
+/** Each Redis (store, bus) is sent a PING this often: readiness follows a hang, a restart or loading. */
+export const REDIS_PROBE_EVERY_MS = 500;
+/** The Retry-After of an UNAVAILABLE answer. */
+export const UNAVAILABLE_RETRY_AFTER_MS = 5_000;

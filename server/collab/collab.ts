@@ -27,6 +27,7 @@ import type { Sessions } from '../auth/sessions.js';
 import type { CaseService, Committed } from '../cases/service.js';
 import type { Directory } from '../directory/directory.js';
 import type { Logger } from '../log.js';
+import { unavailability } from '../store/health.js';
 import type { Store } from '../store/types.js';
 import { CollabDoc } from './doc.js';
 import type { Cluster } from '../cluster/cluster.js';
@@ -139,11 +140,13 @@ export class Collab implements SessionHolder {
           .catch((err: unknown) => {
             // The document could not be loaded (the store failed): the client may try again.
             this.d.log.error({ err, docId }, 'opening a collaborative document failed');
-            ws.close(WS_INTERNAL_ERROR);
+            ws.close(unavailability(err) ? CollabClose.UNAVAILABLE : WS_INTERNAL_ERROR);
           })
           .finally(() => this.pending.delete(pending)),
       );
     } catch (err) {
+      // P-REDIS: the session could not be looked up now: not a refusal, "try again later".
+      if (unavailability(err)) return this.accept(req, socket, head, (ws) => ws.close(CollabClose.UNAVAILABLE));
       this.d.log.error({ err }, 'collab upgrade failed');
       refuse('500 Internal Server Error');
     }

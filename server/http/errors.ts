@@ -1,7 +1,9 @@
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import type { z } from 'zod';
 import { appError, type ErrorCode } from '../../shared/errors.js';
+import { UNAVAILABLE_RETRY_AFTER_MS } from '../../shared/limits.js';
 import type { Logger } from '../log.js';
+import { unavailability } from '../store/health.js';
 
 /** The one error shape of the HTTP API: `{ error: { code, message } }`. */
 export class HttpError extends Error {
@@ -55,6 +57,13 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     }
     if (e.type === 'entity.parse.failed' || e.type === 'encoding.unsupported' || e.status === 400) {
       res.status(400).json({ error: appError('BAD_REQUEST') });
+      return;
+    }
+    // P-REDIS: the store cannot serve now (a session among what it could not look up): "later",
+    // never "not logged in".
+    if (unavailability(err)) {
+      res.setHeader('Retry-After', String(UNAVAILABLE_RETRY_AFTER_MS / 1000));
+      res.status(503).json({ error: appError('UNAVAILABLE') });
       return;
     }
     log.error({ err }, 'request failed');

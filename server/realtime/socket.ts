@@ -23,6 +23,7 @@ import type { Sessions } from '../auth/sessions.js';
 import type { CaseService, Committed } from '../cases/service.js';
 import type { Directory } from '../directory/directory.js';
 import type { Logger } from '../log.js';
+import { unavailability } from '../store/health.js';
 import type { AccessRecord } from '../store/types.js';
 import type { Cursors } from './cursor.js';
 import { jsonEqual } from './jsonEqual.js';
@@ -93,7 +94,7 @@ export function sameOrigin(headers: Record<string, string | string[] | undefined
 
 class HandshakeError extends Error {
   readonly data: AppError;
-  constructor(code: 'UNAUTHENTICATED' | 'PROTOCOL_OUTDATED') {
+  constructor(code: 'UNAUTHENTICATED' | 'PROTOCOL_OUTDATED' | 'UNAVAILABLE' | 'INTERNAL') {
     super(code);
     this.data = appError(code);
   }
@@ -145,8 +146,11 @@ export class Realtime {
       this.local.set(socket, { open: new Map(), bucket: new TokenBucket(this.d.commandsPerSecond, this.d.commandsPerSecond * 2) });
       next();
     } catch (err) {
+      // P-REDIS: a session that cannot be looked up now is not "no session": the client waits
+      // and tries again instead of being sent to the login page.
+      if (unavailability(err)) return next(new HandshakeError('UNAVAILABLE'));
       this.d.log.error({ err }, 'handshake failed');
-      next(new HandshakeError('UNAUTHENTICATED'));
+      next(new HandshakeError('INTERNAL'));
     }
   }
 
@@ -205,6 +209,9 @@ export class Realtime {
       if (!parsed.success) return reply(await this.d.cases.refuseMalformed(event, input, this.actor(socket)));
       reply(await this.execute(socket, event, parsed.data));
     } catch (err) {
+      // UNAVAILABLE only when the command was certainly not applied: then sending it again is safe.
+      const unavailable = unavailability(err);
+      if (unavailable && !unavailable.maybeApplied) return reply({ ok: false, error: appError('UNAVAILABLE') });
       this.d.log.error({ err, command: event, userId: socket.data.viewer.userId }, 'command failed');
       reply({ ok: false, error: appError('INTERNAL') });
     }

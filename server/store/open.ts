@@ -3,6 +3,7 @@ import { createClient, type RedisClientType } from 'redis';
 import { RedisCluster, SingleProcess, type Cluster } from '../cluster/cluster.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
+import { guardStore, RedisHealth, type LinkHealth } from './health.js';
 import { RedisStore } from './redis.js';
 import { checkRedis } from './redisCheck.js';
 import { SqliteStore } from './sqlite.js';
@@ -14,6 +15,10 @@ export interface OpenedStore {
   cluster: Cluster;
   adapter?: ReturnType<typeof createAdapter>;
   closeAdapter: () => Promise<void>;
+  /** The links the server needs to serve (each Redis), for readiness; none for SQLite. */
+  links: LinkHealth[];
+  /** Of those, the store's own: what the access log is written through. */
+  storeLinks: LinkHealth[];
 }
 
 /**
@@ -25,7 +30,7 @@ export async function openStore(config: Config, log: Logger, given?: Store): Pro
   const none = async (): Promise<void> => undefined;
   // A store handed in (tests) serves one process: two apps on one such store would not see
   // each other's commits or lock each other's documents.
-  if (given) return { store: given, cluster: new SingleProcess(), closeAdapter: none };
+  if (given) return { store: given, cluster: new SingleProcess(), closeAdapter: none, links: [], storeLinks: [] };
   if (!config.REDIS_URL) {
     const checked = checkSqliteFile(config.dbFile);
     log.info({ db: config.dbFile, ms: checked.ms }, 'database file checked');
@@ -39,19 +44,29 @@ export async function openStore(config: Config, log: Logger, given?: Store): Pro
       (err) => log.warn({ err: err.message }, 'SQLite checkpoints'),
     );
     if (store.migrated) log.info(store.migrated, 'access log moved to block indexes');
-    return { store, cluster: new SingleProcess(), closeAdapter: none };
+    return { store, cluster: new SingleProcess(), closeAdapter: none, links: [], storeLinks: [] };
   }
   await checkRedis('REDIS_URL', config.REDIS_URL, log);
   if (config.REDIS_BUS_URL) await checkRedis('REDIS_BUS_URL', config.REDIS_BUS_URL, log);
-  const store = await RedisStore.connect(config.REDIS_URL, config.REDIS_PREFIX);
+  const redisStore = await RedisStore.connect(config.REDIS_URL, config.REDIS_PREFIX);
+  const storeHealth = new RedisHealth('store', redisStore.redis, log);
+  const store = guardStore(redisStore, storeHealth);
+  const links: LinkHealth[] = [storeHealth];
   let bus: RedisClientType | null = null;
   if (config.REDIS_BUS_URL) {
     bus = createClient({ url: config.REDIS_BUS_URL }) as RedisClientType;
     bus.on('error', () => undefined);
     await bus.connect();
+    links.push(new RedisHealth('bus', bus, log));
   }
-  const cluster = await RedisCluster.connect(bus ?? store.redis, store.keyNames, log, bus ? store.redis : undefined);
-  const adapterClient = (bus ?? store.redis).duplicate();
+  // The links between processes keep the offline queue, unlike the store: a commit notice
+  // published while the bus reconnects is sent late rather than lost (a late one is applied, or
+  // caught up from the log, like any other).
+  // Their clients are duplicates of this one, which is never connected itself.
+  const busTemplate = bus ?? redisStore.redis.duplicate({ disableOfflineQueue: false });
+  const cluster = await RedisCluster.connect(busTemplate, redisStore.keyNames, log, bus ? redisStore.redis : undefined);
+  // (The adapter needs it too: it reads its stream in a loop that retries at once on an error.)
+  const adapterClient = busTemplate.duplicate();
   adapterClient.on('error', () => undefined);
   await adapterClient.connect();
   log.info({ prefix: config.REDIS_PREFIX, bus: bus !== null }, 'using Redis');
@@ -60,9 +75,12 @@ export async function openStore(config: Config, log: Logger, given?: Store): Pro
     cluster,
     adapter: createAdapter(adapterClient, { streamName: `${config.REDIS_PREFIX}:socket.io` }),
     closeAdapter: async () => {
+      for (const l of links) l.close();
       if (adapterClient.isOpen) await adapterClient.quit();
       if (bus?.isOpen) await bus.quit();
     },
+    links,
+    storeLinks: [storeHealth],
   };
 }
 

@@ -151,7 +151,12 @@ export class RedisStore implements Store {
   }
 
   static async connect(url: string, prefix = 'casusbord'): Promise<RedisStore> {
-    const client = createClient({ url }) as RedisClientType;
+    // Without the offline queue a call made while the connection is down fails at once, instead
+    // of waiting out the outage and then being applied after its caller was told it failed.
+    // Reconnecting at most half a second apart (not node-redis's 2 s): until it is back, the
+    // server answers UNAVAILABLE.
+    const reconnectStrategy = (retries: number): number => Math.min(50 * 2 ** retries, 500) + Math.floor(Math.random() * 100);
+    const client = createClient({ url, disableOfflineQueue: true, socket: { reconnectStrategy } }) as RedisClientType;
     // Reconnects on its own; errors are reported through failed commands, not crashes.
     client.on('error', () => undefined);
     await client.connect();
@@ -321,6 +326,9 @@ export class RedisStore implements Store {
   }
 
   async close(): Promise<void> {
-    if (this.client.isOpen) await this.client.quit();
+    if (!this.client.isOpen) return;
+    // Without a connection QUIT cannot be sent (no offline queue): then just let go.
+    if (!this.client.isReady) return this.client.destroy();
+    await this.client.quit().catch(() => this.client.isOpen && this.client.destroy());
   }
 }

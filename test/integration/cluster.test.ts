@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CaseId, ItemId, OrgId } from '../../shared/ids.js';
@@ -8,7 +9,7 @@ import { Cursors } from '../../server/realtime/cursor.js';
 import { RedisStore } from '../../server/store/redis.js';
 import { login, TestClient } from '../support/client.js';
 import { LeakOracle } from '../support/oracle.js';
-import { spawnServer, type ServerProcess } from '../support/process.js';
+import { spawnServer, whenReady, type ServerProcess } from '../support/process.js';
 import { startRedis, type PrivateRedis } from '../support/redis.js';
 import { provider, synced, textWhere } from '../support/collab.js';
 import * as Y from 'yjs';
@@ -231,23 +232,12 @@ describe('R-ROLE R-NEED across three processes', () => {
     expect(before.ok).toBe(true);
     // The durable one keeps its data (append-only); the bus comes back empty.
     await Promise.all([redis.restart(), bus.restart()]);
-    // Commands during reconnection may fail with a typed error; they succeed once Redis is back.
-    let after;
-    for (let i = 0; i < 200; i++) {
-      after = await b.cmd('item:add', { caseId: caseR, phase: 'beeldvorming', text: 'Na de herstart.', visibility: { kind: 'table' } });
-      if (after.ok) break;
-      await new Promise((res) => setImmediate(res));
-    }
-    expect(after!.ok).toBe(true);
-    const events = await (async () => {
-      for (;;) {
-        try {
-          return await store.readEvents(caseT);
-        } catch {
-          await new Promise((res) => setImmediate(res));
-        }
-      }
-    })();
+    // Until a process is connected again it answers UNAVAILABLE (P-REDIS); then commands work.
+    await Promise.all([p1, p3].map((p) => whenReady(p.url)));
+    const after = await b.cmd('item:add', { caseId: caseR, phase: 'beeldvorming', text: 'Na de herstart.', visibility: { kind: 'table' } });
+    expect(after.ok).toBe(true);
+    if (!store.redis.isReady) await once(store.redis, 'ready');
+    const events = await store.readEvents(caseT);
     expect(events.some((e) => (e.payload as { text?: string }).text === 'Voor de herstart.')).toBe(true);
     await waitItem(viewer, 'Na de herstart.');
   });
@@ -264,6 +254,7 @@ describe('R-ROLE R-NEED across three processes', () => {
     await store.appendEvents(caseR, log.length, [{ ...event, payload }]);
     await redis.restart();
     await waitItem(viewer, 'Niet aangekondigd.');
+    await Promise.all([procs[0]!, p3].map((p) => whenReady(p.url)));
   });
 
   it('R-ROLE: a participant opens a case whose creation has not reached this process yet', async () => {

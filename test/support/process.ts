@@ -119,3 +119,16 @@ export function startServerProcess(env: Record<string, string>): StartingProcess
     },
   };
 }
+
+/**
+ * Resolves once the server says it can serve (/healthz/ready answers 200). After a Redis restart
+ * a process answers UNAVAILABLE until its connections are back and answered; a test that goes on
+ * at once waits for this first, as a client retries.
+ */
+export async function whenReady(url: string): Promise<void> {
+  for (;;) {
+    const res = await fetch(`${url}/healthz/ready`).catch(() => null);
+    if (res?.status === 200) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
