@@ -64,7 +64,7 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
   const reloadDirectory = (): void => void dir.load().catch((err: unknown) => log.error({ err }, 'directory reload failed'));
   cluster.onDirectory(reloadDirectory);
   cluster.onResync(reloadDirectory);
-  const access = new AccessLog(store, log);
+  const access = new AccessLog(store, log, storeLinks);
   const cases = new CaseService(store, dir, access, log, cluster);
   await cases.load();
   // The store answers again after an outage (after loading, too, unlike the client's 'ready'):
@@ -86,7 +86,7 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
   if (config.TRUST_PROXY > 0) app.set('trust proxy', config.TRUST_PROXY);
   app.use(securityHeaders(config.COOKIE_SECURE));
   let closing = false;
-  const readiness = new Readiness(links, () => closing);
+  const readiness = new Readiness(links, access, () => closing);
   app.use(healthRoutes(readiness));
   app.use('/api', requireJsonSameOrigin, express.json({ limit: MAX_MESSAGE_BYTES }));
   // Case data is never cached by browsers or proxies.
@@ -140,6 +140,10 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
     burstMs: opts.burstMs,
     keepaliveMs: opts.collabKeepaliveMs,
     cluster,
+  });
+  // P-READLOG: no live text is read while its record cannot be written.
+  access.onChange((writable) => {
+    if (!writable) collab.closeAll();
   });
   // Socket.IO handles its own path; the collaboration endpoint claims its own; all else is refused.
   server.on('upgrade', (req, socket, head) => {

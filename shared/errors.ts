@@ -14,8 +14,8 @@ export const ERROR_CODES = [
   'CONFLICT',
   'TOO_LARGE',
   'RATE_LIMITED',
-  // The store cannot be written or read now (Redis down or loading, a full disk): nothing was
-  // done, and the same request may be sent again later.
+  // The store, or the access log, cannot be written or read now (Redis down or loading, a full
+  // disk): nothing was done, and the same request may be sent again later.
   'UNAVAILABLE',
   'LOGIN_FAILED',
   'LOGIN_THROTTLED',

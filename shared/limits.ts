@@ -110,3 +110,10 @@ export const STORE_UNAVAILABLE_AFTER_MS = 3_000;
 export const REDIS_PROBE_EVERY_MS = 500;
 /** The Retry-After of an UNAVAILABLE answer. */
 export const UNAVAILABLE_RETRY_AFTER_MS = 5_000;
+/** Access records that could not be written are tried again this often. */
+export const ACCESS_LOG_RETRY_MS = 500;
+/**
+ * Access records kept in memory while they cannot be written. Reads are refused meanwhile, so
+ * only refusals, logins and admin acts add to them; past this, the oldest are given up, logged.
+ */
+export const MAX_ACCESS_BACKLOG_RECORDS = 100_000;

@@ -35,9 +35,9 @@ export const CollabClose = {
   /** The session ended (logout, account disabled, new roles or password, idle or too old): log in again. */
   SESSION_ENDED: 4401,
   /**
-   * RFC 6455 "Try Again Later": the store cannot be used now (P-REDIS); the client reconnects
-   * by itself. Also how an upgrade is refused meanwhile: accepted and closed at once, since a
-   * browser cannot read the status of a refused upgrade.
+   * RFC 6455 "Try Again Later": the store or the access log cannot be used now (P-REDIS,
+   * P-READLOG); the client reconnects by itself. Also how an upgrade is refused meanwhile:
+   * accepted and closed at once, since a browser cannot read the status of a refused upgrade.
    */
   UNAVAILABLE: 1013,
 } as const;

@@ -1,7 +1,9 @@
 import type { CaseState, Viewer } from '../../shared/domain.js';
 import type { CaseId, ItemId } from '../../shared/ids.js';
 import { participationOf } from '../../shared/rules/access.js';
+import { ACCESS_LOG_RETRY_MS, MAX_ACCESS_BACKLOG_RECORDS } from '../../shared/limits.js';
 import type { Logger } from '../log.js';
+import type { LinkHealth } from '../store/health.js';
 import type { AccessRecord, Store } from '../store/types.js';
 
 /** Who acts, and from where: what every access-log record needs besides the action itself. */
@@ -46,36 +48,109 @@ const FLUSH_AT_RECORDS = 5_000;
  * either way; a close writes what is gathered. Changes are written with their events, in the
  * same commit, so the log's sequence can put a change before reads that came just before it:
  * whoever reads the log in time order sorts by `at`.
+ *
+ * P-READLOG, fail closed: a read is served only while the log can be written (`writable`, a plain
+ * flag, so serving never waits for it). A write that fails makes it unwritable; its records are
+ * kept, in order before newer ones, and written again every ACCESS_LOG_RETRY_MS until that works
+ * (at least once: a write whose answer was lost may come back twice). The reads served in the
+ * moment before the failure was known are in what is kept, so each still gets its record.
  */
 export class AccessLog {
   private buffer: AccessRecord[] = [];
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
+  /** The last write failed; cleared by one that succeeds. */
+  private failed = false;
+  private readonly listeners: ((writable: boolean) => void)[] = [];
 
+  /**
+   * @param links the store's links (its Redis): while one is down no write can succeed, so none
+   *   is waited for to know it; once it is back, what is kept is written at once.
+   */
   constructor(
     private readonly store: Store,
     private readonly log: Logger,
-  ) {}
+    private readonly links: readonly LinkHealth[] = [],
+  ) {
+    for (const l of links) {
+      l.onChange((ready) => {
+        if (ready) void this.flush();
+        this.changed();
+      });
+    }
+  }
+
+  /** Whether a read may be served now: its record can be written. */
+  get writable(): boolean {
+    return !this.failed && this.links.every((l) => l.ready);
+  }
+
+  /** Called when `writable` may have changed: after a write failed, or one succeeded after a failure. */
+  onChange(fn: (writable: boolean) => void): void {
+    this.listeners.push(fn);
+  }
 
   record(r: AccessRecord | AccessRecord[]): void {
     if (Array.isArray(r)) this.buffer.push(...r);
     else this.buffer.push(r);
+    // While writes fail, the retry timer writes; gathering more does not help it.
+    if (this.failed) return;
     if (this.buffer.length >= FLUSH_AT_RECORDS) void this.flush();
-    else if (!this.timer) {
-      this.timer = setTimeout(() => void this.flush(), FLUSH_AFTER_MS);
-      this.timer.unref();
-    }
+    else this.schedule(FLUSH_AFTER_MS);
   }
 
+  private schedule(ms: number): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => void this.flush(), ms);
+    this.timer.unref();
+  }
+
+  /** Writes what is gathered (and what failed before); resolves when done, whether or not it worked. */
   flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     const batch = this.buffer;
     this.buffer = [];
     if (batch.length === 0) return this.flushing;
-    this.flushing = this.flushing
-      .then(() => this.store.appendAccess(batch))
-      .catch((err: unknown) => this.log.error({ err, records: batch.length }, 'access log write failed'));
+    this.flushing = this.flushing.then(() => this.write(batch));
     return this.flushing;
+  }
+
+  private async write(batch: AccessRecord[]): Promise<void> {
+    try {
+      await this.store.appendAccess(batch);
+    } catch (err) {
+      // Kept before anything gathered meanwhile, within the bound.
+      this.buffer = batch.concat(this.buffer);
+      const over = this.buffer.length - MAX_ACCESS_BACKLOG_RECORDS;
+      if (over > 0) {
+        this.buffer.splice(0, over);
+        this.log.error({ records: over }, 'access records given up: too many waiting to be written');
+      }
+      if (!this.failed) {
+        this.failed = true;
+        this.log.error({ err, records: this.buffer.length }, 'access log write failed; refusing reads until it works');
+        this.changed();
+      }
+      this.schedule(ACCESS_LOG_RETRY_MS);
+      return;
+    }
+    if (this.failed) {
+      this.failed = false;
+      this.log.warn({ records: batch.length }, 'access log written again; serving reads');
+      this.changed();
+      // What was gathered while the retry ran.
+      if (this.buffer.length > 0) this.schedule(FLUSH_AFTER_MS);
+    }
+  }
+
+  private changed(): void {
+    for (const fn of this.listeners) {
+      try {
+        fn(this.writable);
+      } catch (err) {
+        this.log.error({ err }, 'access log listener failed');
+      }
+    }
   }
 }

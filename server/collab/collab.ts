@@ -120,6 +120,8 @@ export class Collab implements SessionHolder {
     try {
       const session = await this.d.sessions.resolve(req);
       if (!session) return refuse('401 Unauthorized');
+      // P-READLOG: opening a document is a read; not while its record cannot be written.
+      if (!this.d.access.writable) return this.accept(req, socket, head, (ws) => ws.close(CollabClose.UNAVAILABLE));
       const docId = decodeURIComponent(new URL(req.url ?? '', 'http://x').pathname.slice(COLLAB_PATH.length + 1));
       const where = this.d.cases.doc(docId);
       const c = where && this.d.cases.get(where.caseId);
@@ -362,6 +364,8 @@ export class Collab implements SessionHolder {
       ws.close(CollabClose.FORBIDDEN);
       return;
     }
+    // The access log failed while the document loaded.
+    if (!this.d.access.writable) return ws.close(CollabClose.UNAVAILABLE);
     const conn: Conn = {
       ws,
       viewer: actor.viewer,
@@ -602,6 +606,19 @@ export class Collab implements SessionHolder {
     conn.ended = true;
     conn.ws.close(code);
     this.disconnected(doc, conn);
+  }
+
+  /**
+   * P-READLOG: the access log cannot be written, so nothing more is read here: every connection
+   * closes (UNAVAILABLE), editing bursts typed so far are recorded as on any close, and clients
+   * reconnect once upgrades are let through again.
+   */
+  closeAll(): void {
+    for (const [docId, set] of this.conns) {
+      const doc = this.loadedDoc(docId);
+      if (!doc) continue;
+      for (const conn of [...set]) this.endConn(doc, conn, CollabClose.UNAVAILABLE);
+    }
   }
 
   *sessionHashes(): Iterable<string> {

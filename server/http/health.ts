@@ -1,25 +1,29 @@
 import { Router, type Request, type Response } from 'express';
+import type { AccessLog } from '../audit/accessLog.js';
 import type { LinkHealth } from '../store/health.js';
 
 /**
  * Whether this process can serve now: not stopping, each Redis it needs answering (and not
- * loading). What is failing is named, for the operator.
+ * loading), its access log writable (P-READLOG). What is failing is named, for the operator.
  */
 export class Readiness {
   private readonly listeners: (() => void)[] = [];
 
   constructor(
     private readonly links: readonly LinkHealth[],
+    private readonly access: AccessLog,
     private readonly stopping: () => boolean,
   ) {
     for (const l of links) l.onChange(() => this.changed());
+    access.onChange(() => this.changed());
   }
 
-  /** What keeps the process from serving, by name: 'stopping', a link ('store', 'bus'). */
+  /** What keeps the process from serving, by name: 'stopping', a link ('store', 'bus'), 'access-log'. */
   failing(): string[] {
     const out: string[] = [];
     if (this.stopping()) out.push('stopping');
     for (const l of this.links) if (!l.ready) out.push(l.name);
+    if (!this.access.writable) out.push('access-log');
     return out;
   }
 

@@ -137,6 +137,8 @@ export class Realtime {
       const session = await this.d.sessions.resolve(socket.request);
       if (!session) return next(new HandshakeError('UNAUTHENTICATED'));
       if (auth?.protocolVersion !== PROTOCOL_VERSION) return next(new HandshakeError('PROTOCOL_OUTDATED'));
+      // P-READLOG: a connection starts with a read (its case list), which needs its record.
+      if (!this.d.access.writable) return next(new HandshakeError('UNAVAILABLE'));
       socket.data = {
         viewer: session.viewer,
         sessionIdHash: session.idHash,
@@ -155,6 +157,8 @@ export class Realtime {
   }
 
   private connected(socket: S): void {
+    // The log became unwritable since the handshake: nothing is read; the client connects again.
+    if (!this.d.access.writable) return void socket.disconnect(true);
     const { viewer } = socket.data;
     void socket.join([userRoom(viewer.userId), sessionRoom(socket.data.sessionIdHash)]);
     const summaries = this.summaries(viewer);
@@ -236,6 +240,9 @@ export class Realtime {
 
   private openCase(socket: S, input: CommandInput<'case:open'>): Promise<Ack<OpenResult>> {
     const { caseId, since } = input;
+    const unavailable = { ok: false as const, error: appError('UNAVAILABLE') };
+    // P-READLOG: not served while its record cannot be written (the same answer for every case).
+    if (!this.d.access.writable) return Promise.resolve(unavailable);
     return this.d.cases.withCase(caseId, async () => {
       let c = this.d.cases.get(caseId);
       const actor = this.actor(socket);
@@ -247,6 +254,8 @@ export class Realtime {
         c = this.d.cases.get(caseId);
       }
       if (!c || !maySeeCase(c, actor.viewer)) {
+        // P-EXIST: a refusal after the waits answers as a served open would (below).
+        if (!this.d.access.writable) return unavailable;
         this.d.access.record(accessRecord(actor, c ?? null, { action: 'read', operation: 'case:open', caseId, outcome: 'denied' }));
         return { ok: false as const, error: appError('NOT_FOUND') };
       }
@@ -265,6 +274,9 @@ export class Realtime {
         result = { view };
         ops = [{ op: 'snapshot', view }];
       }
+      // Checked again after the waits above. A failure found after this point is in time too:
+      // the records of what is served now are kept until they are written.
+      if (!this.d.access.writable) return unavailable;
       await socket.join(caseRoom(caseId));
       if (!socket.connected) return { ok: false as const, error: appError('UNAUTHENTICATED') };
       this.st(socket).open.set(caseId, c.version);
@@ -353,6 +365,8 @@ export class Realtime {
     const logged = new Set<string>();
     const at = new Date().toISOString();
     let someoneLeft = false;
+    const writable = this.d.access.writable;
+    const unserved: S[] = [];
     for (const s of this.localSocketsIn(caseRoom(caseId))) {
       const st = this.st(s);
       const served = st.open.get(caseId);
@@ -370,6 +384,12 @@ export class Realtime {
         built = { ops, packet, revoked: ops.some((o) => o.op === 'revoked') };
         perUser.set(viewer.userId, built);
       }
+      // P-READLOG: while the log cannot be written, a board that would be shown something is
+      // disconnected instead. It connects again once the log works, and catches up from its cursor.
+      if (!writable && built.ops.length > 0) {
+        unserved.push(s);
+        continue;
+      }
       // A read per user and address (NEN 7513 names both): a second tab at the same address reads
       // the same thing at the same moment, and a duplicate row would add nothing to the log.
       const readKey = `${viewer.userId} ${s.data.address}`;
@@ -386,7 +406,9 @@ export class Realtime {
       }
     }
     // Local only: every process delivers to its own sockets from the shared log.
-    for (const { ops, socketIds } of packets) this.io.local.to(socketIds).emit('case:patch', { caseId, cursor, ops });
+    // (An empty list would mean every socket.)
+    for (const { ops, socketIds } of packets) if (socketIds.length > 0) this.io.local.to(socketIds).emit('case:patch', { caseId, cursor, ops });
+    for (const s of unserved) s.disconnect(true);
     if (touched.meta) this.deliverSummaries(before, after);
     // A participant change can change who may be listed. Every process handles every commit, so
     // each refreshes its own sockets; no need to tell the others. Nothing is re-sent otherwise.
@@ -410,6 +432,11 @@ export class Realtime {
       if (summary && previous && JSON.stringify(summary) === JSON.stringify(previous)) continue;
       for (const s of this.localSocketsIn(userRoom(userId))) {
         if (summary) {
+          // As for patches: not shown without its record.
+          if (!this.d.access.writable) {
+            s.disconnect(true);
+            continue;
+          }
           this.d.access.record(accessRecord({ viewer, address: s.data.address }, after, { action: 'read', operation: 'cases:list' }));
           s.emit('cases:upsert', summary);
         } else if (removed) s.emit('cases:removed', after.id);
