@@ -108,8 +108,10 @@ export const REDIS_START_TIMEOUT_MS = 5_000;
 export const STORE_UNAVAILABLE_AFTER_MS = 3_000;
 /** Each Redis (store, bus) is sent a PING this often: readiness follows a hang, a restart or loading. */
 export const REDIS_PROBE_EVERY_MS = 500;
-/** The Retry-After of an UNAVAILABLE answer. */
+/** The Retry-After of an UNAVAILABLE answer; a client waits at most this long between tries. */
 export const UNAVAILABLE_RETRY_AFTER_MS = 5_000;
+/** A client's first wait after an UNAVAILABLE answer; it doubles up to UNAVAILABLE_RETRY_AFTER_MS. */
+export const UNAVAILABLE_FIRST_RETRY_MS = 1_000;
 /** Access records that could not be written are tried again this often. */
 export const ACCESS_LOG_RETRY_MS = 500;
 /**

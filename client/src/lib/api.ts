@@ -47,7 +47,7 @@ export class Api {
     const error: ClientError =
       json && typeof json === 'object' && 'error' in json
         ? toClientError((json as { error: unknown }).error)
-        : localError(res.status === 401 ? 'UNAUTHENTICATED' : res.status === 403 ? 'FORBIDDEN' : 'INTERNAL');
+        : localError(res.status === 401 ? 'UNAUTHENTICATED' : res.status === 403 ? 'FORBIDDEN' : res.status === 503 ? 'UNAVAILABLE' : 'INTERNAL');
     if (error.code === 'UNAUTHENTICATED' && expectAuth) this.onUnauthenticated();
     return { ok: false, error };
   }

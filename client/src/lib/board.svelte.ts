@@ -12,6 +12,7 @@ import type {
 } from '../../../shared/protocol.js';
 import type { Connection } from './connection.svelte.js';
 import { errorText } from './errors.js';
+import { retryDelay } from './retry.js';
 
 export type BoardStatus = 'leeg' | 'laden' | 'open' | 'fout';
 
@@ -62,6 +63,9 @@ export class Board {
   /** A view or catch-up has been applied: live patches now apply on top of it. */
   #live = false;
   #openSeq = 0;
+  /** A case:open answered UNAVAILABLE is tried again after this wait; `#unavailable` counts them. */
+  #retry: ReturnType<typeof setTimeout> | undefined;
+  #unavailable = 0;
   /** Unanswered case:leave per case: a reopen waits for it (see #sync). */
   #leaving: Partial<Record<CaseId, Promise<unknown>>> = {};
 
@@ -107,6 +111,8 @@ export class Board {
   }
 
   reset(): void {
+    clearTimeout(this.#retry);
+    this.#unavailable = 0;
     this.#openSeq++;
     this.caseId = null;
     this.status = 'leeg';
@@ -176,6 +182,15 @@ export class Board {
         if (this.status !== 'open') this.error = errorText(res.error);
         return;
       }
+      // It cannot serve the board now: what is shown stays, and it is opened again later.
+      if (res.error.code === 'UNAVAILABLE') {
+        if (this.status !== 'open') this.error = errorText(res.error);
+        clearTimeout(this.#retry);
+        this.#retry = setTimeout(() => {
+          if (seq === this.#openSeq && this.caseId === caseId) void this.#sync();
+        }, retryDelay(this.#unavailable++));
+        return;
+      }
       this.#clearData();
       this.status = 'fout';
       this.error = errorText(res.error);
@@ -191,6 +206,7 @@ export class Board {
       cursor = data.patch.cursor;
     }
     this.error = null;
+    this.#unavailable = 0;
     if (this.meta) this.status = 'open';
     this.#live = true;
     for (const p of pending) {

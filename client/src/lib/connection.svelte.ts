@@ -9,6 +9,7 @@ import {
 } from '../../../shared/protocol.js';
 import { type CommandInput, type CommandName, CommandSchemas } from '../../../shared/schemas.js';
 import { localError, type Result, toClientError } from './errors.js';
+import { retryDelay } from './retry.js';
 
 export type AppSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 export type ConnectionStatus = 'verbinden' | 'verbonden' | 'opnieuw verbinden';
@@ -24,17 +25,19 @@ export interface ConnectionHooks {
 }
 
 const ACK_TIMEOUT_MS = 10_000;
-/** Retry delay after a refused handshake that socket.io does not retry by itself. */
-const RETRY_MS = 3_000;
 
 /** The live board's one socket: status for the banner, and typed commands with acks. */
 export class Connection {
   status = $state<ConnectionStatus>('verbinden');
   /** The server speaks a newer protocol: only a reload helps. */
   outdated = $state(false);
+  /** The handshake was refused for now (the server's store or access log is away): tried again, with a growing wait. */
+  unavailable = $state(false);
 
   #socket: AppSocket | null = null;
   #retry: ReturnType<typeof setTimeout> | undefined;
+  /** Refused handshakes in a row, for the growing wait between tries. */
+  #refusals = 0;
 
   get connected(): boolean {
     return this.#socket?.connected ?? false;
@@ -43,6 +46,8 @@ export class Connection {
   start(hooks: ConnectionHooks): void {
     this.stop();
     this.status = 'verbinden';
+    this.unavailable = false;
+    this.#refusals = 0;
     const auth: HandshakeAuth = { protocolVersion: PROTOCOL_VERSION };
     // Same origin; the HttpOnly session cookie authenticates the handshake.
     const socket: AppSocket = io({
@@ -56,6 +61,8 @@ export class Connection {
 
     socket.on('connect', () => {
       this.status = 'verbonden';
+      this.unavailable = false;
+      this.#refusals = 0;
       hooks.onConnect();
     });
     socket.on('disconnect', (reason) => {
@@ -78,6 +85,8 @@ export class Connection {
         return;
       }
       this.status = 'opnieuw verbinden';
+      // Not "logged out": the session could not be looked up now, or no read can be logged.
+      if (code === 'UNAVAILABLE') this.unavailable = true;
       // Refused by middleware (other than the above): socket.io stops; try again ourselves.
       if (!socket.active) this.#retryLater(socket);
     });
@@ -128,7 +137,7 @@ export class Connection {
     clearTimeout(this.#retry);
     this.#retry = setTimeout(() => {
       if (this.#socket === socket && !socket.connected) socket.connect();
-    }, RETRY_MS);
+    }, retryDelay(this.#refusals++));
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Me } from '../../../shared/protocol.js';
 import type { Api } from './api.js';
 import { errorText } from './errors.js';
+import { RETRYING_TEXT, retryDelay, wait } from './retry.js';
 
 export type SessionStatus = 'laden' | 'uitgelogd' | 'ingelogd';
 
@@ -16,9 +17,18 @@ export class Session {
 
   constructor(private readonly api: Api) {}
 
-  /** Ask the server whether the cookie still holds a session. */
+  /**
+   * Ask the server whether the cookie still holds a session. While the server cannot say
+   * (UNAVAILABLE) it is asked again, with a growing wait: that is not "logged out".
+   */
   async load(): Promise<Me | null> {
-    const res = await this.api.request<{ me: Me }>('GET', '/api/me', undefined, false);
+    let res = await this.api.request<{ me: Me }>('GET', '/api/me', undefined, false);
+    for (let attempt = 0; !res.ok && res.error.code === 'UNAVAILABLE'; attempt++) {
+      this.notice = RETRYING_TEXT;
+      await wait(retryDelay(attempt));
+      res = await this.api.request<{ me: Me }>('GET', '/api/me', undefined, false);
+    }
+    this.notice = null;
     if (res.ok) {
       this.#signIn(res.data.me);
       return res.data.me;
