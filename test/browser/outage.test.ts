@@ -17,10 +17,13 @@ beforeAll(async () => {
   ({ srv, browser } = await startBrowserEnv({ env: { REDIS_URL: redis.url, REDIS_PREFIX: newId('t') } }));
 });
 afterAll(async () => {
-  await user?.ctx.close();
-  await browser?.close();
-  await srv?.close();
-  await redis?.stop();
+  try {
+    await user?.ctx.close();
+    await browser?.close();
+    await srv?.close();
+  } finally {
+    await redis?.stop();
+  }
 });
 
 describe('P-REDIS in the browser: "tijdelijk niet beschikbaar", tried again, still logged in', () => {

@@ -15,8 +15,11 @@ let mounted: string | null = null;
 
 afterAll(async () => {
   for (const c of clients) c.close();
-  await srv?.close();
-  if (mounted) spawnSync('umount', [mounted]);
+  try {
+    await srv?.close();
+  } finally {
+    if (mounted) spawnSync('umount', ['--lazy', mounted]);
+  }
 });
 
 /** Writes a file until the disk is full. */

@@ -35,8 +35,13 @@ beforeAll(async () => {
 afterAll(async () => {
   board?.close();
   for (const c of opened) c.close();
-  await srv?.close();
-  await redis?.stop();
+  // A test that failed may have left it stopped: the server's close needs it to answer.
+  redis?.signal('SIGCONT');
+  try {
+    await srv?.close();
+  } finally {
+    await redis?.stop();
+  }
 });
 
 const status = async (path: string): Promise<number> => (await fetch(`${srv.url}${path}`)).status;
