@@ -162,6 +162,9 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
       if (closing) return;
       closing = true;
       sessionEnds.close();
+      // No new connections; the open ones finish what they sent before they are closed.
+      server.close();
+      await realtime.drain();
       await collab.close();
       await realtime.close();
       server.closeAllConnections();

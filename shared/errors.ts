@@ -14,6 +14,8 @@ export const ERROR_CODES = [
   'CONFLICT',
   'TOO_LARGE',
   'RATE_LIMITED',
+  // The server cannot serve this now (it is stopping, or its store is away): try again shortly.
+  'UNAVAILABLE',
   'LOGIN_FAILED',
   'LOGIN_THROTTLED',
   'INTERNAL',
@@ -40,6 +42,7 @@ export const ERROR_TEXT_NL: Record<ErrorCode, string> = {
   CONFLICT: 'Iemand anders wijzigde dit tegelijk. Probeer het opnieuw.',
   TOO_LARGE: 'Dit is te groot om op te slaan.',
   RATE_LIMITED: 'Te veel opdrachten tegelijk. Wacht even en probeer het opnieuw.',
+  UNAVAILABLE: 'Casusbord is tijdelijk niet beschikbaar. Uw opdracht is niet uitgevoerd; probeer het zo opnieuw.',
   LOGIN_FAILED: 'Gebruikersnaam of wachtwoord onjuist.',
   LOGIN_THROTTLED: 'Te veel mislukte pogingen om in te loggen. Wacht even en probeer het dan opnieuw.',
   INTERNAL: 'Er ging iets mis aan onze kant. Probeer het opnieuw.',
