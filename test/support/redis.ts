@@ -9,8 +9,13 @@ export interface PrivateRedis {
   port: number;
   dir: string;
   stop(): Promise<void>;
-  /** Stops and starts it again on the same port and directory (append-only keeps the data). */
-  restart(): Promise<void>;
+  /**
+   * Stops and starts it again on the same port and directory (append-only keeps the data), with
+   * other arguments if given, resolving once its log shows `until` (by default: serving).
+   */
+  restart(again?: { args?: string[]; until?: string }): Promise<void>;
+  /** Resolves once the running server's log shows `text`. */
+  logged(text: string): Promise<void>;
 }
 
 async function freePort(): Promise<number> {
@@ -24,26 +29,44 @@ async function freePort(): Promise<number> {
   });
 }
 
-function launch(port: number, dir: string, appendOnly: boolean): Promise<ChildProcess> {
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', appendOnly ? 'yes' : 'no', '--dir', dir], {
+interface Launched {
+  proc: ChildProcess;
+  /** Resolves once its log shows `text`. */
+  logged(text: string): Promise<void>;
+}
+
+/** Started once its log shows `until` (by default: loaded and serving). */
+function launch(port: number, dir: string, appendOnly: boolean, args: string[] = [], until = 'Ready to accept connections'): Promise<Launched> {
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', appendOnly ? 'yes' : 'no', '--dir', dir, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    proc.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      if (out.includes('Ready to accept connections')) resolve(proc);
-    });
-    proc.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${out}`)));
+  let out = '';
+  const waiters: { text: string; resolve: () => void }[] = [];
+  proc.stdout!.on('data', (c: Buffer) => {
+    out += c.toString();
+    for (const w of [...waiters]) {
+      if (out.includes(w.text)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
+    }
   });
+  const logged = (text: string): Promise<void> =>
+    new Promise((resolve, reject) => {
+      if (out.includes(text)) return resolve();
+      waiters.push({ text, resolve });
+      proc.once('exit', (code) => reject(new Error(`redis-server exited (${code}) before logging ${text}: ${out}`)));
+    });
+  return logged(until).then(() => ({ proc, logged }));
 }
 
 /** A private redis-server on a free port, for tests that own their Redis. */
-export async function startRedis(opts: { appendOnly?: boolean } = {}): Promise<PrivateRedis> {
+export async function startRedis(opts: { appendOnly?: boolean; args?: string[] } = {}): Promise<PrivateRedis> {
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'casusbord-redis-'));
-  let proc = await launch(port, dir, opts.appendOnly ?? false);
+  let launched = await launch(port, dir, opts.appendOnly ?? false, opts.args);
   const stop = async (): Promise<void> => {
+    const proc = launched.proc;
     if (proc.exitCode !== null || proc.signalCode !== null) return;
     const exited = new Promise((r) => proc.once('exit', r));
     proc.kill('SIGTERM');
@@ -54,9 +77,10 @@ export async function startRedis(opts: { appendOnly?: boolean } = {}): Promise<P
     port,
     dir,
     stop,
-    async restart() {
+    async restart(again = {}) {
       await stop();
-      proc = await launch(port, dir, opts.appendOnly ?? false);
+      launched = await launch(port, dir, opts.appendOnly ?? false, again.args ?? opts.args, again.until);
     },
+    logged: (text) => launched.logged(text),
   };
 }
