@@ -60,6 +60,8 @@ interface Conn {
   clientIds: Set<number>;
   /** Pending end of an editing burst by this connection. */
   burst: NodeJS.Timeout | null;
+  /** What this connection's own updates did to the text in its current burst, in characters. */
+  changed: { inserted: number; deleted: number };
 }
 
 export interface CollabDeps {
@@ -92,6 +94,8 @@ export class Collab implements SessionHolder {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_DOC_UPDATE_BYTES + 1024 });
   private readonly docs = new Map<string, Promise<CollabDoc>>();
   private readonly conns = new Map<string, Set<Conn>>();
+  /** Every connection ever registered: a transaction's origin is one of them when a writer's update made it. */
+  private readonly knownConns = new WeakSet<object>();
   /** The documents whose load completed, by id: what `docs` resolves to, without waiting. */
   private readonly loadedDocs = new Map<string, CollabDoc>();
   /** Upgrades past their session check and not yet registered: a session that ends meanwhile marks them. */
@@ -216,6 +220,16 @@ export class Collab implements SessionHolder {
     }
     doc.unsubscribe = unsubscribe;
     doc.ydoc.on('update', (update: Uint8Array, origin: unknown) => this.onUpdate(doc, update, origin));
+    // Who changed what, per writer: several people can type in one burst, and each is logged for their own part.
+    doc.text.observe((event, tr) => {
+      const origin = tr.origin as Conn | null;
+      if (!origin || typeof origin !== 'object' || !this.knownConns.has(origin)) return;
+      for (const d of event.delta) {
+        if (typeof d.insert === 'string') origin.changed.inserted += d.insert.length;
+        else if (d.insert !== undefined) origin.changed.inserted += 1;
+        if (d.delete) origin.changed.deleted += d.delete;
+      }
+    });
     doc.awareness.on('update', ({ added, updated, removed }: Record<string, number[]>, origin: unknown) => {
       const changed = [...added!, ...updated!, ...removed!];
       const enc = encoding.createEncoder();
@@ -370,7 +384,9 @@ export class Collab implements SessionHolder {
       canWrite: access === 'write',
       clientIds: new Set(),
       burst: null,
+      changed: { inserted: 0, deleted: 0 },
     };
+    this.knownConns.add(conn);
     ws.on('pong', () => (conn.alive = true));
     let set = this.conns.get(docId);
     if (!set) this.conns.set(docId, (set = new Set()));
@@ -483,16 +499,23 @@ export class Collab implements SessionHolder {
     conn.burst.unref();
   }
 
-  /** Never rejects: a store that fails here (a full disk, Redis away) is logged, and the text stays in its document. */
+  /**
+   * Each writer's burst is logged as its own change, with how many characters it typed and
+   * removed (never what: the log holds no case content). An item's board copy then follows.
+   * Never rejects: a store that fails here (a full disk, Redis away) is logged, and the text
+   * stays in its document.
+   */
   private async endBurst(doc: CollabDoc, conn: Conn): Promise<void> {
     conn.burst = null;
     const actor = { viewer: conn.viewer, address: conn.address };
+    const { inserted, deleted } = conn.changed;
+    conn.changed = { inserted: 0, deleted: 0 };
     try {
-      if (doc.target.kind === 'minutes') {
-        const c = this.d.cases.get(doc.caseId);
-        if (c) this.d.access.record(accessRecord(actor, c, { action: 'update', operation: 'minutes:edit' }));
-        return;
-      }
+      const c = this.d.cases.get(doc.caseId);
+      const itemId = doc.target.kind === 'item' ? doc.target.itemId : null;
+      const operation = `${doc.target.kind === 'item' ? 'item:text' : 'minutes:edit'} +${inserted} -${deleted}`;
+      if (c && inserted + deleted > 0) this.d.access.record(accessRecord(actor, c, { action: 'update', operation, itemId }));
+      if (doc.target.kind === 'minutes') return;
       const text = doc.text.toString().trim();
       const item = this.d.cases.get(doc.caseId)?.items.get(doc.target.itemId);
       if (!item || !text || item.text === text) return;
