@@ -132,6 +132,9 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
   });
   // Socket.IO handles its own path; the collaboration endpoint claims its own; all else is refused.
   server.on('upgrade', (req, socket, head) => {
+    // Node stops handling an upgraded socket's errors: a peer that resets it while the upgrade
+    // waits (for the session in Redis, say) would otherwise end the process.
+    socket.on('error', (err: Error & { code?: string }) => log.debug({ code: err.code }, 'upgrade socket failed'));
     if (req.url?.startsWith(`${COLLAB_PATH}/`)) {
       if (!sameOrigin(req.headers)) return void socket.destroy();
       void collab.handleUpgrade(req, socket, head);

@@ -120,24 +120,31 @@ export class Collab implements SessionHolder {
       socket.write(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       socket.destroy();
     };
+    // Marked before the session is read: a session that ends while this upgrade waits (for the
+    // store, for the document) is found here by endSessions, so the connection never opens on it.
+    const idHash = this.d.sessions.idHashOf(req);
+    const pending = { idHash: idHash ?? '', ended: false };
+    if (idHash) {
+      this.pending.add(pending);
+      socket.once('close', () => this.pending.delete(pending));
+    }
     try {
       const session = await this.d.sessions.resolve(req);
-      if (!session) return refuse('401 Unauthorized');
+      // The peer may have gone meanwhile: nothing to answer.
+      if (socket.destroyed) return;
+      if (!session || pending.ended) return refuse('401 Unauthorized');
       const docId = decodeURIComponent(new URL(req.url ?? '', 'http://x').pathname.slice(COLLAB_PATH.length + 1));
       const where = this.d.cases.doc(docId);
       const c = where && this.d.cases.get(where.caseId);
       const actor = { viewer: session.viewer, address: this.d.addressOf(req), sessionIdHash: session.idHash };
       if (!where || !c || docAccess(c, where.target, session.viewer) === 'none') {
+        this.pending.delete(pending);
         this.d.access.record(accessRecord(actor, c ?? null, { action: 'read', operation: 'doc:open', outcome: 'denied' }));
         // Accepted, then closed at once with nothing sent: the same for an unknown and a forbidden
         // document, and a close code a browser can read (an HTTP refusal it cannot tell from a network fault).
         this.accept(req, socket, head, (ws) => ws.close(CollabClose.FORBIDDEN));
         return;
       }
-      const pending = { idHash: session.idHash, ended: false };
-      this.pending.add(pending);
-      // Also when the upgrade never completes (a bad handshake, a peer gone).
-      socket.once('close', () => this.pending.delete(pending));
       this.accept(req, socket, head, (ws) =>
         this.connected(ws, docId, actor, pending)
           .catch((err: unknown) => {
@@ -148,8 +155,9 @@ export class Collab implements SessionHolder {
           .finally(() => this.pending.delete(pending)),
       );
     } catch (err) {
+      this.pending.delete(pending);
       this.d.log.error({ err }, 'collab upgrade failed');
-      refuse('500 Internal Server Error');
+      if (!socket.destroyed) refuse('500 Internal Server Error');
     }
   }
 
