@@ -16,7 +16,8 @@ import {
   MAX_DOC_BYTES,
   MAX_DOC_UPDATE_BYTES,
   MAX_ITEM_TEXT_CHARS,
-  MAX_MINUTES_CHARS,
+  MAX_COLLAB_MESSAGES_BEFORE_OPEN,
+  MAX_CURSOR_IDS_PER_CONNECTION,
   SESSION_CHECK_EVERY_MS,
 } from '../../shared/limits.js';
 import { COLLAB_MESSAGE_REFUSED, COLLAB_PATH, CollabClose, CollabRefusal } from '../../shared/protocol.js';
@@ -28,6 +29,7 @@ import type { CaseService, Committed } from '../cases/service.js';
 import type { Directory } from '../directory/directory.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/types.js';
+import { admit } from './admit.js';
 import { CollabDoc } from './doc.js';
 import type { Cluster } from '../cluster/cluster.js';
 
@@ -293,13 +295,22 @@ export class Collab implements SessionHolder {
       if (type === MESSAGE_SYNC && decoding.readVarUint(decoder) === syncProtocol.messageYjsUpdate) {
         Y.applyUpdate(doc.ydoc, decoding.readVarUint8Array(decoder), 'relay');
       } else if (type === MESSAGE_AWARENESS) {
-        const update = decoding.readVarUint8Array(decoder);
-        // Ids spoken for on another process are that user's here too (the sender bound each state to its user).
-        for (const { clientId, state } of readAwareness(update)) {
-          const userId = (state as { user?: { id?: unknown } } | null)?.user?.id;
-          if (typeof userId === 'string' && !doc.clientOwners.has(clientId)) doc.clientOwners.set(clientId, userId as UserId);
+        // The sender bound each state to its user. An id known here as another user's is not
+        // taken over from afar, and a cursor held by a connection here is not removed from afar;
+        // an id new here becomes its user's.
+        const kept: AwarenessEntry[] = [];
+        for (const { clientId, clock, state } of readAwareness(decoding.readVarUint8Array(decoder))) {
+          const owner = doc.clientOwners.get(clientId);
+          if (state === null) {
+            if (!this.heldHere(doc, clientId)) kept.push([clientId, clock, 'null']);
+            continue;
+          }
+          const userId = (state as { user?: { id?: unknown } }).user?.id;
+          if (typeof userId !== 'string' || (owner !== undefined && owner !== userId)) continue;
+          doc.clientOwners.set(clientId, userId as UserId);
+          kept.push([clientId, clock, JSON.stringify(state)]);
         }
-        awarenessProtocol.applyAwarenessUpdate(doc.awareness, update, 'relay');
+        if (kept.length > 0) awarenessProtocol.applyAwarenessUpdate(doc.awareness, encodeAwareness(kept), 'relay');
       }
     } catch (err) {
       this.d.log.warn({ err: (err as Error).message, docId: doc.docId }, 'bad relayed doc message');
@@ -329,6 +340,8 @@ export class Collab implements SessionHolder {
     syncProtocol.writeUpdate(enc, update);
     const message = encoding.toUint8Array(enc);
     this.broadcast(doc, message, origin);
+    // Counted as it is applied, not once stored: a burst of frames cannot pass the byte cap together.
+    if (origin !== 'store') doc.approxBytes += update.length;
     // Loaded from the store, or relayed from the process that stored it: not stored twice.
     if (origin === 'store' || origin === 'relay') return;
     // To the other processes at once, so their readers hear it as soon as this one's do, and again
@@ -339,10 +352,7 @@ export class Collab implements SessionHolder {
 
   private async persist(doc: CollabDoc, update: Uint8Array, message: Uint8Array): Promise<void> {
     const appended = this.d.store.appendDocUpdate(doc.docId, update).then(
-      () => {
-        doc.storedUpdates++;
-        doc.approxBytes += update.length;
-      },
+      () => void doc.storedUpdates++,
       (err: unknown) => this.d.log.error({ err, docId: doc.docId }, 'storing a document update failed'),
     );
     doc.appending = appended;
@@ -364,7 +374,10 @@ export class Collab implements SessionHolder {
 
   private async connected(ws: WebSocket, docId: string, actor: Actor, pending: { ended: boolean }): Promise<void> {
     const queue: RawData[] = [];
-    ws.on('message', (m: RawData) => queue.push(m));
+    ws.on('message', (m: RawData) => {
+      // An honest client sends a sync step and a cursor while it waits; a flood is cut off.
+      if (queue.push(m) > MAX_COLLAB_MESSAGES_BEFORE_OPEN) ws.terminate();
+    });
     const doc = await this.held(docId);
     try {
       if (pending.ended) return ws.close(CollabClose.SESSION_ENDED);
@@ -456,7 +469,9 @@ export class Collab implements SessionHolder {
       syncProtocol.writeSyncStep2(enc, doc.ydoc);
       return send(conn, encoding.toUint8Array(enc));
     }
-    if (update.length > MAX_DOC_UPDATE_BYTES || wouldOverflow(doc, update)) {
+    const admission = admit(doc, update);
+    if (admission === 'bad') throw new Error('update outside the text, or not applicable at once');
+    if (admission === 'too-long') {
       // The writer is told, and only growth is refused: deleting and rewriting within the cap
       // always go through, so nobody can fill a shared text to keep the others from editing it.
       const r = encoding.createEncoder();
@@ -477,27 +492,27 @@ export class Collab implements SessionHolder {
   private onAwareness(doc: CollabDoc, conn: Conn, update: Uint8Array): void {
     const user = this.d.dir.user(conn.viewer.userId);
     const org = this.d.dir.org(conn.viewer.orgId);
-    const enc = encoding.createEncoder();
-    const entries: [number, number, string][] = [];
+    const entries: AwarenessEntry[] = [];
     for (const { clientId, clock, state } of readAwareness(update)) {
       // A client id belongs to the user who first spoke for it, here or on another process,
       // for as long as the document is loaded: a peer that reconnects gets its own id back, and
       // nobody else can take it over meanwhile (and so hide or move that peer's cursor).
       const owner = doc.clientOwners.get(clientId);
       if (owner !== undefined && owner !== conn.viewer.userId) continue;
+      if (!conn.clientIds.has(clientId) && conn.clientIds.size >= MAX_CURSOR_IDS_PER_CONNECTION) throw new Error('too many cursor ids');
       doc.clientOwners.set(clientId, conn.viewer.userId);
       conn.clientIds.add(clientId);
       const bound =
         state === null ? null : { ...pickCursor(state), user: { id: conn.viewer.userId, name: user?.displayName ?? '', orgId: conn.viewer.orgId, colour: org?.colour ?? '#64748b' } };
       entries.push([clientId, clock, JSON.stringify(bound)]);
     }
-    encoding.writeVarUint(enc, entries.length);
-    for (const [id, clock, json] of entries) {
-      encoding.writeVarUint(enc, id);
-      encoding.writeVarUint(enc, clock);
-      encoding.writeVarString(enc, json);
-    }
-    awarenessProtocol.applyAwarenessUpdate(doc.awareness, encoding.toUint8Array(enc), conn);
+    awarenessProtocol.applyAwarenessUpdate(doc.awareness, encodeAwareness(entries), conn);
+  }
+
+  /** Whether a connection to this process speaks for the client id. */
+  private heldHere(doc: CollabDoc, clientId: number): boolean {
+    for (const c of this.conns.get(doc.docId) ?? []) if (c.clientIds.has(clientId)) return true;
+    return false;
   }
 
   /** An editing burst ends after a pause: then it is one change in the case log and the access log. */
@@ -614,7 +629,11 @@ export class Collab implements SessionHolder {
     const set = this.conns.get(doc.docId);
     if (!set?.delete(conn)) return;
     conn.ended = true;
-    if (conn.burst) clearTimeout(conn.burst);
+    // What it typed before is its own part of the text: recorded like any burst that ends.
+    if (conn.burst) {
+      clearTimeout(conn.burst);
+      void this.endBurst(doc, conn);
+    }
     awarenessProtocol.removeAwarenessStates(doc.awareness, [...conn.clientIds], 'revoked');
     conn.ws.close(CollabClose.REVOKED);
     this.maybeUnload(doc);
@@ -757,6 +776,20 @@ export function replaceText(t: Y.Text, to: string): void {
   if (to.length - start - end > 0) t.insert(start, to.slice(start, to.length - end));
 }
 
+/** One awareness entry as encoded: client id, clock, state as JSON. */
+type AwarenessEntry = [number, number, string];
+
+function encodeAwareness(entries: AwarenessEntry[]): Uint8Array {
+  const enc = encoding.createEncoder();
+  encoding.writeVarUint(enc, entries.length);
+  for (const [id, clock, json] of entries) {
+    encoding.writeVarUint(enc, id);
+    encoding.writeVarUint(enc, clock);
+    encoding.writeVarString(enc, json);
+  }
+  return encoding.toUint8Array(enc);
+}
+
 /** The entries of an awareness update; throws on one that does not parse. */
 function readAwareness(update: Uint8Array): { clientId: number; clock: number; state: Record<string, unknown> | null }[] {
   const decoder = decoding.createDecoder(update);
@@ -769,27 +802,6 @@ function readAwareness(update: Uint8Array): { clientId: number; clock: number; s
     out.push({ clientId, clock, state: state !== null && typeof state === 'object' ? (state as Record<string, unknown>) : null });
   }
   return out;
-}
-
-/**
- * Whether an update would grow the text past its cap, or the stored document past MAX_DOC_BYTES.
- * Only content the document does not hold yet counts: deletions and content already there
- * (a resent update) never overflow.
- */
-function wouldOverflow(doc: CollabDoc, update: Uint8Array): boolean {
-  const cap = doc.target.kind === 'item' ? MAX_ITEM_TEXT_CHARS : MAX_MINUTES_CHARS;
-  let chars = 0;
-  let fresh = false;
-  for (const s of Y.decodeUpdate(update).structs) {
-    if (!(s instanceof Y.Item)) continue;
-    const known = Y.getState(doc.ydoc.store, s.id.client);
-    const n = s.id.clock + s.length - Math.max(known, s.id.clock);
-    if (n <= 0) continue;
-    fresh = true;
-    if (s.countable) chars += n;
-  }
-  if (!fresh) return false;
-  return doc.text.length + chars > cap || doc.approxBytes + update.length > MAX_DOC_BYTES;
 }
 
 const isHighSurrogate = (c: number): boolean => c >= 0xd800 && c <= 0xdbff;
