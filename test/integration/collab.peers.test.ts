@@ -1,13 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as encoding from 'lib0/encoding';
 import WebSocket from 'ws';
-import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
 import type { CaseId } from '../../shared/ids.js';
 import { COLLAB_KEEPALIVE_MS, MAX_CURSOR_IDS_PER_CONNECTION, MAX_DOC_UPDATE_BYTES, MAX_ITEM_TEXT_CHARS, MAX_MINUTES_CHARS } from '../../shared/limits.js';
 import { COLLAB_MESSAGE_REFUSED, COLLAB_PATH, CollabClose, CollabRefusal, type CaseView } from '../../shared/protocol.js';
 import { login, TestClient } from '../support/client.js';
-import { provider, synced, textWhere } from '../support/collab.js';
+import { awarenessMessage, provider, synced, textWhere, updateMessage, wsOpen, type WsConn } from '../support/collab.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { rawWs } from '../support/wsframes.js';
 
@@ -42,29 +40,11 @@ function open(user: string, docId: string) {
   return p;
 }
 
-/** A `ws` client on a document (it answers pings, as a browser does), recording what it receives. */
-function wsConn(user: string, docId: string): Promise<{ ws: WebSocket; received: Buffer[]; closed: Promise<number> }> {
-  const ws = new WebSocket(`${srv.url.replace(/^http/, 'ws')}${COLLAB_PATH}/${docId}`, { headers: { cookie: cookie[user]! } });
-  cleanup.push(() => ws.terminate());
-  const received: Buffer[] = [];
-  ws.on('message', (m: Buffer) => received.push(Buffer.from(m)));
-  const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    ws.once('open', () => resolve({ ws, received, closed }));
-    ws.once('error', reject);
-  });
-}
-
-function awarenessMessage(clientId: number, clock: number, state: object | null): Buffer {
-  const inner = encoding.createEncoder();
-  encoding.writeVarUint(inner, 1);
-  encoding.writeVarUint(inner, clientId);
-  encoding.writeVarUint(inner, clock);
-  encoding.writeVarString(inner, JSON.stringify(state));
-  const enc = encoding.createEncoder();
-  encoding.writeVarUint(enc, 1);
-  encoding.writeVarUint8Array(enc, encoding.toUint8Array(inner));
-  return Buffer.from(encoding.toUint8Array(enc));
+/** A `ws` client on a document, closed after the test. */
+async function wsConn(user: string, docId: string): Promise<WsConn> {
+  const c = await wsOpen(srv.url, docId, cookie[user]!);
+  cleanup.push(() => c.ws.terminate());
+  return c;
 }
 
 function waitFor<T>(check: () => T | undefined, on: (fn: () => void) => () => void, timeoutMs = 10_000): Promise<T> {
@@ -175,14 +155,6 @@ describe('P-PEER: co-editing identity and fairness', () => {
     expect(refusals).toEqual([CollabRefusal.TOO_LONG]);
   });
 });
-
-/** A y-websocket update message carrying `update`. */
-function updateMessage(update: Uint8Array): Buffer {
-  const enc = encoding.createEncoder();
-  encoding.writeVarUint(enc, 0);
-  syncProtocol.writeUpdate(enc, update);
-  return Buffer.from(encoding.toUint8Array(enc));
-}
 
 describe('P-PEER: only plain text that applies at once is taken from a writer', () => {
   /** A writer's connection sends `update`: how does the server answer, and what do readers get? */

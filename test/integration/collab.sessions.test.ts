@@ -1,13 +1,11 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as encoding from 'lib0/encoding';
-import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
 import { newId, type CaseId, type UserId } from '../../shared/ids.js';
 import { SESSION_MAX_AGE_MS } from '../../shared/limits.js';
 import { COLLAB_PATH, CollabClose } from '../../shared/protocol.js';
 import { login, TestClient } from '../support/client.js';
-import { provider, rawConn, synced, textWhere } from '../support/collab.js';
+import { provider, rawConn, synced, textWhere, updateMessage } from '../support/collab.js';
 import { startRedis, type PrivateRedis } from '../support/redis.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { frame, Op, rawWs, type RawWs } from '../support/wsframes.js';
@@ -20,11 +18,9 @@ const hashOf = (cookie: string): string => createHash('sha256').update(cookie.sp
 function typed(text: string): Buffer {
   const scratch = new Y.Doc();
   scratch.getText('text').insert(0, text);
-  const enc = encoding.createEncoder();
-  encoding.writeVarUint(enc, 0);
-  syncProtocol.writeUpdate(enc, Y.encodeStateAsUpdate(scratch));
+  const message = updateMessage(Y.encodeStateAsUpdate(scratch));
   scratch.destroy();
-  return Buffer.from(encoding.toUint8Array(enc));
+  return message;
 }
 
 /** Minutes of a case with its meeting open: every participant may write them. */
