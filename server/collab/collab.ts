@@ -740,20 +740,26 @@ export class Collab implements SessionHolder {
   }
 
   /** Records the editing bursts still open, then closes every document connection. */
+  /**
+   * Stops taking text (nothing sent from now on is applied), records the editing bursts still
+   * open, closes every connection, and returns once every update taken has been stored.
+   */
   async close(): Promise<void> {
     clearInterval(this.keepalive);
-    const pending: Promise<void>[] = [];
+    const bursts: Promise<void>[] = [];
     for (const [docId, set] of this.conns) {
-      const doc = await this.docs.get(docId);
+      const doc = this.loadedDocs.get(docId);
       for (const c of set) {
+        c.ended = true;
         if (c.burst && doc) {
           clearTimeout(c.burst);
-          pending.push(this.endBurst(doc, c));
+          bursts.push(this.endBurst(doc, c));
         }
       }
     }
-    await Promise.all(pending);
+    await Promise.all(bursts);
     for (const set of this.conns.values()) for (const c of set) c.ws.terminate();
+    await Promise.all([...this.loadedDocs.values()].map((d) => d.whenStored()));
     this.wss.close();
   }
 }
