@@ -141,12 +141,11 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
     keepaliveMs: opts.collabKeepaliveMs,
     cluster,
   });
-  // P-READLOG: no live text is read while its record cannot be written.
-  access.onChange((writable) => {
-    if (!writable) collab.closeAll();
-  });
   // Socket.IO handles its own path; the collaboration endpoint claims its own; all else is refused.
   server.on('upgrade', (req, socket, head) => {
+    // Node stops handling an upgraded socket's errors: a peer that resets it while the upgrade
+    // waits (for the session in Redis, say) would otherwise end the process.
+    socket.on('error', (err: Error & { code?: string }) => log.debug({ code: err.code }, 'upgrade socket failed'));
     if (req.url?.startsWith(`${COLLAB_PATH}/`)) {
       if (!sameOrigin(req.headers)) return void socket.destroy();
       void collab.handleUpgrade(req, socket, head);
@@ -178,6 +177,9 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
       if (closing) return;
       closing = true;
       sessionEnds.close();
+      // No new connections; the open ones finish what they sent before they are closed.
+      server.close();
+      await realtime.drain();
       await collab.close();
       await realtime.close();
       server.closeAllConnections();

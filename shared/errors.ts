@@ -14,8 +14,8 @@ export const ERROR_CODES = [
   'CONFLICT',
   'TOO_LARGE',
   'RATE_LIMITED',
-  // The store, or the access log, cannot be written or read now (Redis down or loading, a full
-  // disk): nothing was done, and the same request may be sent again later.
+  // The server cannot serve this now (it is stopping, its store is away, or its access log
+  // cannot be written): nothing was done; try again shortly.
   'UNAVAILABLE',
   'LOGIN_FAILED',
   'LOGIN_THROTTLED',
@@ -43,7 +43,7 @@ export const ERROR_TEXT_NL: Record<ErrorCode, string> = {
   CONFLICT: 'Iemand anders wijzigde dit tegelijk. Probeer het opnieuw.',
   TOO_LARGE: 'Dit is te groot om op te slaan.',
   RATE_LIMITED: 'Te veel opdrachten tegelijk. Wacht even en probeer het opnieuw.',
-  UNAVAILABLE: 'Casusbord is tijdelijk niet beschikbaar. Probeer het over enkele ogenblikken opnieuw.',
+  UNAVAILABLE: 'Casusbord is tijdelijk niet beschikbaar. Uw opdracht is niet uitgevoerd; probeer het zo opnieuw.',
   LOGIN_FAILED: 'Gebruikersnaam of wachtwoord onjuist.',
   LOGIN_THROTTLED: 'Te veel mislukte pogingen om in te loggen. Wacht even en probeer het dan opnieuw.',
   INTERNAL: 'Er ging iets mis aan onze kant. Probeer het opnieuw.',

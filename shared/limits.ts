@@ -93,6 +93,10 @@ export const MAX_MINUTES_CHARS = 150_000;
  * the previous ping is cut off.
  */
 export const COLLAB_KEEPALIVE_MS = 10_000;
+/** Awareness client ids one co-editing connection may speak for (a browser tab uses one). */
+export const MAX_CURSOR_IDS_PER_CONNECTION = 4;
+/** Messages a co-editing connection may send before its document has loaded. */
+export const MAX_COLLAB_MESSAGES_BEFORE_OPEN = 64;
 /** Stored updates of one document before they are merged into one. */
 export const DOC_COMPACT_AFTER_UPDATES = 200;
 /** Keystrokes within this window count as one editing burst in the access log. */

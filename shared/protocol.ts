@@ -36,8 +36,8 @@ export const CollabClose = {
   SESSION_ENDED: 4401,
   /**
    * RFC 6455 "Try Again Later": the store or the access log cannot be used now (P-REDIS,
-   * P-READLOG); the client reconnects by itself. Also how an upgrade is refused meanwhile:
-   * accepted and closed at once, since a browser cannot read the status of a refused upgrade.
+   * P-READLOG); the client reconnects by itself. How an upgrade is refused meanwhile: accepted
+   * and closed at once, since a browser cannot read the status of a refused upgrade.
    */
   UNAVAILABLE: 1013,
 } as const;

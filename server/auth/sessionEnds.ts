@@ -25,6 +25,10 @@ export class SessionEnds {
     private readonly log: Logger,
   ) {
     cluster.onSessionsEnded((ids) => this.endHere(ids));
+    // Back from a break of the link: ends announced meanwhile did not reach this process.
+    cluster.onResync(() => {
+      this.sweep().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'session sweep failed'));
+    });
     this.sweepTimer = setInterval(() => {
       this.sweep().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'session sweep failed'));
     }, SESSION_CHECK_EVERY_MS);

@@ -213,16 +213,22 @@ export class RedisCluster implements Cluster {
     this.sessionAcks.set(token, () => {
       if (++answered >= expected) done();
     });
+    // The bound covers the publish too: while the bus is away it would wait for the link.
     const timer = setTimeout(done, SESSION_END_ACK_MS);
+    this.pub.publish(this.keys.caseChannel, JSON.stringify({ from: this.hexId, kind: 'sessions', ids: idHashes, token })).then(
+      (reached) => {
+        expected = reached - 1;
+        if (answered >= expected) done();
+      },
+      (err: unknown) => {
+        // The bus is away: the others find the ended sessions in their sweep, at the latest when the link is back.
+        this.log.warn({ err: (err as Error).message }, 'session end not published');
+        done();
+      },
+    );
     try {
-      const reached = await this.pub.publish(this.keys.caseChannel, JSON.stringify({ from: this.hexId, kind: 'sessions', ids: idHashes, token }));
-      expected = reached - 1;
-      if (answered >= expected) done();
       await all;
-      if (answered < expected) this.log.warn({ answered, expected }, 'not every process confirmed a session end in time');
-    } catch (err) {
-      // The bus is away: the others find the ended sessions in their sweep.
-      this.log.warn({ err: (err as Error).message }, 'session end not published');
+      if (answered < expected) this.log.warn({ answered, expected: Number.isFinite(expected) ? expected : null }, 'not every process confirmed a session end in time');
     } finally {
       clearTimeout(timer);
       this.sessionAcks.delete(token);

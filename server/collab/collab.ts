@@ -16,7 +16,8 @@ import {
   MAX_DOC_BYTES,
   MAX_DOC_UPDATE_BYTES,
   MAX_ITEM_TEXT_CHARS,
-  MAX_MINUTES_CHARS,
+  MAX_COLLAB_MESSAGES_BEFORE_OPEN,
+  MAX_CURSOR_IDS_PER_CONNECTION,
   SESSION_CHECK_EVERY_MS,
 } from '../../shared/limits.js';
 import { COLLAB_MESSAGE_REFUSED, COLLAB_PATH, CollabClose, CollabRefusal } from '../../shared/protocol.js';
@@ -29,6 +30,7 @@ import type { Directory } from '../directory/directory.js';
 import type { Logger } from '../log.js';
 import { unavailability } from '../store/health.js';
 import type { Store } from '../store/types.js';
+import { admit } from './admit.js';
 import { CollabDoc } from './doc.js';
 import type { Cluster } from '../cluster/cluster.js';
 
@@ -61,6 +63,8 @@ interface Conn {
   clientIds: Set<number>;
   /** Pending end of an editing burst by this connection. */
   burst: NodeJS.Timeout | null;
+  /** What this connection's own updates did to the text in its current burst, in characters. */
+  changed: { inserted: number; deleted: number };
 }
 
 export interface CollabDeps {
@@ -93,6 +97,8 @@ export class Collab implements SessionHolder {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_DOC_UPDATE_BYTES + 1024 });
   private readonly docs = new Map<string, Promise<CollabDoc>>();
   private readonly conns = new Map<string, Set<Conn>>();
+  /** Every connection ever registered: a transaction's origin is one of them when a writer's update made it. */
+  private readonly knownConns = new WeakSet<object>();
   /** The documents whose load completed, by id: what `docs` resolves to, without waiting. */
   private readonly loadedDocs = new Map<string, CollabDoc>();
   /** Upgrades past their session check and not yet registered: a session that ends meanwhile marks them. */
@@ -117,26 +123,34 @@ export class Collab implements SessionHolder {
       socket.write(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       socket.destroy();
     };
+    // Marked before the session is read: a session that ends while this upgrade waits (for the
+    // store, for the document) is found here by endSessions, so the connection never opens on it.
+    const idHash = this.d.sessions.idHashOf(req);
+    const pending = { idHash: idHash ?? '', ended: false };
+    if (idHash) {
+      this.pending.add(pending);
+      socket.once('close', () => this.pending.delete(pending));
+    }
     try {
       const session = await this.d.sessions.resolve(req);
-      if (!session) return refuse('401 Unauthorized');
-      // P-READLOG: opening a document is a read; not while its record cannot be written.
+      // The peer may have gone meanwhile: nothing to answer.
+      if (socket.destroyed) return;
+      if (!session || pending.ended) return refuse('401 Unauthorized');
+      // P-READLOG: opening a document is a read; not while its record cannot be written. (A
+      // connection already open stays: its reading is recorded once, as it opened, not per message.)
       if (!this.d.access.writable) return this.accept(req, socket, head, (ws) => ws.close(CollabClose.UNAVAILABLE));
       const docId = decodeURIComponent(new URL(req.url ?? '', 'http://x').pathname.slice(COLLAB_PATH.length + 1));
       const where = this.d.cases.doc(docId);
       const c = where && this.d.cases.get(where.caseId);
       const actor = { viewer: session.viewer, address: this.d.addressOf(req), sessionIdHash: session.idHash };
       if (!where || !c || docAccess(c, where.target, session.viewer) === 'none') {
+        this.pending.delete(pending);
         this.d.access.record(accessRecord(actor, c ?? null, { action: 'read', operation: 'doc:open', outcome: 'denied' }));
         // Accepted, then closed at once with nothing sent: the same for an unknown and a forbidden
         // document, and a close code a browser can read (an HTTP refusal it cannot tell from a network fault).
         this.accept(req, socket, head, (ws) => ws.close(CollabClose.FORBIDDEN));
         return;
       }
-      const pending = { idHash: session.idHash, ended: false };
-      this.pending.add(pending);
-      // Also when the upgrade never completes (a bad handshake, a peer gone).
-      socket.once('close', () => this.pending.delete(pending));
       this.accept(req, socket, head, (ws) =>
         this.connected(ws, docId, actor, pending)
           .catch((err: unknown) => {
@@ -147,10 +161,11 @@ export class Collab implements SessionHolder {
           .finally(() => this.pending.delete(pending)),
       );
     } catch (err) {
+      this.pending.delete(pending);
       // P-REDIS: the session could not be looked up now: not a refusal, "try again later".
-      if (unavailability(err)) return this.accept(req, socket, head, (ws) => ws.close(CollabClose.UNAVAILABLE));
+      if (unavailability(err) && !socket.destroyed) return this.accept(req, socket, head, (ws) => ws.close(CollabClose.UNAVAILABLE));
       this.d.log.error({ err }, 'collab upgrade failed');
-      refuse('500 Internal Server Error');
+      if (!socket.destroyed) refuse('500 Internal Server Error');
     }
   }
 
@@ -221,6 +236,16 @@ export class Collab implements SessionHolder {
     }
     doc.unsubscribe = unsubscribe;
     doc.ydoc.on('update', (update: Uint8Array, origin: unknown) => this.onUpdate(doc, update, origin));
+    // Who changed what, per writer: several people can type in one burst, and each is logged for their own part.
+    doc.text.observe((event, tr) => {
+      const origin = tr.origin as Conn | null;
+      if (!origin || typeof origin !== 'object' || !this.knownConns.has(origin)) return;
+      for (const d of event.delta) {
+        if (typeof d.insert === 'string') origin.changed.inserted += d.insert.length;
+        else if (d.insert !== undefined) origin.changed.inserted += 1;
+        if (d.delete) origin.changed.deleted += d.delete;
+      }
+    });
     doc.awareness.on('update', ({ added, updated, removed }: Record<string, number[]>, origin: unknown) => {
       const changed = [...added!, ...updated!, ...removed!];
       const enc = encoding.createEncoder();
@@ -276,13 +301,22 @@ export class Collab implements SessionHolder {
       if (type === MESSAGE_SYNC && decoding.readVarUint(decoder) === syncProtocol.messageYjsUpdate) {
         Y.applyUpdate(doc.ydoc, decoding.readVarUint8Array(decoder), 'relay');
       } else if (type === MESSAGE_AWARENESS) {
-        const update = decoding.readVarUint8Array(decoder);
-        // Ids spoken for on another process are that user's here too (the sender bound each state to its user).
-        for (const { clientId, state } of readAwareness(update)) {
-          const userId = (state as { user?: { id?: unknown } } | null)?.user?.id;
-          if (typeof userId === 'string' && !doc.clientOwners.has(clientId)) doc.clientOwners.set(clientId, userId as UserId);
+        // The sender bound each state to its user. An id known here as another user's is not
+        // taken over from afar, and a cursor held by a connection here is not removed from afar;
+        // an id new here becomes its user's.
+        const kept: AwarenessEntry[] = [];
+        for (const { clientId, clock, state } of readAwareness(decoding.readVarUint8Array(decoder))) {
+          const owner = doc.clientOwners.get(clientId);
+          if (state === null) {
+            if (!this.heldHere(doc, clientId)) kept.push([clientId, clock, 'null']);
+            continue;
+          }
+          const userId = (state as { user?: { id?: unknown } }).user?.id;
+          if (typeof userId !== 'string' || (owner !== undefined && owner !== userId)) continue;
+          doc.clientOwners.set(clientId, userId as UserId);
+          kept.push([clientId, clock, JSON.stringify(state)]);
         }
-        awarenessProtocol.applyAwarenessUpdate(doc.awareness, update, 'relay');
+        if (kept.length > 0) awarenessProtocol.applyAwarenessUpdate(doc.awareness, encodeAwareness(kept), 'relay');
       }
     } catch (err) {
       this.d.log.warn({ err: (err as Error).message, docId: doc.docId }, 'bad relayed doc message');
@@ -312,6 +346,8 @@ export class Collab implements SessionHolder {
     syncProtocol.writeUpdate(enc, update);
     const message = encoding.toUint8Array(enc);
     this.broadcast(doc, message, origin);
+    // Counted as it is applied, not once stored: a burst of frames cannot pass the byte cap together.
+    if (origin !== 'store') doc.approxBytes += update.length;
     // Loaded from the store, or relayed from the process that stored it: not stored twice.
     if (origin === 'store' || origin === 'relay') return;
     // To the other processes at once, so their readers hear it as soon as this one's do, and again
@@ -322,10 +358,7 @@ export class Collab implements SessionHolder {
 
   private async persist(doc: CollabDoc, update: Uint8Array, message: Uint8Array): Promise<void> {
     const appended = this.d.store.appendDocUpdate(doc.docId, update).then(
-      () => {
-        doc.storedUpdates++;
-        doc.approxBytes += update.length;
-      },
+      () => void doc.storedUpdates++,
       (err: unknown) => this.d.log.error({ err, docId: doc.docId }, 'storing a document update failed'),
     );
     doc.appending = appended;
@@ -347,7 +380,10 @@ export class Collab implements SessionHolder {
 
   private async connected(ws: WebSocket, docId: string, actor: Actor, pending: { ended: boolean }): Promise<void> {
     const queue: RawData[] = [];
-    ws.on('message', (m: RawData) => queue.push(m));
+    ws.on('message', (m: RawData) => {
+      // An honest client sends a sync step and a cursor while it waits; a flood is cut off.
+      if (queue.push(m) > MAX_COLLAB_MESSAGES_BEFORE_OPEN) ws.terminate();
+    });
     const doc = await this.held(docId);
     try {
       if (pending.ended) return ws.close(CollabClose.SESSION_ENDED);
@@ -377,7 +413,9 @@ export class Collab implements SessionHolder {
       canWrite: access === 'write',
       clientIds: new Set(),
       burst: null,
+      changed: { inserted: 0, deleted: 0 },
     };
+    this.knownConns.add(conn);
     ws.on('pong', () => (conn.alive = true));
     let set = this.conns.get(docId);
     if (!set) this.conns.set(docId, (set = new Set()));
@@ -439,7 +477,9 @@ export class Collab implements SessionHolder {
       syncProtocol.writeSyncStep2(enc, doc.ydoc);
       return send(conn, encoding.toUint8Array(enc));
     }
-    if (update.length > MAX_DOC_UPDATE_BYTES || wouldOverflow(doc, update)) {
+    const admission = admit(doc, update);
+    if (admission === 'bad') throw new Error('update outside the text, or not applicable at once');
+    if (admission === 'too-long') {
       // The writer is told, and only growth is refused: deleting and rewriting within the cap
       // always go through, so nobody can fill a shared text to keep the others from editing it.
       const r = encoding.createEncoder();
@@ -460,27 +500,27 @@ export class Collab implements SessionHolder {
   private onAwareness(doc: CollabDoc, conn: Conn, update: Uint8Array): void {
     const user = this.d.dir.user(conn.viewer.userId);
     const org = this.d.dir.org(conn.viewer.orgId);
-    const enc = encoding.createEncoder();
-    const entries: [number, number, string][] = [];
+    const entries: AwarenessEntry[] = [];
     for (const { clientId, clock, state } of readAwareness(update)) {
       // A client id belongs to the user who first spoke for it, here or on another process,
       // for as long as the document is loaded: a peer that reconnects gets its own id back, and
       // nobody else can take it over meanwhile (and so hide or move that peer's cursor).
       const owner = doc.clientOwners.get(clientId);
       if (owner !== undefined && owner !== conn.viewer.userId) continue;
+      if (!conn.clientIds.has(clientId) && conn.clientIds.size >= MAX_CURSOR_IDS_PER_CONNECTION) throw new Error('too many cursor ids');
       doc.clientOwners.set(clientId, conn.viewer.userId);
       conn.clientIds.add(clientId);
       const bound =
         state === null ? null : { ...pickCursor(state), user: { id: conn.viewer.userId, name: user?.displayName ?? '', orgId: conn.viewer.orgId, colour: org?.colour ?? '#64748b' } };
       entries.push([clientId, clock, JSON.stringify(bound)]);
     }
-    encoding.writeVarUint(enc, entries.length);
-    for (const [id, clock, json] of entries) {
-      encoding.writeVarUint(enc, id);
-      encoding.writeVarUint(enc, clock);
-      encoding.writeVarString(enc, json);
-    }
-    awarenessProtocol.applyAwarenessUpdate(doc.awareness, encoding.toUint8Array(enc), conn);
+    awarenessProtocol.applyAwarenessUpdate(doc.awareness, encodeAwareness(entries), conn);
+  }
+
+  /** Whether a connection to this process speaks for the client id. */
+  private heldHere(doc: CollabDoc, clientId: number): boolean {
+    for (const c of this.conns.get(doc.docId) ?? []) if (c.clientIds.has(clientId)) return true;
+    return false;
   }
 
   /** An editing burst ends after a pause: then it is one change in the case log and the access log. */
@@ -490,16 +530,23 @@ export class Collab implements SessionHolder {
     conn.burst.unref();
   }
 
-  /** Never rejects: a store that fails here (a full disk, Redis away) is logged, and the text stays in its document. */
+  /**
+   * Each writer's burst is logged as its own change, with how many characters it typed and
+   * removed (never what: the log holds no case content). An item's board copy then follows.
+   * Never rejects: a store that fails here (a full disk, Redis away) is logged, and the text
+   * stays in its document.
+   */
   private async endBurst(doc: CollabDoc, conn: Conn): Promise<void> {
     conn.burst = null;
     const actor = { viewer: conn.viewer, address: conn.address };
+    const { inserted, deleted } = conn.changed;
+    conn.changed = { inserted: 0, deleted: 0 };
     try {
-      if (doc.target.kind === 'minutes') {
-        const c = this.d.cases.get(doc.caseId);
-        if (c) this.d.access.record(accessRecord(actor, c, { action: 'update', operation: 'minutes:edit' }));
-        return;
-      }
+      const c = this.d.cases.get(doc.caseId);
+      const itemId = doc.target.kind === 'item' ? doc.target.itemId : null;
+      const operation = `${doc.target.kind === 'item' ? 'item:text' : 'minutes:edit'} +${inserted} -${deleted}`;
+      if (c && inserted + deleted > 0) this.d.access.record(accessRecord(actor, c, { action: 'update', operation, itemId }));
+      if (doc.target.kind === 'minutes') return;
       const text = doc.text.toString().trim();
       const item = this.d.cases.get(doc.caseId)?.items.get(doc.target.itemId);
       if (!item || !text || item.text === text) return;
@@ -590,7 +637,11 @@ export class Collab implements SessionHolder {
     const set = this.conns.get(doc.docId);
     if (!set?.delete(conn)) return;
     conn.ended = true;
-    if (conn.burst) clearTimeout(conn.burst);
+    // What it typed before is its own part of the text: recorded like any burst that ends.
+    if (conn.burst) {
+      clearTimeout(conn.burst);
+      void this.endBurst(doc, conn);
+    }
     awarenessProtocol.removeAwarenessStates(doc.awareness, [...conn.clientIds], 'revoked');
     conn.ws.close(CollabClose.REVOKED);
     this.maybeUnload(doc);
@@ -606,19 +657,6 @@ export class Collab implements SessionHolder {
     conn.ended = true;
     conn.ws.close(code);
     this.disconnected(doc, conn);
-  }
-
-  /**
-   * P-READLOG: the access log cannot be written, so nothing more is read here: every connection
-   * closes (UNAVAILABLE), editing bursts typed so far are recorded as on any close, and clients
-   * reconnect once upgrades are let through again.
-   */
-  closeAll(): void {
-    for (const [docId, set] of this.conns) {
-      const doc = this.loadedDoc(docId);
-      if (!doc) continue;
-      for (const conn of [...set]) this.endConn(doc, conn, CollabClose.UNAVAILABLE);
-    }
   }
 
   *sessionHashes(): Iterable<string> {
@@ -710,20 +748,26 @@ export class Collab implements SessionHolder {
   }
 
   /** Records the editing bursts still open, then closes every document connection. */
+  /**
+   * Stops taking text (nothing sent from now on is applied), records the editing bursts still
+   * open, closes every connection, and returns once every update taken has been stored.
+   */
   async close(): Promise<void> {
     clearInterval(this.keepalive);
-    const pending: Promise<void>[] = [];
+    const bursts: Promise<void>[] = [];
     for (const [docId, set] of this.conns) {
-      const doc = await this.docs.get(docId);
+      const doc = this.loadedDocs.get(docId);
       for (const c of set) {
+        c.ended = true;
         if (c.burst && doc) {
           clearTimeout(c.burst);
-          pending.push(this.endBurst(doc, c));
+          bursts.push(this.endBurst(doc, c));
         }
       }
     }
-    await Promise.all(pending);
+    await Promise.all(bursts);
     for (const set of this.conns.values()) for (const c of set) c.ws.terminate();
+    await Promise.all([...this.loadedDocs.values()].map((d) => d.whenStored()));
     this.wss.close();
   }
 }
@@ -746,6 +790,20 @@ export function replaceText(t: Y.Text, to: string): void {
   if (to.length - start - end > 0) t.insert(start, to.slice(start, to.length - end));
 }
 
+/** One awareness entry as encoded: client id, clock, state as JSON. */
+type AwarenessEntry = [number, number, string];
+
+function encodeAwareness(entries: AwarenessEntry[]): Uint8Array {
+  const enc = encoding.createEncoder();
+  encoding.writeVarUint(enc, entries.length);
+  for (const [id, clock, json] of entries) {
+    encoding.writeVarUint(enc, id);
+    encoding.writeVarUint(enc, clock);
+    encoding.writeVarString(enc, json);
+  }
+  return encoding.toUint8Array(enc);
+}
+
 /** The entries of an awareness update; throws on one that does not parse. */
 function readAwareness(update: Uint8Array): { clientId: number; clock: number; state: Record<string, unknown> | null }[] {
   const decoder = decoding.createDecoder(update);
@@ -758,27 +816,6 @@ function readAwareness(update: Uint8Array): { clientId: number; clock: number; s
     out.push({ clientId, clock, state: state !== null && typeof state === 'object' ? (state as Record<string, unknown>) : null });
   }
   return out;
-}
-
-/**
- * Whether an update would grow the text past its cap, or the stored document past MAX_DOC_BYTES.
- * Only content the document does not hold yet counts: deletions and content already there
- * (a resent update) never overflow.
- */
-function wouldOverflow(doc: CollabDoc, update: Uint8Array): boolean {
-  const cap = doc.target.kind === 'item' ? MAX_ITEM_TEXT_CHARS : MAX_MINUTES_CHARS;
-  let chars = 0;
-  let fresh = false;
-  for (const s of Y.decodeUpdate(update).structs) {
-    if (!(s instanceof Y.Item)) continue;
-    const known = Y.getState(doc.ydoc.store, s.id.client);
-    const n = s.id.clock + s.length - Math.max(known, s.id.clock);
-    if (n <= 0) continue;
-    fresh = true;
-    if (s.countable) chars += n;
-  }
-  if (!fresh) return false;
-  return doc.text.length + chars > cap || doc.approxBytes + update.length > MAX_DOC_BYTES;
 }
 
 const isHighSurrogate = (c: number): boolean => c >= 0xd800 && c <= 0xdbff;

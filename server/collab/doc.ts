@@ -30,7 +30,8 @@ export class CollabDoc {
   /** Counts an update on its way to the store until `done` settles. */
   track(done: Promise<unknown>): void {
     this.storing++;
-    void done.finally(() => {
+    // Settled either way: a failed store write is logged where it failed.
+    void done.catch(() => undefined).finally(() => {
       if (--this.storing > 0) return;
       for (const fn of this.stored.splice(0)) fn();
     });

@@ -108,6 +108,9 @@ export class Realtime {
   readonly io: IO;
   private readonly local = new WeakMap<S, LocalState>();
   private readonly presencePending = new Map<CaseId, NodeJS.Timeout>();
+  /** Commands received and not yet answered. */
+  private readonly inFlight = new Set<Promise<void>>();
+  private stopping = false;
 
   constructor(
     httpServer: HttpServer,
@@ -165,7 +168,7 @@ export class Realtime {
     this.d.access.record(summaries.map((sum) => accessRecord(this.actor(socket), this.d.cases.get(sum.id)!, { action: 'read', operation: 'cases:list' })));
     socket.emit('cases:snapshot', summaries);
     // One entry point for every inbound event, known or not, so nothing bypasses parsing.
-    socket.onAny((event: string, ...args: unknown[]) => void this.dispatch(socket, event, args));
+    socket.onAny((event: string, ...args: unknown[]) => this.track(this.dispatch(socket, event, args)));
     socket.on('disconnect', () => {
       for (const caseId of this.st(socket).open.keys()) this.leaveCase(socket, caseId);
     });
@@ -194,6 +197,8 @@ export class Realtime {
     const reply = (r: Ack<unknown>): void => {
       if (socket.connected) ack(r);
     };
+    // Stopping: what was received before is finished (drain); what comes now is for another process.
+    if (this.stopping) return reply({ ok: false, error: appError('UNAVAILABLE') });
     if (!this.st(socket).bucket.take()) return reply({ ok: false, error: appError('RATE_LIMITED') });
     // Using the board is using the session: confirm it (and keep it alive) once a minute. Not
     // awaited, so a socket's commands keep their order; a session found ended closes the socket.
@@ -468,6 +473,23 @@ export class Realtime {
       this.io.local.to(sessionRoom(h)).emit('session:ended');
       this.io.local.in(sessionRoom(h)).disconnectSockets(true);
     }
+  }
+
+  private track(run: Promise<void>): void {
+    const settled: Promise<void> = run
+      .catch((err: unknown) => this.d.log.error({ err }, 'command dispatch failed'))
+      .finally(() => this.inFlight.delete(settled));
+    this.inFlight.add(settled);
+  }
+
+  /**
+   * The first step of stopping: every command received so far is committed and answered (its
+   * socket still open); any that arrives from now on is answered UNAVAILABLE, so the client
+   * sends it again once it has reconnected to a process that serves.
+   */
+  async drain(): Promise<void> {
+    this.stopping = true;
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
   close(): Promise<void> {

@@ -6,7 +6,7 @@ import type { CaseService } from '../../server/cases/service.js';
 import type { Cluster } from '../../server/cluster/cluster.js';
 import type { Store } from '../../server/store/types.js';
 import { login, TestClient } from '../support/client.js';
-import { provider, synced, textWhere } from '../support/collab.js';
+import { awarenessMessage, provider, synced, textWhere, wsOpen } from '../support/collab.js';
 import { startRedis, type PrivateRedis } from '../support/redis.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -296,5 +296,39 @@ describe('R-OWN board edits of one text on two processes', () => {
       readerOnA.destroy();
       polB.close();
     }
+  });
+});
+
+describe('P-PEER cursors across processes', () => {
+  it('P-PEER: a cursor id owned by a user on one process cannot be taken over from another', async () => {
+    const { docId } = await newItem('Cursors over processen.');
+    const observer = provider(a.url, docId, await login(a.url, 'regisseur'));
+    await synced(observer);
+    const ID = 5151;
+    const peer = await wsOpen(a.url, docId, polCookie);
+    peer.ws.send(awarenessMessage(ID, 1, { cursor: { anchor: 1, head: 1 } }));
+    const stateOf = () => observer.awareness.getStates().get(ID) as { user?: { id?: string }; cursor?: { anchor: number } } | undefined;
+    const until = (pred: () => boolean): Promise<void> =>
+      new Promise((resolve) => {
+        const check = (): void => {
+          if (!pred()) return;
+          observer.awareness.off('change', check);
+          resolve();
+        };
+        observer.awareness.on('change', check);
+        check();
+      });
+    await until(() => stateOf()?.cursor?.anchor === 1);
+    // The document is loaded on b only now, after the peer's cursor went by: b has never heard of the id.
+    const thief = await wsOpen(b.url, docId, await login(b.url, 'om'));
+    thief.ws.send(awarenessMessage(ID, 1_000, { cursor: { anchor: 0, head: 0 } }));
+    // Its own cursor after the claim: once a has that, it has had the claim (one channel, in order).
+    thief.ws.send(awarenessMessage(6262, 1, { cursor: { anchor: 2, head: 2 } }));
+    await until(() => observer.awareness.getStates().has(6262));
+    peer.ws.send(awarenessMessage(ID, 2, { cursor: { anchor: 9, head: 9 } }));
+    await until(() => stateOf()?.cursor?.anchor === 9);
+    expect(stateOf()?.user?.id).toBe('usr_politie');
+    for (const c of [peer, thief]) c.ws.terminate();
+    observer.destroy();
   });
 });

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as encoding from 'lib0/encoding';
 import WebSocket from 'ws';
+import * as Y from 'yjs';
 import type { CaseId } from '../../shared/ids.js';
-import { COLLAB_KEEPALIVE_MS, MAX_DOC_UPDATE_BYTES, MAX_ITEM_TEXT_CHARS, MAX_MINUTES_CHARS } from '../../shared/limits.js';
-import { COLLAB_MESSAGE_REFUSED, COLLAB_PATH, CollabRefusal, type CaseView } from '../../shared/protocol.js';
+import { COLLAB_KEEPALIVE_MS, MAX_CURSOR_IDS_PER_CONNECTION, MAX_DOC_UPDATE_BYTES, MAX_ITEM_TEXT_CHARS, MAX_MINUTES_CHARS } from '../../shared/limits.js';
+import { COLLAB_MESSAGE_REFUSED, COLLAB_PATH, CollabClose, CollabRefusal, type CaseView } from '../../shared/protocol.js';
 import { login, TestClient } from '../support/client.js';
-import { provider, synced, textWhere } from '../support/collab.js';
+import { awarenessMessage, provider, synced, textWhere, updateMessage, wsOpen, type WsConn } from '../support/collab.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { rawWs } from '../support/wsframes.js';
 
@@ -40,29 +40,11 @@ function open(user: string, docId: string) {
   return p;
 }
 
-/** A `ws` client on a document (it answers pings, as a browser does), recording what it receives. */
-function wsConn(user: string, docId: string): Promise<{ ws: WebSocket; received: Buffer[]; closed: Promise<number> }> {
-  const ws = new WebSocket(`${srv.url.replace(/^http/, 'ws')}${COLLAB_PATH}/${docId}`, { headers: { cookie: cookie[user]! } });
-  cleanup.push(() => ws.terminate());
-  const received: Buffer[] = [];
-  ws.on('message', (m: Buffer) => received.push(Buffer.from(m)));
-  const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    ws.once('open', () => resolve({ ws, received, closed }));
-    ws.once('error', reject);
-  });
-}
-
-function awarenessMessage(clientId: number, clock: number, state: object | null): Buffer {
-  const inner = encoding.createEncoder();
-  encoding.writeVarUint(inner, 1);
-  encoding.writeVarUint(inner, clientId);
-  encoding.writeVarUint(inner, clock);
-  encoding.writeVarString(inner, JSON.stringify(state));
-  const enc = encoding.createEncoder();
-  encoding.writeVarUint(enc, 1);
-  encoding.writeVarUint8Array(enc, encoding.toUint8Array(inner));
-  return Buffer.from(encoding.toUint8Array(enc));
+/** A `ws` client on a document, closed after the test. */
+async function wsConn(user: string, docId: string): Promise<WsConn> {
+  const c = await wsOpen(srv.url, docId, cookie[user]!);
+  cleanup.push(() => c.ws.terminate());
+  return c;
 }
 
 function waitFor<T>(check: () => T | undefined, on: (fn: () => void) => () => void, timeoutMs = 10_000): Promise<T> {
@@ -171,6 +153,42 @@ describe('P-PEER: co-editing identity and fairness', () => {
     await textWhere(check.doc, (t) => t.startsWith('A: '));
     expect(check.doc.getText('text').toString()).toBe('A: Einde van de ander.');
     expect(refusals).toEqual([CollabRefusal.TOO_LONG]);
+  });
+});
+
+describe('P-PEER: only plain text that applies at once is taken from a writer', () => {
+  /** A writer's connection sends `update`: how does the server answer, and what do readers get? */
+  async function send(update: Uint8Array): Promise<{ closed: number; text: string }> {
+    const docId = await newItem('Schoon.');
+    const w = await wsConn('politie', docId);
+    w.ws.send(updateMessage(update));
+    const closed = await w.closed;
+    const check = open('regisseur', docId);
+    await synced(check);
+    return { closed, text: check.doc.getText('text').toString() };
+  }
+
+  it('P-PEER: an update that skips ahead of what the server holds is refused, not parked for later', async () => {
+    const scratch = new Y.Doc();
+    scratch.getText('text').insert(0, 'Eerst. ');
+    const first = Y.encodeStateAsUpdate(scratch);
+    scratch.getText('text').insert(7, 'x'.repeat(MAX_ITEM_TEXT_CHARS));
+    // Only the second half: it builds on content the server never got.
+    const gap = Y.diffUpdate(Y.encodeStateAsUpdate(scratch), Y.encodeStateVectorFromUpdate(first));
+    expect(await send(gap)).toEqual({ closed: CollabClose.BAD_MESSAGE, text: 'Schoon.' });
+  });
+
+  it('P-PEER: content outside the document text is refused', async () => {
+    const scratch = new Y.Doc();
+    scratch.getMap('ballast').set('k', 'y'.repeat(30_000));
+    expect(await send(Y.encodeStateAsUpdate(scratch))).toEqual({ closed: CollabClose.BAD_MESSAGE, text: 'Schoon.' });
+  });
+
+  it('P-PEER: a connection speaks for a few cursor ids at most', async () => {
+    const docId = await newItem('Veel cursors.');
+    const w = await wsConn('om', docId);
+    for (let id = 1; id <= MAX_CURSOR_IDS_PER_CONNECTION + 1; id++) w.ws.send(awarenessMessage(900 + id, 1, { cursor: null }));
+    expect(await w.closed).toBe(CollabClose.BAD_MESSAGE);
   });
 });
 

@@ -1,13 +1,11 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as encoding from 'lib0/encoding';
-import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
 import { newId, type CaseId, type UserId } from '../../shared/ids.js';
 import { SESSION_MAX_AGE_MS } from '../../shared/limits.js';
 import { COLLAB_PATH, CollabClose } from '../../shared/protocol.js';
 import { login, TestClient } from '../support/client.js';
-import { provider, rawConn, synced, textWhere } from '../support/collab.js';
+import { provider, rawConn, synced, textWhere, updateMessage } from '../support/collab.js';
 import { startRedis, type PrivateRedis } from '../support/redis.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { frame, Op, rawWs, type RawWs } from '../support/wsframes.js';
@@ -20,11 +18,9 @@ const hashOf = (cookie: string): string => createHash('sha256').update(cookie.sp
 function typed(text: string): Buffer {
   const scratch = new Y.Doc();
   scratch.getText('text').insert(0, text);
-  const enc = encoding.createEncoder();
-  encoding.writeVarUint(enc, 0);
-  syncProtocol.writeUpdate(enc, Y.encodeStateAsUpdate(scratch));
+  const message = updateMessage(Y.encodeStateAsUpdate(scratch));
   scratch.destroy();
-  return Buffer.from(encoding.toUint8Array(enc));
+  return message;
 }
 
 /** Minutes of a case with its meeting open: every participant may write them. */
@@ -90,41 +86,31 @@ async function endsWithSession(opts: {
   }
 }
 
-describe('P-SESSION: a co-editing connection ends with its session (one process)', () => {
-  let srv: TestServer;
-  let chair: TestClient;
-  let chairCookie: string;
-  let adminCookie: string;
-  let minutesDocId: string;
-  let port: number;
+interface Trigger {
+  label: string;
+  user: string;
+  end: (cookie: string) => Promise<void>;
+}
 
-  beforeAll(async () => {
-    srv = await startTestServer({ commandsPerSecond: 10_000 });
-    port = Number(new URL(srv.url).port);
-    chairCookie = await login(srv.url, 'regisseur');
-    adminCookie = await login(srv.url, 'beheer');
-    ({ chair, minutesDocId } = await openMeeting(srv.url, chairCookie));
-  });
-  afterAll(async () => {
-    chair?.close();
-    await srv?.close();
-  });
-
+/**
+ * Every way a session ends: logout and admin changes are made through `at`; idle expiry and
+ * maximum age are found by the sweep of `holder`, the process that holds the connection.
+ */
+function triggers(at: () => TestServer, holder: () => TestServer, adminCookie: () => string): Trigger[] {
   const patchUser = async (userId: string, body: object): Promise<void> => {
-    const res = await fetch(`${srv.url}/api/admin/users/${userId}`, {
+    const res = await fetch(`${at().url}/api/admin/users/${userId}`, {
       method: 'PATCH',
-      headers: { 'content-type': 'application/json', cookie: adminCookie },
+      headers: { 'content-type': 'application/json', cookie: adminCookie() },
       body: JSON.stringify(body),
     });
     expect(res.status).toBe(200);
   };
-
-  const triggers: { label: string; user: string; end: (cookie: string) => Promise<void> }[] = [
+  return [
     {
       label: 'logout',
       user: 'politie',
       end: async (cookie) => {
-        expect((await fetch(`${srv.url}/api/logout`, { method: 'POST', headers: { cookie } })).status).toBe(204);
+        expect((await fetch(`${at().url}/api/logout`, { method: 'POST', headers: { cookie } })).status).toBe(204);
       },
     },
     { label: 'disabled', user: 'politie2', end: () => patchUser('usr_politie2', { active: false }) },
@@ -134,8 +120,8 @@ describe('P-SESSION: a co-editing connection ends with its session (one process)
       label: 'idle',
       user: 'gemeente',
       end: async (cookie) => {
-        await srv.app.store.touchSession(hashOf(cookie), 0);
-        await srv.app.sessionEnds.sweep();
+        await at().app.store.touchSession(hashOf(cookie), 0);
+        await holder().app.sessionEnds.sweep();
       },
     },
     {
@@ -144,20 +130,39 @@ describe('P-SESSION: a co-editing connection ends with its session (one process)
       end: async (cookie) => {
         const now = Date.now();
         // The same session, started longer ago than a session may last (put keeps a start it already has).
-        await srv.app.store.deleteSession(hashOf(cookie));
-        await srv.app.store.putSession({ idHash: hashOf(cookie), userId: 'usr_woning' as UserId, createdAt: now - SESSION_MAX_AGE_MS - 1, lastSeenAt: now });
-        await srv.app.sessionEnds.sweep();
+        await at().app.store.deleteSession(hashOf(cookie));
+        await at().app.store.putSession({ idHash: hashOf(cookie), userId: 'usr_woning' as UserId, createdAt: now - SESSION_MAX_AGE_MS - 1, lastSeenAt: now });
+        await holder().app.sessionEnds.sweep();
       },
     },
   ];
+}
 
-  for (const t of triggers) {
+describe('P-SESSION: a co-editing connection ends with its session (one process)', () => {
+  let srv: TestServer;
+  let chair: TestClient;
+  let chairCookie: string;
+  let adminCookie: string;
+  let minutesDocId: string;
+
+  beforeAll(async () => {
+    srv = await startTestServer({ commandsPerSecond: 10_000 });
+    chairCookie = await login(srv.url, 'regisseur');
+    adminCookie = await login(srv.url, 'beheer');
+    ({ chair, minutesDocId } = await openMeeting(srv.url, chairCookie));
+  });
+  afterAll(async () => {
+    chair?.close();
+    await srv?.close();
+  });
+
+  for (const t of triggers(() => srv, () => srv, () => adminCookie)) {
     it(`P-SESSION: ${t.label} closes the open co-editing connection; nothing typed after it is applied; the cookie is refused`, async () => {
       const cookie = await login(srv.url, t.user);
       await endsWithSession({
         writerUrl: srv.url,
         readerUrl: srv.url,
-        port,
+        port: Number(new URL(srv.url).port),
         docId: minutesDocId,
         writerCookie: cookie,
         readerCookie: chairCookie,
@@ -175,6 +180,7 @@ describe('P-SESSION: a co-editing connection ends with its session (across proce
   let b: TestServer;
   let chair: TestClient;
   let chairCookie: string;
+  let adminCookie: string;
   let minutesDocId: string;
 
   beforeAll(async () => {
@@ -183,6 +189,7 @@ describe('P-SESSION: a co-editing connection ends with its session (across proce
     a = await startTestServer({ env, commandsPerSecond: 10_000 });
     b = await startTestServer({ env, commandsPerSecond: 10_000 });
     chairCookie = await login(a.url, 'regisseur');
+    adminCookie = await login(a.url, 'beheer');
     ({ chair, minutesDocId } = await openMeeting(a.url, chairCookie));
   });
   afterAll(async () => {
@@ -193,41 +200,20 @@ describe('P-SESSION: a co-editing connection ends with its session (across proce
     await bus?.stop();
   });
 
-  it('P-SESSION: a logout on one process closes the connection open on another', async () => {
-    const cookie = await login(a.url, 'politie');
-    await endsWithSession({
-      writerUrl: b.url,
-      readerUrl: a.url,
-      port: Number(new URL(b.url).port),
-      docId: minutesDocId,
-      writerCookie: cookie,
-      readerCookie: chairCookie,
-      end: async () => {
-        expect((await fetch(`${a.url}/api/logout`, { method: 'POST', headers: { cookie } })).status).toBe(204);
-      },
-      label: 'logout-elders',
+  // Ended through process a; the connection is open on process b.
+  for (const t of triggers(() => a, () => b, () => adminCookie)) {
+    it(`P-SESSION: ${t.label} through one process closes the connection open on another`, async () => {
+      const cookie = await login(a.url, t.user);
+      await endsWithSession({
+        writerUrl: b.url,
+        readerUrl: a.url,
+        port: Number(new URL(b.url).port),
+        docId: minutesDocId,
+        writerCookie: cookie,
+        readerCookie: chairCookie,
+        end: () => t.end(cookie),
+        label: `${t.label}-elders`,
+      });
     });
-  });
-
-  it('P-SESSION: an account disabled on one process loses its connection on another', async () => {
-    const cookie = await login(a.url, 'om');
-    const adminCookie = await login(a.url, 'beheer');
-    await endsWithSession({
-      writerUrl: b.url,
-      readerUrl: b.url,
-      port: Number(new URL(b.url).port),
-      docId: minutesDocId,
-      writerCookie: cookie,
-      readerCookie: chairCookie,
-      end: async () => {
-        const res = await fetch(`${a.url}/api/admin/users/usr_om`, {
-          method: 'PATCH',
-          headers: { 'content-type': 'application/json', cookie: adminCookie },
-          body: JSON.stringify({ active: false }),
-        });
-        expect(res.status).toBe(200);
-      },
-      label: 'uitgeschakeld-elders',
-    });
-  });
+  }
 });

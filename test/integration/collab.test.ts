@@ -165,6 +165,39 @@ describe('R-NEED R-OWN co-editing of item texts', () => {
     expect(log.filter((x) => x.itemId === itemId && x.operation === 'item:edit' && x.action === 'update').length).toBe(1);
   });
 
+  it('R-FILE: a burst in which two people typed is logged for each of them, with what each changed', async () => {
+    const { itemId, docId } = await newItem('Samen.');
+    // Both writers' records, as they are handed to the access log.
+    const access = srv.app.access;
+    const record = access.record.bind(access);
+    const seen = new Set<string>();
+    const both = new Promise<void>((resolve) => {
+      access.record = (r) => {
+        record(r);
+        for (const x of [r].flat()) if (x.itemId === itemId && x.operation.startsWith('item:text')) seen.add(x.userId!);
+        if (seen.size === 2) resolve();
+      };
+    });
+    try {
+      const a = open('politie', docId);
+      const b = open('politie2', docId);
+      await Promise.all([synced(a), synced(b)]);
+      a.doc.getText('text').insert(6, ' Van A.');
+      await textWhere(b.doc, (t) => t.includes('Van A.'));
+      b.doc.getText('text').delete(0, 6);
+      b.doc.getText('text').insert(0, 'B:');
+      await both;
+    } finally {
+      access.record = record;
+    }
+    await access.flush();
+    const ops = (await srv.app.store.readAccess({ caseId })).filter((x) => x.itemId === itemId && x.operation.startsWith('item:text'));
+    expect(ops.map((x) => [x.userId, x.operation]).sort()).toEqual([
+      ['usr_politie', 'item:text +7 -0'],
+      ['usr_politie2', 'item:text +2 -6'],
+    ]);
+  });
+
   it('R-OWN: awareness is bound to the authenticated user and cannot be spoofed', async () => {
     const { docId } = await newItem('Cursors.');
     const a = open('politie', docId);

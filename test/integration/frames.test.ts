@@ -3,7 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import type { CaseId } from '../../shared/ids.js';
+import { newId, type CaseId } from '../../shared/ids.js';
 import { COLLAB_PATH, SOCKET_PATH, type CaseSummary, type CaseView } from '../../shared/protocol.js';
 import { MAX_DOC_UPDATE_BYTES } from '../../shared/limits.js';
 import { login, TestClient } from '../support/client.js';
@@ -11,6 +11,7 @@ import { provider, synced, textWhere } from '../support/collab.js';
 import { spawnServer, type ServerProcess } from '../support/process.js';
 import { tempDir } from '../support/server.js';
 import { closePayload, frame, Op, rawWs, upgradeThenReset, type FrameSpec } from '../support/wsframes.js';
+import { startRedis, type PrivateRedis } from '../support/redis.js';
 
 // The server runs as its own process, so a frame that ends it is seen as an exit, not as a
 // crashed test worker.
@@ -189,3 +190,26 @@ async function newWork(): Promise<{ docId: string; run(): Promise<number>; check
     },
   };
 }
+
+describe('P-FRAME: a reset while the upgrade waits for the store', () => {
+  let redis: PrivateRedis;
+  let onRedis: ServerProcess;
+  afterAll(async () => {
+    await onRedis?.kill('SIGKILL');
+    await redis?.stop();
+  });
+
+  it('P-FRAME: connections reset while their session is read from Redis leave the server up', async () => {
+    redis = await startRedis();
+    onRedis = await spawnServer({ REDIS_URL: redis.url, REDIS_PREFIX: newId('t') });
+    // A cookie of the right shape makes the upgrade wait for Redis; the reset lands in that wait.
+    const cookieOf = (): string => `cb_session=${randomBytes(32).toString('base64url')}`;
+    for (let round = 0; round < 10; round++) {
+      await Promise.all(
+        Array.from({ length: 20 }, (_, k) => upgradeThenReset(onRedis.port, `${COLLAB_PATH}/doc_x${k}`, { cookie: cookieOf() }, (k % 4) * 0.5)),
+      );
+    }
+    expect(onRedis.proc.exitCode).toBeNull();
+    expect((await fetch(`${onRedis.url}/healthz`)).status).toBe(200);
+  });
+});

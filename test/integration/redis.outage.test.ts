@@ -128,7 +128,7 @@ describe('P-REDIS: Redis down is visible at once, and a session outlives the out
     await expectUnavailable();
 
     const storeClient = (srv.app.store as unknown as RedisStore).redis;
-    await redis.restart({ args: ['--key-load-delay', '50', '--loading-process-events-interval-bytes', '1024'], until: /Loading RDB/ });
+    await redis.restart({ args: ['--key-load-delay', '50', '--loading-process-events-interval-bytes', '1024'], until: 'Loading RDB' });
     // The server's connection is back, to a Redis that answers every command with LOADING.
     if (!storeClient.isReady) await once(storeClient, 'ready');
     await expectUnavailable();

@@ -45,7 +45,7 @@ async function refused(env: Record<string, string>): Promise<{ code: number | nu
 /** One line on stderr, as a bad configuration gets. */
 function oneLine(stderr: string): string {
   const lines = stderr.trim().split('\n');
-  expect(lines).toHaveLength(1);
+  expect(lines, stderr).toHaveLength(1);
   return lines[0]!;
 }
 

@@ -1,4 +1,6 @@
+import * as encoding from 'lib0/encoding';
 import WebSocket from 'ws';
+import * as syncProtocol from 'y-protocols/sync';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { COLLAB_PATH } from '../../shared/protocol.js';
@@ -69,4 +71,43 @@ export function rawConn(url: string, docId: string, cookie?: string): RawConn {
   });
   const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
   return { ws, received, status, closed };
+}
+
+/** A `ws` client on a document (it answers pings, as a browser does), recording what it receives. */
+export interface WsConn {
+  ws: WebSocket;
+  received: Buffer[];
+  closed: Promise<number>;
+}
+
+export function wsOpen(url: string, docId: string, cookie: string): Promise<WsConn> {
+  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}${COLLAB_PATH}/${docId}`, { headers: { cookie } });
+  const received: Buffer[] = [];
+  ws.on('message', (m: Buffer) => received.push(Buffer.from(m)));
+  const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => resolve({ ws, received, closed }));
+    ws.once('error', reject);
+  });
+}
+
+/** A y-websocket awareness message speaking for one client id. */
+export function awarenessMessage(clientId: number, clock: number, state: object | null): Buffer {
+  const inner = encoding.createEncoder();
+  encoding.writeVarUint(inner, 1);
+  encoding.writeVarUint(inner, clientId);
+  encoding.writeVarUint(inner, clock);
+  encoding.writeVarString(inner, JSON.stringify(state));
+  const enc = encoding.createEncoder();
+  encoding.writeVarUint(enc, 1);
+  encoding.writeVarUint8Array(enc, encoding.toUint8Array(inner));
+  return Buffer.from(encoding.toUint8Array(enc));
+}
+
+/** A y-websocket update message carrying `update`. */
+export function updateMessage(update: Uint8Array): Buffer {
+  const enc = encoding.createEncoder();
+  encoding.writeVarUint(enc, 0);
+  syncProtocol.writeUpdate(enc, update);
+  return Buffer.from(encoding.toUint8Array(enc));
 }

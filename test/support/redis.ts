@@ -10,11 +10,12 @@ export interface PrivateRedis {
   dir: string;
   stop(): Promise<void>;
   /**
-   * Stops and starts it again on the same port and directory (append-only keeps the data, or a
-   * SAVE before). `args` are added to the start's; it resolves once the log matches `until`
-   * (by default: ready to accept connections).
+   * Stops and starts it again on the same port and directory (append-only keeps the data), with
+   * other arguments if given, resolving once its log shows `until` (by default: serving).
    */
-  restart(opts?: { args?: string[]; until?: RegExp }): Promise<void>;
+  restart(again?: { args?: string[]; until?: string }): Promise<void>;
+  /** Resolves once the running server's log shows `text`. */
+  logged(text: string): Promise<void>;
   /** Sends the server a signal: SIGSTOP makes it hang with its connections open, SIGCONT resumes it. */
   signal(sig: NodeJS.Signals): void;
 }
@@ -30,26 +31,44 @@ async function freePort(): Promise<number> {
   });
 }
 
-function launch(port: number, dir: string, appendOnly: boolean, args: string[] = [], until = /Ready to accept connections/): Promise<ChildProcess> {
+interface Launched {
+  proc: ChildProcess;
+  /** Resolves once its log shows `text`. */
+  logged(text: string): Promise<void>;
+}
+
+/** Started once its log shows `until` (by default: loaded and serving). */
+function launch(port: number, dir: string, appendOnly: boolean, args: string[] = [], until = 'Ready to accept connections'): Promise<Launched> {
   const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', appendOnly ? 'yes' : 'no', '--dir', dir, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    proc.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      if (until.test(out)) resolve(proc);
-    });
-    proc.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${out}`)));
+  let out = '';
+  const waiters: { text: string; resolve: () => void }[] = [];
+  proc.stdout!.on('data', (c: Buffer) => {
+    out += c.toString();
+    for (const w of [...waiters]) {
+      if (out.includes(w.text)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
+    }
   });
+  const logged = (text: string): Promise<void> =>
+    new Promise((resolve, reject) => {
+      if (out.includes(text)) return resolve();
+      waiters.push({ text, resolve });
+      proc.once('exit', (code) => reject(new Error(`redis-server exited (${code}) before logging ${text}: ${out}`)));
+    });
+  return logged(until).then(() => ({ proc, logged }));
 }
 
-/** A private redis-server on a free port, for tests that own their Redis; `args` are added to its start. */
+/** A private redis-server on a free port, for tests that own their Redis. */
 export async function startRedis(opts: { appendOnly?: boolean; args?: string[] } = {}): Promise<PrivateRedis> {
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'casusbord-redis-'));
-  let proc = await launch(port, dir, opts.appendOnly ?? false, opts.args);
+  let launched = await launch(port, dir, opts.appendOnly ?? false, opts.args);
   const stop = async (): Promise<void> => {
+    const proc = launched.proc;
     if (proc.exitCode !== null || proc.signalCode !== null) return;
     const exited = new Promise((r) => proc.once('exit', r));
     // A stopped server takes its SIGTERM only once it runs again.
@@ -62,12 +81,14 @@ export async function startRedis(opts: { appendOnly?: boolean; args?: string[] }
     port,
     dir,
     stop,
-    async restart(restartOpts = {}) {
+    async restart(again = {}) {
       await stop();
-      proc = await launch(port, dir, opts.appendOnly ?? false, [...(opts.args ?? []), ...(restartOpts.args ?? [])], restartOpts.until);
+      launched = await launch(port, dir, opts.appendOnly ?? false, again.args ?? opts.args, again.until);
     },
     signal(sig) {
+      const proc = launched.proc;
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(sig);
     },
+    logged: (text) => launched.logged(text),
   };
 }

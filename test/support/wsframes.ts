@@ -76,13 +76,21 @@ function upgradeRequest(port: number, path: string, headers: Record<string, stri
   return `${lines.join('\r\n')}\r\n\r\n`;
 }
 
-/** Sends an upgrade and resets the connection (TCP RST) as soon as it is written, before any answer. */
-export function upgradeThenReset(port: number, path: string, headers: Record<string, string> = {}): Promise<void> {
+/**
+ * Sends an upgrade and resets the connection (TCP RST) `afterMs` after it is written (a fault
+ * injected into the window while the server decides, not a wait for anything).
+ */
+export function upgradeThenReset(port: number, path: string, headers: Record<string, string> = {}, afterMs = 0): Promise<void> {
   return new Promise((resolve) => {
     const sock = net.connect(port, '127.0.0.1');
     sock.on('error', () => undefined);
     sock.once('close', () => resolve());
-    sock.once('connect', () => sock.write(upgradeRequest(port, path, headers), () => sock.resetAndDestroy()));
+    sock.once('connect', () =>
+      sock.write(upgradeRequest(port, path, headers), () => {
+        if (afterMs === 0) sock.resetAndDestroy();
+        else setTimeout(() => sock.resetAndDestroy(), afterMs);
+      }),
+    );
   });
 }
 
