@@ -66,6 +66,8 @@ const REFUSED_WRITE = /^(MISCONF|READONLY)\b/;
  */
 export class RedisHealth implements LinkHealth {
   private up = true;
+  /** Counts the link's recoveries: see guard. */
+  private recoveries = 0;
   private probing = false;
   private closed = false;
   private readonly timer: NodeJS.Timeout;
@@ -103,12 +105,17 @@ export class RedisHealth implements LinkHealth {
   guard<T>(work: () => Promise<T>, write: boolean, bounded = true): Promise<T> {
     if (!this.up) return Promise.reject(new StoreUnavailableError(false, `${this.name} is down`));
     return new Promise<T>((resolve, reject) => {
-      const timer = bounded
-        ? setTimeout(() => {
-            this.down(`no answer within ${this.boundMs} ms`);
-            reject(new StoreUnavailableError(write, `${this.name} did not answer in time`));
-          }, this.boundMs)
-        : null;
+      let timer: NodeJS.Timeout | null = null;
+      // A call sent into a hang that a PING has since seen end is answered in turn, just after
+      // that PING: it gets the bound again from there, rather than failing a moment too soon.
+      const arm = (after: number): void => {
+        timer = setTimeout(() => {
+          if (this.recoveries !== after) return arm(this.recoveries);
+          this.down(`no answer within ${this.boundMs} ms`);
+          reject(new StoreUnavailableError(write, `${this.name} did not answer in time`));
+        }, this.boundMs);
+      };
+      if (bounded) arm(this.recoveries);
       const settle = (): void => {
         if (timer) clearTimeout(timer);
       };
@@ -187,6 +194,7 @@ export class RedisHealth implements LinkHealth {
   private setUp(): void {
     if (this.up || this.closed) return;
     this.up = true;
+    this.recoveries++;
     this.log.warn({ link: this.name }, 'Redis available again');
     this.changed();
   }
