@@ -48,7 +48,8 @@ export function checkSqliteFile(given: string): { ms: number } {
   let db: Database.Database | undefined;
   try {
     db = new Database(file, { fileMustExist: true });
-    const problems = (db.pragma('quick_check') as { quick_check: string }[]).map((r) => r.quick_check);
+    // One line each: SQLite starts some with "*** in database main ***" and a line break.
+    const problems = (db.pragma('quick_check') as { quick_check: string }[]).map((r) => r.quick_check.replace(/\s*\n\s*/g, ' '));
     if (problems.length !== 1 || problems[0] !== 'ok') {
       const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
       throw new StartError(`database file ${file} is corrupt: ${problems[0]}${more}; restore it from a backup`);
