@@ -9,8 +9,11 @@ export interface PrivateRedis {
   port: number;
   dir: string;
   stop(): Promise<void>;
-  /** Stops and starts it again on the same port and directory (append-only keeps the data). */
-  restart(): Promise<void>;
+  /**
+   * Stops and starts it again on the same port and directory (append-only keeps the data).
+   * SIGKILL: killed, as a crash would, with whatever it was doing.
+   */
+  restart(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
 }
 
 async function freePort(): Promise<number> {
@@ -43,19 +46,19 @@ export async function startRedis(opts: { appendOnly?: boolean } = {}): Promise<P
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'casusbord-redis-'));
   let proc = await launch(port, dir, opts.appendOnly ?? false);
-  const stop = async (): Promise<void> => {
+  const stop = async (signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> => {
     if (proc.exitCode !== null || proc.signalCode !== null) return;
     const exited = new Promise((r) => proc.once('exit', r));
-    proc.kill('SIGTERM');
+    proc.kill(signal);
     await exited;
   };
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
     dir,
-    stop,
-    async restart() {
-      await stop();
+    stop: () => stop(),
+    async restart(signal = 'SIGTERM') {
+      await stop(signal);
       proc = await launch(port, dir, opts.appendOnly ?? false);
     },
   };
