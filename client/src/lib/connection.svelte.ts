@@ -7,6 +7,7 @@ import {
   type ServerToClientEvents,
   SOCKET_PATH,
 } from '../../../shared/protocol.js';
+import { newCommandId, type CommandId } from '../../../shared/ids.js';
 import { type CommandInput, type CommandName, CommandSchemas } from '../../../shared/schemas.js';
 import { localError, type Result, toClientError } from './errors.js';
 
@@ -108,11 +109,11 @@ export class Connection {
     const emit = socket.timeout(ACK_TIMEOUT_MS).emitWithAck as unknown as (
       this: AppSocket,
       ev: N,
-      input: unknown,
+      command: { commandId: CommandId; input: unknown },
     ) => Promise<unknown>;
     let raw: unknown;
     try {
-      raw = await emit.call(socket, name, parsed.data);
+      raw = await emit.call(socket, name, { commandId: newCommandId(), input: parsed.data });
     } catch {
       return { ok: false, error: localError(socket.connected ? 'TIMEOUT' : 'OFFLINE') };
     }
