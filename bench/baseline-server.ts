@@ -16,20 +16,26 @@ interface ItemAdd {
   visibility: unknown;
 }
 
+/** Commands come as Casusbord takes them: `{ commandId, input }`. */
+interface Envelope<T> {
+  commandId: string;
+  input: T;
+}
+
 const server = http.createServer();
 const io = new Server(server, { transports: ['websocket'], serveClient: false });
 let seq = 0;
 io.on('connection', (socket) => {
   socket.emit('cases:snapshot', []);
-  socket.on('case:open', (input: { caseId: string }, ack: (r: unknown) => void) => {
+  socket.on('case:open', ({ input }: Envelope<{ caseId: string }>, ack: (r: unknown) => void) => {
     void socket.join(input.caseId);
     ack({ ok: true, data: { view: { cursor: '', meta: { id: input.caseId }, items: [] } } });
   });
-  socket.on('case:leave', (input: { caseId: string }, ack: (r: unknown) => void) => {
+  socket.on('case:leave', ({ input }: Envelope<{ caseId: string }>, ack: (r: unknown) => void) => {
     void socket.leave(input.caseId);
     ack({ ok: true, data: null });
   });
-  socket.on('item:add', (input: ItemAdd, ack: (r: unknown) => void) => {
+  socket.on('item:add', ({ input }: Envelope<ItemAdd>, ack: (r: unknown) => void) => {
     const id = `it_${(seq++).toString(36)}`;
     const at = new Date().toISOString();
     ack({ ok: true, data: { itemId: id } });

@@ -3,6 +3,7 @@ import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
+import { newCommandId } from '../shared/ids.js';
 import { PROTOCOL_VERSION, SOCKET_PATH, type Ack, type CasePatch, type OpenResult as CaseOpenResult } from '../shared/protocol.js';
 import { connect } from './lib/setup.js';
 import { epochMs, Histogram } from './lib/stats.js';
@@ -145,7 +146,7 @@ class Fanout {
   }
 
   private async open(b: BoardSocket, caseId: string): Promise<void> {
-    const ack = (await b.socket.timeout(60_000).emitWithAck('case:open', { caseId })) as Ack<{ view?: { items: unknown[] } }>;
+    const ack = (await b.socket.timeout(60_000).emitWithAck('case:open', { commandId: newCommandId(), input: { caseId } })) as Ack<{ view?: { items: unknown[] } }>;
     if (!ack.ok) throw new Error(`case:open refused: ${ack.error.code}`);
     b.spec.caseId = caseId;
     b.items = ack.data.view?.items.length ?? 0;
@@ -212,7 +213,7 @@ class Fanout {
     b.inFlight++;
     b.items++;
     b.lastId = `${this.spec.genId}:${this.stepNo}:${seq}`;
-    b.socket.timeout(30_000).emit('item:add', { caseId: b.spec.caseId, phase: 'beeldvorming', text, visibility: { kind: 'table' } }, (err: Error | null, ack?: Ack<unknown>) => {
+    b.socket.timeout(30_000).emit('item:add', { commandId: newCommandId(), input: { caseId: b.spec.caseId, phase: 'beeldvorming', text, visibility: { kind: 'table' } } }, (err: Error | null, ack?: Ack<unknown>) => {
       if (s !== this.stats) return;
       if (err || !ack?.ok) {
         const code = err ? 'TIMEOUT' : ack!.ok ? 'OK' : ack!.error.code;
@@ -243,7 +244,7 @@ class Fanout {
     if (sender.lastId) await this.delivered(sender.lastId, sockets.length - 1, 2_000);
     await Promise.all(
       sockets.map(async (b) => {
-        const left = (await b.socket.timeout(60_000).emitWithAck('case:leave', { caseId: from })) as Ack<unknown>;
+        const left = (await b.socket.timeout(60_000).emitWithAck('case:leave', { commandId: newCommandId(), input: { caseId: from } })) as Ack<unknown>;
         if (!left.ok) throw new Error(`case:leave refused: ${left.error.code}`);
         await this.open(b, to);
       }),
@@ -425,14 +426,14 @@ async function opens(spec: OpenSpec): Promise<void> {
     const entry = { label, ms: [] as number[], bytes: 0, items: 0 };
     for (let i = 0; i < spec.repeats; i++) {
       const t0 = performance.now();
-      const ack = (await socket.timeout(60_000).emitWithAck('case:open', { caseId: spec.caseId })) as Ack<CaseOpenResult>;
+      const ack = (await socket.timeout(60_000).emitWithAck('case:open', { commandId: newCommandId(), input: { caseId: spec.caseId } })) as Ack<CaseOpenResult>;
       entry.ms.push(+(performance.now() - t0).toFixed(3));
       if (!ack.ok) throw new Error(`case:open refused: ${ack.error.code}`);
       if (i === 0 && 'view' in ack.data) {
         entry.bytes = Buffer.byteLength(JSON.stringify(ack.data));
         entry.items = ack.data.view.items.length;
       }
-      await socket.timeout(60_000).emitWithAck('case:leave', { caseId: spec.caseId });
+      await socket.timeout(60_000).emitWithAck('case:leave', { commandId: newCommandId(), input: { caseId: spec.caseId } });
     }
     socket.disconnect();
     res.push(entry);

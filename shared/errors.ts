@@ -19,6 +19,9 @@ export const ERROR_CODES = [
   'UNAVAILABLE',
   'LOGIN_FAILED',
   'LOGIN_THROTTLED',
+  // The store may or may not have committed the command (its answer was lost): resend it with
+  // the same command id to learn which (P-ONCE). INTERNAL means nothing was changed.
+  'OUTCOME_UNKNOWN',
   'INTERNAL',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -46,6 +49,7 @@ export const ERROR_TEXT_NL: Record<ErrorCode, string> = {
   UNAVAILABLE: 'Casusbord is tijdelijk niet beschikbaar. Uw opdracht is niet uitgevoerd; probeer het zo opnieuw.',
   LOGIN_FAILED: 'Gebruikersnaam of wachtwoord onjuist.',
   LOGIN_THROTTLED: 'Te veel mislukte pogingen om in te loggen. Wacht even en probeer het dan opnieuw.',
+  OUTCOME_UNKNOWN: 'Het is niet zeker of uw wijziging is opgeslagen. Casusbord gaat het na; voer haar niet nog eens in.',
   INTERNAL: 'Er ging iets mis aan onze kant. Probeer het opnieuw.',
 };
 

@@ -11,6 +11,11 @@ export const TableIdSchema = z.string().regex(idPattern).brand<'TableId'>();
 export const ConsentIdSchema = z.string().regex(idPattern).brand<'ConsentId'>();
 export const InterventionIdSchema = z.string().regex(idPattern).brand<'InterventionId'>();
 export const DecisionIdSchema = z.string().regex(idPattern).brand<'DecisionId'>();
+/**
+ * Chosen by the client for each command it sends, kept by its retries (P-ONCE). At least 16
+ * characters, so a well-behaved client's ids do not collide; newCommandId makes 32 (128 bits).
+ */
+export const CommandIdSchema = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/).brand<'CommandId'>();
 
 export type CaseId = z.infer<typeof CaseIdSchema>;
 export type ItemId = z.infer<typeof ItemIdSchema>;
@@ -20,6 +25,7 @@ export type TableId = z.infer<typeof TableIdSchema>;
 export type ConsentId = z.infer<typeof ConsentIdSchema>;
 export type InterventionId = z.infer<typeof InterventionIdSchema>;
 export type DecisionId = z.infer<typeof DecisionIdSchema>;
+export type CommandId = z.infer<typeof CommandIdSchema>;
 
 const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
 const ID_BYTES = 12;
@@ -38,4 +44,12 @@ export function newId<T extends string>(prefix: string): T {
   for (let i = poolAt; i < poolAt + ID_BYTES; i++) s += HEX[pool[i]!];
   poolAt += ID_BYTES;
   return s as T;
+}
+
+/** A command's id: 128 random bits, in hex. Runs in the browser as well as on the server. */
+export function newCommandId(): CommandId {
+  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(16));
+  let s = '';
+  for (const b of bytes) s += HEX[b];
+  return s as CommandId;
 }

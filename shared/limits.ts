@@ -75,6 +75,14 @@ export const SESSION_IDLE_MS = 2 * 60 * 60 * 1000;
 export const SESSION_MAX_AGE_MS = 12 * 60 * 60 * 1000;
 /** How often live sockets are checked against their session. */
 export const SESSION_CHECK_EVERY_MS = 60 * 1000;
+/**
+ * How long the answer of a committed command stays known by its command id (P-ONCE): a retry
+ * within it is answered as the first time, not run again. A client resolves an unknown outcome
+ * within COMMAND_RESOLVE_MS; the rest is room for a long outage, a laptop asleep.
+ */
+export const COMMAND_ANSWER_KEEP_MS = DAY_MS;
+/** How long a client keeps resending a command whose outcome it does not know before it gives up and says so. */
+export const COMMAND_RESOLVE_MS = 5 * 60 * 1000;
 /** Commands one socket may send per second before it is told to slow down. */
 export const MAX_COMMANDS_PER_SECOND = 50;
 export const MAX_PURPOSE_CHARS = 1_000;

@@ -12,13 +12,13 @@ import type {
 } from './domain.js';
 import type { AppError } from './errors.js';
 import type { CaseId, ConsentId, DecisionId, InterventionId, ItemId, OrgId, TableId, UserId } from './ids.js';
-import type { CommandInput, CommandName } from './schemas.js';
+import type { CommandEnvelope, CommandName } from './schemas.js';
 
 /**
  * Bumped on every incompatible change. A client of another version is refused at the handshake
  * with PROTOCOL_OUTDATED, which it shows as "please reload".
  */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Path of the Socket.IO endpoint; WebSocket transport only, so no sticky sessions are needed. */
 export const SOCKET_PATH = '/socket.io';
@@ -249,8 +249,9 @@ export interface CommandResults {
   'intervention:remove': null;
 }
 
+/** Every command is `emit(name, { commandId, input }, ack)` (version 2; version 1 sent the input alone). */
 export type ClientToServerEvents = {
-  [N in CommandName]: (input: CommandInput<N>, ack: (res: Ack<CommandResults[N]>) => void) => void;
+  [N in CommandName]: (command: CommandEnvelope<N>, ack: (res: Ack<CommandResults[N]>) => void) => void;
 };
 
 export interface ServerToClientEvents {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CASE_ROLES, PHASES } from './domain.js';
-import { CaseIdSchema, ConsentIdSchema, InterventionIdSchema, ItemIdSchema, OrgIdSchema, TableIdSchema, UserIdSchema } from './ids.js';
+import { CaseIdSchema, CommandIdSchema, ConsentIdSchema, InterventionIdSchema, ItemIdSchema, OrgIdSchema, TableIdSchema, UserIdSchema } from './ids.js';
 import * as L from './limits.js';
 
 // Strict objects: an unknown field is an error, not something silently carried along.
@@ -118,6 +118,18 @@ export type CommandName = keyof typeof CommandSchemas;
 export type CommandInput<N extends CommandName> = z.infer<(typeof CommandSchemas)[N]>;
 export const COMMAND_NAMES = Object.keys(CommandSchemas) as CommandName[];
 export const isCommandName = (s: string): s is CommandName => Object.hasOwn(CommandSchemas, s);
+
+/**
+ * What every command carries: the id its client chose for it, and its input (parsed by the
+ * command's own schema). A retry sends the same id: a command that committed is answered as it
+ * was, not run again (P-ONCE).
+ */
+export const CommandEnvelopeSchema = z.strictObject({ commandId: CommandIdSchema, input: z.unknown() });
+export type CommandEnvelope<N extends CommandName> = { commandId: z.infer<typeof CommandIdSchema>; input: CommandInput<N> };
+
+/** Commands that change nothing: a retry simply runs them again. Every other one runs once per id. */
+export const READ_COMMANDS: readonly CommandName[] = ['case:open', 'case:leave'];
+export const changesState = (name: CommandName): boolean => !READ_COMMANDS.includes(name);
 
 // HTTP bodies.
 export const LoginSchema = z.strictObject({

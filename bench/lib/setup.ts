@@ -1,4 +1,5 @@
 import { io, type Socket } from 'socket.io-client';
+import { newCommandId } from '../../shared/ids.js';
 import { PROTOCOL_VERSION, SOCKET_PATH, type Ack, type OpenResult } from '../../shared/protocol.js';
 import { login } from '../../test/support/client.js';
 
@@ -109,7 +110,7 @@ export async function connect(url: string, cookie: string): Promise<Socket> {
 }
 
 async function ok<T>(s: Socket, name: string, input: unknown): Promise<T> {
-  const ack = (await s.timeout(120_000).emitWithAck(name, input)) as Ack<T>;
+  const ack = (await s.timeout(120_000).emitWithAck(name, { commandId: newCommandId(), input })) as Ack<T>;
   if (!ack.ok) throw new Error(`${name}: ${ack.error.code} ${ack.error.message}`);
   return ack.data;
 }

@@ -1,6 +1,6 @@
 import type { CaseState, Viewer } from '../../shared/domain.js';
 import { appError, type AppError } from '../../shared/errors.js';
-import { newId, type CaseId, type ConsentId, type ItemId, type OrgId } from '../../shared/ids.js';
+import { newId, type CaseId, type CommandId, type ConsentId, type ItemId, type OrgId } from '../../shared/ids.js';
 import type { DocTarget } from '../../shared/rules/access.js';
 import { authorizeCaseCommand, authorizeCreate, maySeeNamed, namedIds } from '../../shared/rules/commands.js';
 import type { Touched } from '../../shared/rules/projection.js';
@@ -10,9 +10,19 @@ import { accessRecord, type AccessLog, type Actor } from '../audit/accessLog.js'
 import type { Directory } from '../directory/directory.js';
 import { SingleProcess, type Cluster } from '../cluster/cluster.js';
 import type { Logger } from '../log.js';
-import { VersionConflictError, type AccessRecord, type NewEvent, type Store, type StoredEvent } from '../store/types.js';
+import {
+  CommandDoneError,
+  OutcomeUnknownError,
+  VersionConflictError,
+  type AccessRecord,
+  type CommandRecord,
+  type NewEvent,
+  type Store,
+  type StoredEvent,
+} from '../store/types.js';
 import { decide, decideCreate, type CaseCommandName } from './decide.js';
 import { applyEvent, parseStoredEvent, replay, type CaseEvent } from './events.js';
+import { CommandOnce, commandRecord, recordedAck, type CommandTag } from './once.js';
 
 /** One committed change of one case, as the delivery step needs it. */
 export interface Committed {
@@ -74,6 +84,7 @@ export class CaseService {
   private readonly listeners = new Set<(c: Committed) => void>();
   /** Which case (and item) each collaborative document belongs to. */
   private readonly docs = new Map<string, { caseId: CaseId; target: DocTarget }>();
+  private readonly once: CommandOnce;
 
   constructor(
     private readonly store: Store,
@@ -82,6 +93,7 @@ export class CaseService {
     private readonly log: Logger,
     private readonly cluster: Cluster = new SingleProcess(),
   ) {
+    this.once = new CommandOnce(store);
     // Another process committed: apply its events (or read the shared log), in this case's queue.
     cluster.onCase((caseId, version, events) => {
       if ((this.cases.get(caseId)?.version ?? 0) >= version) return;
@@ -137,18 +149,50 @@ export class CaseService {
     return { before, touched: touchedBy(rows.slice(version).map(parseStoredEvent)) };
   }
 
-  async create(input: CommandInput<'case:create'>, actor: Actor): Promise<Ack<{ caseId: CaseId }>> {
+  /**
+   * A client's command, by the id its client chose (P-ONCE): run once per user and id; a retry
+   * of one that committed gets the answer it had, and nothing runs again.
+   */
+  command(commandId: CommandId, name: CaseCommandName | 'case:create', input: unknown, actor: Actor): Promise<Ack<unknown>> {
+    const tag: CommandTag = { userId: actor.viewer.userId, commandId, name };
+    return this.once.run(
+      tag,
+      () => (name === 'case:create' ? this.create(input as CommandInput<'case:create'>, actor, tag) : this.run(name, input as CommandInput<typeof name>, actor, undefined, tag)),
+      // The commit may be one this process never applied (its answer was lost): read it in, so
+      // the boards show what the answer says was done.
+      (answer) => this.catchUpSoon(name === 'case:create' ? answer : (input as { caseId: CaseId }).caseId),
+    );
+  }
+
+  /** Reads in the case's log past what is held here, after what is queued: of a case id, or of a creation's answer. */
+  private catchUpSoon(of: CaseId | Ack<unknown>): void {
+    const caseId = typeof of === 'string' ? of : of.ok ? (of.data as { caseId: CaseId }).caseId : null;
+    if (caseId) this.withCase(caseId, () => this.catchUp(caseId)).catch((err: unknown) => this.log.error({ err, caseId }, 'catch-up failed'));
+  }
+
+  async create(input: CommandInput<'case:create'>, actor: Actor, tag?: CommandTag): Promise<Ack<{ caseId: CaseId }>> {
     const err = authorizeCreate(input, actor.viewer, this.dir);
     if (err) return this.deny(actor, null, 'case:create', null, err);
     const caseId = newId<CaseId>('cs');
     return this.withCase(caseId, async () => {
       const events = decideCreate(input, caseId);
-      const after = await this.commit(null, caseId, events, actor, 'case:create', null);
-      return { ok: true as const, data: { caseId: after.id } };
+      const data = { caseId };
+      try {
+        await this.commit(null, caseId, events, actor, 'case:create', null, undefined, tag && commandRecord(tag, data, Date.now()));
+      } catch (e) {
+        return this.notCommitted(e, 'case:create', caseId);
+      }
+      return { ok: true as const, data };
     });
   }
 
-  async run<N extends CaseCommandName>(name: N, input: CommandInput<N>, actor: Actor, source?: string): Promise<Ack<{ itemId?: ItemId; requestId?: ConsentId } | null>> {
+  async run<N extends CaseCommandName>(
+    name: N,
+    input: CommandInput<N>,
+    actor: Actor,
+    source?: string,
+    tag?: CommandTag,
+  ): Promise<Ack<{ itemId?: ItemId; requestId?: ConsentId } | null>> {
     const caseId = (input as { caseId: CaseId }).caseId;
     return this.withCase(caseId, async () => {
       for (let attempt = 0; ; attempt++) {
@@ -158,18 +202,38 @@ export class CaseService {
         const err = authorizeCaseCommand(name, input, c, actor.viewer, this.dir);
         if (err) return this.deny(actor, c, name, itemId, err);
         const decided = decide(name, input, c, actor.viewer, new Date().toISOString());
+        const data = decided.itemId ? { itemId: decided.itemId } : decided.requestId ? { requestId: decided.requestId } : null;
         try {
-          await this.commit(c, caseId, decided.events, actor, name, decided.itemId ?? itemId, source);
-          const data = decided.itemId ? { itemId: decided.itemId } : decided.requestId ? { requestId: decided.requestId } : null;
+          await this.commit(c, caseId, decided.events, actor, name, decided.itemId ?? itemId, source, tag && commandRecord(tag, data, Date.now()));
           return { ok: true as const, data };
         } catch (e) {
           // Another process wrote first: take its events, then judge the command again on the new state.
-          if (!(e instanceof VersionConflictError) || attempt >= MAX_CONFLICT_RETRIES) throw e;
+          if (!(e instanceof VersionConflictError) || attempt >= MAX_CONFLICT_RETRIES) return this.notCommitted(e, name, caseId);
           await conflictPause(attempt);
           await this.catchUp(caseId);
         }
       }
     });
+  }
+
+  /**
+   * A commit that failed: a command committed before (by a retry elsewhere) is answered as it was
+   * then; one the store cannot say of whether it committed is answered OUTCOME_UNKNOWN, never
+   * INTERNAL (P-ONCE). Any other failure committed nothing and is thrown on.
+   */
+  private notCommitted<T>(e: unknown, name: CaseCommandName | 'case:create', caseId: CaseId): Ack<T> {
+    // Recorded by this command's own name (recordedAck checks it), so it has that command's shape.
+    if (e instanceof CommandDoneError) {
+      // Committed by another process: its events reach this one by its notice, or by this read.
+      const answer = recordedAck(e.answer, name) as Ack<T>;
+      this.catchUpSoon(name === 'case:create' ? answer : caseId);
+      return answer;
+    }
+    if (e instanceof OutcomeUnknownError) {
+      this.log.warn({ err: e.message, caseId, command: name }, 'command outcome unknown');
+      return { ok: false, error: appError('OUTCOME_UNKNOWN') };
+    }
+    throw e;
   }
 
   /**
@@ -258,6 +322,7 @@ export class CaseService {
     operation: CaseCommandName | 'case:create',
     itemId: ItemId | null,
     source?: string,
+    command?: CommandRecord,
   ): Promise<CaseState> {
     const at = new Date().toISOString();
     const meta = { at, actorUserId: actor.viewer.userId, actorOrgId: actor.viewer.orgId };
@@ -268,7 +333,7 @@ export class CaseService {
       rows.push({ type: e.type, payload: e.payload, ...meta });
     }
     const record = accessRecord(actor, after, { action: ACTION_OF[operation], operation, caseId, itemId }, at);
-    await this.store.appendEvents(caseId, before?.version ?? 0, rows, [record]);
+    await this.store.appendEvents(caseId, before?.version ?? 0, rows, [record], command);
     const touched = touchedBy(events);
     this.setState(before, after!, touched);
     this.cluster.caseCommitted(caseId, after!.version, rows);

@@ -2,7 +2,7 @@ import type { Server as HttpServer } from 'node:http';
 import { Server, type ServerOptions, type Socket } from 'socket.io';
 import type { CaseState, Viewer } from '../../shared/domain.js';
 import { appError, type AppError } from '../../shared/errors.js';
-import type { CaseId, ItemId, UserId } from '../../shared/ids.js';
+import type { CaseId, CommandId, ItemId, UserId } from '../../shared/ids.js';
 import { MAX_MESSAGE_BYTES, PRESENCE_COALESCE_MS, SESSION_CHECK_EVERY_MS } from '../../shared/limits.js';
 import {
   PROTOCOL_VERSION,
@@ -16,7 +16,7 @@ import {
 } from '../../shared/protocol.js';
 import { maySeeCase } from '../../shared/rules/access.js';
 import { deltaFor, projectCase, summarise } from '../../shared/rules/projection.js';
-import { CommandSchemas, isCommandName, type CommandInput, type CommandName } from '../../shared/schemas.js';
+import { CommandEnvelopeSchema, CommandSchemas, isCommandName, type CommandInput, type CommandName } from '../../shared/schemas.js';
 import { accessRecord, type AccessLog, type Actor } from '../audit/accessLog.js';
 import type { SessionEnds } from '../auth/sessionEnds.js';
 import type { Sessions } from '../auth/sessions.js';
@@ -211,12 +211,15 @@ export class Realtime {
         .catch((err: unknown) => this.d.log.warn({ err: (err as Error).message }, 'session check failed'));
     }
     if (!isCommandName(event)) return reply({ ok: false, error: appError('UNKNOWN_COMMAND') });
-    const input = args.length > 1 ? args[0] : undefined;
+    // P-ONCE: the command's id and its input. A bad envelope is refused alike whatever it names.
+    const envelope = CommandEnvelopeSchema.safeParse(args.length > 1 ? args[0] : undefined);
+    if (!envelope.success) return reply({ ok: false, error: appError('BAD_REQUEST') });
+    const { commandId, input } = envelope.data;
     const parsed = CommandSchemas[event].safeParse(input);
     try {
       // P-EXIST: invalid input that names what the user may not see is refused as unknown first.
       if (!parsed.success) return reply(await this.d.cases.refuseMalformed(event, input, this.actor(socket)));
-      reply(await this.execute(socket, event, parsed.data));
+      reply(await this.execute(socket, event, parsed.data, commandId));
     } catch (err) {
       // UNAVAILABLE only when the command was certainly not applied: then sending it again is safe.
       const unavailable = unavailability(err);
@@ -226,7 +229,7 @@ export class Realtime {
     }
   }
 
-  private async execute(socket: S, name: CommandName, input: unknown): Promise<Ack<unknown>> {
+  private async execute(socket: S, name: CommandName, input: unknown, commandId: CommandId): Promise<Ack<unknown>> {
     switch (name) {
       case 'case:open':
         return this.openCase(socket, input as CommandInput<'case:open'>);
@@ -236,10 +239,9 @@ export class Realtime {
         this.leaveCase(socket, caseId);
         return { ok: true, data: null };
       }
-      case 'case:create':
-        return this.d.cases.create(input as CommandInput<'case:create'>, this.actor(socket));
+      // Reads above run again on a retry; what changes something runs once per command id.
       default:
-        return this.d.cases.run(name, input as CommandInput<typeof name>, this.actor(socket));
+        return this.d.cases.command(commandId, name, input, this.actor(socket));
     }
   }
 

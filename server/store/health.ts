@@ -10,7 +10,7 @@ import {
 } from 'redis';
 import { REDIS_PROBE_EVERY_MS, STORE_UNAVAILABLE_AFTER_MS } from '../../shared/limits.js';
 import type { Logger } from '../log.js';
-import type { Store } from './types.js';
+import { OutcomeUnknownError, type Store } from './types.js';
 
 /**
  * The store cannot answer now: Redis is away, hangs or is loading its data, or the disk is full.
@@ -218,6 +218,7 @@ export class RedisHealth implements LinkHealth {
 
 /** Store calls that change nothing: when their answer is lost, nothing was applied. */
 const READS = new Set<string>([
+  'commandAnswer',
   'readEvents',
   'caseIds',
   'listOrgs',
@@ -242,7 +243,12 @@ export function guardStore<S extends Store>(store: S, health: RedisHealth): S {
       const method = value as (...args: unknown[]) => Promise<unknown>;
       const write = !READS.has(prop);
       const bounded = prop !== 'readAccess';
-      return (...args: unknown[]) => health.guard(() => method.apply(target, args), write, bounded);
+      if (prop !== 'appendEvents') return (...args: unknown[]) => health.guard(() => method.apply(target, args), write, bounded);
+      // The Store's word for an append whose answer was lost (P-ONCE).
+      return (...args: unknown[]) =>
+        health.guard(() => method.apply(target, args), write, bounded).catch((err: unknown) => {
+          throw err instanceof StoreUnavailableError && err.maybeApplied ? new OutcomeUnknownError(err) : err;
+        });
     },
   });
 }

@@ -26,6 +26,8 @@ export function redisKeys(prefix: string) {
     legacyAccess: k('access'),
     legacyAccessByCase: (caseId: string) => k('access', 'case', caseId),
     legacyAccessByUser: (userId: string) => k('access', 'user', userId),
+    /** A user's committed command and its answer (P-ONCE): "<until> <answer>", expiring with its keep. */
+    commandAnswer: (userId: string, commandId: string) => k('command', userId, commandId),
     doc: (docId: string) => k('doc', docId),
     meta: k('meta'),
     /** Pub/sub: "a case log grew" and collaborative-text relays between processes. */

@@ -1,15 +1,19 @@
-import { createClient, RESP_TYPES, type RedisClientType } from 'redis';
+import { ClientClosedError, ClientOfflineError, createClient, ErrorReply, RESP_TYPES, type RedisClientType } from 'redis';
 import type { Organisation, Table } from '../../shared/domain.js';
-import type { CaseId, UserId } from '../../shared/ids.js';
+import type { CaseId, CommandId, UserId } from '../../shared/ids.js';
+import { COMMAND_ANSWER_KEEP_MS } from '../../shared/limits.js';
 import { redisKeys, type RedisKeys } from './keys.js';
 import { LuaScript } from './luaScript.js';
 import { groupAccess, unpackAccess } from './redisAccess.js';
 import { AccessRow, OrganisationRow, SessionRow, StoredEventRow, TableRow, UserRow } from './rows.js';
 import {
+  CommandDoneError,
   docUpdatesDigest,
+  OutcomeUnknownError,
   VersionConflictError,
   type AccessQuery,
   type AccessRecord,
+  type CommandRecord,
   type LoginBucket,
   type NewEvent,
   type SessionRecord,
@@ -50,17 +54,37 @@ end`;
 // records in the same atomic step: one order per case across every process. Redis does not roll
 // a script back when a command in it fails, so the events go last, in one RPUSH (up to 2,000): a failure
 // before it leaves at most a record of a change that was not made, never a change without its record.
+// With a command (KEYS[5]): nothing is appended when that command is recorded and still kept, and
+// its record follows the events as one SET, which no key's type can make fail (P-ONCE).
+// ARGV: expected, n, the n events, caseId, at, until, answer, keep (ms), then the access groups.
+// The record is "<until> <answer>": the value decides (in the caller's clock), the expiry clears it away.
 const APPEND = new LuaScript(`${WRITE_ACCESS}
+local nEvents = tonumber(ARGV[2])
+local c = 3 + nEvents
+if KEYS[5] then
+  local old = redis.call('GET', KEYS[5])
+  if old then
+    local sp = string.find(old, ' ', 1, true)
+    if sp and tonumber(string.sub(old, 1, sp - 1)) > tonumber(ARGV[c + 1]) then return {0, string.sub(old, sp + 1)} end
+  end
+end
 local len = redis.call('LLEN', KEYS[1])
 local expected = tonumber(ARGV[1])
 if len ~= expected then return {-1, len} end
-local nEvents = tonumber(ARGV[2])
-redis.call('SADD', KEYS[2], ARGV[3 + nEvents])
-writeAccess(KEYS[3], KEYS[4], 4 + nEvents)
+redis.call('SADD', KEYS[2], ARGV[c])
+writeAccess(KEYS[3], KEYS[4], c + 5)
 local events = {}
 for i = 1, nEvents do events[i] = ARGV[2 + i] end
 chunked('RPUSH', KEYS[1], events)
+if KEYS[5] then redis.call('SET', KEYS[5], ARGV[c + 2] .. ' ' .. ARGV[c + 3], 'PX', ARGV[c + 4]) end
 return {1, len + nEvents}`);
+
+/**
+ * Whether a failed script may have run: unless Redis answered (an error reply: the append script
+ * writes its events last, so it failed before them) or the command was never sent (the client
+ * closed or offline), its answer was lost on the way and Redis may have run it.
+ */
+const mayHaveRun = (err: unknown): boolean => !(err instanceof ErrorReply || err instanceof ClientClosedError || err instanceof ClientOfflineError);
 
 const APPEND_ACCESS = new LuaScript(`${WRITE_ACCESS}
 writeAccess(KEYS[1], KEYS[2], 1)
@@ -182,12 +206,28 @@ export class RedisStore implements Store {
     return args;
   }
 
-  async appendEvents(caseId: CaseId, expectedVersion: number, events: NewEvent[], access: AccessRecord[] = []): Promise<number> {
-    const args: string[] = [String(expectedVersion), String(events.length), ...events.map((e) => JSON.stringify(e)), caseId, ...this.accessArgs(access)];
+  async appendEvents(caseId: CaseId, expectedVersion: number, events: NewEvent[], access: AccessRecord[] = [], command?: CommandRecord): Promise<number> {
+    const cmd = command ? [String(command.at), String(command.at + COMMAND_ANSWER_KEEP_MS), command.answer, String(COMMAND_ANSWER_KEEP_MS)] : ['0', '0', '', '0'];
+    const args: string[] = [String(expectedVersion), String(events.length), ...events.map((e) => JSON.stringify(e)), caseId, ...cmd, ...this.accessArgs(access)];
     const keys = [this.keys.caseEvents(caseId), this.keys.cases, this.keys.accessSeq, this.keys.accessRecords];
-    const [ok, version] = (await APPEND.run(this.client, keys, args)) as [number, number];
-    if (ok !== 1) throw new VersionConflictError(caseId, expectedVersion, version);
-    return version;
+    if (command) keys.push(this.keys.commandAnswer(command.userId, command.commandId));
+    let reply: [number, number | string];
+    try {
+      reply = (await APPEND.run(this.client, keys, args)) as [number, number | string];
+    } catch (err) {
+      throw mayHaveRun(err) ? new OutcomeUnknownError(err) : err;
+    }
+    const [ok, value] = reply;
+    if (ok === 0) throw new CommandDoneError(String(value));
+    if (ok !== 1) throw new VersionConflictError(caseId, expectedVersion, Number(value));
+    return Number(value);
+  }
+
+  async commandAnswer(userId: UserId, commandId: CommandId, now: number): Promise<string | undefined> {
+    const kept = await this.client.get(this.keys.commandAnswer(userId, commandId));
+    const sp = kept?.indexOf(' ') ?? -1;
+    if (!kept || sp < 0 || Number(kept.slice(0, sp)) <= now) return undefined;
+    return kept.slice(sp + 1);
   }
 
   async readEvents(caseId: CaseId, afterVersion = 0, upToVersion = Number.MAX_SAFE_INTEGER): Promise<StoredEvent[]> {

@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { Organisation, Table } from '../../shared/domain.js';
-import type { CaseId, UserId } from '../../shared/ids.js';
+import type { CaseId, CommandId, UserId } from '../../shared/ids.js';
 import { AccessRow, OrganisationRow, SessionRow, StoredEventRow, TableRow, UserRow } from './rows.js';
 import { ACCESS_BLOCK_ROWS, configure, migrate, SCHEMA } from './sqliteSchema.js';
 import { accessColumns, toError, type WriteOp } from './sqliteWrites.js';
@@ -13,8 +13,10 @@ import type { CheckpointerReply } from './sqliteCheckpointer.worker.js';
 import type { WriterReply, WriterRequest } from './sqliteWriter.worker.js';
 import {
   docUpdatesDigest,
+  OutcomeUnknownError,
   type AccessQuery,
   type AccessRecord,
+  type CommandRecord,
   type LoginBucket,
   type NewEvent,
   type SessionRecord,
@@ -187,6 +189,9 @@ export class SqliteStore implements Store {
       ),
       accessAll: db.prepare<[number], AccessRowRaw>('SELECT * FROM access_log ORDER BY seq LIMIT ?'),
       getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
+      commandAnswer: db.prepare<[string, string, number], { answer: string }>(
+        'SELECT answer FROM command_answers WHERE user_id = ? AND command_id = ? AND expires_at > ?',
+      ),
       readDoc: db.prepare<[string], { update_bytes: Buffer }>('SELECT update_bytes FROM doc_updates WHERE doc_id = ? ORDER BY seq'),
     };
   }
@@ -239,7 +244,9 @@ export class SqliteStore implements Store {
       this.broken = e;
       this.onBroken(e);
     }
-    for (const waiting of this.inFlight.values()) for (const w of waiting) w.reject(e);
+    // A batch the thread had may have committed before it died; one still queued here did not.
+    const unknown = new OutcomeUnknownError(e);
+    for (const waiting of this.inFlight.values()) for (const w of waiting) w.reject(unknown);
     this.inFlight.clear();
     for (const w of this.queueWaiting) w.reject(e);
     this.queue = [];
@@ -251,8 +258,12 @@ export class SqliteStore implements Store {
    * many live cases commits in groups. Each append keeps its own version check; a conflict fails
    * only that append. Every promise resolves only after the group is durably committed.
    */
-  appendEvents(caseId: CaseId, expectedVersion: number, events: NewEvent[], access: AccessRecord[] = []): Promise<number> {
-    return this.write({ op: 'append', caseId, expected: expectedVersion, events, access: access.map(accessColumns) });
+  appendEvents(caseId: CaseId, expectedVersion: number, events: NewEvent[], access: AccessRecord[] = [], command?: CommandRecord): Promise<number> {
+    return this.write({ op: 'append', caseId, expected: expectedVersion, events, access: access.map(accessColumns), ...(command ? { command } : {}) });
+  }
+
+  async commandAnswer(userId: UserId, commandId: CommandId, now: number): Promise<string | undefined> {
+    return this.stmts.commandAnswer.get(userId, commandId, now)?.answer;
   }
 
   async readEvents(caseId: CaseId, afterVersion = 0, upToVersion = Number.MAX_SAFE_INTEGER): Promise<StoredEvent[]> {

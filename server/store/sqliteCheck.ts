@@ -48,7 +48,7 @@ export function checkSqliteFile(given: string): { ms: number } {
   let db: Database.Database | undefined;
   try {
     db = new Database(file, { fileMustExist: true });
-    // SQLite's own report can span lines ("*** in database main ***\n…"): one line for the operator.
+    // One line each: SQLite starts some with "*** in database main ***" and a line break.
     const problems = (db.pragma('quick_check') as { quick_check: string }[]).map((r) => r.quick_check.replace(/\s*\n\s*/g, ' '));
     if (problems.length !== 1 || problems[0] !== 'ok') {
       const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';

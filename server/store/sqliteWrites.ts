@@ -1,12 +1,16 @@
 import type Database from 'better-sqlite3';
 import type { Organisation, Table } from '../../shared/domain.js';
 import type { CaseId, UserId } from '../../shared/ids.js';
+import { COMMAND_ANSWER_KEEP_MS } from '../../shared/limits.js';
 import { ACCESS_BLOCK_ROWS } from './sqliteSchema.js';
 import {
+  CommandDoneError,
   docUpdatesDigest,
   loginRetryAt,
+  OutcomeUnknownError,
   VersionConflictError,
   type AccessRecord,
+  type CommandRecord,
   type LoginBucket,
   type NewEvent,
   type SessionRecord,
@@ -47,7 +51,7 @@ export const accessColumns = (r: AccessRecord): AccessColumns => [
 
 /** Every change to the SQLite file, as the main thread hands it to the writer thread. */
 export type WriteOp =
-  | { op: 'append'; caseId: CaseId; expected: number; events: NewEvent[]; access: AccessColumns[] }
+  | { op: 'append'; caseId: CaseId; expected: number; events: NewEvent[]; access: AccessColumns[]; command?: CommandRecord }
   | { op: 'access'; records: AccessColumns[] }
   | { op: 'putOrg'; org: Organisation }
   | { op: 'putUser'; user: UserRecord }
@@ -68,18 +72,36 @@ export type WriteOp =
 /** What each op gave back; errors cross the thread as data and become errors again on the other side. */
 export type WriteResult =
   | { ok: true; value: unknown }
-  | { ok: false; message: string; code?: string; conflict?: { caseId: CaseId; expected: number; actual: number } };
+  | {
+      ok: false;
+      message: string;
+      code?: string;
+      conflict?: { caseId: CaseId; expected: number; actual: number };
+      /** CommandDoneError: the answer recorded before. */
+      done?: string;
+      /** The commit may have reached the file (see apply). */
+      unknown?: true;
+    };
 
-export function failure(e: unknown): WriteResult {
+export function failure(e: unknown, unknown = false): Extract<WriteResult, { ok: false }> {
   if (e instanceof VersionConflictError) return { ok: false, message: e.message, conflict: { caseId: e.caseId, expected: e.expected, actual: e.actual } };
+  if (e instanceof CommandDoneError) return { ok: false, message: e.message, done: e.answer };
   const err = e as { message?: unknown; code?: unknown };
-  return { ok: false, message: String(err?.message ?? e), ...(typeof err?.code === 'string' ? { code: err.code } : {}) };
+  return { ok: false, message: String(err?.message ?? e), ...(typeof err?.code === 'string' ? { code: err.code } : {}), ...(unknown ? { unknown } : {}) };
 }
 
 export function toError(r: Extract<WriteResult, { ok: false }>): Error {
   if (r.conflict) return new VersionConflictError(r.conflict.caseId, r.conflict.expected, r.conflict.actual);
-  return Object.assign(new Error(r.message), r.code ? { code: r.code } : {});
+  if (r.done !== undefined) return new CommandDoneError(r.done);
+  const e = Object.assign(new Error(r.message), r.code ? { code: r.code } : {});
+  return r.unknown ? new OutcomeUnknownError(e) : e;
 }
+
+/**
+ * An I/O error while committing: the commit's frames may be in the write-ahead log all the same
+ * (a failed fsync), and the next open of the file would then find the transaction committed.
+ */
+export const mayHaveCommitted = (e: unknown): boolean => String((e as { code?: unknown })?.code ?? '').startsWith('SQLITE_IOERR');
 
 /**
  * Applies batches of writes: one transaction, so one fsync, per batch (group commit). Each op runs
@@ -127,6 +149,15 @@ export class SqliteWrites {
       appendDoc: db.prepare('INSERT INTO doc_updates (doc_id, update_bytes) VALUES (?, ?)'),
       firstDocUpdates: db.prepare<[string, number], { update_bytes: Buffer }>('SELECT update_bytes FROM doc_updates WHERE doc_id = ? ORDER BY seq LIMIT ?'),
       deleteDocFirst: db.prepare('DELETE FROM doc_updates WHERE seq IN (SELECT seq FROM doc_updates WHERE doc_id = ? ORDER BY seq LIMIT ?)'),
+      getCommand: db.prepare<[string, string, number], { answer: string }>(
+        'SELECT answer FROM command_answers WHERE user_id = ? AND command_id = ? AND expires_at > ?',
+      ),
+      // Replaces a row kept past its time that the pruning has not reached yet.
+      putCommand: db.prepare('INSERT OR REPLACE INTO command_answers (user_id, command_id, answer, expires_at) VALUES (?, ?, ?, ?)'),
+      // A few rows a command: the records of a day of commands leave as new ones come.
+      pruneCommands: db.prepare(
+        'DELETE FROM command_answers WHERE (user_id, command_id) IN (SELECT user_id, command_id FROM command_answers WHERE expires_at <= ? LIMIT 8)',
+      ),
       initMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
       getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
     };
@@ -134,6 +165,7 @@ export class SqliteWrites {
 
   apply(batch: WriteOp[]): WriteResult[] {
     const results: WriteResult[] = [];
+    let committing = false;
     try {
       this.db
         .transaction(() => {
@@ -148,11 +180,13 @@ export class SqliteWrites {
               results.push(failure(e));
             }
           }
+          committing = true;
         })
         .immediate();
     } catch (e) {
-      // The commit itself failed (disk full, I/O error): nothing of the batch is written.
-      const f = failure(e);
+      // Rolled back (disk full, no memory): nothing of the batch is written. An I/O error in the
+      // commit itself leaves that open: each op's outcome is unknown (P-ONCE).
+      const f = failure(e, committing && mayHaveCommitted(e));
       return batch.map(() => f);
     }
     return results;
@@ -181,11 +215,19 @@ export class SqliteWrites {
     const s = this.s;
     switch (w.op) {
       case 'append': {
+        const cmd = w.command;
+        // One writer: nothing comes between this look and the insert of the record below.
+        const done = cmd && s.getCommand.get(cmd.userId, cmd.commandId, cmd.at);
+        if (done) throw new CommandDoneError(done.answer);
         const actual = s.head.get(w.caseId)?.v ?? 0;
         if (actual !== w.expected) throw new VersionConflictError(w.caseId, w.expected, actual);
         let v = w.expected;
         for (const e of w.events) s.insertEvent.run(w.caseId, ++v, e.type, JSON.stringify(e.payload), e.at, e.actorUserId, e.actorOrgId);
         this.insertAccess(w.access);
+        if (cmd) {
+          s.pruneCommands.run(cmd.at);
+          s.putCommand.run(cmd.userId, cmd.commandId, cmd.answer, cmd.at + COMMAND_ANSWER_KEEP_MS);
+        }
         return v;
       }
       case 'access':

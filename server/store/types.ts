@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CaseRole, Organisation, Table, User } from '../../shared/domain.js';
-import type { CaseId, ItemId, OrgId, UserId } from '../../shared/ids.js';
+import type { CaseId, CommandId, ItemId, OrgId, UserId } from '../../shared/ids.js';
 import type { LoginThrottlePolicy } from '../../shared/limits.js';
 
 /** One event as the store keeps it; the payload is parsed by its schema when read back. */
@@ -24,6 +24,36 @@ export class VersionConflictError extends Error {
     readonly actual: number,
   ) {
     super(`case ${caseId}: expected version ${expected}, log is at ${actual}`);
+  }
+}
+
+/**
+ * A client's command, recorded in the commit of its events (P-ONCE): per user, so nobody reads
+ * another's answers by guessing ids. Kept until `at + COMMAND_ANSWER_KEEP_MS` (the caller's clock).
+ */
+export interface CommandRecord {
+  userId: UserId;
+  commandId: CommandId;
+  /** The answer to give a retry, as JSON (the service's, opaque to the store). */
+  answer: string;
+  at: number;
+}
+
+/** The append was not made: this user's command of that id was committed before, with this answer. */
+export class CommandDoneError extends Error {
+  constructor(readonly answer: string) {
+    super('command committed before');
+  }
+}
+
+/**
+ * The append may or may not have been committed: the store's answer was lost (a connection
+ * dropped after the command was sent, a timeout, a writer that died mid-commit). Every other
+ * failure of appendEvents means nothing of it was committed.
+ */
+export class OutcomeUnknownError extends Error {
+  constructor(cause: unknown) {
+    super(`outcome of the append unknown: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
 }
 
@@ -92,8 +122,15 @@ export interface AccessQuery {
  * test/support/store.contract.ts. Methods are async so a networked store fits the same shape.
  */
 export interface Store {
-  /** Appends atomically if the log is at `expectedVersion`; the access records go in the same commit. */
-  appendEvents(caseId: CaseId, expectedVersion: number, events: NewEvent[], access?: AccessRecord[]): Promise<number>;
+  /**
+   * Appends atomically if the log is at `expectedVersion`; the access records and the command's
+   * record go in the same commit. A command recorded before (and still kept) appends nothing:
+   * CommandDoneError, checked before the version. Rejects with OutcomeUnknownError when the
+   * append may have been committed; any other rejection means it was not.
+   */
+  appendEvents(caseId: CaseId, expectedVersion: number, events: NewEvent[], access?: AccessRecord[], command?: CommandRecord): Promise<number>;
+  /** The answer recorded with a user's command, while kept (`now` before `at + COMMAND_ANSWER_KEEP_MS`). */
+  commandAnswer(userId: UserId, commandId: CommandId, now: number): Promise<string | undefined>;
   /** Events with afterVersion < version <= upToVersion, in order. */
   readEvents(caseId: CaseId, afterVersion?: number, upToVersion?: number): Promise<StoredEvent[]>;
   caseIds(): Promise<CaseId[]>;

@@ -14,7 +14,7 @@ let user: UserPage;
 beforeAll(async () => {
   // Append-only: the session made before the outage is still there after the restart.
   redis = await startRedis({ appendOnly: true });
-  ({ srv, browser } = await startBrowserEnv({ env: { REDIS_URL: redis.url, REDIS_PREFIX: newId('t') } }));
+  ({ srv, browser } = await startBrowserEnv({}, { REDIS_URL: redis.url, REDIS_PREFIX: newId('t') }));
 });
 afterAll(async () => {
   try {

@@ -10,9 +10,9 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
 /** A real server serving the real built client, and Debian's Chromium. */
-export async function startBrowserEnv(opts: AppOptions & { env?: Record<string, string> } = {}): Promise<{ srv: TestServer; browser: Browser }> {
+export async function startBrowserEnv(opts: AppOptions = {}, env: Record<string, string> = {}): Promise<{ srv: TestServer; browser: Browser }> {
   await ensureClientBuilt(path.join(ROOT, 'dist/client'), createLogger('warn'));
-  const srv = await startTestServer({ ...opts, env: { ...opts.env, CLIENT_DIR: path.join(ROOT, 'dist/client') } });
+  const srv = await startTestServer({ ...opts, env: { ...env, CLIENT_DIR: path.join(ROOT, 'dist/client') } });
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],

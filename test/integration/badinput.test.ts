@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '../../shared/errors.js';
-import type { CaseId, ItemId, OrgId } from '../../shared/ids.js';
+import { newCommandId, type CaseId, type ItemId, type OrgId } from '../../shared/ids.js';
 import { MAX_ITEM_TEXT_CHARS, MAX_MESSAGE_BYTES } from '../../shared/limits.js';
 import { PROTOCOL_VERSION, SOCKET_PATH, type CaseSummary, type CaseView } from '../../shared/protocol.js';
 import { COMMAND_NAMES, CommandSchemas } from '../../shared/schemas.js';
@@ -50,14 +50,23 @@ describe('bad input changes nothing (R-ROLE, R-OWN)', () => {
       fc.record({ caseId: fc.oneof(fc.string(), fc.constant(caseR), fc.constant(caseT)), itemId: fc.string(), text: fc.string(), phase: fc.string(), visibility: fc.anything() }, { requiredKeys: [] }),
       fc.constant({ __proto__: { polluted: true }, caseId: caseR }),
     );
+    // Most inputs in a well-formed envelope; some as the bare first argument, or in a damaged one.
+    const envelope = fc.oneof(
+      { weight: 4, arbitrary: fc.constant('envelope' as const) },
+      fc.constant('bare' as const),
+      fc.constant('damaged' as const),
+    );
+    const damagedId = fc.oneof(fc.string({ maxLength: 80 }), fc.constant(undefined), fc.anything({ maxDepth: 1 }));
     const seed = propertySeed(42);
     let typed = 0;
     // Drawn run by run, so a long run never holds all its payloads at once.
     for (let run = 0; run < RUNS; run++) {
-      const samples = fc.sample(fc.tuple(events, payload), { numRuns: PAYLOADS_PER_RUN, seed: seed + run });
+      const samples = fc.sample(fc.tuple(events, payload, envelope, damagedId), { numRuns: PAYLOADS_PER_RUN, seed: seed + run });
       for (let i = 0; i < samples.length; i += 100) {
         const batch = samples.slice(i, i + 100);
-        const answers = await Promise.all(batch.map(([e, p]) => pol.raw(e, p).catch((err: Error) => err)));
+        const send = ([e, p, how, id]: (typeof batch)[number]) =>
+          how === 'envelope' ? pol.raw(e, p) : how === 'bare' ? pol.rawArgs(e, p) : pol.rawArgs(e, { commandId: id, input: p });
+        const answers = await Promise.all(batch.map((b) => send(b).catch((err: Error) => err)));
         answers.forEach((a, j) => {
           // A random payload can happen to be a valid read (opening a case one takes part in).
           const harmlessRead = (a as { ok?: boolean }).ok === true && ['case:open', 'case:leave'].includes(batch[j]![0]);
@@ -99,10 +108,32 @@ describe('bad input changes nothing (R-ROLE, R-OWN)', () => {
     expect(fingerprint()).toEqual(before);
   });
 
+  it('P-ONCE P-EXIST: a command outside its envelope, or in a damaged one, is BAD_REQUEST whatever it names', async () => {
+    const before = fingerprint();
+    const input = (caseId: string) => ({ caseId, phase: 'beeldvorming', text: 'x', visibility: { kind: 'table' } });
+    const envelopes: [string, (caseId: string) => unknown[]][] = [
+      ['bare input (protocol 1)', (id) => [input(id)]],
+      ['no envelope at all', () => []],
+      ['no id', (id) => [{ input: input(id) }]],
+      ['an id too short', (id) => [{ commandId: 'kort', input: input(id) }]],
+      ['an id not a string', (id) => [{ commandId: 1_234_567_890_123_456, input: input(id) }]],
+      ['an id with other characters', (id) => [{ commandId: 'a'.repeat(20) + '/', input: input(id) }]],
+      ['an unknown field', (id) => [{ commandId: newCommandId(), input: input(id), extra: 1 }]],
+    ];
+    // Visible (caseR), hidden from the police (caseT) and unknown: one answer for all three.
+    for (const [label, args] of envelopes) {
+      for (const caseId of [caseR, caseT, 'cs_onbekend']) {
+        expect([label, caseId, await pol.rawArgs('item:add', ...args(caseId))]).toEqual([label, caseId, { ok: false, error: { code: 'BAD_REQUEST', message: expect.any(String) } }]);
+      }
+    }
+    expect(fingerprint()).toEqual(before);
+  });
+
   it('R-ROLE: a message over the size limit closes only that socket; the server stays up', async () => {
     const c = await TestClient.connect(srv.url, 'ggz');
     const closed = new Promise<void>((resolve) => c.socket.once('disconnect', () => resolve()));
-    c.socket.emit('item:add', { caseId: caseR, phase: 'beeldvorming', text: 'x'.repeat(MAX_MESSAGE_BYTES * 2), visibility: { kind: 'table' } }, () => undefined);
+    const input = { caseId: caseR, phase: 'beeldvorming' as const, text: 'x'.repeat(MAX_MESSAGE_BYTES * 2), visibility: { kind: 'table' as const } };
+    c.socket.emit('item:add', { commandId: newCommandId(), input }, () => undefined);
     await closed;
     const again = await TestClient.connect(srv.url, 'ggz');
     expect((await again.cmd('case:open', { caseId: caseR })).ok).toBe(true);
@@ -111,7 +142,8 @@ describe('bad input changes nothing (R-ROLE, R-OWN)', () => {
 
   it('R-ROLE: commands without an ack are dropped without effect', async () => {
     const before = fingerprint();
-    (pol.socket as unknown as { emit: (e: string, p: unknown) => void }).emit('item:add', { caseId: caseR, phase: 'beeldvorming', text: 'zonder ack', visibility: { kind: 'table' } });
+    const input = { caseId: caseR, phase: 'beeldvorming', text: 'zonder ack', visibility: { kind: 'table' } };
+    (pol.socket as unknown as { emit: (e: string, p: unknown) => void }).emit('item:add', { commandId: newCommandId(), input });
     // The next acknowledged command is answered after the one before it was handled.
     expect((await pol.cmd('case:leave', { caseId: 'cs_x' as CaseId })).ok).toBe(false);
     expect(fingerprint()).toEqual(before);

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import type { CaseId } from '../../shared/ids.js';
+import { newCommandId, type CaseId } from '../../shared/ids.js';
 import type { Ack, CaseSummary, CaseView } from '../../shared/protocol.js';
 import { login, TestClient } from '../support/client.js';
 import { provider, synced, textWhere } from '../support/collab.js';
@@ -29,7 +29,8 @@ describe('P-STOP: stopping finishes what it started', () => {
     const disconnected = new Promise<void>((resolve) => pol.socket.once('disconnect', () => resolve()));
     let stopped = false;
     for (let i = 0; i < N; i++) {
-      pol.socket.emit('item:add', { caseId, phase: 'beeldvorming', text: `Stopbericht ${i}.`, visibility: { kind: 'table' } }, (ack: Ack<unknown>) => {
+      const input = { caseId, phase: 'beeldvorming' as const, text: `Stopbericht ${i}.`, visibility: { kind: 'table' as const } };
+      pol.socket.emit('item:add', { commandId: newCommandId(), input }, (ack: Ack<unknown>) => {
         answers.set(i, ack);
         // The first answer: most of the others are still queued behind it.
         if (!stopped) {

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newId, type CaseId, type OrgId, type UserId } from '../../shared/ids.js';
-import { LOGIN_DEVICE_TRUST_MS, LOGIN_THROTTLE_ACCOUNT } from '../../shared/limits.js';
-import type { AccessRecord, NewEvent } from '../../server/store/types.js';
+import { createClient } from 'redis';
+import { newCommandId, newId, type CaseId, type OrgId, type UserId } from '../../shared/ids.js';
+import { COMMAND_ANSWER_KEEP_MS, LOGIN_DEVICE_TRUST_MS, LOGIN_THROTTLE_ACCOUNT } from '../../shared/limits.js';
+import { OutcomeUnknownError, type AccessRecord, type NewEvent } from '../../server/store/types.js';
 import { RedisStore } from '../../server/store/redis.js';
 import { startRedis, type PrivateRedis } from '../support/redis.js';
 import { runStoreContract } from '../support/store.contract.js';
@@ -63,11 +64,59 @@ describe('R-FILE: an append that fails inside Redis', () => {
       const record: AccessRecord = { ...accessRecordOf(caseId, 'item:add'), at: event.at, action: 'create' };
       // The records' hash made unwritable: the script fails when it writes the record.
       await store.redis.set(store.keyNames.accessRecords, 'geen hash');
-      await expect(store.appendEvents(caseId, 0, [event], [record])).rejects.toThrow(/WRONGTYPE/);
+      const refused = await store.appendEvents(caseId, 0, [event], [record]).catch((e: unknown) => e);
+      expect(String(refused)).toMatch(/WRONGTYPE/);
+      // Redis answered: known not committed, never reported as an unknown outcome (P-ONCE).
+      expect(refused).not.toBeInstanceOf(OutcomeUnknownError);
       expect(await store.readEvents(caseId)).toEqual([]);
       await store.redis.del(store.keyNames.accessRecords);
       expect(await store.appendEvents(caseId, 0, [event], [record])).toBe(1);
       expect((await store.readAccess({ caseId })).map((r) => r.operation)).toEqual(['item:add']);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('P-ONCE: which failed appends may have committed', () => {
+  const event = (): NewEvent => ({ type: 'test.event', payload: { n: 1 }, at: new Date().toISOString(), actorUserId: 'usr_a' as UserId, actorOrgId: 'org_a' as OrgId });
+
+  it('P-ONCE: an append sent to a Redis that then died unanswered is an unknown outcome', async () => {
+    const own = await startRedis();
+    const store = await RedisStore.connect(own.url, newId('t'));
+    const watcher = createClient({ url: own.url });
+    await watcher.connect();
+    try {
+      const caseId = newId<CaseId>('cs');
+      // Writes held: the append reaches Redis and waits there, unanswered.
+      await watcher.sendCommand(['CLIENT', 'PAUSE', '60000', 'WRITE']);
+      const append = store.appendEvents(caseId, 0, [event()], [], { userId: 'usr_a' as UserId, commandId: newCommandId(), answer: 'null', at: Date.now() }).catch((e: unknown) => e);
+      while (!String(await watcher.sendCommand(['CLIENT', 'LIST'])).includes('cmd=evalsha')) await new Promise((r) => setImmediate(r));
+      await own.restart({ signal: 'SIGKILL' });
+      expect(await append).toBeInstanceOf(OutcomeUnknownError);
+    } finally {
+      watcher.destroy();
+      store.redis.destroy();
+      await own.stop();
+    }
+  });
+
+  it('P-ONCE: an append on a closed client was never sent: a plain failure', async () => {
+    const store = await RedisStore.connect(redis.url, newId('t'));
+    await store.close();
+    const refused = await store.appendEvents(newId<CaseId>('cs'), 0, [event()]).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(Error);
+    expect(refused).not.toBeInstanceOf(OutcomeUnknownError);
+  });
+
+  it('P-ONCE: a command record lives no longer than COMMAND_ANSWER_KEEP_MS in Redis either', async () => {
+    const store = await RedisStore.connect(redis.url, newId('t'));
+    try {
+      const commandId = newCommandId();
+      await store.appendEvents(newId<CaseId>('cs'), 0, [event()], [], { userId: 'usr_a' as UserId, commandId, answer: 'null', at: Date.now() });
+      const ttl = await store.redis.pTTL(store.keyNames.commandAnswer('usr_a', commandId));
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(COMMAND_ANSWER_KEEP_MS);
     } finally {
       await store.close();
     }

@@ -2,9 +2,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import type { CaseId, OrgId, UserId } from '../../shared/ids.js';
+import type { CaseId, CommandId, OrgId, UserId } from '../../shared/ids.js';
+import { COMMAND_ANSWER_KEEP_MS } from '../../shared/limits.js';
 import { SqliteStore, type Checkpoint } from '../../server/store/sqlite.js';
-import type { AccessRecord } from '../../server/store/types.js';
+import { failure, mayHaveCommitted, toError } from '../../server/store/sqliteWrites.js';
+import { OutcomeUnknownError, type AccessRecord, type CommandRecord } from '../../server/store/types.js';
 import { runStoreContract } from '../support/store.contract.js';
 import { tempDir } from '../support/server.js';
 
@@ -190,5 +192,48 @@ describe('P-THROTTLE: SQLite login buckets and known devices', () => {
       await store.close();
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('P-ONCE: SQLite command records', () => {
+  it('P-ONCE: records kept past COMMAND_ANSWER_KEEP_MS are deleted, a few by each later command', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'store.sqlite');
+    const store = new SqliteStore(file);
+    const rows = (): number => {
+      const db = new Database(file, { readonly: true });
+      try {
+        return db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM command_answers').get()!.n;
+      } finally {
+        db.close();
+      }
+    };
+    const ev = { type: 'test.event', payload: {}, at: '2026-11-29T10:00:00.000Z', actorUserId: 'usr_a' as UserId, actorOrgId: 'org_a' as OrgId };
+    const cmd = (n: number, at: number): CommandRecord => ({ userId: 'usr_a' as UserId, commandId: `command-${String(n).padStart(10, '0')}` as CommandId, answer: 'null', at });
+    try {
+      const t = Date.UTC(2026, 10, 29, 10);
+      let v = 0;
+      for (let i = 0; i < 20; i++) v = await store.appendEvents('cs_a' as CaseId, v, [ev], [], cmd(i, t));
+      expect(rows()).toBe(20);
+      v = await store.appendEvents('cs_a' as CaseId, v, [ev], [], cmd(100, t + COMMAND_ANSWER_KEEP_MS - 1));
+      expect(rows()).toBe(21);
+      for (let i = 1; i <= 3; i++) v = await store.appendEvents('cs_a' as CaseId, v, [ev], [], cmd(100 + i, t + COMMAND_ANSWER_KEEP_MS));
+      // Three commands, up to eight deleted by each: the twenty old ones are gone.
+      expect(rows()).toBe(4);
+    } finally {
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('P-ONCE: a batch that failed is known not committed, unless an I/O error struck its commit', () => {
+    const err = (code: string) => Object.assign(new Error(code), { code });
+    // Rolled back (disk full), or any failure before the commit: a plain error, nothing written.
+    expect(toError(failure(err('SQLITE_FULL'), false))).not.toBeInstanceOf(OutcomeUnknownError);
+    expect(mayHaveCommitted(err('SQLITE_FULL'))).toBe(false);
+    expect(mayHaveCommitted(err('SQLITE_BUSY'))).toBe(false);
+    // A failed fsync of the commit: its frames may be in the log, and the next open would find them.
+    expect(mayHaveCommitted(err('SQLITE_IOERR_FSYNC'))).toBe(true);
+    expect(toError(failure(err('SQLITE_IOERR_FSYNC'), true))).toBeInstanceOf(OutcomeUnknownError);
   });
 });

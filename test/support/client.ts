@@ -1,5 +1,6 @@
 import { io, type Socket } from 'socket.io-client';
 import { PROTOCOL_VERSION, SOCKET_PATH, type Ack, type ClientToServerEvents, type CommandResults, type ServerToClientEvents } from '../../shared/protocol.js';
+import { newCommandId, type CommandId } from '../../shared/ids.js';
 import type { CommandInput, CommandName } from '../../shared/schemas.js';
 import { DEMO_PASSWORD } from '../../server/seed/demo.js';
 
@@ -87,25 +88,31 @@ export class TestClient {
     return this.seq;
   }
 
-  cmd<N extends CommandName>(name: N, input: CommandInput<N>): Promise<Ack<CommandResults[N]>> {
-    return this.cmdAt(name, input).then((r) => r.ack);
+  /** A command with a fresh id, or with the given one (a retry, P-ONCE). */
+  cmd<N extends CommandName>(name: N, input: CommandInput<N>, commandId: CommandId = newCommandId()): Promise<Ack<CommandResults[N]>> {
+    return this.cmdAt(name, input, commandId).then((r) => r.ack);
   }
 
   /**
    * Also says where the answer sat among received messages: taken inside the ack callback, since
    * several frames can be handled in one turn before a promise continuation runs.
    */
-  cmdAt<N extends CommandName>(name: N, input: CommandInput<N>): Promise<{ ack: Ack<CommandResults[N]>; seq: number }> {
+  cmdAt<N extends CommandName>(name: N, input: CommandInput<N>, commandId: CommandId = newCommandId()): Promise<{ ack: Ack<CommandResults[N]>; seq: number }> {
     return new Promise((resolve, reject) => {
-      (this.socket.timeout(10_000) as unknown as Socket).emit(name, input, (err: Error | null, ack: Ack<CommandResults[N]>) => {
+      (this.socket.timeout(10_000) as unknown as Socket).emit(name, { commandId, input }, (err: Error | null, ack: Ack<CommandResults[N]>) => {
         if (err) reject(err);
         else resolve({ ack, seq: this.seq });
       });
     });
   }
 
-  /** Sends anything at all, for bad-input tests. */
-  raw(event: string, ...args: unknown[]): Promise<Ack<unknown>> {
+  /** Sends any input at all in a well-formed envelope, for bad-input tests. */
+  raw(event: string, input: unknown): Promise<Ack<unknown>> {
+    return this.rawArgs(event, { commandId: newCommandId(), input });
+  }
+
+  /** Sends any arguments at all, the envelope included. */
+  rawArgs(event: string, ...args: unknown[]): Promise<Ack<unknown>> {
     return (this.socket.timeout(10_000) as unknown as Socket).emitWithAck(event, ...args) as Promise<Ack<unknown>>;
   }
 

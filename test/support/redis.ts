@@ -12,8 +12,9 @@ export interface PrivateRedis {
   /**
    * Stops and starts it again on the same port and directory (append-only keeps the data), with
    * other arguments if given, resolving once its log shows `until` (by default: serving).
+   * SIGKILL: killed, as a crash would, with whatever it was doing.
    */
-  restart(again?: { args?: string[]; until?: string }): Promise<void>;
+  restart(again?: { signal?: 'SIGTERM' | 'SIGKILL'; args?: string[]; until?: string }): Promise<void>;
   /** Resolves once the running server's log shows `text`. */
   logged(text: string): Promise<void>;
   /** Sends the server a signal: SIGSTOP makes it hang with its connections open, SIGCONT resumes it. */
@@ -67,22 +68,22 @@ export async function startRedis(opts: { appendOnly?: boolean; args?: string[] }
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'casusbord-redis-'));
   let launched = await launch(port, dir, opts.appendOnly ?? false, opts.args);
-  const stop = async (): Promise<void> => {
+  const stop = async (signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> => {
     const proc = launched.proc;
     if (proc.exitCode !== null || proc.signalCode !== null) return;
     const exited = new Promise((r) => proc.once('exit', r));
-    // A stopped server takes its SIGTERM only once it runs again.
+    // A stopped server takes its signal only once it runs again.
     proc.kill('SIGCONT');
-    proc.kill('SIGTERM');
+    proc.kill(signal);
     await exited;
   };
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
     dir,
-    stop,
+    stop: () => stop(),
     async restart(again = {}) {
-      await stop();
+      await stop(again.signal);
       launched = await launch(port, dir, opts.appendOnly ?? false, again.args ?? opts.args, again.until);
     },
     signal(sig) {

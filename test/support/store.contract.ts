@@ -1,7 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CaseId, ItemId, OrgId, UserId } from '../../shared/ids.js';
-import type { LoginThrottlePolicy } from '../../shared/limits.js';
-import { VersionConflictError, type AccessRecord, type LoginBucket, type NewEvent, type Store } from '../../server/store/types.js';
+import type { CaseId, CommandId, ItemId, OrgId, UserId } from '../../shared/ids.js';
+import { COMMAND_ANSWER_KEEP_MS, type LoginThrottlePolicy } from '../../shared/limits.js';
+import {
+  CommandDoneError,
+  VersionConflictError,
+  type AccessRecord,
+  type CommandRecord,
+  type LoginBucket,
+  type NewEvent,
+  type Store,
+} from '../../server/store/types.js';
 
 /**
  * The one contract every store runs (SQLite now, Redis in the scale-out issue). A new store is
@@ -313,12 +321,70 @@ export function runStoreContract(name: string, make: () => Promise<{ store: Stor
       expect(await store.getMeta('m')).toBe('one');
     });
 
+    const CMD = 'c0ffee00c0ffee00c0ffee00c0ffee00' as CommandId;
+    const cmd = (userId: string, answer: string, at = T, commandId = CMD): CommandRecord => ({ userId: userId as UserId, commandId, answer, at });
+    const doneWith = async (p: Promise<unknown>): Promise<string> => {
+      const e = await p.then(
+        () => null,
+        (err: unknown) => err,
+      );
+      expect(e).toBeInstanceOf(CommandDoneError);
+      return (e as CommandDoneError).answer;
+    };
+
+    it('P-ONCE: records a command with its events, per user; the same command is never appended again', async () => {
+      expect(await store.appendEvents(A, 0, [ev(1)], [rec('item:add', A)], cmd('usr_a', '{"eerste":1}'))).toBe(1);
+      expect(await store.commandAnswer('usr_a' as UserId, CMD, T)).toBe('{"eerste":1}');
+      // Another user's command of the same id is another command.
+      expect(await store.commandAnswer('usr_b' as UserId, CMD, T)).toBeUndefined();
+      expect(await store.commandAnswer('usr_a' as UserId, 'ffffffffffffffffffffffffffffffff' as CommandId, T)).toBeUndefined();
+      // Again, at the version it now needs and at a stale one: refused with its answer, nothing written.
+      expect(await doneWith(store.appendEvents(A, 1, [ev(2)], [rec('item:add', A)], cmd('usr_a', '{"tweede":2}', T + 1)))).toBe('{"eerste":1}');
+      expect(await doneWith(store.appendEvents(A, 0, [ev(3)], [], cmd('usr_a', '{"derde":3}', T + 2)))).toBe('{"eerste":1}');
+      expect(await doneWith(store.appendEvents(B, 0, [ev(4)], [rec('item:add', B)], cmd('usr_a', '{"vierde":4}', T + 3)))).toBe('{"eerste":1}');
+      expect((await store.readEvents(A)).map((e) => (e.payload as { n: number }).n)).toEqual([1]);
+      expect(await store.readEvents(B)).toEqual([]);
+      expect((await store.readAccess({ caseId: A })).length).toBe(1);
+      expect(await store.readAccess({ caseId: B })).toEqual([]);
+      expect(await store.commandAnswer('usr_a' as UserId, CMD, T + 3)).toBe('{"eerste":1}');
+      expect(await store.appendEvents(B, 0, [ev(5)], [], cmd('usr_b', '{"van b":5}'))).toBe(1);
+      expect(await store.commandAnswer('usr_b' as UserId, CMD, T)).toBe('{"van b":5}');
+      // A stale version without a record is a conflict as ever, and records nothing.
+      const other = 'abababababababababababababababab' as CommandId;
+      await expect(store.appendEvents(A, 0, [ev(6)], [], cmd('usr_a', '{}', T, other))).rejects.toBeInstanceOf(VersionConflictError);
+      expect(await store.commandAnswer('usr_a' as UserId, other, T)).toBeUndefined();
+    });
+
+    it('P-ONCE: of two appends of one command at the same moment, on two cases, exactly one is made', async () => {
+      const results = await Promise.allSettled([
+        store.appendEvents(A, 0, [ev(1)], [], cmd('usr_a', '"a"')),
+        store.appendEvents(B, 0, [ev(2)], [], cmd('usr_a', '"b"')),
+      ]);
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      const lost = results.find((r) => r.status === 'rejected')!.reason as unknown;
+      expect(lost).toBeInstanceOf(CommandDoneError);
+      const kept = await store.commandAnswer('usr_a' as UserId, CMD, T);
+      expect([(lost as CommandDoneError).answer, kept]).toEqual([kept, (await store.readEvents(A)).length === 1 ? '"a"' : '"b"']);
+      expect((await store.readEvents(A)).length + (await store.readEvents(B)).length).toBe(1);
+    });
+
+    it('P-ONCE: keeps a command for COMMAND_ANSWER_KEEP_MS from its commit, then forgets it', async () => {
+      await store.appendEvents(A, 0, [ev(1)], [], cmd('usr_a', '"eerst"'));
+      expect(await store.commandAnswer('usr_a' as UserId, CMD, T + COMMAND_ANSWER_KEEP_MS - 1)).toBe('"eerst"');
+      expect(await store.commandAnswer('usr_a' as UserId, CMD, T + COMMAND_ANSWER_KEEP_MS)).toBeUndefined();
+      // Past its time the id is free: a command sent with it then is a new one.
+      const later = T + COMMAND_ANSWER_KEEP_MS;
+      expect(await store.appendEvents(A, 1, [ev(2)], [], cmd('usr_a', '"later"', later))).toBe(2);
+      expect(await store.commandAnswer('usr_a' as UserId, CMD, later)).toBe('"later"');
+    });
+
     it('keeps everything across a reopen', async () => {
       if (!reopen) return;
-      await store.appendEvents(A, 0, [ev(1), ev(2)]);
+      await store.appendEvents(A, 0, [ev(1), ev(2)], [], cmd('usr_a', 'null'));
       await store.close();
       store = await reopen();
       expect((await store.readEvents(A)).length).toBe(2);
+      expect(await store.commandAnswer('usr_a' as UserId, CMD, T)).toBe('null');
     });
   });
 }

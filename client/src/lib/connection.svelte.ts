@@ -7,8 +7,10 @@ import {
   type ServerToClientEvents,
   SOCKET_PATH,
 } from '../../../shared/protocol.js';
-import { type CommandInput, type CommandName, CommandSchemas } from '../../../shared/schemas.js';
-import { localError, type Result, toClientError } from './errors.js';
+import { newCommandId, type CommandId } from '../../../shared/ids.js';
+import { COMMAND_RESOLVE_MS } from '../../../shared/limits.js';
+import { changesState, type CommandInput, type CommandName, CommandSchemas } from '../../../shared/schemas.js';
+import { type ClientErrorCode, localError, type Result, toClientError } from './errors.js';
 import { retryDelay } from './retry.js';
 
 export type AppSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -25,6 +27,18 @@ export interface ConnectionHooks {
 }
 
 const ACK_TIMEOUT_MS = 10_000;
+/** Between resends of a command whose outcome is unknown: from this, doubling up to the maximum. */
+const RESEND_FIRST_MS = 500;
+const RESEND_MAX_MS = 10_000;
+/** A sent command without an answer, or with one that says its outcome is not known (P-ONCE). */
+const UNKNOWN_OUTCOME: ReadonlySet<ClientErrorCode> = new Set(['OUTCOME_UNKNOWN', 'OFFLINE', 'TIMEOUT']);
+/**
+ * Answers to a resend that leave the first send's outcome as unknown as it was: this attempt
+ * changed nothing, but the first may have. Any other answer settles the command. (UNAVAILABLE:
+ * the server could not look the command up, its store being away.)
+ */
+const STILL_UNKNOWN: ReadonlySet<ClientErrorCode> = new Set([...UNKNOWN_OUTCOME, 'INTERNAL', 'RATE_LIMITED', 'UNAVAILABLE']);
+const UNRESOLVED_TEXT = 'Het is niet gelukt na te gaan of uw wijziging is opgeslagen. Kijk op het bord of zij er staat voordat u het opnieuw probeert.';
 
 /** The live board's one socket: status for the banner, and typed commands with acks. */
 export class Connection {
@@ -33,11 +47,17 @@ export class Connection {
   outdated = $state(false);
   /** The handshake was refused for now (the server's store or access log is away): tried again, with a growing wait. */
   unavailable = $state(false);
+  /** Commands sent whose outcome is being found out by resending them (P-ONCE). */
+  unsettled = $state(0);
 
   #socket: AppSocket | null = null;
   #retry: ReturnType<typeof setTimeout> | undefined;
   /** Refused handshakes in a row, for the growing wait between tries. */
   #refusals = 0;
+  /** Told at every connect and stop: resends wait for one. (Not state: nothing shows it.) */
+  #wake: (() => void)[] = [];
+  /** Counts stops: a resend never crosses into another session (another user may log in). */
+  #stops = 0;
 
   get connected(): boolean {
     return this.#socket?.connected ?? false;
@@ -64,6 +84,7 @@ export class Connection {
       this.unavailable = false;
       this.#refusals = 0;
       hooks.onConnect();
+      this.#wakeAll();
     });
     socket.on('disconnect', (reason) => {
       if (reason === 'io client disconnect') return;
@@ -96,6 +117,8 @@ export class Connection {
   stop(): void {
     clearTimeout(this.#retry);
     this.#retry = undefined;
+    this.#stops++;
+    this.#wakeAll();
     const socket = this.#socket;
     this.#socket = null;
     if (socket) {
@@ -106,22 +129,67 @@ export class Connection {
 
   /**
    * Send a command and wait for its ack. Validated with the server's own schema first, never
-   * buffered while offline (a late replay of an old command would surprise the user).
+   * buffered while offline (a late replay of an old command would surprise the user). A command
+   * that changes something gets its id here; when it was sent but its outcome is unknown (no
+   * answer, a lost connection, OUTCOME_UNKNOWN), it is sent again with the same id until the
+   * server says how it went: the first answer if it committed, a fresh run if it did not (P-ONCE).
    */
   async send<N extends CommandName>(name: N, input: CommandInput<N>): Promise<Result<CommandResults[N]>> {
     const socket = this.#socket;
     if (!socket?.connected) return { ok: false, error: localError('OFFLINE') };
     const parsed = CommandSchemas[name].safeParse(input);
     if (!parsed.success) return { ok: false, error: localError('BAD_REQUEST') };
+    const commandId = newCommandId();
+    const res = await this.#emit<N>(socket, name, commandId, parsed.data);
+    if (res.ok || !changesState(name) || !UNKNOWN_OUTCOME.has(res.error.code)) return res;
+    return this.#resolve<N>(name, commandId, parsed.data);
+  }
+
+  async #resolve<N extends CommandName>(name: N, commandId: CommandId, input: unknown): Promise<Result<CommandResults[N]>> {
+    const until = Date.now() + COMMAND_RESOLVE_MS;
+    const stops = this.#stops;
+    this.unsettled++;
+    try {
+      for (let pause = RESEND_FIRST_MS; Date.now() < until; pause = Math.min(RESEND_MAX_MS, pause * 2)) {
+        await new Promise((resolve) => setTimeout(resolve, pause));
+        while (this.#stops === stops && !this.#socket?.connected && Date.now() < until) await this.#nextWake(until - Date.now());
+        const socket = this.#socket;
+        if (this.#stops !== stops || !socket?.connected) break;
+        const res = await this.#emit<N>(socket, name, commandId, input);
+        if (res.ok || !STILL_UNKNOWN.has(res.error.code)) return res;
+      }
+      return { ok: false, error: localError('OUTCOME_UNKNOWN', UNRESOLVED_TEXT) };
+    } finally {
+      this.unsettled--;
+    }
+  }
+
+  #nextWake(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#wake = this.#wake.filter((w) => w !== done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#wake.push(done);
+    });
+  }
+
+  #wakeAll(): void {
+    for (const w of [...this.#wake]) w();
+  }
+
+  async #emit<N extends CommandName>(socket: AppSocket, name: N, commandId: CommandId, input: unknown): Promise<Result<CommandResults[N]>> {
     // socket.io's typings cannot follow a generic event name; the event map above is the contract.
     const emit = socket.timeout(ACK_TIMEOUT_MS).emitWithAck as unknown as (
       this: AppSocket,
       ev: N,
-      input: unknown,
+      command: { commandId: CommandId; input: unknown },
     ) => Promise<unknown>;
     let raw: unknown;
     try {
-      raw = await emit.call(socket, name, parsed.data);
+      raw = await emit.call(socket, name, { commandId, input });
     } catch {
       return { ok: false, error: localError(socket.connected ? 'TIMEOUT' : 'OFFLINE') };
     }
