@@ -69,6 +69,7 @@ export class RedisHealth implements LinkHealth {
   /** Counts the link's recoveries: see guard. */
   private recoveries = 0;
   private probing = false;
+  private reconnecting = false;
   private closed = false;
   private readonly timer: NodeJS.Timeout;
   private readonly listeners: ((ready: boolean) => void)[] = [];
@@ -171,7 +172,10 @@ export class RedisHealth implements LinkHealth {
   private probe(): void {
     if (this.probing || !this.client.isOpen) return;
     this.probing = true;
-    const timer = setTimeout(() => this.down(`no answer to PING within ${this.boundMs} ms`), this.boundMs);
+    const timer = setTimeout(() => {
+      this.down(`no answer to PING within ${this.boundMs} ms`);
+      this.reconnect();
+    }, this.boundMs);
     this.client
       .ping()
       .then(
@@ -182,6 +186,24 @@ export class RedisHealth implements LinkHealth {
         clearTimeout(timer);
         this.probing = false;
       });
+  }
+
+  /**
+   * A connection that node-redis takes for open but on which nothing is answered is made again.
+   * A Redis that hangs is one cause; the other is node-redis itself: a connection reset between
+   * its connect and its ready (a Redis killed as it was being reconnected to) is ignored, and
+   * the client then reports ready on a dead socket forever. The same client object connects
+   * again, so everything holding it goes on; calls waiting on the old socket fail (outcome unknown).
+   */
+  private reconnect(): void {
+    if (this.reconnecting || this.closed || !this.client.isReady) return;
+    this.reconnecting = true;
+    this.log.warn({ link: this.name }, 'no answer on an open Redis connection; connecting again');
+    this.client.destroy();
+    this.client
+      .connect()
+      .catch((err: unknown) => this.log.error({ err, link: this.name }, 'connecting to Redis again failed'))
+      .finally(() => (this.reconnecting = false));
   }
 
   private down(why: string): void {

@@ -48,7 +48,7 @@ export async function openStore(config: Config, log: Logger, given?: Store): Pro
   }
   await checkRedis('REDIS_URL', config.REDIS_URL, log);
   if (config.REDIS_BUS_URL) await checkRedis('REDIS_BUS_URL', config.REDIS_BUS_URL, log);
-  const redisStore = await RedisStore.connect(config.REDIS_URL, config.REDIS_PREFIX);
+  const redisStore = await RedisStore.connect(config.REDIS_URL, config.REDIS_PREFIX, { failFast: true });
   const storeHealth = new RedisHealth('store', redisStore.redis, log);
   const store = guardStore(redisStore, storeHealth);
   const links: LinkHealth[] = [storeHealth];

@@ -174,13 +174,16 @@ export class RedisStore implements Store {
     this.keys = redisKeys(prefix);
   }
 
-  static async connect(url: string, prefix = 'casusbord'): Promise<RedisStore> {
-    // Without the offline queue a call made while the connection is down fails at once, instead
-    // of waiting out the outage and then being applied after its caller was told it failed.
-    // Reconnecting at most half a second apart (not node-redis's 2 s): until it is back, the
-    // server answers UNAVAILABLE.
+  /**
+   * @param failFast the server's store (see store/health.ts): a call made while the connection is
+   *   down fails at once (no offline queue), instead of waiting out the outage and then being
+   *   applied after its caller was told it failed; and it reconnects at most half a second apart
+   *   (not node-redis's 2 s), since until then the server answers UNAVAILABLE. Tools and tests
+   *   that read the store keep node-redis's defaults.
+   */
+  static async connect(url: string, prefix = 'casusbord', { failFast = false } = {}): Promise<RedisStore> {
     const reconnectStrategy = (retries: number): number => Math.min(50 * 2 ** retries, 500) + Math.floor(Math.random() * 100);
-    const client = createClient({ url, disableOfflineQueue: true, socket: { reconnectStrategy } }) as RedisClientType;
+    const client = createClient(failFast ? { url, disableOfflineQueue: true, socket: { reconnectStrategy } } : { url }) as RedisClientType;
     // Reconnects on its own; errors are reported through failed commands, not crashes.
     client.on('error', () => undefined);
     await client.connect();
