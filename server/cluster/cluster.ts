@@ -7,6 +7,7 @@ import type { CaseId } from '../../shared/ids.js';
 import type { Logger } from '../log.js';
 import type { RedisKeys } from '../store/keys.js';
 import { LuaScript } from '../store/luaScript.js';
+import { closeRedis } from '../store/redisClose.js';
 import { StoredEventRow } from '../store/rows.js';
 import type { NewEvent, StoredEvent } from '../store/types.js';
 
@@ -310,6 +311,6 @@ export class RedisCluster implements Cluster {
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([this.sub.quit(), this.pub.quit()]);
+    await Promise.all([closeRedis(this.sub), closeRedis(this.pub)]);
   }
 }

@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import { guardStore, RedisHealth, type LinkHealth } from './health.js';
 import { RedisStore } from './redis.js';
 import { checkRedis } from './redisCheck.js';
+import { closeRedis } from './redisClose.js';
 import { SqliteStore } from './sqlite.js';
 import { checkSqliteFile } from './sqliteCheck.js';
 import type { Store } from './types.js';
@@ -76,8 +77,8 @@ export async function openStore(config: Config, log: Logger, given?: Store): Pro
     adapter: createAdapter(adapterClient, { streamName: `${config.REDIS_PREFIX}:socket.io` }),
     closeAdapter: async () => {
       for (const l of links) l.close();
-      if (adapterClient.isOpen) await adapterClient.quit();
-      if (bus?.isOpen) await bus.quit();
+      await closeRedis(adapterClient);
+      if (bus) await closeRedis(bus);
     },
     links,
     storeLinks: [storeHealth],

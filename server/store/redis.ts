@@ -6,6 +6,7 @@ import { redisKeys, type RedisKeys } from './keys.js';
 import { LuaScript } from './luaScript.js';
 import { groupAccess, unpackAccess } from './redisAccess.js';
 import { AccessRow, OrganisationRow, SessionRow, StoredEventRow, TableRow, UserRow } from './rows.js';
+import { closeRedis } from './redisClose.js';
 import {
   CommandDoneError,
   docUpdatesDigest,
@@ -370,8 +371,8 @@ export class RedisStore implements Store {
 
   async close(): Promise<void> {
     if (!this.client.isOpen) return;
-    // Without a connection QUIT cannot be sent (no offline queue): then just let go.
+    // Without a connection nothing can be sent (no offline queue): then just let go.
     if (!this.client.isReady) return this.client.destroy();
-    await this.client.quit().catch(() => this.client.isOpen && this.client.destroy());
+    await closeRedis(this.client);
   }
 }

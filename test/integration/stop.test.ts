@@ -1,9 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { newCommandId, type CaseId } from '../../shared/ids.js';
+import { newCommandId, newId, type CaseId } from '../../shared/ids.js';
 import type { Ack, CaseSummary, CaseView } from '../../shared/protocol.js';
 import { login, TestClient } from '../support/client.js';
 import { provider, synced, textWhere } from '../support/collab.js';
 import { spawnServer, type ServerProcess } from '../support/process.js';
+import { startRedis } from '../support/redis.js';
 import { tempDir } from '../support/server.js';
 
 // P-STOP: on SIGTERM the server finishes what it received before it closes anything.
@@ -88,5 +89,22 @@ describe('P-STOP: stopping finishes what it started', () => {
     expect(view.items.find((i) => i.id === added.data.itemId)!.text).toBe('Net getypt. Voor het stoppen.');
     again.close();
     await server.kill('SIGTERM');
+  });
+
+  it('P-STOP: SIGTERM while Redis hangs still stops cleanly', async () => {
+    const redis = await startRedis();
+    try {
+      server = await spawnServer({ REDIS_URL: redis.url, REDIS_PREFIX: newId('t') });
+      const pol = await TestClient.connect(server.url, 'politie');
+      await caseOf(pol, 'Casus R.');
+      redis.signal('SIGSTOP');
+      const exit = await server.kill('SIGTERM');
+      // 0: everything closed; the forced exit after a hang would be 1.
+      expect(exit.code).toBe(0);
+      pol.close();
+    } finally {
+      redis.signal('SIGCONT');
+      await redis.stop();
+    }
   });
 });
