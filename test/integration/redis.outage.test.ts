@@ -118,6 +118,8 @@ describe('P-REDIS: Redis down is visible at once, and a session outlives the out
 
   it('a Redis that is gone, then loading after its restart: UNAVAILABLE, never UNAUTHENTICATED', async () => {
     const admin = createClient({ url: redis.url }) as RedisClientType;
+    // Expected while the test stops or kills Redis; unheard, an 'error' would end the run.
+    admin.on('error', () => undefined);
     await admin.connect();
     // Kept on disk as it stands, sessions included, with enough filler to load for seconds.
     await admin.sendCommand(['DEBUG', 'POPULATE', '40000', 'filler']);
@@ -134,6 +136,8 @@ describe('P-REDIS: Redis down is visible at once, and a session outlives the out
     await expectUnavailable();
     // Still loading when all of that was answered: it was the loading that was seen.
     const probe = createClient({ url: redis.url }) as RedisClientType;
+    // Expected while the test stops or kills Redis; unheard, an 'error' would end the run.
+    probe.on('error', () => undefined);
     await probe.connect();
     expect(await probe.info('persistence')).toMatch(/^loading:1/m);
     probe.destroy();
