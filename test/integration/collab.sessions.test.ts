@@ -44,19 +44,18 @@ async function openMeeting(url: string, chairCookie: string): Promise<{ chair: T
  * marker written after it), and the old cookie cannot open the document again.
  */
 async function endsWithSession(opts: {
-  writerUrl: string;
-  readerUrl: string;
-  port: number;
+  writer: TestServer;
+  reader: TestServer;
   docId: string;
   writerCookie: string;
   readerCookie: string;
   end: () => Promise<void>;
   label: string;
 }): Promise<void> {
-  const reader = provider(opts.readerUrl, opts.docId, opts.readerCookie);
+  const reader = provider(opts.reader.url, opts.docId, opts.readerCookie);
   try {
     await synced(reader);
-    const ws: RawWs = await rawWs(opts.port, `${COLLAB_PATH}/${opts.docId}`, { cookie: opts.writerCookie });
+    const ws: RawWs = await rawWs(Number(new URL(opts.writer.url).port), `${COLLAB_PATH}/${opts.docId}`, { cookie: opts.writerCookie });
     expect(ws.status).toMatch(/^HTTP\/1\.1 101/);
     const before = `VOOR-${opts.label} `;
     ws.write(frame({ opcode: Op.BINARY, payload: typed(before) }));
@@ -70,7 +69,7 @@ async function endsWithSession(opts: {
     reader.doc.getText('text').insert(0, marker);
     await textWhere(reader.doc, (t) => t.includes(marker));
     // The marker went through the server after the frame: had the frame been applied, it would be here.
-    const check = provider(opts.readerUrl, opts.docId, opts.readerCookie);
+    const check = provider(opts.reader.url, opts.docId, opts.readerCookie);
     try {
       await synced(check);
       await textWhere(check.doc, (t) => t.includes(marker));
@@ -79,7 +78,7 @@ async function endsWithSession(opts: {
       check.destroy();
     }
     expect(reader.doc.getText('text').toString()).not.toContain(after);
-    const again = rawConn(opts.writerUrl, opts.docId, opts.writerCookie);
+    const again = rawConn(opts.writer.url, opts.docId, opts.writerCookie);
     expect(await again.status).toBe(401);
   } finally {
     reader.destroy();
@@ -138,6 +137,32 @@ function triggers(at: () => TestServer, holder: () => TestServer, adminCookie: (
   ];
 }
 
+/**
+ * One test per trigger: the session is ended through `at` (where the reader is) while its
+ * writer's connection is open on `holder`.
+ */
+function itOnEveryTrigger(
+  title: (label: string) => string,
+  at: () => TestServer,
+  holder: () => TestServer,
+  ctx: () => { adminCookie: string; chairCookie: string; minutesDocId: string },
+): void {
+  for (const t of triggers(at, holder, () => ctx().adminCookie)) {
+    it(title(t.label), async () => {
+      const cookie = await login(at().url, t.user);
+      await endsWithSession({
+        writer: holder(),
+        reader: at(),
+        docId: ctx().minutesDocId,
+        writerCookie: cookie,
+        readerCookie: ctx().chairCookie,
+        end: () => t.end(cookie),
+        label: at() === holder() ? t.label : `${t.label}-elders`,
+      });
+    });
+  }
+}
+
 describe('P-SESSION: a co-editing connection ends with its session (one process)', () => {
   let srv: TestServer;
   let chair: TestClient;
@@ -156,21 +181,12 @@ describe('P-SESSION: a co-editing connection ends with its session (one process)
     await srv?.close();
   });
 
-  for (const t of triggers(() => srv, () => srv, () => adminCookie)) {
-    it(`P-SESSION: ${t.label} closes the open co-editing connection; nothing typed after it is applied; the cookie is refused`, async () => {
-      const cookie = await login(srv.url, t.user);
-      await endsWithSession({
-        writerUrl: srv.url,
-        readerUrl: srv.url,
-        port: Number(new URL(srv.url).port),
-        docId: minutesDocId,
-        writerCookie: cookie,
-        readerCookie: chairCookie,
-        end: () => t.end(cookie),
-        label: t.label,
-      });
-    });
-  }
+  itOnEveryTrigger(
+    (label) => `P-SESSION: ${label} closes the open co-editing connection; nothing typed after it is applied; the cookie is refused`,
+    () => srv,
+    () => srv,
+    () => ({ adminCookie, chairCookie, minutesDocId }),
+  );
 });
 
 describe('P-SESSION: a co-editing connection ends with its session (across processes)', () => {
@@ -201,19 +217,10 @@ describe('P-SESSION: a co-editing connection ends with its session (across proce
   });
 
   // Ended through process a; the connection is open on process b.
-  for (const t of triggers(() => a, () => b, () => adminCookie)) {
-    it(`P-SESSION: ${t.label} through one process closes the connection open on another`, async () => {
-      const cookie = await login(a.url, t.user);
-      await endsWithSession({
-        writerUrl: b.url,
-        readerUrl: a.url,
-        port: Number(new URL(b.url).port),
-        docId: minutesDocId,
-        writerCookie: cookie,
-        readerCookie: chairCookie,
-        end: () => t.end(cookie),
-        label: `${t.label}-elders`,
-      });
-    });
-  }
+  itOnEveryTrigger(
+    (label) => `P-SESSION: ${label} through one process closes the connection open on another`,
+    () => a,
+    () => b,
+    () => ({ adminCookie, chairCookie, minutesDocId }),
+  );
 });
