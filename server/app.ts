@@ -141,6 +141,9 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
     keepaliveMs: opts.collabKeepaliveMs,
     cluster,
   });
+  // Text typed before a crash cut its editing burst off reaches the board before anyone is served.
+  const boardCopies = await collab.catchUpBoard();
+  if (boardCopies > 0) log.info({ items: boardCopies }, 'board texts brought up to their documents');
   // Socket.IO handles its own path; the collaboration endpoint claims its own; all else is refused.
   server.on('upgrade', (req, socket, head) => {
     // Node stops handling an upgraded socket's errors: a peer that resets it while the upgrade

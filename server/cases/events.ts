@@ -87,6 +87,8 @@ export const CaseEventSchemas = {
   'intervention.removed': z.object({ interventionId: InterventionIdSchema }),
   'meeting.opened': z.object({}),
   'meeting.closed': z.object({}),
+  /** A co-editing update of one document (docs/DESIGN-ordering.md): its writer is the entry's actor. */
+  'doc.update': z.object({ docId: DocIdSchema, update: z.base64() }),
 } as const;
 
 export type CaseEventType = keyof typeof CaseEventSchemas;
@@ -264,6 +266,9 @@ export function applyEvent(s: CaseState | null, e: CaseEvent, meta: EventMeta, v
       return { ...next, meetingOpen: true };
     case 'meeting.closed':
       return { ...next, meetingOpen: false };
+    case 'doc.update':
+      // Text, not the case: the document holds it (collab/), and nothing else moves.
+      return next;
   }
 }
 

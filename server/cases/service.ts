@@ -1,7 +1,7 @@
 import type { CaseState, Viewer } from '../../shared/domain.js';
 import { appError, type AppError } from '../../shared/errors.js';
-import { newId, type CaseId, type CommandId, type ConsentId, type ItemId, type OrgId } from '../../shared/ids.js';
-import type { DocTarget } from '../../shared/rules/access.js';
+import { newId, type CaseId, type CommandId, type ConsentId, type ItemId, type OrgId, type UserId } from '../../shared/ids.js';
+import { docAccess, type DocTarget } from '../../shared/rules/access.js';
 import { authorizeCaseCommand, authorizeCreate, maySeeNamed, namedIds } from '../../shared/rules/commands.js';
 import type { Touched } from '../../shared/rules/projection.js';
 import type { CommandInput, CommandName } from '../../shared/schemas.js';
@@ -21,8 +21,26 @@ import {
   type StoredEvent,
 } from '../store/types.js';
 import { decide, decideCreate, type CaseCommandName } from './decide.js';
-import { applyEvent, parseStoredEvent, replay, type CaseEvent } from './events.js';
+import { applyEvent, parseStoredEvent, replay, type CaseEvent, type EventMeta } from './events.js';
 import { CommandOnce, commandRecord, recordedAck, type CommandTag } from './once.js';
+
+/** A co-editing entry of the case log (docs/DESIGN-ordering.md), as applied at its position. */
+export interface DocEntry {
+  version: number;
+  docId: string;
+  /** The Yjs update, base64 as stored: decoded only where the document is loaded. */
+  update: string;
+  writer: { userId: UserId; orgId: OrgId };
+  /** Whether its writer had the right to write it on the case just before it: otherwise every process drops it. */
+  accepted: boolean;
+}
+
+/**
+ * Writes board texts into their documents: the Yjs update, computed against the document as it
+ * stands at the case's current position, that makes its text `text` (null: nothing to change).
+ * Called inside the case's queue.
+ */
+export type DocTextWriter = (c: CaseState, docId: string, text: string, fresh: boolean) => Promise<Uint8Array | null>;
 
 /** One committed change of one case, as the delivery step needs it. */
 export interface Committed {
@@ -34,6 +52,8 @@ export interface Committed {
   local: boolean;
   /** What the command came from when not a client's own command: the collaborative document whose editing burst it records. */
   source?: string;
+  /** Its co-editing entries, in order. */
+  docs: DocEntry[];
 }
 
 const ACTION_OF: Record<CaseCommandName | 'case:create', AccessRecord['action']> = {
@@ -68,6 +88,7 @@ export function touchedBy(events: CaseEvent[]): Touched {
   const items = new Set<ItemId>();
   let meta = false;
   for (const e of events) {
+    if (e.type === 'doc.update') continue;
     if ('itemId' in e.payload) items.add(e.payload.itemId);
     else meta = true;
   }
@@ -82,6 +103,14 @@ export class CaseService {
   private readonly cases = new Map<CaseId, CaseState>();
   private readonly queues = new Map<CaseId, Promise<unknown>>();
   private readonly listeners = new Set<(c: Committed) => void>();
+  private readonly appliedListeners = new Set<(c: Committed) => void>();
+  /** Doc entries whose writer had no right at their position (`caseId version`): applied nowhere. */
+  private readonly dropped = new Set<string>();
+  private docText: DocTextWriter | null = null;
+  /** Item documents with text typed after their board copy was last written (an editing burst not yet recorded). */
+  private readonly boardBehind = new Map<string, { caseId: CaseId; itemId: ItemId; writer: { userId: UserId; orgId: OrgId } }>();
+  /** The version of the last board text event of each item document. */
+  private readonly boardTextAt = new Map<string, number>();
   /** Which case (and item) each collaborative document belongs to. */
   private readonly docs = new Map<string, { caseId: CaseId; target: DocTarget }>();
   private readonly once: CommandOnce;
@@ -104,8 +133,10 @@ export class CaseService {
 
   async load(): Promise<void> {
     for (const id of await this.store.caseIds()) {
-      const s = replay(await this.store.readEvents(id));
-      if (s) this.setState(null, s, { meta: true, items: s.items.keys() });
+      const rows = await this.store.readEvents(id);
+      if (rows.length === 0) continue;
+      const { after } = this.applyRows(null, rows);
+      this.setState(null, after, { meta: true, items: after.items.keys() });
     }
     this.log.info({ cases: this.cases.size }, 'cases loaded');
   }
@@ -132,9 +163,48 @@ export class CaseService {
     return this.cases.values();
   }
 
+  /** After each commit, in log order, one turn later (the command's answer goes out first). */
   onCommitted(fn: (c: Committed) => void): () => void {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
+  }
+
+  /**
+   * In the same step as the case state moves on, before anything else of the case runs: where the
+   * documents follow the log, so a document is never behind the case it is judged on.
+   */
+  onApplied(fn: (c: Committed) => void): void {
+    this.appliedListeners.add(fn);
+  }
+
+  /** Where board texts are written into their documents (collab/). Without one, texts stay on the board only. */
+  setDocTextWriter(w: DocTextWriter): void {
+    this.docText = w;
+  }
+
+  /** Whether every process drops this doc entry (its writer had no right at its position). */
+  isDropped(caseId: CaseId, version: number): boolean {
+    return this.dropped.has(`${caseId} ${version}`);
+  }
+
+  /**
+   * Appends co-editing entries built on the case as it stands, inside its queue (the caller holds
+   * it); a lost race is caught up and built again. Null from `build`: nothing to append.
+   */
+  async appendEntries(caseId: CaseId, build: (c: CaseState) => { event: CaseEvent; meta: EventMeta }[] | null): Promise<CaseState | null> {
+    for (let attempt = 0; ; attempt++) {
+      const c = this.cases.get(caseId);
+      if (!c) return null;
+      const entries = build(c);
+      if (!entries || entries.length === 0) return null;
+      try {
+        return await this.append(c, caseId, entries, []);
+      } catch (e) {
+        if (!(e instanceof VersionConflictError) || attempt >= MAX_CONFLICT_RETRIES) throw e;
+        await conflictPause(attempt);
+        await this.catchUp(caseId);
+      }
+    }
   }
 
   /**
@@ -302,16 +372,56 @@ export class CaseService {
     const follows = fresh.length > 0 && fresh.every((r, i) => r.version === from + 1 + i);
     const rows = follows ? fresh : await this.store.readEvents(caseId, from);
     if (rows.length === 0) return;
+    const { after, events, docs } = this.applyRows(before, rows);
+    const touched = touchedBy(events);
+    this.setState(before, after, touched);
+    this.applied({ caseId, before, after, touched, local: false, docs });
+  }
+
+  /** Applies stored rows in order, judging each doc entry on the case just before it. */
+  private applyRows(before: CaseState | null, rows: StoredEvent[]): { after: CaseState; events: CaseEvent[]; docs: DocEntry[] } {
     let s = before;
     const events: CaseEvent[] = [];
+    const docs: DocEntry[] = [];
     for (const row of rows) {
       const e = parseStoredEvent(row);
       events.push(e);
+      if (e.type === 'doc.update') {
+        const entry = this.judgeDocEntry(s, e.payload, row, row.version);
+        docs.push(entry);
+        this.trackBoardCopy(s, entry);
+      }
       s = applyEvent(s, e, row, row.version);
+      if ((e.type === 'item.added' || e.type === 'item.edited') && e.payload.text !== undefined) {
+        const docId = s.items.get(e.payload.itemId)?.textDocId;
+        if (docId) {
+          this.boardTextAt.set(docId, row.version);
+          this.boardBehind.delete(docId);
+        }
+      }
     }
-    const touched = touchedBy(events);
-    this.setState(before, s!, touched);
-    this.announce({ caseId, before, after: s!, touched, local: false });
+    return { after: s!, events, docs };
+  }
+
+  /** Text typed into an item's document, not written there by its board text (the entry right after it). */
+  private trackBoardCopy(s: CaseState | null, entry: DocEntry): void {
+    if (!s || !entry.accepted || this.boardTextAt.get(entry.docId) === entry.version - 1) return;
+    const target = docTargetIn(s, entry.docId);
+    if (target?.kind === 'item') this.boardBehind.set(entry.docId, { caseId: s.id, itemId: target.itemId, writer: entry.writer });
+  }
+
+  /** Item documents whose board copy has not caught up with their text (at start: bursts a crash cut off). */
+  boardCopiesBehind(): { caseId: CaseId; itemId: ItemId; docId: string; writer: { userId: UserId; orgId: OrgId } }[] {
+    return [...this.boardBehind].map(([docId, b]) => ({ docId, ...b }));
+  }
+
+  /** R-OWN, R-NEED: a doc entry stands only if its writer could write the document just before it. */
+  private judgeDocEntry(s: CaseState | null, p: { docId: string; update: string }, meta: EventMeta, version: number): DocEntry {
+    const writer = { userId: meta.actorUserId, orgId: meta.actorOrgId };
+    const target = s && docTargetIn(s, p.docId);
+    const accepted = !!s && !!target && docAccess(s, target, { ...writer, roles: [] }) === 'write';
+    if (!accepted && s) this.dropped.add(`${s.id} ${version}`);
+    return { version, docId: p.docId, update: p.update, writer, accepted };
   }
 
   private async commit(
@@ -325,20 +435,71 @@ export class CaseService {
     command?: CommandRecord,
   ): Promise<CaseState> {
     const at = new Date().toISOString();
-    const meta = { at, actorUserId: actor.viewer.userId, actorOrgId: actor.viewer.orgId };
+    const meta: EventMeta = { at, actorUserId: actor.viewer.userId, actorOrgId: actor.viewer.orgId };
+    const all = await this.withDocTexts(before, events, source);
+    const entries = all.map((event) => ({ event, meta }));
     let after = before;
-    const rows: NewEvent[] = [];
-    for (const e of events) {
-      after = applyEvent(after, e, meta, (after?.version ?? 0) + 1);
-      rows.push({ type: e.type, payload: e.payload, ...meta });
-    }
+    for (const e of events) after = applyEvent(after, e, meta, (after?.version ?? 0) + 1);
     const record = accessRecord(actor, after, { action: ACTION_OF[operation], operation, caseId, itemId }, at);
-    await this.store.appendEvents(caseId, before?.version ?? 0, rows, [record], command);
+    return this.append(before, caseId, entries, [record], command, source);
+  }
+
+  /**
+   * A board text that changes is written into its document in the same commit: the entry right
+   * after the event, computed against the document at that position. An editing burst's own
+   * record (source: its document) is already in it.
+   */
+  private async withDocTexts(before: CaseState | null, events: CaseEvent[], source?: string): Promise<CaseEvent[]> {
+    if (!this.docText) return events;
+    const out: CaseEvent[] = [];
+    let s = before;
+    for (const e of events) {
+      out.push(e);
+      s = applyEvent(s, e, { at: '', actorUserId: '' as UserId, actorOrgId: '' as OrgId }, (s?.version ?? 0) + 1);
+      if (e.type !== 'item.added' && e.type !== 'item.edited') continue;
+      const text = e.payload.text;
+      if (text === undefined) continue;
+      const item = s.items.get(e.payload.itemId);
+      if (!item || item.textDocId === source) continue;
+      const update = await this.docText(s, item.textDocId, text, e.type === 'item.added');
+      if (update) out.push({ type: 'doc.update', payload: { docId: item.textDocId, update: Buffer.from(update).toString('base64') } });
+    }
+    return out;
+  }
+
+  /** Commits entries at the version `before` holds: stored, applied here, told to the others. */
+  private async append(
+    before: CaseState | null,
+    caseId: CaseId,
+    entries: { event: CaseEvent; meta: EventMeta }[],
+    access: AccessRecord[],
+    command?: CommandRecord,
+    source?: string,
+  ): Promise<CaseState> {
+    const from = before?.version ?? 0;
+    const rows: NewEvent[] = entries.map(({ event, meta }) => ({ type: event.type, payload: event.payload, ...meta }));
+    await this.store.appendEvents(caseId, from, rows, access, command);
+    const { after, events, docs } = this.applyRows(
+      before,
+      rows.map((r, i) => ({ caseId, version: from + 1 + i, ...r })),
+    );
     const touched = touchedBy(events);
-    this.setState(before, after!, touched);
-    this.cluster.caseCommitted(caseId, after!.version, rows);
-    this.announce({ caseId, before, after: after!, touched, local: true, ...(source === undefined ? {} : { source }) });
-    return after!;
+    this.setState(before, after, touched);
+    this.cluster.caseCommitted(caseId, after.version, rows);
+    this.applied({ caseId, before, after, touched, local: true, docs, ...(source === undefined ? {} : { source }) });
+    return after;
+  }
+
+  /** The documents follow at once; delivery and the rest one turn later. */
+  private applied(c: Committed): void {
+    for (const fn of this.appliedListeners) {
+      try {
+        fn(c);
+      } catch (err) {
+        this.log.error({ err, caseId: c.caseId }, 'applying a commit failed');
+      }
+    }
+    this.announce(c);
   }
 
   /** Delivery waits one turn so the command's own ack goes out first. Commits stay in log order. */
@@ -374,3 +535,10 @@ export class CaseService {
 }
 
 export type { Viewer };
+
+/** Which document of the case a doc id names, on the case as it stands. */
+export function docTargetIn(c: CaseState, docId: string): DocTarget | null {
+  if (docId === c.minutesDocId) return { kind: 'minutes' };
+  for (const item of c.items.values()) if (item.textDocId === docId) return { kind: 'item', itemId: item.id };
+  return null;
+}

@@ -3,21 +3,29 @@ import { MAX_DOC_BYTES, MAX_DOC_UPDATE_BYTES, MAX_ITEM_TEXT_CHARS, MAX_MINUTES_C
 import type { CollabDoc } from './doc.js';
 
 /**
- * What the server does with a writer's update: apply it; refuse it as growth past a cap (the
+ * What the server does with a writer's update: append it; refuse it as growth past a cap (the
  * writer is told); or refuse it as something no honest client sends (the connection closes).
  */
-export type Admission = 'apply' | 'too-long' | 'bad';
+export type Admission = 'apply' | 'nothing' | 'too-long' | 'bad';
+
+/** Updates admitted in one batch, not yet in the document: the next one is judged on top of them. */
+export class Staged {
+  readonly clocks = new Map<number, number>();
+  chars = 0;
+  bytes = 0;
+}
 
 /**
- * Judges a writer's update before it is applied. An honest client's update holds plain text of
- * the document's one `Y.Text` named `text`, and builds only on what this server sent it, so it
- * applies in full at once. Anything else is refused: content elsewhere in the document (nobody
- * sees or deletes it, yet it fills the byte budget), other content kinds, and an update Yjs would
- * park as pending (a clock gap, an unknown origin, a deletion of the unknown), whose parked
- * content no cap would ever have counted and which a later update would let in all at once.
- * Only growth is limited: deletions and content the document already holds never overflow.
+ * Judges a writer's update against the document plus what is staged before it. An honest
+ * client's update holds plain text of the document's one `Y.Text` named `text`, and builds only on
+ * what the server holds, so it applies in full at once. Anything else is refused: content
+ * elsewhere in the document (nobody sees or deletes it, yet it fills the byte budget), other
+ * content kinds, and an update Yjs would park as pending (a clock gap, an unknown origin, a
+ * deletion of the unknown), whose parked content no cap would ever have counted. Only growth is
+ * limited: deletions and content the document already holds never overflow. An admitted update
+ * is added to `staged`; one that adds nothing is 'nothing'.
  */
-export function admit(doc: CollabDoc, update: Uint8Array): Admission {
+export function admit(doc: CollabDoc, update: Uint8Array, staged: Staged): Admission {
   if (update.length > MAX_DOC_UPDATE_BYTES) return 'too-long';
   let decoded: ReturnType<typeof Y.decodeUpdate>;
   try {
@@ -26,9 +34,9 @@ export function admit(doc: CollabDoc, update: Uint8Array): Admission {
     return 'bad';
   }
   const store = doc.ydoc.store;
-  // Per client, the clock up to which the document plus this update hold everything.
+  // Per client, the clock up to which the document, the staged updates and this one hold everything.
   const upTo = new Map<number, number>();
-  const stateOf = (client: number): number => upTo.get(client) ?? Y.getState(store, client);
+  const stateOf = (client: number): number => upTo.get(client) ?? staged.clocks.get(client) ?? Y.getState(store, client);
   let chars = 0;
   let fresh = false;
   for (const s of decoded.structs) {
@@ -51,11 +59,36 @@ export function admit(doc: CollabDoc, update: Uint8Array): Admission {
   for (const s of decoded.structs) {
     if (s instanceof Y.Item && (!known(s.origin) || !known(s.rightOrigin))) return 'bad';
   }
+  // Characters this update deletes from the document (deleting staged text counts as none: a bound).
+  let deleted = 0;
+  let deletesStaged = false;
   for (const [client, ranges] of decoded.ds.clients) {
-    for (const r of ranges) if (r.clock + r.len > stateOf(client)) return 'bad';
+    for (const r of ranges) {
+      if (r.clock + r.len > stateOf(client)) return 'bad';
+      if (r.clock + r.len > Y.getState(store, client)) deletesStaged = true;
+      else deleted += liveChars(store, client, r.clock, r.len);
+    }
   }
-  if (!fresh) return 'apply';
-  const cap = doc.target.kind === 'item' ? MAX_ITEM_TEXT_CHARS : MAX_MINUTES_CHARS;
-  if (doc.text.length + chars > cap || doc.approxBytes + update.length > MAX_DOC_BYTES) return 'too-long';
+  // A sync step that brings nothing new (the usual answer of a client that has nothing to add).
+  if (!fresh && deleted === 0 && !deletesStaged) return 'nothing';
+  if (fresh) {
+    const cap = doc.target.kind === 'item' ? MAX_ITEM_TEXT_CHARS : MAX_MINUTES_CHARS;
+    if (doc.text.length + staged.chars + chars - deleted > cap || doc.approxBytes + staged.bytes + update.length > MAX_DOC_BYTES) return 'too-long';
+  }
+  for (const [client, clock] of upTo) staged.clocks.set(client, clock);
+  staged.chars += chars - deleted;
+  staged.bytes += update.length;
   return 'apply';
+}
+
+/** How many characters of the range the document still shows: what deleting it removes. */
+function liveChars(store: Y.Doc['store'], client: number, clock: number, len: number): number {
+  let n = 0;
+  for (let at = clock; at < clock + len; ) {
+    const s = Y.getItem(store, Y.createID(client, at));
+    const end = Math.min(clock + len, s.id.clock + s.length);
+    if (!s.deleted && s instanceof Y.Item && s.content instanceof Y.ContentString) n += end - at;
+    at = end;
+  }
+  return n;
 }

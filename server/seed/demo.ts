@@ -3,6 +3,7 @@ import { newId, type CaseId, type ItemId, type OrgId, type TableId, type UserId 
 import { hashPassword } from '../auth/passwords.js';
 import type { Logger } from '../log.js';
 import type { CaseEvent } from '../cases/events.js';
+import { textUpdate } from '../collab/text.js';
 import { VersionConflictError, type Store } from '../store/types.js';
 
 /** The password of every demo account (README lists the accounts). */
@@ -201,6 +202,7 @@ export async function seedDemo(store: Store, opts: { halfway?: () => Promise<voi
     if (c.phase) events.push({ by: chair, e: { type: 'case.phaseSet', payload: { phase: c.phase } } });
     for (const i of c.items) {
       const by = uid(i.by);
+      const textDocId = newId('doc');
       events.push({
         by,
         e: {
@@ -213,10 +215,13 @@ export async function seedDemo(store: Store, opts: { halfway?: () => Promise<voi
             text: i.text,
             visibility: i.onlyFor ? { kind: 'orgs', orgIds: i.onlyFor as OrgId[] } : { kind: 'table' },
             goalVersion: 1,
-            textDocId: newId('doc'),
+            textDocId,
           },
         },
       });
+      // The item's document starts with its text, as `item:add` does (docs/DESIGN-ordering.md).
+      const update = textUpdate(null, i.text);
+      if (update) events.push({ by, e: { type: 'doc.update', payload: { docId: textDocId, update: Buffer.from(update).toString('base64') } } });
     }
     const at = new Date().toISOString();
     try {

@@ -9,7 +9,7 @@ import { AccessRow, OrganisationRow, SessionRow, StoredEventRow, TableRow, UserR
 import { closeRedis } from './redisClose.js';
 import {
   CommandDoneError,
-  docUpdatesDigest,
+  type DocSnapshot,
   OutcomeUnknownError,
   VersionConflictError,
   type AccessQuery,
@@ -142,22 +142,11 @@ return 1`);
 
 const TOUCH_SESSION = new LuaScript(`if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'lastSeenAt', ARGV[1]) end return 1`);
 
-// Stores a document's first update, only if it has none yet.
-const START_DOC = new LuaScript(`
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('RPUSH', KEYS[1], ARGV[1])
-return 1`);
-
-// Replaces the first ARGV[2] updates with the merged one, if they are still the ones merged.
-const COMPACT_DOC = new LuaScript(`
-local n = tonumber(ARGV[2])
-local first = redis.call('LRANGE', KEYS[1], 0, n - 1)
-if #first ~= n then return 0 end
-local parts = {}
-for i, u in ipairs(first) do parts[i] = redis.sha1hex(u) end
-if redis.sha1hex(table.concat(parts)) ~= ARGV[3] then return 0 end
-redis.call('LTRIM', KEYS[1], n, -1)
-redis.call('LPUSH', KEYS[1], ARGV[1])
+// Keeps a snapshot only when it is past the stored one.
+const PUT_DOC_SNAPSHOT = new LuaScript(`
+local v = redis.call('HGET', KEYS[1], 'version')
+if v and tonumber(v) >= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'version', ARGV[1], 'state', ARGV[2])
 return 1`);
 
 /**
@@ -344,22 +333,16 @@ export class RedisStore implements Store {
     return out;
   }
 
-  async appendDocUpdate(docId: string, update: Uint8Array): Promise<void> {
-    await this.client.sendCommand(['RPUSH', this.keys.doc(docId), Buffer.from(update)]);
-  }
-  async startDoc(docId: string, first: Uint8Array): Promise<boolean> {
-    return ((await START_DOC.run(this.client, [this.keys.doc(docId)], [Buffer.from(first)])) as unknown) === 1;
-  }
-  async readDocUpdates(docId: string): Promise<Uint8Array[]> {
-    const binary = this.client.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
-    const rows = (await binary.lRange(this.keys.doc(docId), 0, -1)) as unknown as Buffer[];
-    return rows.map((b) => new Uint8Array(b));
-  }
-  async compactDoc(docId: string, merged: Uint8Array, replaced: Uint8Array[]): Promise<boolean> {
-    const digest = docUpdatesDigest(replaced);
-    const done = await COMPACT_DOC.run(this.client, [this.keys.doc(docId)], [Buffer.from(merged), String(replaced.length), digest]);
+  async putDocSnapshot(docId: string, snapshot: DocSnapshot): Promise<boolean> {
+    const done = await PUT_DOC_SNAPSHOT.run(this.client, [this.keys.doc(docId)], [String(snapshot.version), Buffer.from(snapshot.state)]);
     return (done as unknown) === 1;
   }
+  async readDocSnapshot(docId: string): Promise<DocSnapshot | undefined> {
+    const binary = this.client.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
+    const [version, state] = (await binary.hmGet(this.keys.doc(docId), ['version', 'state'])) as unknown as (Buffer | null)[];
+    return version && state ? { version: Number(version.toString()), state: new Uint8Array(state) } : undefined;
+  }
+
 
   async getMeta(key: string): Promise<string | undefined> {
     return (await this.client.hGet(this.keys.meta, key)) ?? undefined;

@@ -12,7 +12,7 @@ import { accessColumns, toError, type WriteOp } from './sqliteWrites.js';
 import type { CheckpointerReply } from './sqliteCheckpointer.worker.js';
 import type { WriterReply, WriterRequest } from './sqliteWriter.worker.js';
 import {
-  docUpdatesDigest,
+  type DocSnapshot,
   OutcomeUnknownError,
   type AccessQuery,
   type AccessRecord,
@@ -192,7 +192,7 @@ export class SqliteStore implements Store {
       commandAnswer: db.prepare<[string, string, number], { answer: string }>(
         'SELECT answer FROM command_answers WHERE user_id = ? AND command_id = ? AND expires_at > ?',
       ),
-      readDoc: db.prepare<[string], { update_bytes: Buffer }>('SELECT update_bytes FROM doc_updates WHERE doc_id = ? ORDER BY seq'),
+      readDocSnapshot: db.prepare<[string], { version: number; state: Buffer }>('SELECT version, state FROM doc_snapshots WHERE doc_id = ?'),
     };
   }
 
@@ -363,18 +363,14 @@ export class SqliteStore implements Store {
     );
   }
 
-  appendDocUpdate(docId: string, update: Uint8Array): Promise<void> {
-    return this.write({ op: 'appendDoc', docId, update });
+  putDocSnapshot(docId: string, snapshot: DocSnapshot): Promise<boolean> {
+    return this.write({ op: 'putDocSnapshot', docId, version: snapshot.version, state: snapshot.state }) as Promise<boolean>;
   }
-  startDoc(docId: string, first: Uint8Array): Promise<boolean> {
-    return this.write({ op: 'startDoc', docId, update: first });
+  async readDocSnapshot(docId: string): Promise<DocSnapshot | undefined> {
+    const row = this.stmts.readDocSnapshot.get(docId);
+    return row && { version: row.version, state: new Uint8Array(row.state) };
   }
-  async readDocUpdates(docId: string): Promise<Uint8Array[]> {
-    return this.stmts.readDoc.all(docId).map((r) => new Uint8Array(r.update_bytes));
-  }
-  compactDoc(docId: string, merged: Uint8Array, replaced: Uint8Array[]): Promise<boolean> {
-    return this.write({ op: 'compactDoc', docId, merged, count: replaced.length, digest: docUpdatesDigest(replaced) });
-  }
+
 
   async getMeta(key: string): Promise<string | undefined> {
     return this.stmts.getMeta.get(key)?.value;

@@ -23,8 +23,7 @@ CREATE TABLE IF NOT EXISTS access_user_blocks (user_id TEXT NOT NULL, block INTE
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS command_answers (user_id TEXT NOT NULL, command_id TEXT NOT NULL, answer TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (user_id, command_id)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS command_answers_expiry ON command_answers (expires_at);
-CREATE TABLE IF NOT EXISTS doc_updates (doc_id TEXT NOT NULL, seq INTEGER PRIMARY KEY AUTOINCREMENT, update_bytes BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS doc_updates_doc ON doc_updates (doc_id, seq);
+CREATE TABLE IF NOT EXISTS doc_snapshots (doc_id TEXT PRIMARY KEY, version INTEGER NOT NULL, state BLOB NOT NULL);
 `;
 
 /**

@@ -5,7 +5,6 @@ import { COMMAND_ANSWER_KEEP_MS } from '../../shared/limits.js';
 import { ACCESS_BLOCK_ROWS } from './sqliteSchema.js';
 import {
   CommandDoneError,
-  docUpdatesDigest,
   loginRetryAt,
   OutcomeUnknownError,
   VersionConflictError,
@@ -64,9 +63,7 @@ export type WriteOp =
   | { op: 'returnLoginAttempt'; keys: string[] }
   | { op: 'clearLoginFailures'; key: string }
   | { op: 'rememberLoginDevice'; deviceHash: string; userId: UserId; now: number; trustMs: number }
-  | { op: 'appendDoc'; docId: string; update: Uint8Array }
-  | { op: 'startDoc'; docId: string; update: Uint8Array }
-  | { op: 'compactDoc'; docId: string; merged: Uint8Array; count: number; digest: string }
+  | { op: 'putDocSnapshot'; docId: string; version: number; state: Uint8Array }
   | { op: 'initMeta'; key: string; value: string };
 
 /** What each op gave back; errors cross the thread as data and become errors again on the other side. */
@@ -146,9 +143,10 @@ export class SqliteWrites {
       pruneDevices: db.prepare(
         'DELETE FROM login_devices WHERE (user_id, device_hash) IN (SELECT user_id, device_hash FROM login_devices WHERE expires_at <= ? LIMIT 8)',
       ),
-      appendDoc: db.prepare('INSERT INTO doc_updates (doc_id, update_bytes) VALUES (?, ?)'),
-      firstDocUpdates: db.prepare<[string, number], { update_bytes: Buffer }>('SELECT update_bytes FROM doc_updates WHERE doc_id = ? ORDER BY seq LIMIT ?'),
-      deleteDocFirst: db.prepare('DELETE FROM doc_updates WHERE seq IN (SELECT seq FROM doc_updates WHERE doc_id = ? ORDER BY seq LIMIT ?)'),
+      // Only forward: a snapshot of an older position never replaces a newer one.
+      putDocSnapshot: db.prepare(
+        'INSERT INTO doc_snapshots (doc_id, version, state) VALUES (?, ?, ?) ON CONFLICT (doc_id) DO UPDATE SET version = excluded.version, state = excluded.state WHERE excluded.version > doc_snapshots.version',
+      ),
       getCommand: db.prepare<[string, string, number], { answer: string }>(
         'SELECT answer FROM command_answers WHERE user_id = ? AND command_id = ? AND expires_at > ?',
       ),
@@ -274,20 +272,8 @@ export class SqliteWrites {
       case 'rememberLoginDevice':
         s.pruneDevices.run(w.now);
         return void s.rememberDevice.run(w.userId, w.deviceHash, w.now + w.trustMs);
-      case 'appendDoc':
-        return void s.appendDoc.run(w.docId, Buffer.from(w.update));
-      case 'startDoc':
-        // One writer: nothing can come between the look and the insert.
-        if (s.firstDocUpdates.all(w.docId, 1).length > 0) return false;
-        s.appendDoc.run(w.docId, Buffer.from(w.update));
-        return true;
-      case 'compactDoc': {
-        const first = s.firstDocUpdates.all(w.docId, w.count).map((r) => r.update_bytes);
-        if (first.length !== w.count || docUpdatesDigest(first) !== w.digest) return false;
-        s.deleteDocFirst.run(w.docId, w.count);
-        s.appendDoc.run(w.docId, Buffer.from(w.merged));
-        return true;
-      }
+      case 'putDocSnapshot':
+        return s.putDocSnapshot.run(w.docId, w.version, Buffer.from(w.state)).changes > 0;
       case 'initMeta':
         s.initMeta.run(w.key, w.value);
         return s.getMeta.get(w.key)!.value;

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { CaseRole, Organisation, Table, User } from '../../shared/domain.js';
 import type { CaseId, CommandId, ItemId, OrgId, UserId } from '../../shared/ids.js';
 import type { LoginThrottlePolicy } from '../../shared/limits.js';
@@ -167,23 +166,13 @@ export interface Store {
   appendAccess(records: AccessRecord[]): Promise<void>;
   readAccess(q: AccessQuery): Promise<AccessRecord[]>;
 
-  /** Collaborative text: the updates of one Yjs document, in order. */
-  appendDocUpdate(docId: string, update: Uint8Array): Promise<void>;
   /**
-   * Stores a document's first update, only if it has none yet: of two processes that open a new
-   * document at once, one starts it and the other (false) reads what that one stored, instead of
-   * both writing the starting text, which would leave it there twice.
+   * Collaborative text: a document's snapshot, its Yjs state as of the case log's `version`
+   * (the entries after it are in the log). A snapshot only moves forward: one at a version not past
+   * the stored one is not kept (false).
    */
-  startDoc(docId: string, first: Uint8Array): Promise<boolean>;
-  readDocUpdates(docId: string): Promise<Uint8Array[]>;
-  /**
-   * Compaction: replaces `replaced` — the first updates stored of a document, as read before
-   * merging — with one merged update, atomically, and only if they are still the first ones
-   * stored: a compaction that another one (on this process or another) overtook replaces nothing
-   * and returns false, instead of deleting updates its merge never held. Updates appended
-   * meanwhile stay: Yjs updates commute.
-   */
-  compactDoc(docId: string, merged: Uint8Array, replaced: Uint8Array[]): Promise<boolean>;
+  putDocSnapshot(docId: string, snapshot: DocSnapshot): Promise<boolean>;
+  readDocSnapshot(docId: string): Promise<DocSnapshot | undefined>;
 
   getMeta(key: string): Promise<string | undefined>;
   /** Sets the key only when it is absent; returns the value that is now stored. */
@@ -192,9 +181,8 @@ export interface Store {
   close(): Promise<void>;
 }
 
-/** Which updates a compaction replaces: sha1 over the sha1s of each (Redis computes the same in Lua). */
-export function docUpdatesDigest(updates: Uint8Array[]): string {
-  const all = createHash('sha1');
-  for (const u of updates) all.update(createHash('sha1').update(u).digest('hex'));
-  return all.digest('hex');
+/** A document's Yjs state as of one position of its case log. */
+export interface DocSnapshot {
+  version: number;
+  state: Uint8Array;
 }

@@ -278,41 +278,20 @@ export function runStoreContract(name: string, make: () => Promise<{ store: Stor
       expect(await store.isLoginDevice('dev1', u, t + 1_800)).toBe(true);
     });
 
-    it('keeps document updates in order and compacts them atomically', async () => {
-      await store.appendDocUpdate('d1', new Uint8Array([1, 2]));
-      await store.appendDocUpdate('d2', new Uint8Array([9]));
-      await store.appendDocUpdate('d1', new Uint8Array([3]));
-      expect((await store.readDocUpdates('d1')).map((u) => [...u])).toEqual([[1, 2], [3]]);
-      const read = await store.readDocUpdates('d1');
-      await store.appendDocUpdate('d1', new Uint8Array([4]));
-      // Compacting the two read keeps the one appended meanwhile.
-      expect(await store.compactDoc('d1', new Uint8Array([7, 7]), read)).toBe(true);
-      expect((await store.readDocUpdates('d1')).map((u) => [...u]).sort()).toEqual([[4], [7, 7]]);
-      expect((await store.readDocUpdates('d2')).map((u) => [...u])).toEqual([[9]]);
-      expect(await store.readDocUpdates('nope')).toEqual([]);
-    });
-
-    it('a compaction overtaken by another replaces nothing', async () => {
-      for (const b of [1, 2, 3]) await store.appendDocUpdate('d', new Uint8Array([b]));
-      // Two compactions read the same three updates; the first to commit wins.
-      const seenByOne = await store.readDocUpdates('d');
-      const seenByTwo = await store.readDocUpdates('d');
-      await store.appendDocUpdate('d', new Uint8Array([4]));
-      expect(await store.compactDoc('d', new Uint8Array([1, 2, 3, 0]), seenByOne)).toBe(true);
-      await store.appendDocUpdate('d', new Uint8Array([5]));
-      // The second would have deleted the merged update and [4] with it.
-      expect(await store.compactDoc('d', new Uint8Array([9]), seenByTwo)).toBe(false);
-      expect((await store.readDocUpdates('d')).map((u) => [...u]).sort()).toEqual([[1, 2, 3, 0], [4], [5]]);
-    });
-
-    it('starts a document once: of two starts at the same moment one wins, the other finds it begun', async () => {
-      const starts = await Promise.all([store.startDoc('s', new Uint8Array([1])), store.startDoc('s', new Uint8Array([2]))]);
-      expect(starts.filter(Boolean)).toHaveLength(1);
-      const won = starts[0] ? [1] : [2];
-      expect((await store.readDocUpdates('s')).map((u) => [...u])).toEqual([won]);
-      await store.appendDocUpdate('t', new Uint8Array([3]));
-      expect(await store.startDoc('t', new Uint8Array([4]))).toBe(false);
-      expect((await store.readDocUpdates('t')).map((u) => [...u])).toEqual([[3]]);
+    it('keeps one snapshot per document, moving only forward', async () => {
+      expect(await store.readDocSnapshot('d1')).toBeUndefined();
+      expect(await store.putDocSnapshot('d1', { version: 5, state: new Uint8Array([1, 2]) })).toBe(true);
+      expect(await store.putDocSnapshot('d2', { version: 3, state: new Uint8Array([9]) })).toBe(true);
+      const one = await store.readDocSnapshot('d1');
+      expect(one && { version: one.version, state: [...one.state] }).toEqual({ version: 5, state: [1, 2] });
+      // An older or equal position (a process that snapshotted later, from further back) changes nothing.
+      expect(await store.putDocSnapshot('d1', { version: 4, state: new Uint8Array([7]) })).toBe(false);
+      expect(await store.putDocSnapshot('d1', { version: 5, state: new Uint8Array([7]) })).toBe(false);
+      expect([...(await store.readDocSnapshot('d1'))!.state]).toEqual([1, 2]);
+      expect(await store.putDocSnapshot('d1', { version: 9, state: new Uint8Array([3]) })).toBe(true);
+      const moved = await store.readDocSnapshot('d1');
+      expect(moved && { version: moved.version, state: [...moved.state] }).toEqual({ version: 9, state: [3] });
+      expect((await store.readDocSnapshot('d2'))!.version).toBe(3);
     });
 
     it('initialises a meta key once', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { replaceText } from '../../server/collab/collab.js';
+import { replaceText } from '../../server/collab/text.js';
 
 const docWith = (text: string): Y.Doc => {
   const d = new Y.Doc();
