@@ -22,6 +22,7 @@ import type { SessionEnds } from '../auth/sessionEnds.js';
 import type { Sessions } from '../auth/sessions.js';
 import type { CaseService, Committed } from '../cases/service.js';
 import type { Directory } from '../directory/directory.js';
+import { clientAddress, sameOrigin } from '../http/request.js';
 import type { Logger } from '../log.js';
 import { unavailability } from '../store/health.js';
 import type { AccessRecord } from '../store/types.js';
@@ -69,27 +70,6 @@ export interface RealtimeDeps {
   trustProxy: number;
   /** The Socket.IO Redis adapter when several processes serve one board. */
   adapter?: ServerOptions['adapter'];
-}
-
-/** Where a request came from: the socket peer, or the proxy's X-Forwarded-For when trusted. */
-export function clientAddress(headers: Record<string, string | string[] | undefined>, peer: string | undefined, trustProxy: number): string {
-  const fwd = headers['x-forwarded-for'];
-  if (trustProxy > 0 && typeof fwd === 'string') {
-    const hops = fwd.split(',').map((s) => s.trim());
-    return hops[Math.max(0, hops.length - trustProxy)] ?? peer ?? 'unknown';
-  }
-  return peer ?? 'unknown';
-}
-
-/** Browsers send Origin on WebSocket upgrades: only our own origin may open a socket. */
-export function sameOrigin(headers: Record<string, string | string[] | undefined>): boolean {
-  const origin = headers.origin;
-  if (origin === undefined) return true;
-  try {
-    return typeof origin === 'string' && new URL(origin).host === headers.host;
-  } catch {
-    return false;
-  }
 }
 
 class HandshakeError extends Error {
