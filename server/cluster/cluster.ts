@@ -11,7 +11,19 @@ import { closeRedis } from '../store/redisClose.js';
 import { StoredEventRow } from '../store/rows.js';
 import type { NewEvent, StoredEvent } from '../store/types.js';
 
-/** A process's link to the other server processes of the same board. */
+/**
+ * A process's link to the other server processes of the same board. Every form keeps these
+ * promises (test/support/cluster.contract.ts runs them against each):
+ * - A link never hears what it sent itself. What it sends reaches every other link of the
+ *   cluster that is connected at the time; nothing is kept for a link that is away.
+ * - What one link sends reaches each other link in the order it was sent (case and directory
+ *   notices and session ends in one order; the messages of one document in one order). Between
+ *   senders there is no order.
+ * - Sending never throws and is never awaited (sessionsEnded aside): a message that cannot be
+ *   sent is logged and lost, as one sent during a break is. Receivers make up for loss from the
+ *   shared store: a later notice that does not follow on, onResync, the session sweep.
+ * - One process alone (`alone`) sends nothing, hears nothing and never resyncs.
+ */
 export interface Cluster {
   /**
    * Tells the others a case log grew to `version` by the events just appended (`rows`, the last at
@@ -22,20 +34,38 @@ export interface Cluster {
   /** Tells the others the directory (organisations, people, tables) changed. */
   directoryChanged(): void;
   /**
-   * Tells the others these sessions ended, so they close their connections on them; resolves
-   * once each has answered that it did (or after SESSION_END_ACK_MS, logged).
+   * Tells the others these sessions ended, so they close their connections on them. Resolves once
+   * every other link has run its onSessionsEnded listeners with them (which return once they have
+   * closed their connections); with no other link, at once. Never later than SESSION_END_ACK_MS
+   * (logged), the bus away included; at once when the message cannot be sent. Links not told find
+   * the ended sessions in their sweep, at the latest on onResync.
    */
   sessionsEnded(idHashes: readonly string[]): Promise<void>;
   onSessionsEnded(fn: (idHashes: string[]) => void): void;
+  /**
+   * Another link's caseCommitted: the events as the log numbers them (`version - events.length + 1`
+   * up to `version`), or none when they did not arrive intact. A notice may be stale or skip
+   * versions (one was missed): the receiver then reads the shared log.
+   */
   onCase(fn: (caseId: CaseId, version: number, events: StoredEvent[]) => void): void;
   onDirectory(fn: () => void): void;
-  /** After the link to the others was lost and is back: notices may have been missed meanwhile. */
+  /**
+   * After the link to the others was lost and is back: notices may have been missed meanwhile. By
+   * then the link hears again, its document subscriptions included. With the bus on a Redis of its
+   * own, also after the store's link is back: a commit whose answer was lost may be in the log
+   * unannounced.
+   */
   onResync(fn: () => void): void;
   /**
    * Relays a collaborative-text message (update or awareness) to the same document elsewhere, with
    * the version of its case as the sender holds it. One process alone builds nothing for it.
    */
   publishDoc(docId: string, caseVersion: number, message: Uint8Array): void;
+  /**
+   * Hears other links' publishDoc of this document, byte for byte with their case version. Resolves
+   * once subscribed: nothing another link relays after that is missed (bar a break, see onResync).
+   * Once the returned unsubscribe resolves, `fn` hears nothing more.
+   */
   subscribeDoc(docId: string, fn: (caseVersion: number, message: Uint8Array) => void): Promise<() => Promise<void>>;
   /**
    * Holds a document for one writer over every process until the returned release is called: two
@@ -43,7 +73,7 @@ export interface Cluster {
    * (the second into what the first stored) instead of side by side, which kept both texts.
    */
   lockDoc(docId: string): Promise<() => Promise<void>>;
-  /** One process alone: what it holds in memory is all there is. */
+  /** One process alone: what it holds in memory is all there is (the one-process form, only). */
   readonly alone: boolean;
   close(): Promise<void>;
 }
@@ -97,7 +127,7 @@ export class SingleProcess implements Cluster {
 
 const ID_BYTES = 12;
 /** How long an ended session waits for every process to confirm it closed its connections. */
-const SESSION_END_ACK_MS = 2_000;
+export const SESSION_END_ACK_MS = 2_000;
 const SessionHashes = z.array(z.string().regex(/^[A-Za-z0-9_-]{43}$/)).max(10_000);
 /** A document lock lapses after this long, should its holder die holding it. */
 const DOC_LOCK_MS = 10_000;

@@ -1,19 +1,17 @@
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { Organisation, Table } from '../../shared/domain.js';
 import type { CaseId, CommandId, UserId } from '../../shared/ids.js';
 import { AccessRow, OrganisationRow, SessionRow, StoredEventRow, TableRow, UserRow } from './rows.js';
 import { ACCESS_BLOCK_ROWS, configure, migrate, SCHEMA } from './sqliteSchema.js';
-import { accessColumns, toError, type WriteOp } from './sqliteWrites.js';
 import type { CheckpointerReply } from './sqliteCheckpointer.worker.js';
-import type { WriterReply, WriterRequest } from './sqliteWriter.worker.js';
+import { startThread, stopThread } from './sqliteThread.js';
+import { SqliteWriter } from './sqliteWriter.js';
+import { accessColumns, type WriteOp } from './sqliteWrites.js';
 import {
   type DocSnapshot,
-  OutcomeUnknownError,
   type AccessQuery,
   type AccessRecord,
   type CommandRecord,
@@ -56,37 +54,6 @@ export interface Checkpoint {
 }
 
 /**
- * Starts a thread of the store (writer, checkpointer). It runs TypeScript like the rest of the
- * server: it registers tsx itself, since a worker does not inherit the loader hooks of the thread
- * that started it.
- */
-function startThread(entry: string, file: string): Worker {
-  // The ESM entry of tsx's API (require.resolve would give the CommonJS one).
-  const pkgFile = createRequire(import.meta.url).resolve('tsx/package.json');
-  const pkg = JSON.parse(fs.readFileSync(pkgFile, 'utf8')) as { exports: Record<string, { import: { default: string } }> };
-  const tsx = pathToFileURL(path.join(path.dirname(pkgFile), pkg.exports['./esm/api']!.import.default)).href;
-  const url = new URL(entry, import.meta.url).href;
-  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(url)}); })`;
-  return new Worker(boot, { eval: true, workerData: { file }, name: path.basename(entry, '.worker.ts') });
-}
-
-/** Asks the thread to close its connection and waits for its last word (or its end). */
-function stopThread(w: Worker, onClosed: (fn: () => void) => void): Promise<void> {
-  return new Promise<void>((resolve) => {
-    onClosed(resolve);
-    w.once('exit', () => resolve());
-    w.ref();
-    // The writer and the checkpointer take the same word.
-    w.postMessage('close');
-  }).then(() => void w.unref());
-}
-
-interface Waiting {
-  resolve: (v: unknown) => void;
-  reject: (e: Error) => void;
-}
-
-/**
  * The embedded default store: one SQLite file in WAL mode. Reads run here, on the main thread's
  * own connection (WAL readers never wait for the writer). Every change goes to the writer thread
  * (sqliteWriter.worker.ts): the changes of one turn of the event loop travel as one batch and
@@ -97,14 +64,8 @@ interface Waiting {
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly stmts;
-  private readonly writer: Worker;
-  private queue: WriteOp[] = [];
-  private queueWaiting: Waiting[] = [];
-  private readonly inFlight = new Map<number, Waiting[]>();
-  private nextBatch = 1;
-  private broken: Error | null = null;
+  private readonly writer: SqliteWriter;
   private closed: Promise<void> | null = null;
-  private writerClosed: (() => void) | null = null;
   private readonly checkpointer: Worker;
   private checkpointerClosed: (() => void) | null = null;
   private checkpointerExited = false;
@@ -121,7 +82,7 @@ export class SqliteStore implements Store {
    */
   constructor(
     file: string,
-    private readonly onBroken: (e: Error) => void = () => undefined,
+    onBroken: (e: Error) => void = () => undefined,
     onWarning: (e: Error) => void = () => undefined,
   ) {
     if (file === ':memory:') throw new Error('SqliteStore needs a file: its writer thread opens the same database');
@@ -131,12 +92,7 @@ export class SqliteStore implements Store {
     // The schema exists before the writer opens the file.
     this.db.exec(SCHEMA);
     this.migrated = migrate(this.db);
-    this.writer = startThread('./sqliteWriter.worker.ts', file);
-    this.writer.unref();
-
-    this.writer.on('message', (m: WriterReply) => this.replied(m));
-    this.writer.on('error', (e) => this.fail(e));
-    this.writer.on('exit', (code) => this.fail(new Error(`SQLite writer thread stopped (exit ${code})`)));
+    this.writer = new SqliteWriter(file, onBroken);
     this.checkpointer = startThread('./sqliteCheckpointer.worker.ts', file);
     this.checkpointer.unref();
     this.checkpointer.on('message', (m: CheckpointerReply) => {
@@ -198,59 +154,7 @@ export class SqliteStore implements Store {
 
   /** Queues one change for the writer; the changes of this turn leave together. */
   private write<T>(op: WriteOp): Promise<T> {
-    if (this.broken) return Promise.reject(this.broken);
-    if (this.closed) return Promise.reject(new Error('store is closed'));
-    return new Promise<T>((resolve, reject) => {
-      this.queue.push(op);
-      this.queueWaiting.push({ resolve: resolve as (v: unknown) => void, reject });
-      if (this.queue.length === 1) setImmediate(() => this.send());
-    });
-  }
-
-  private send(): void {
-    if (this.queue.length === 0) return;
-    const id = this.nextBatch++;
-    const ops = this.queue;
-    this.inFlight.set(id, this.queueWaiting);
-    this.queue = [];
-    this.queueWaiting = [];
-    // Keep the process alive while a commit is owed to someone; idle, the thread holds nothing up.
-    if (this.inFlight.size === 1) this.writer.ref();
-    try {
-      this.writer.postMessage({ id, ops } satisfies WriterRequest);
-    } catch (e) {
-      // Something that cannot cross to the thread: those writes fail, nothing else does.
-      const waiting = this.inFlight.get(id)!;
-      this.inFlight.delete(id);
-      if (this.inFlight.size === 0) this.writer.unref();
-      for (const w of waiting) w.reject(e as Error);
-    }
-  }
-
-  private replied(m: WriterReply): void {
-    if (m === 'closed') return void this.writerClosed?.();
-    const { id, results } = m;
-    const waiting = this.inFlight.get(id);
-    if (!waiting) return;
-    this.inFlight.delete(id);
-    if (this.inFlight.size === 0) this.writer.unref();
-    results.forEach((r, i) => (r.ok ? waiting[i]!.resolve(r.value) : waiting[i]!.reject(toError(r))));
-  }
-
-  private fail(e: Error): void {
-    // The exit that follows an orderly close owes nobody anything.
-    if (this.closed && this.inFlight.size === 0 && this.queue.length === 0) return;
-    if (!this.broken) {
-      this.broken = e;
-      this.onBroken(e);
-    }
-    // A batch the thread had may have committed before it died; one still queued here did not.
-    const unknown = new OutcomeUnknownError(e);
-    for (const waiting of this.inFlight.values()) for (const w of waiting) w.reject(unknown);
-    this.inFlight.clear();
-    for (const w of this.queueWaiting) w.reject(e);
-    this.queue = [];
-    this.queueWaiting = [];
+    return this.writer.write(op);
   }
 
   /**
@@ -388,8 +292,7 @@ export class SqliteStore implements Store {
   /** Commits what is queued, stops the store's threads, closes the file. */
   close(): Promise<void> {
     this.closed ??= (async () => {
-      this.send();
-      if (!this.broken) await stopThread(this.writer, (fn) => (this.writerClosed = fn));
+      await this.writer.close();
       if (!this.checkpointerExited) await stopThread(this.checkpointer, (fn) => (this.checkpointerClosed = fn));
       if (this.db.open) this.db.close();
     })();

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { CaseId, CommandId, OrgId, UserId } from '../../shared/ids.js';
 import { COMMAND_ANSWER_KEEP_MS } from '../../shared/limits.js';
 import { SqliteStore, type Checkpoint } from '../../server/store/sqlite.js';
+import { SqliteWriter } from '../../server/store/sqliteWriter.js';
 import { failure, mayHaveCommitted, toError } from '../../server/store/sqliteWrites.js';
 import { OutcomeUnknownError, type AccessRecord, type CommandRecord } from '../../server/store/types.js';
 import { runStoreContract } from '../support/store.contract.js';
@@ -235,5 +236,26 @@ describe('P-ONCE: SQLite command records', () => {
     // A failed fsync of the commit: its frames may be in the log, and the next open would find them.
     expect(mayHaveCommitted(err('SQLITE_IOERR_FSYNC'))).toBe(true);
     expect(toError(failure(err('SQLITE_IOERR_FSYNC'), true))).toBeInstanceOf(OutcomeUnknownError);
+  });
+});
+
+describe('P-ONCE: the SQLite writer thread gone', () => {
+  it('P-ONCE: a batch the thread had is an unknown outcome; the store is told, and later writes fail plainly', async () => {
+    const dir = tempDir();
+    const broken: Error[] = [];
+    // The thread cannot open this file: it dies while the first batch waits for it.
+    const writer = new SqliteWriter(path.join(dir, 'missing', 'store.sqlite'), (e) => broken.push(e));
+    try {
+      const first = await writer.write({ op: 'initMeta', key: 'k', value: 'v' }).catch((e: unknown) => e);
+      expect(first).toBeInstanceOf(OutcomeUnknownError);
+      const later = await writer.write({ op: 'initMeta', key: 'k', value: 'v' }).catch((e: unknown) => e);
+      expect(later).toBeInstanceOf(Error);
+      expect(later).not.toBeInstanceOf(OutcomeUnknownError);
+      expect(broken).toHaveLength(1);
+      expect(later).toBe(broken[0]);
+    } finally {
+      await writer.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

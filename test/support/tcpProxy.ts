@@ -10,6 +10,9 @@ export interface TcpProxy {
   cutAnswer(request: (toTarget: string) => boolean, reply: (fromTarget: string) => boolean): Promise<void>;
   /** Until release, new connections are refused (the target seems down); those open stay. */
   hold(): void;
+  /** Until flow, what the target sends is kept back, in order (a slow way back). */
+  holdAnswers(): void;
+  flow(): void;
   release(): Promise<void>;
   close(): Promise<void>;
 }
@@ -18,6 +21,7 @@ export interface TcpProxy {
 export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   let armed: { request: (s: string) => boolean; reply: (s: string) => boolean; done: () => void; conn: net.Socket | null } | null = null;
   const open = new Set<net.Socket>();
+  let heldBack: (() => void)[] | null = null;
   const server = net.createServer((client) => {
     const target = net.connect(targetPort, '127.0.0.1');
     open.add(client).add(target);
@@ -41,7 +45,8 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
         done();
         return;
       }
-      client.write(chunk);
+      if (heldBack) heldBack.push(() => client.write(chunk));
+      else client.write(chunk);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -54,6 +59,14 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     hold() {
       // Not listening: a connection is refused, as by a stopped server.
       server.close();
+    },
+    holdAnswers() {
+      heldBack ??= [];
+    },
+    flow() {
+      const writes = heldBack ?? [];
+      heldBack = null;
+      for (const w of writes) w();
     },
     release() {
       if (server.listening) return Promise.resolve();
