@@ -16,7 +16,7 @@ import {
 } from '../../shared/protocol.js';
 import { maySeeCase } from '../../shared/rules/access.js';
 import { deltaFor, projectCase, summarise } from '../../shared/rules/projection.js';
-import { CommandEnvelopeSchema, CommandSchemas, isCommandName, type CommandInput, type CommandName } from '../../shared/schemas.js';
+import { CommandEnvelopeSchema, isCommandName, parseCommand, type CommandCall, type CommandInput } from '../../shared/schemas.js';
 import { accessRecord, type AccessLog, type Actor } from '../audit/accessLog.js';
 import type { SessionEnds } from '../auth/sessionEnds.js';
 import type { Sessions } from '../auth/sessions.js';
@@ -215,11 +215,11 @@ export class Realtime {
     const envelope = CommandEnvelopeSchema.safeParse(args.length > 1 ? args[0] : undefined);
     if (!envelope.success) return reply({ ok: false, error: appError('BAD_REQUEST') });
     const { commandId, input } = envelope.data;
-    const parsed = CommandSchemas[event].safeParse(input);
+    const call = parseCommand(event, input);
     try {
       // P-EXIST: invalid input that names what the user may not see is refused as unknown first.
-      if (!parsed.success) return reply(await this.d.cases.refuseMalformed(event, input, this.actor(socket)));
-      reply(await this.execute(socket, event, parsed.data, commandId));
+      if (!call) return reply(await this.d.cases.refuseMalformed(event, input, this.actor(socket)));
+      reply(await this.execute(socket, call, commandId));
     } catch (err) {
       // UNAVAILABLE only when the command was certainly not applied: then sending it again is safe.
       const unavailable = unavailability(err);
@@ -229,19 +229,19 @@ export class Realtime {
     }
   }
 
-  private async execute(socket: S, name: CommandName, input: unknown, commandId: CommandId): Promise<Ack<unknown>> {
-    switch (name) {
+  private async execute(socket: S, call: CommandCall, commandId: CommandId): Promise<Ack<unknown>> {
+    switch (call.name) {
       case 'case:open':
-        return this.openCase(socket, input as CommandInput<'case:open'>);
+        return this.openCase(socket, call.input);
       case 'case:leave': {
-        const { caseId } = input as CommandInput<'case:leave'>;
+        const { caseId } = call.input;
         if (!this.st(socket).open.has(caseId)) return { ok: false, error: appError('NOT_FOUND') };
         this.leaveCase(socket, caseId);
         return { ok: true, data: null };
       }
       // Reads above run again on a retry; what changes something runs once per command id.
       default:
-        return this.d.cases.command(commandId, name, input, this.actor(socket));
+        return this.d.cases.command(commandId, call, this.actor(socket));
     }
   }
 
