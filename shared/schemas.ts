@@ -119,6 +119,20 @@ export type CommandInput<N extends CommandName> = z.infer<(typeof CommandSchemas
 export const COMMAND_NAMES = Object.keys(CommandSchemas) as CommandName[];
 export const isCommandName = (s: string): s is CommandName => Object.hasOwn(CommandSchemas, s);
 
+// The same schemas, typed by name: looked up by a generic name, a schema parses to that command's
+// input (indexing CommandSchemas itself yields the union of all inputs).
+const SCHEMAS: { readonly [N in CommandName]: z.ZodType<CommandInput<N>> } = CommandSchemas;
+export const commandSchema = <N extends CommandName>(name: N): z.ZodType<CommandInput<N>> => SCHEMAS[name];
+
+/** A command's name with its input, one member per command: checking the name narrows the input. */
+export type CommandCall<N extends CommandName = CommandName> = { [K in N]: { name: K; input: CommandInput<K> } }[N];
+
+/** The command with its input parsed by its schema, or null when the input does not match. */
+export function parseCommand<N extends CommandName>(name: N, input: unknown): CommandCall<N> | null {
+  const parsed = SCHEMAS[name].safeParse(input);
+  return parsed.success ? { name, input: parsed.data } : null;
+}
+
 /**
  * What every command carries: the id its client chose for it, and its input (parsed by the
  * command's own schema). A retry sends the same id: a command that committed is answered as it
@@ -128,8 +142,10 @@ export const CommandEnvelopeSchema = z.strictObject({ commandId: CommandIdSchema
 export type CommandEnvelope<N extends CommandName> = { commandId: z.infer<typeof CommandIdSchema>; input: CommandInput<N> };
 
 /** Commands that change nothing: a retry simply runs them again. Every other one runs once per id. */
-export const READ_COMMANDS: readonly CommandName[] = ['case:open', 'case:leave'];
-export const changesState = (name: CommandName): boolean => !READ_COMMANDS.includes(name);
+export const READ_COMMANDS = ['case:open', 'case:leave'] as const satisfies readonly CommandName[];
+export type ReadCommandName = (typeof READ_COMMANDS)[number];
+const READS: ReadonlySet<CommandName> = new Set(READ_COMMANDS);
+export const changesState = (name: CommandName): boolean => !READS.has(name);
 
 // HTTP bodies.
 export const LoginSchema = z.strictObject({

@@ -16,6 +16,8 @@ const CommandAnswerRow = z.strictObject({
   ]),
 });
 type CommandAnswer = z.infer<typeof CommandAnswerRow>;
+/** The data a committed command answered, as its record gives it back. */
+export type RecordedAnswer = CommandAnswer['data'];
 
 /** The command a run belongs to: what its commit records with its events. */
 export interface CommandTag {
@@ -25,12 +27,12 @@ export interface CommandTag {
 }
 
 /** The record of a command's commit, with the answer a retry will get. */
-export function commandRecord(tag: CommandTag, data: CommandAnswer['data'], at: number): CommandRecord {
+export function commandRecord(tag: CommandTag, data: RecordedAnswer, at: number): CommandRecord {
   return { userId: tag.userId, commandId: tag.commandId, answer: JSON.stringify({ name: tag.name, data } satisfies CommandAnswer), at };
 }
 
 /** A retry of a committed command: the answer it had. */
-export function recordedAck(answer: string, name: CommandName): Ack<CommandAnswer['data']> {
+export function recordedAck(answer: string, name: CommandName): Ack<RecordedAnswer> {
   const a = CommandAnswerRow.parse(JSON.parse(answer));
   // The id of another command: a client's mistake, not a retry.
   if (a.name !== name) return { ok: false, error: appError('BAD_REQUEST') };
@@ -53,7 +55,7 @@ export class CommandOnce {
   ) {}
 
   /** `replayed`: told when the answer came from the record (the commit may not be applied here yet). */
-  run(tag: CommandTag, work: () => Promise<Ack<unknown>>, replayed: (answer: Ack<unknown>) => void): Promise<Ack<unknown>> {
+  run(tag: CommandTag, work: () => Promise<Ack<unknown>>, replayed: (answer: Ack<RecordedAnswer>) => void): Promise<Ack<unknown>> {
     const key = `${tag.userId} ${tag.commandId}`;
     const running = this.running.get(key);
     if (running) return running.name === tag.name ? running.answer : Promise.resolve({ ok: false, error: appError('BAD_REQUEST') });
@@ -64,7 +66,7 @@ export class CommandOnce {
     return answer;
   }
 
-  private async first(tag: CommandTag, work: () => Promise<Ack<unknown>>, replayed: (answer: Ack<unknown>) => void): Promise<Ack<unknown>> {
+  private async first(tag: CommandTag, work: () => Promise<Ack<unknown>>, replayed: (answer: Ack<RecordedAnswer>) => void): Promise<Ack<unknown>> {
     const recorded = await this.store.commandAnswer(tag.userId, tag.commandId, this.now());
     if (recorded === undefined) return work();
     const answer = recordedAck(recorded, tag.name);

@@ -1,11 +1,11 @@
 import type { CaseState, Viewer } from '../../shared/domain.js';
 import { appError, type AppError } from '../../shared/errors.js';
-import { newId, type CaseId, type CommandId, type ConsentId, type ItemId, type OrgId, type UserId } from '../../shared/ids.js';
+import { newId, type CaseId, type CommandId, type ItemId, type OrgId, type UserId } from '../../shared/ids.js';
 import { docAccess, type DocTarget } from '../../shared/rules/access.js';
-import { authorizeCaseCommand, authorizeCreate, maySeeNamed, namedIds } from '../../shared/rules/commands.js';
+import { maySeeNamed, namedIds } from '../../shared/rules/commands.js';
 import type { Touched } from '../../shared/rules/projection.js';
-import type { CommandInput, CommandName } from '../../shared/schemas.js';
-import type { Ack } from '../../shared/protocol.js';
+import type { CommandCall, CommandInput, CommandName, ReadCommandName } from '../../shared/schemas.js';
+import type { Ack, CommandResults } from '../../shared/protocol.js';
 import { accessRecord, type AccessLog, type Actor } from '../audit/accessLog.js';
 import type { Directory } from '../directory/directory.js';
 import { SingleProcess, type Cluster } from '../cluster/cluster.js';
@@ -20,9 +20,9 @@ import {
   type Store,
   type StoredEvent,
 } from '../store/types.js';
-import { decide, decideCreate, type CaseCommandName } from './decide.js';
+import { authorizeCaseCommand, caseCommand, COMMANDS, type CaseCommandName } from './commands/index.js';
 import { applyEvent, parseStoredEvent, replay, type CaseEvent, type EventMeta } from './events.js';
-import { CommandOnce, commandRecord, recordedAck, type CommandTag } from './once.js';
+import { CommandOnce, commandRecord, recordedAck, type CommandTag, type RecordedAnswer } from './once.js';
 
 /** A co-editing entry of the case log (docs/DESIGN-ordering.md), as applied at its position. */
 export interface DocEntry {
@@ -55,27 +55,6 @@ export interface Committed {
   /** Its co-editing entries, in order. */
   docs: DocEntry[];
 }
-
-const ACTION_OF: Record<CaseCommandName | 'case:create', AccessRecord['action']> = {
-  'case:create': 'create',
-  'case:setParticipant': 'update',
-  'case:removeParticipant': 'delete',
-  'case:setPhase': 'update',
-  'case:setInforming': 'update',
-  'item:add': 'create',
-  'item:edit': 'update',
-  'item:setVisibility': 'update',
-  'item:withdraw': 'delete',
-  'goal:propose': 'update',
-  'goal:cancel': 'update',
-  'consent:request': 'create',
-  'consent:answer': 'update',
-  'decision:add': 'create',
-  'intervention:add': 'create',
-  'intervention:remove': 'delete',
-  'meeting:open': 'update',
-  'meeting:close': 'update',
-};
 
 // Optimistic concurrency between processes: on a lost race, catch up and judge again, with a
 // growing random pause so two busy processes do not keep colliding.
@@ -223,29 +202,30 @@ export class CaseService {
    * A client's command, by the id its client chose (P-ONCE): run once per user and id; a retry
    * of one that committed gets the answer it had, and nothing runs again.
    */
-  command(commandId: CommandId, name: CaseCommandName | 'case:create', input: unknown, actor: Actor): Promise<Ack<unknown>> {
-    const tag: CommandTag = { userId: actor.viewer.userId, commandId, name };
+  command(commandId: CommandId, call: CommandCall<Exclude<CommandName, ReadCommandName>>, actor: Actor): Promise<Ack<unknown>> {
+    const tag: CommandTag = { userId: actor.viewer.userId, commandId, name: call.name };
     return this.once.run(
       tag,
-      () => (name === 'case:create' ? this.create(input as CommandInput<'case:create'>, actor, tag) : this.run(name, input as CommandInput<typeof name>, actor, undefined, tag)),
+      () => (call.name === 'case:create' ? this.create(call.input, actor, tag) : this.run(call.name, call.input, actor, undefined, tag)),
       // The commit may be one this process never applied (its answer was lost): read it in, so
       // the boards show what the answer says was done.
-      (answer) => this.catchUpSoon(name === 'case:create' ? answer : (input as { caseId: CaseId }).caseId),
+      (answer) => this.catchUpSoon(call.name === 'case:create' ? answer : call.input.caseId),
     );
   }
 
   /** Reads in the case's log past what is held here, after what is queued: of a case id, or of a creation's answer. */
-  private catchUpSoon(of: CaseId | Ack<unknown>): void {
-    const caseId = typeof of === 'string' ? of : of.ok ? (of.data as { caseId: CaseId }).caseId : null;
+  private catchUpSoon(of: CaseId | Ack<RecordedAnswer>): void {
+    const caseId = typeof of === 'string' ? of : of.ok && of.data !== null && 'caseId' in of.data ? of.data.caseId : null;
     if (caseId) this.withCase(caseId, () => this.catchUp(caseId)).catch((err: unknown) => this.log.error({ err, caseId }, 'catch-up failed'));
   }
 
   async create(input: CommandInput<'case:create'>, actor: Actor, tag?: CommandTag): Promise<Ack<{ caseId: CaseId }>> {
-    const err = authorizeCreate(input, actor.viewer, this.dir);
+    const create = COMMANDS['case:create'];
+    const err = create.authorize(input, actor.viewer, this.dir);
     if (err) return this.deny(actor, null, 'case:create', null, err);
     const caseId = newId<CaseId>('cs');
     return this.withCase(caseId, async () => {
-      const events = decideCreate(input, caseId);
+      const events = create.decide(input, caseId);
       const data = { caseId };
       try {
         await this.commit(null, caseId, events, actor, 'case:create', null, undefined, tag && commandRecord(tag, data, Date.now()));
@@ -262,17 +242,19 @@ export class CaseService {
     actor: Actor,
     source?: string,
     tag?: CommandTag,
-  ): Promise<Ack<{ itemId?: ItemId; requestId?: ConsentId } | null>> {
-    const caseId = (input as { caseId: CaseId }).caseId;
+  ): Promise<Ack<CommandResults[N]>> {
+    const caseId = input.caseId;
+    const command = caseCommand(name);
+    // The item the access-log record names.
+    const itemId = namedIds(command.names, input).itemId;
     return this.withCase(caseId, async () => {
       for (let attempt = 0; ; attempt++) {
         const c = this.cases.get(caseId);
-        const itemId = (input as { itemId?: ItemId }).itemId ?? null;
         if (!c) return this.deny(actor, null, name, itemId, appError('NOT_FOUND'), caseId);
         const err = authorizeCaseCommand(name, input, c, actor.viewer, this.dir);
         if (err) return this.deny(actor, c, name, itemId, err);
-        const decided = decide(name, input, c, actor.viewer, new Date().toISOString());
-        const data = decided.itemId ? { itemId: decided.itemId } : decided.requestId ? { requestId: decided.requestId } : null;
+        const decided = command.decide(input, c, actor.viewer, new Date().toISOString());
+        const { data } = decided;
         try {
           await this.commit(c, caseId, decided.events, actor, name, decided.itemId ?? itemId, source, tag && commandRecord(tag, data, Date.now()));
           return { ok: true as const, data };
@@ -295,9 +277,9 @@ export class CaseService {
     // Recorded by this command's own name (recordedAck checks it), so it has that command's shape.
     if (e instanceof CommandDoneError) {
       // Committed by another process: its events reach this one by its notice, or by this read.
-      const answer = recordedAck(e.answer, name) as Ack<T>;
+      const answer = recordedAck(e.answer, name);
       this.catchUpSoon(name === 'case:create' ? answer : caseId);
-      return answer;
+      return answer as Ack<T>;
     }
     if (e instanceof OutcomeUnknownError) {
       this.log.warn({ err: e.message, caseId, command: name }, 'command outcome unknown');
@@ -314,7 +296,7 @@ export class CaseService {
    */
   refuseMalformed(name: CommandName, input: unknown, actor: Actor): Promise<Ack<never>> {
     const badRequest: Ack<never> = { ok: false, error: appError('BAD_REQUEST') };
-    const named = namedIds(name, input);
+    const named = namedIds(COMMANDS[name].names, input);
     const caseId = named.caseId;
     if (caseId === null) return Promise.resolve(badRequest);
     return this.withCase(caseId, async () => {
@@ -440,7 +422,7 @@ export class CaseService {
     const entries = all.map((event) => ({ event, meta }));
     let after = before;
     for (const e of events) after = applyEvent(after, e, meta, (after?.version ?? 0) + 1);
-    const record = accessRecord(actor, after, { action: ACTION_OF[operation], operation, caseId, itemId }, at);
+    const record = accessRecord(actor, after, { action: COMMANDS[operation].action, operation, caseId, itemId }, at);
     return this.append(before, caseId, entries, [record], command, source);
   }
 
@@ -515,8 +497,8 @@ export class CaseService {
     });
   }
 
-  private deny(actor: Actor, c: CaseState | null, operation: string, itemId: ItemId | null, error: AppError, caseId?: CaseId): Ack<never> {
-    const action = operation === 'case:create' ? 'create' : (ACTION_OF[operation as CaseCommandName] ?? 'read');
+  private deny(actor: Actor, c: CaseState | null, operation: CommandName, itemId: ItemId | null, error: AppError, caseId?: CaseId): Ack<never> {
+    const { action } = COMMANDS[operation];
     this.access.record(accessRecord(actor, c, { action, operation, caseId: caseId ?? c?.id ?? null, itemId, outcome: 'denied' }));
     return { ok: false, error };
   }

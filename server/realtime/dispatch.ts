@@ -1,7 +1,7 @@
 import { appError } from '../../shared/errors.js';
 import type { CommandId } from '../../shared/ids.js';
 import type { Ack } from '../../shared/protocol.js';
-import { CommandEnvelopeSchema, CommandSchemas, isCommandName, type CommandInput, type CommandName } from '../../shared/schemas.js';
+import { CommandEnvelopeSchema, isCommandName, parseCommand, type CommandCall } from '../../shared/schemas.js';
 import { unavailability } from '../store/health.js';
 import type { Boards } from './boards.js';
 import type { BoardSocket, RealtimeContext } from './context.js';
@@ -33,11 +33,11 @@ export class Dispatch {
     const envelope = CommandEnvelopeSchema.safeParse(args.length > 1 ? args[0] : undefined);
     if (!envelope.success) return reply({ ok: false, error: appError('BAD_REQUEST') });
     const { commandId, input } = envelope.data;
-    const parsed = CommandSchemas[event].safeParse(input);
+    const call = parseCommand(event, input);
     try {
       // P-EXIST: invalid input that names what the user may not see is refused as unknown first.
-      if (!parsed.success) return reply(await d.cases.refuseMalformed(event, input, this.ctx.actor(socket)));
-      reply(await this.execute(socket, event, parsed.data, commandId));
+      if (!call) return reply(await d.cases.refuseMalformed(event, input, this.ctx.actor(socket)));
+      reply(await this.execute(socket, call, commandId));
     } catch (err) {
       // UNAVAILABLE only when the command was certainly not applied: then sending it again is safe.
       const unavailable = unavailability(err);
@@ -47,19 +47,19 @@ export class Dispatch {
     }
   }
 
-  private async execute(socket: BoardSocket, name: CommandName, input: unknown, commandId: CommandId): Promise<Ack<unknown>> {
-    switch (name) {
+  private async execute(socket: BoardSocket, call: CommandCall, commandId: CommandId): Promise<Ack<unknown>> {
+    switch (call.name) {
       case 'case:open':
-        return this.boards.open(socket, input as CommandInput<'case:open'>);
+        return this.boards.open(socket, call.input);
       case 'case:leave': {
-        const { caseId } = input as CommandInput<'case:leave'>;
+        const { caseId } = call.input;
         if (!this.ctx.st(socket).open.has(caseId)) return { ok: false, error: appError('NOT_FOUND') };
         this.boards.leave(socket, caseId);
         return { ok: true, data: null };
       }
       // Reads above run again on a retry; what changes something runs once per command id.
       default:
-        return this.ctx.d.cases.command(commandId, name, input, this.ctx.actor(socket));
+        return this.ctx.d.cases.command(commandId, call, this.ctx.actor(socket));
     }
   }
 }

@@ -1,6 +1,5 @@
-import type { z } from 'zod';
 import type { CommandResults } from '../../../shared/protocol.js';
-import { type CommandInput, type CommandName, CommandSchemas } from '../../../shared/schemas.js';
+import { type CommandName, commandSchema } from '../../../shared/schemas.js';
 import type { Connection } from './connection.svelte.js';
 import { errorText } from './errors.js';
 import { RETRYING_TEXT, retryDelay, wait } from './retry.js';
@@ -24,7 +23,7 @@ export class Command {
   /** Resolves to the command's data, or undefined when it was refused (see `error`). */
   async run<N extends CommandName>(name: N, input: unknown, labels: FieldLabels = {}): Promise<{ data: CommandResults[N] } | undefined> {
     if (this.busy) return undefined;
-    const checked = check(CommandSchemas[name] as unknown as z.ZodType<CommandInput<N>>, input, labels);
+    const checked = check(commandSchema(name), input, labels);
     if (!checked.ok) {
       this.error = checked.message;
       return undefined;
