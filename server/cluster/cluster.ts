@@ -6,7 +6,6 @@ import { z } from 'zod';
 import type { CaseId } from '../../shared/ids.js';
 import type { Logger } from '../log.js';
 import type { RedisKeys } from '../store/keys.js';
-import { LuaScript } from '../store/luaScript.js';
 import { closeRedis } from '../store/redisClose.js';
 import { StoredEventRow } from '../store/rows.js';
 import type { NewEvent, StoredEvent } from '../store/types.js';
@@ -67,33 +66,9 @@ export interface Cluster {
    * Once the returned unsubscribe resolves, `fn` hears nothing more.
    */
   subscribeDoc(docId: string, fn: (caseVersion: number, message: Uint8Array) => void): Promise<() => Promise<void>>;
-  /**
-   * Holds a document for one writer over every process until the returned release is called: two
-   * board edits of one text, committed on two processes at once, are written one after the other
-   * (the second into what the first stored) instead of side by side, which kept both texts.
-   */
-  lockDoc(docId: string): Promise<() => Promise<void>>;
   /** One process alone: what it holds in memory is all there is (the one-process form, only). */
   readonly alone: boolean;
   close(): Promise<void>;
-}
-
-/** One holder per key at a time within this process; the others wait in turn. */
-export class KeyedMutex {
-  private readonly tails = new Map<string, Promise<void>>();
-
-  async lock(key: string): Promise<() => void> {
-    const before = this.tails.get(key) ?? Promise.resolve();
-    let release!: () => void;
-    const mine = new Promise<void>((resolve) => (release = resolve));
-    const tail = before.then(() => mine);
-    this.tails.set(key, tail);
-    await before;
-    return () => {
-      release();
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    };
-  }
 }
 
 /** The events of a commit as the log holds them: `rows` appended up to `version`. */
@@ -115,13 +90,6 @@ export class SingleProcess implements Cluster {
   async subscribeDoc(): Promise<() => Promise<void>> {
     return async () => undefined;
   }
-  // Collab needs no lock on one process (its one copy of a document sees every write), but the
-  // lock holds for any other caller all the same.
-  private readonly docLocks = new KeyedMutex();
-  async lockDoc(docId: string): Promise<() => Promise<void>> {
-    const release = await this.docLocks.lock(docId);
-    return async () => release();
-  }
   async close(): Promise<void> {}
 }
 
@@ -129,10 +97,6 @@ const ID_BYTES = 12;
 /** How long an ended session waits for every process to confirm it closed its connections. */
 export const SESSION_END_ACK_MS = 2_000;
 const SessionHashes = z.array(z.string().regex(/^[A-Za-z0-9_-]{43}$/)).max(10_000);
-/** A document lock lapses after this long, should its holder die holding it. */
-const DOC_LOCK_MS = 10_000;
-/** Releases a lock only if it is still the holder's own (it may have lapsed and been taken). */
-const UNLOCK = new LuaScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`);
 /** A relayed document message: [sender id][varUint MESSAGE_AT_VERSION][varUint case version][y-message]. */
 const MESSAGE_AT_VERSION = 100;
 
@@ -311,32 +275,6 @@ export class RedisCluster implements Cluster {
     await this.sub.subscribe(channel, listener, true);
     return async () => {
       await this.sub.unsubscribe(channel, listener, true);
-    };
-  }
-
-  private readonly docLocks = new KeyedMutex();
-
-  async lockDoc(docId: string): Promise<() => Promise<void>> {
-    // Waiters on this process queue here, so only one of them at a time asks Redis.
-    const releaseHere = await this.docLocks.lock(docId);
-    const key = this.keys.docLock(docId);
-    const token = randomBytes(ID_BYTES).toString('base64url');
-    try {
-      // A holder keeps it for one board edit (a read of the store and of the case log, and one
-      // append): polled, with a short backoff. A lock that lapses (DOC_LOCK_MS) is not renewed.
-      for (let wait = 2; (await this.pub.set(key, token, { condition: 'NX', expiration: { type: 'PX', value: DOC_LOCK_MS } })) !== 'OK'; wait = Math.min(2 * wait, 50)) {
-        await new Promise((resolve) => setTimeout(resolve, wait));
-      }
-    } catch (err) {
-      releaseHere();
-      throw err;
-    }
-    return async () => {
-      try {
-        await UNLOCK.run(this.pub, [key], [token]);
-      } finally {
-        releaseHere();
-      }
     };
   }
 

@@ -33,8 +33,12 @@ export class CollabDoc {
   holds = 0;
   /** Which user each awareness client id belongs to: the first to speak for it. */
   readonly clientOwners = new Map<number, UserId>();
-  /** The connection here that wrote the entry about to take each version (DocWrites). */
-  readonly writers = new Map<number, object>();
+  /**
+   * The connection here that wrote the entry about to take each version, with that entry's update
+   * (DocWrites): an append that lost its race leaves its guesses behind, and the entry another
+   * process put at that version is not this connection's.
+   */
+  readonly writers = new Map<number, { conn: object; update: string }>();
 
   constructor(
     readonly docId: string,

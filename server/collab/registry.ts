@@ -145,7 +145,8 @@ export class DocRegistry {
     for (const e of c.docs) {
       const doc = this.docs.get(e.docId);
       if (!doc || doc.caseId !== c.caseId || e.version <= doc.position) continue;
-      const from = doc.writers.get(e.version) ?? null;
+      const mine = doc.writers.get(e.version);
+      const from = mine?.update === e.update ? mine.conn : null;
       doc.writers.delete(e.version);
       if (!e.accepted) continue;
       const update = Buffer.from(e.update, 'base64');
@@ -160,6 +161,7 @@ export class DocRegistry {
     }
     for (const doc of set) {
       doc.position = c.after.version;
+      for (const v of doc.writers.keys()) if (v <= doc.position) doc.writers.delete(v);
       const bySize = doc.approxBytes > Math.max(MAX_DOC_BYTES / 2, 2 * doc.snapshotBytes);
       if (doc.entriesSinceSnapshot > DOC_COMPACT_AFTER_UPDATES || bySize) void this.snapshot(doc);
     }

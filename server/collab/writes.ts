@@ -82,10 +82,11 @@ export class DocWrites {
             refusals.push([p, admission]);
             continue;
           }
-          p.doc.writers.set(c.version + entries.length + 1, p.writer);
+          const update = Buffer.from(p.update).toString('base64');
+          p.doc.writers.set(c.version + entries.length + 1, { conn: p.writer, update });
           kept.push(p);
           const meta = { at: p.at, actorUserId: p.writer.viewer.userId, actorOrgId: p.writer.viewer.orgId };
-          entries.push({ event: { type: 'doc.update', payload: { docId: p.doc.docId, update: Buffer.from(p.update).toString('base64') } }, meta });
+          entries.push({ event: { type: 'doc.update', payload: { docId: p.doc.docId, update } }, meta });
         }
         return entries;
       });

@@ -33,8 +33,6 @@ export function redisKeys(prefix: string) {
     /** Pub/sub: "a case log grew" and collaborative-text relays between processes. */
     caseChannel: k('chan', 'case'),
     docChannel: (docId: string) => k('chan', 'doc', docId),
-    /** On the bus: held while a board edit is written into a document (Cluster.lockDoc). */
-    docLock: (docId: string) => k('lock', 'doc', docId),
   };
 }
 export type RedisKeys = ReturnType<typeof redisKeys>;

@@ -38,9 +38,6 @@ class RecordingLink implements Cluster {
     return async () => undefined;
   }
   readonly alone = false;
-  async lockDoc(): Promise<() => Promise<void>> {
-    return async () => undefined;
-  }
   async close(): Promise<void> {}
   deliver(n: { caseId: CaseId; version: number; events: StoredEvent[] }): void {
     this.listener!(n.caseId, n.version, n.events);

@@ -4,6 +4,8 @@ import * as syncProtocol from 'y-protocols/sync';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { COLLAB_PATH } from '../../shared/protocol.js';
+import type { CaseId } from '../../shared/ids.js';
+import type { Store } from '../../server/store/types.js';
 
 /** A stock y-websocket provider in Node, authenticated by the session cookie like a browser. */
 export function provider(url: string, docId: string, cookie: string, doc = new Y.Doc()): WebsocketProvider {
@@ -110,4 +112,20 @@ export function updateMessage(update: Uint8Array): Buffer {
   encoding.writeVarUint(enc, 0);
   syncProtocol.writeUpdate(enc, update);
   return Buffer.from(encoding.toUint8Array(enc));
+}
+
+/** A document's text as the store holds it: its snapshot and the case log's entries of it after that. */
+export async function storedText(store: Store, caseId: CaseId, docId: string): Promise<string> {
+  const snap = await store.readDocSnapshot(docId);
+  const doc = new Y.Doc();
+  try {
+    if (snap) Y.applyUpdate(doc, snap.state);
+    for (const row of await store.readEvents(caseId, snap?.version ?? 0)) {
+      const p = row.payload as { docId?: string; update?: string };
+      if (row.type === 'doc.update' && p.docId === docId && p.update) Y.applyUpdate(doc, Buffer.from(p.update, 'base64'));
+    }
+    return doc.getText('text').toString();
+  } finally {
+    doc.destroy();
+  }
 }
