@@ -171,7 +171,6 @@ export function applyEvent(s: CaseState | null, e: CaseEvent, meta: EventMeta, v
         textDocId: p.textDocId,
         createdAt: meta.at,
         updatedAt: meta.at,
-        changedInVersion: version,
       });
     }
     case 'item.edited':
@@ -179,7 +178,7 @@ export function applyEvent(s: CaseState | null, e: CaseEvent, meta: EventMeta, v
     case 'item.withdrawn': {
       const item = s.items.get(e.payload.itemId);
       if (!item) throw new Error(`${e.type} of an unknown item`);
-      const changed: Item = { ...item, updatedAt: meta.at, changedInVersion: version };
+      const changed: Item = { ...item, updatedAt: meta.at };
       if (e.type === 'item.edited') {
         if (e.payload.text !== undefined) changed.text = e.payload.text;
         if (e.payload.phase !== undefined) changed.phase = e.payload.phase;
@@ -201,7 +200,7 @@ export function applyEvent(s: CaseState | null, e: CaseEvent, meta: EventMeta, v
         if (r.kind !== 'goal' || r.goalVersion !== v || r.closed) continue;
         for (const id of r.itemIds) {
           const item = changed.get(id) ?? s.items.get(id);
-          if (item && latestAnswer(r, id)?.answer === 'yes') changed.set(id, { ...item, goalVersion: v, changedInVersion: version });
+          if (item && latestAnswer(r, id)?.answer === 'yes') changed.set(id, { ...item, goalVersion: v });
         }
       }
       return {
