@@ -5,7 +5,7 @@ import { COMMAND_ANSWER_KEEP_MS } from '../../shared/limits.js';
 import { redisKeys, type RedisKeys } from './keys.js';
 import { LuaScript } from './luaScript.js';
 import { groupAccess, unpackAccess } from './redisAccess.js';
-import { AccessRow, OrganisationRow, SessionRow, StoredEventRow, TableRow, UserRow } from './rows.js';
+import { OrganisationRow, SessionRow, StoredEventRow, TableRow, UserRow } from './rows.js';
 import { closeRedis } from './redisClose.js';
 import {
   CommandDoneError,
@@ -320,10 +320,9 @@ export class RedisStore implements Store {
   }
   async readAccess(q: AccessQuery): Promise<AccessRecord[]> {
     const limit = q.limit ?? 10_000;
-    const legacyKey = q.caseId ? this.keys.legacyAccessByCase(q.caseId) : q.userId ? this.keys.legacyAccessByUser(q.userId) : this.keys.legacyAccess;
-    const out = (await this.client.lRange(legacyKey, 0, limit - 1)).map((j) => AccessRow.parse(JSON.parse(j)) as AccessRecord);
+    const out: AccessRecord[] = [];
     const wanted = (r: AccessRecord): boolean => (q.caseId ? r.caseId === q.caseId : q.userId ? r.userId === q.userId : true);
-    // A list entry is a group or a single record; pages of entries until the limit is reached.
+    // A list entry names a group; pages of entries until the limit is reached.
     const PAGE = 1000;
     const last = q.caseId || q.userId ? 0 : Number((await this.client.get(this.keys.accessSeq)) ?? 0);
     for (let at = 0; out.length < limit; at += PAGE) {
@@ -331,15 +330,13 @@ export class RedisStore implements Store {
       if (q.caseId || q.userId) {
         fields = await this.client.lRange(q.caseId ? this.keys.accessByCase(q.caseId) : this.keys.accessByUser(q.userId!), at, at + PAGE - 1);
       } else {
-        // Every sequence number is a record (second layout) or a group.
+        // Every sequence number is a group.
         fields = [];
-        for (let n = at + 1; n <= Math.min(last, at + PAGE); n++) fields.push(String(n), `g${n}`);
+        for (let n = at + 1; n <= Math.min(last, at + PAGE); n++) fields.push(`g${n}`);
       }
       if (fields.length === 0) break;
       const values = await this.client.hmGet(this.keys.accessRecords, fields);
-      values.forEach((json, i) => {
-        if (json) for (const r of unpackAccess(fields[i]!, json)) if (wanted(r) && out.length < limit) out.push(r);
-      });
+      for (const json of values) if (json) for (const r of unpackAccess(json)) if (wanted(r) && out.length < limit) out.push(r);
     }
     return out;
   }

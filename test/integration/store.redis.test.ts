@@ -125,33 +125,6 @@ describe('P-ONCE: which failed appends may have committed', () => {
   });
 });
 
-// R-FILE: records written in the two earlier layouts stay in the log, before the newer ones.
-describe('R-FILE: access records of earlier Redis layouts are still read', () => {
-  it('R-FILE: first-layout copies, second-layout records and groups, per case, per person and in all', async () => {
-    const prefix = newId('t');
-    const store = await RedisStore.connect(redis.url, prefix);
-    try {
-      const k = store.keyNames;
-      const caseId = 'cs_old' as CaseId;
-      const rec = (operation: string): AccessRecord => accessRecordOf(caseId, operation);
-      const first = rec('eerste');
-      for (const key of [k.legacyAccess, k.legacyAccessByCase(caseId), k.legacyAccessByUser('usr_a')]) await store.redis.rPush(key, JSON.stringify(first));
-      const second = rec('tweede');
-      const fields = ['at', 'action', 'operation', 'caseId', 'itemId', 'userId', 'orgId', 'role', 'purpose', 'address', 'outcome'] as const;
-      await store.redis.hSet(k.accessRecords, '1', JSON.stringify(fields.map((f) => second[f])));
-      await store.redis.set(k.accessSeq, '1');
-      for (const key of [k.accessByCase(caseId), k.accessByUser('usr_a')]) await store.redis.rPush(key, '1');
-      const third = rec('derde');
-      await store.appendAccess([third]);
-      expect(await store.readAccess({ caseId })).toEqual([first, second, third]);
-      expect(await store.readAccess({ userId: 'usr_a' as UserId })).toEqual([first, second, third]);
-      expect(await store.readAccess({})).toEqual([first, second, third]);
-    } finally {
-      await store.close();
-    }
-  });
-});
-
 describe('P-THROTTLE: Redis login buckets and known devices', () => {
   it('P-THROTTLE: keeps moments to the millisecond and lets each key expire with its window or trust', async () => {
     const store = await RedisStore.connect(redis.url, newId('t'));
