@@ -44,7 +44,6 @@ export async function openStore(config: Config, log: Logger, given?: Store): Pro
       },
       (err) => log.warn({ err: err.message }, 'SQLite checkpoints'),
     );
-    if (store.migrated) log.info(store.migrated, 'access log moved to block indexes');
     return { store, cluster: new SingleProcess(), closeAdapter: none, links: [], storeLinks: [] };
   }
   await checkRedis('REDIS_URL', config.REDIS_URL, log);
