@@ -77,7 +77,7 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
     });
   }
   const cursors = new Cursors(Buffer.from(await store.initMeta('cursor-key', randomBytes(32).toString('base64')), 'base64'));
-  const sessions = new Sessions(store, dir);
+  const sessions = new Sessions(store, dir, log);
   const sessionEnds = new SessionEnds(sessions, cluster, log);
   const addressOf = (req: Request): string => clientAddress(req.headers, req.socket.remoteAddress, config.TRUST_PROXY);
 

@@ -2,6 +2,7 @@ import { ClientClosedError, ClientOfflineError, createClient, ErrorReply, RESP_T
 import type { Organisation, Table } from '../../shared/domain.js';
 import type { CaseId, CommandId, UserId } from '../../shared/ids.js';
 import { COMMAND_ANSWER_KEEP_MS } from '../../shared/limits.js';
+import { logRedisErrors, type Logger } from '../log.js';
 import { redisKeys, type RedisKeys } from './keys.js';
 import { LuaScript } from './luaScript.js';
 import { groupAccess, unpackAccess } from './redisAccess.js';
@@ -182,11 +183,11 @@ export class RedisStore implements Store {
    *   (not node-redis's 2 s), since until then the server answers UNAVAILABLE. Tools and tests
    *   that read the store keep node-redis's defaults.
    */
-  static async connect(url: string, prefix = 'casusbord', { failFast = false } = {}): Promise<RedisStore> {
+  static async connect(url: string, prefix: string, log: Logger, { failFast = false } = {}): Promise<RedisStore> {
     const reconnectStrategy = (retries: number): number => Math.min(50 * 2 ** retries, 500) + Math.floor(Math.random() * 100);
     const client = createClient(failFast ? { url, disableOfflineQueue: true, socket: { reconnectStrategy } } : { url }) as RedisClientType;
-    // Reconnects on its own; errors are reported through failed commands, not crashes.
-    client.on('error', () => undefined);
+    // Reconnects on its own; its callers hear of errors through failed commands, the log from here.
+    logRedisErrors(client, 'store', log);
     await client.connect();
     return new RedisStore(client, prefix);
   }

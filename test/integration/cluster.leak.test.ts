@@ -11,7 +11,7 @@ import { login, TestClient } from '../support/client.js';
 import { runScenario, scenarios, USERS, type LeakBackend, type Scenario, type Username } from '../support/leakScenario.js';
 import { spawnServer, type ServerProcess } from '../support/process.js';
 import { progress, propertyRuns, propertySeed, timeoutFor } from '../support/property.js';
-import { startRedis, type PrivateRedis } from '../support/redis.js';
+import { quietLog, startRedis, type PrivateRedis } from '../support/redis.js';
 
 // The foundation's leak property, run across three server processes on one Redis: users are spread
 // over the processes and move to another one when they reconnect. As on one process, the
@@ -49,7 +49,7 @@ async function freshCluster(): Promise<Cluster> {
   const prefix = newId('t');
   const env = { REDIS_URL: redis.url, REDIS_PREFIX: prefix, COMMANDS_PER_SECOND: '100000', LOG_LEVEL: 'info' };
   const procs = await Promise.all([spawnServer(env), spawnServer(env), spawnServer(env)]);
-  const store = await RedisStore.connect(redis.url, prefix);
+  const store = await RedisStore.connect(redis.url, prefix, quietLog);
   const dir = new Directory(store);
   await dir.load();
   const cursors = new Cursors(Buffer.from((await store.getMeta('cursor-key'))!, 'base64'));

@@ -10,7 +10,7 @@ import { RedisStore } from '../../server/store/redis.js';
 import { login, TestClient } from '../support/client.js';
 import { LeakOracle } from '../support/oracle.js';
 import { spawnServer, whenReady, type ServerProcess } from '../support/process.js';
-import { startRedis, type PrivateRedis } from '../support/redis.js';
+import { quietLog, startRedis, type PrivateRedis } from '../support/redis.js';
 import { provider, synced, textWhere } from '../support/collab.js';
 import * as Y from 'yjs';
 
@@ -39,7 +39,7 @@ async function connect(p: ServerProcess, user: string): Promise<TestClient> {
 beforeAll(async () => {
   [redis, bus] = await Promise.all([startRedis({ appendOnly: true }), startRedis()]);
   await Promise.all([start(), start(), start()]);
-  store = await RedisStore.connect(redis.url, prefix);
+  store = await RedisStore.connect(redis.url, prefix, quietLog);
   caseR = (await Promise.all((await store.caseIds()).map(async (id) => ({ id, first: (await store.readEvents(id, 0, 1))[0]! }))))
     .find((x) => (x.first.payload as { title: string }).title.startsWith('Casus R.'))!.id;
 });

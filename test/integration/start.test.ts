@@ -14,7 +14,7 @@ import { SqliteStore } from '../../server/store/sqlite.js';
 import type { Store } from '../../server/store/types.js';
 import { TestClient } from '../support/client.js';
 import { startServerProcess, type StartingProcess } from '../support/process.js';
-import { startRedis, type PrivateRedis } from '../support/redis.js';
+import { quietLog, startRedis, type PrivateRedis } from '../support/redis.js';
 import { tempDir } from '../support/server.js';
 
 const running = new Set<StartingProcess>();
@@ -86,7 +86,7 @@ describe('P-START: a start killed while seeding the demo data leaves a store the
     },
     redis: () => {
       const prefix = newId('start');
-      return { env: { REDIS_URL: redis.url, REDIS_PREFIX: prefix }, open: (): Promise<Store> => RedisStore.connect(redis.url, prefix) };
+      return { env: { REDIS_URL: redis.url, REDIS_PREFIX: prefix }, open: (): Promise<Store> => RedisStore.connect(redis.url, prefix, quietLog) };
     },
   };
   it.each(Object.keys(stores) as (keyof typeof stores)[])('%s', async (kind) => {

@@ -4,7 +4,7 @@ import { newCommandId, newId, type CaseId, type OrgId, type UserId } from '../..
 import { COMMAND_ANSWER_KEEP_MS, LOGIN_DEVICE_TRUST_MS, LOGIN_THROTTLE_ACCOUNT } from '../../shared/limits.js';
 import { OutcomeUnknownError, type AccessRecord, type NewEvent } from '../../server/store/types.js';
 import { RedisStore } from '../../server/store/redis.js';
-import { startRedis, type PrivateRedis } from '../support/redis.js';
+import { quietLog, startRedis, type PrivateRedis } from '../support/redis.js';
 import { runStoreContract } from '../support/store.contract.js';
 
 let redis: PrivateRedis;
@@ -17,15 +17,15 @@ afterAll(async () => redis?.stop());
 runStoreContract('Redis', async () => {
   const prefix = newId('t');
   return {
-    store: await RedisStore.connect(redis.url, prefix),
-    reopen: () => RedisStore.connect(redis.url, prefix),
+    store: await RedisStore.connect(redis.url, prefix, quietLog),
+    reopen: () => RedisStore.connect(redis.url, prefix, quietLog),
   };
 });
 
 // Scripts run by their SHA1; a Redis that lost its script cache (a restart) gets the text once.
 describe('Redis scripts after a restart emptied the script cache', () => {
   it('an append after SCRIPT FLUSH is applied exactly once', async () => {
-    const store = await RedisStore.connect(redis.url, newId('t'));
+    const store = await RedisStore.connect(redis.url, newId('t'), quietLog);
     try {
       const caseId = newId<CaseId>('cs');
       const event: NewEvent = { type: 'test.event', payload: { n: 1 }, at: new Date().toISOString(), actorUserId: 'usr_a' as UserId, actorOrgId: 'org_a' as OrgId };
@@ -57,7 +57,7 @@ const accessRecordOf = (caseId: CaseId, operation: string): AccessRecord => ({
 // Redis does not roll a script back when a command in it fails: the events go in last.
 describe('R-FILE: an append that fails inside Redis', () => {
   it('R-FILE: leaves no event without its access record', async () => {
-    const store = await RedisStore.connect(redis.url, newId('t'));
+    const store = await RedisStore.connect(redis.url, newId('t'), quietLog);
     try {
       const caseId = newId<CaseId>('cs');
       const event: NewEvent = { type: 'test.event', payload: { n: 1 }, at: new Date().toISOString(), actorUserId: 'usr_a' as UserId, actorOrgId: 'org_a' as OrgId };
@@ -83,7 +83,7 @@ describe('P-ONCE: which failed appends may have committed', () => {
 
   it('P-ONCE: an append sent to a Redis that then died unanswered is an unknown outcome', async () => {
     const own = await startRedis();
-    const store = await RedisStore.connect(own.url, newId('t'));
+    const store = await RedisStore.connect(own.url, newId('t'), quietLog);
     const watcher = createClient({ url: own.url });
     // Expected while the test stops or kills Redis; unheard, an 'error' would end the run.
     watcher.on('error', () => undefined);
@@ -104,7 +104,7 @@ describe('P-ONCE: which failed appends may have committed', () => {
   });
 
   it('P-ONCE: an append on a closed client was never sent: a plain failure', async () => {
-    const store = await RedisStore.connect(redis.url, newId('t'));
+    const store = await RedisStore.connect(redis.url, newId('t'), quietLog);
     await store.close();
     const refused = await store.appendEvents(newId<CaseId>('cs'), 0, [event()]).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(Error);
@@ -112,7 +112,7 @@ describe('P-ONCE: which failed appends may have committed', () => {
   });
 
   it('P-ONCE: a command record lives no longer than COMMAND_ANSWER_KEEP_MS in Redis either', async () => {
-    const store = await RedisStore.connect(redis.url, newId('t'));
+    const store = await RedisStore.connect(redis.url, newId('t'), quietLog);
     try {
       const commandId = newCommandId();
       await store.appendEvents(newId<CaseId>('cs'), 0, [event()], [], { userId: 'usr_a' as UserId, commandId, answer: 'null', at: Date.now() });
@@ -127,7 +127,7 @@ describe('P-ONCE: which failed appends may have committed', () => {
 
 describe('P-THROTTLE: Redis login buckets and known devices', () => {
   it('P-THROTTLE: keeps moments to the millisecond and lets each key expire with its window or trust', async () => {
-    const store = await RedisStore.connect(redis.url, newId('t'));
+    const store = await RedisStore.connect(redis.url, newId('t'), quietLog);
     try {
       const t = Date.UTC(2026, 10, 29, 10, 0, 0, 123);
       const key = store.keyNames.loginThrottle('k');

@@ -3,6 +3,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { createLogger } from '../../server/log.js';
+
+/** For stores and links that tests open beside a server: their Redis errors are expected (a test stops Redis). */
+export const quietLog = createLogger('silent');
 
 export interface PrivateRedis {
   url: string;
