@@ -12,6 +12,7 @@ import { runScenario, scenarios, USERS, type LeakBackend, type Scenario, type Us
 import { spawnServer, type ServerProcess } from '../support/process.js';
 import { progress, propertyRuns, propertySeed, timeoutFor } from '../support/property.js';
 import { quietLog, startRedis, type PrivateRedis } from '../support/redis.js';
+import { poll } from '../support/wait.js';
 
 // The foundation's leak property, run across three server processes on one Redis: users are spread
 // over the processes and move to another one when they reconnect. As on one process, the
@@ -73,12 +74,11 @@ const backend: LeakBackend = {
   state: async (caseId) => replay(await now().store.readEvents(caseId))!,
   async settle(caseId: CaseId, version: number) {
     // The chair always takes part, so its open answer carries each process's position.
-    for (const o of now().observers) {
-      for (;;) {
+    for (const [i, o] of now().observers.entries()) {
+      await poll(`process ${i + 1} to reach version ${version} of the case`, async () => {
         const r = await o.cmd('case:open', { caseId });
-        if (r.ok && (now().cursors.decode(caseId, (r.data as { view: CaseView }).view.cursor) ?? 0) >= version) break;
-        await new Promise((resolve) => setImmediate(resolve));
-      }
+        return r.ok && (now().cursors.decode(caseId, (r.data as { view: CaseView }).view.cursor) ?? 0) >= version;
+      }, 30_000);
     }
   },
   orgOf: (userId: UserId) => now().dir.user(userId)!.orgId as OrgId,

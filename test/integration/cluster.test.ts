@@ -13,6 +13,7 @@ import { spawnServer, whenReady, type ServerProcess } from '../support/process.j
 import { quietLog, startRedis, type PrivateRedis } from '../support/redis.js';
 import { provider, synced, textWhere } from '../support/collab.js';
 import * as Y from 'yjs';
+import { within } from '../support/wait.js';
 
 // Several server processes on one Redis behave as one board, rules included. As docker-compose
 // runs them: the durable Redis for the logs, a bus Redis without persistence between processes.
@@ -238,7 +239,7 @@ describe('R-ROLE R-NEED across three processes', () => {
     await Promise.all([p1, p3].map((p) => whenReady(p.url)));
     const after = await b.cmd('item:add', { caseId: caseR, phase: 'beeldvorming', text: 'Na de herstart.', visibility: { kind: 'table' } });
     expect(after.ok).toBe(true);
-    if (!store.redis.isReady) await once(store.redis, 'ready');
+    if (!store.redis.isReady) await within('the test\'s store client to be ready again', once(store.redis, 'ready'));
     const events = await store.readEvents(caseT);
     expect(events.some((e) => (e.payload as { text?: string }).text === 'Voor de herstart.')).toBe(true);
     await waitItem(viewer, 'Na de herstart.');

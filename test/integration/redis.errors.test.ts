@@ -4,6 +4,7 @@ import { newId } from '../../shared/ids.js';
 import { RedisStore } from '../../server/store/redis.js';
 import { startRedis, type PrivateRedis } from '../support/redis.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { when } from '../support/wait.js';
 
 // Every Redis client of a server logs its errors (none is swallowed), and a Redis that stays away
 // does not flood the log: one line per message, the repeats counted into the line after.
@@ -21,23 +22,12 @@ let srv: TestServer;
 const lines: Line[] = [];
 const watchers = new Set<() => void>();
 
-/** Resolves once `done` holds, checked at every log line; fails after `ms`, naming what it waited for. */
-function until(done: () => boolean, what: string, ms = 15_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const check = (): void => {
-      if (!done()) return;
-      clearTimeout(timer);
-      watchers.delete(check);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      watchers.delete(check);
-      reject(new Error(`not within ${ms} ms: ${what}`));
-    }, ms);
-    watchers.add(check);
-    check();
+/** Resolves once `done` holds, checked at every log line and client error; fails naming `what`. */
+const until = (what: string, done: () => boolean): Promise<boolean> =>
+  when(what, done, (fn) => {
+    watchers.add(fn);
+    return () => watchers.delete(fn);
   });
-}
 
 const clientErrors = (link: string): Line[] => lines.filter((l) => l.msg === 'Redis client error' && l.link === link);
 const repeats = (link: string): Line[] => lines.filter((l) => l.msg === 'Redis client error: repeats' && l.link === link);
@@ -76,8 +66,8 @@ describe('P-REDIS: Redis client errors are logged, never swallowed', () => {
     await Promise.all([storeRedis.stop(), busRedis.stop()]);
 
     // The store's client retries at most ~600 ms apart: several errors, of one or two messages.
-    await until(() => seen >= 4, 'four errors of the store client');
-    for (const link of LINKS) await until(() => clientErrors(link).length > 0, `a logged error of the ${link} client`);
+    await until('four errors of the store client', () => seen >= 4);
+    for (const link of LINKS) await until(`a logged error of the ${link} client`, () => clientErrors(link).length > 0);
     const during = clientErrors('store');
     expect(during.length).toBeLessThan(seen);
     expect(new Set(during.map((l) => l.err)).size).toBe(during.length);

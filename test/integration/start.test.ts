@@ -16,6 +16,7 @@ import { TestClient } from '../support/client.js';
 import { startServerProcess, type StartingProcess } from '../support/process.js';
 import { quietLog, startRedis, type PrivateRedis } from '../support/redis.js';
 import { tempDir } from '../support/server.js';
+import { within } from '../support/wait.js';
 
 const running = new Set<StartingProcess>();
 afterEach(async () => {
@@ -38,7 +39,7 @@ async function refused(env: Record<string, string>): Promise<{ code: number | nu
     () => false,
   );
   if (listening) throw new Error(`the server started:\n${p.output()}`);
-  const { code } = await p.exited;
+  const { code } = await within('the refused start to end', p.exited, 30_000);
   return { code, stderr: p.stderr() };
 }
 

@@ -6,6 +6,7 @@ import { OutcomeUnknownError, type AccessRecord, type NewEvent } from '../../ser
 import { RedisStore } from '../../server/store/redis.js';
 import { quietLog, startRedis, type PrivateRedis } from '../support/redis.js';
 import { runStoreContract } from '../support/store.contract.js';
+import { poll } from '../support/wait.js';
 
 let redis: PrivateRedis;
 beforeAll(async () => {
@@ -93,7 +94,7 @@ describe('P-ONCE: which failed appends may have committed', () => {
       // Writes held: the append reaches Redis and waits there, unanswered.
       await watcher.sendCommand(['CLIENT', 'PAUSE', '60000', 'WRITE']);
       const append = store.appendEvents(caseId, 0, [event()], [], { userId: 'usr_a' as UserId, commandId: newCommandId(), answer: 'null', at: Date.now() }).catch((e: unknown) => e);
-      while (!String(await watcher.sendCommand(['CLIENT', 'LIST'])).includes('cmd=evalsha')) await new Promise((r) => setImmediate(r));
+      await poll('the held append to reach Redis (CLIENT LIST shows its evalsha)', async () => String(await watcher.sendCommand(['CLIENT', 'LIST'])).includes('cmd=evalsha'));
       await own.restart({ signal: 'SIGKILL' });
       expect(await append).toBeInstanceOf(OutcomeUnknownError);
     } finally {
