@@ -13,6 +13,7 @@ import { spawnServer, type ServerProcess } from '../support/process.js';
 import { progress, propertyRuns, propertySeed, timeoutFor } from '../support/property.js';
 import { quietLog, startRedis, type PrivateRedis } from '../support/redis.js';
 import { poll } from '../support/wait.js';
+import { LEAK_THREE_PROCESSES, regressionName, replaying } from '../support/regressions.js';
 
 // The foundation's leak property, run across three server processes on one Redis: users are spread
 // over the processes and move to another one when they reconnect. As on one process, the
@@ -94,6 +95,12 @@ async function meeting(batches: Scenario): Promise<void> {
 }
 
 describe('R-ROLE R-NEED property across processes', () => {
+  for (const r of LEAK_THREE_PROCESSES) {
+    it(regressionName(r), async () => {
+      await fc.assert(fc.asyncProperty(scenarios, meeting), replaying(r));
+    });
+  }
+
   it(
     'R-ROLE R-NEED R-GOAL R-TAKEHOME: random meetings over three processes leak nothing and every open board converges',
     async () => {
