@@ -21,6 +21,7 @@ import { COLLAB_PATH, SOCKET_PATH } from '../shared/protocol.js';
 import { ensureDemoData } from './seed/demo.js';
 import { openStore } from './store/open.js';
 import { securityHeaders } from './http/security.js';
+import { listenMetrics, Metrics, metricsRoute } from './metrics/metrics.js';
 import { clientApp } from './http/client.js';
 import type { Store } from './store/types.js';
 
@@ -49,6 +50,10 @@ export interface Casusbord {
   readonly sessionEnds: SessionEnds;
   /** Whether it can serve now (/healthz/ready), and what fails when not. */
   readonly readiness: Readiness;
+  /** Prometheus metrics, when METRICS_PORT or METRICS_TOKEN is set. */
+  readonly metrics: Metrics | null;
+  /** The metrics listener's port once listening (METRICS_PORT), else null. */
+  readonly metricsPort: number | null;
   readonly log: Logger;
   listen(port?: number, host?: string): Promise<number>;
   /** Graceful: refuse new work, close sockets, flush the access log, close the store. */
@@ -124,6 +129,9 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
   app.use('/api', () => {
     throw new HttpError(404, 'NOT_FOUND');
   });
+  // Before the client's fallback, which would answer any path with the app.
+  let metrics: Metrics | null = null;
+  app.get('/metrics', metricsRoute(() => metrics, config.METRICS_TOKEN));
 
   app.use(clientApp(config.CLIENT_DIR));
   app.use(errorHandler(log));
@@ -141,6 +149,9 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
     keepaliveMs: opts.collabKeepaliveMs,
     cluster,
   });
+  // After the board and co-editing: its commit listener runs once they have delivered.
+  if (config.METRICS_PORT !== undefined || config.METRICS_TOKEN) metrics = new Metrics({ realtime, collab, cases, access, links });
+  let metricsServer: http.Server | null = null;
   // Socket.IO handles its own path; the collaboration endpoint claims its own; all else is refused.
   server.on('upgrade', (req, socket, head) => {
     // Node stops handling an upgraded socket's errors: a peer that resets it while the upgrade
@@ -164,7 +175,12 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
     sessionEnds,
     readiness,
     log,
-    listen(port = config.PORT, host = config.HOST) {
+    metrics,
+    get metricsPort() {
+      return metricsServer ? (metricsServer.address() as AddressInfo).port : null;
+    },
+    async listen(port = config.PORT, host = config.HOST) {
+      if (metrics && config.METRICS_PORT !== undefined) metricsServer = await listenMetrics(metrics, config.METRICS_PORT, config.METRICS_HOST, config.METRICS_TOKEN, log);
       return new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => {
@@ -189,6 +205,12 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
       // Requests still running while the rest closed may have logged since the first flush.
       await access.flush();
       await store.close();
+      const ms = metricsServer;
+      if (ms) {
+        const closed = new Promise((resolve) => ms.close(resolve));
+        ms.closeAllConnections();
+        await closed;
+      }
     },
   };
 }

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { Server as HttpServer } from 'node:http';
 import { Server, type ServerOptions, type Socket } from 'socket.io';
 import type { CaseState, Viewer } from '../../shared/domain.js';
@@ -111,6 +112,8 @@ export class Realtime {
   /** Commands received and not yet answered. */
   private readonly inFlight = new Set<Promise<void>>();
   private stopping = false;
+  /** Every command answered, by the event name the client sent (for metrics). */
+  readonly events = new EventEmitter<{ answered: [event: string, ack: Ack<unknown>] }>();
 
   constructor(
     httpServer: HttpServer,
@@ -196,6 +199,7 @@ export class Realtime {
     if (!ack) return;
     const reply = (r: Ack<unknown>): void => {
       if (socket.connected) ack(r);
+      this.events.emit('answered', event, r);
     };
     // Stopping: what was received before is finished (drain); what comes now is for another process.
     if (this.stopping) return reply({ ok: false, error: appError('UNAVAILABLE') });

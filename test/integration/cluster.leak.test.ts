@@ -79,7 +79,7 @@ const backend: LeakBackend = {
       await poll(`process ${i + 1} to reach version ${version} of the case`, async () => {
         const r = await o.cmd('case:open', { caseId });
         return r.ok && (now().cursors.decode(caseId, (r.data as { view: CaseView }).view.cursor) ?? 0) >= version;
-      }, 30_000);
+      }, { ms: 30_000 });
     }
   },
   orgOf: (userId: UserId) => now().dir.user(userId)!.orgId as OrgId,

@@ -304,7 +304,7 @@ describe('P-ONCE: the durable Redis killed under a stream of commands on two pro
         }
         return final.size === sent.length;
       },
-      30_000,
+      { ms: 30_000 },
     );
     // Each exactly once, under the item id its (first or resent) answer gave.
     const logged = new Map<string, ItemId[]>();

@@ -47,13 +47,14 @@ export function when<T>(what: string, check: () => T | undefined | false, subscr
 }
 
 /**
- * Asks `check` again each turn of the event loop until it holds, for state that tells no event
- * (another process's position, a Redis's client list); fails after `ms` naming `what`.
+ * Asks `check` again each turn of the event loop (or every `pauseMs`, for a check that costs a
+ * request) until it holds, for state that tells no event (another process's position, a Redis's
+ * client list, a scrape); fails after `ms` naming `what`.
  */
-export async function poll(what: string, check: () => boolean | Promise<boolean>, ms = WAIT_MS): Promise<void> {
+export async function poll(what: string, check: () => boolean | Promise<boolean>, { ms = WAIT_MS, pauseMs = 0 }: { ms?: number; pauseMs?: number } = {}): Promise<void> {
   const until = performance.now() + ms;
   while (!(await check())) {
     if (performance.now() >= until) throw new Error(`waited ${ms} ms for ${what}`);
-    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => (pauseMs > 0 ? setTimeout(resolve, pauseMs) : setImmediate(resolve)));
   }
 }
