@@ -14,7 +14,7 @@ import { addItems, createCases, demoFamily, families, minutesDocId, type Family 
  * `npm run bench`: Casusbord (one process on SQLite; three on a private Redis) against a plain
  * Socket.IO room broadcast and the stock y-websocket server, same payloads, same run. Servers and
  * load generators are separate processes; pinned runs put the servers on core 0 and the
- * generators on core 1. Writes bench/results/<timestamp>.json and the table in docs/PERFORMANCE.md.
+ * generators on core 1. Writes bench/results/<timestamp>.json (not committed) and the table in docs/PERFORMANCE.md.
  */
 
 const started = performance.now();

@@ -22,6 +22,7 @@ import { COLLAB_PATH, SOCKET_PATH } from '../shared/protocol.js';
 import { ensureDemoData } from './seed/demo.js';
 import { openStore } from './store/open.js';
 import { securityHeaders } from './http/security.js';
+import { listenMetrics, Metrics, metricsRoute } from './metrics/metrics.js';
 import { clientApp } from './http/client.js';
 import type { Store } from './store/types.js';
 
@@ -50,6 +51,10 @@ export interface Casusbord {
   readonly sessionEnds: SessionEnds;
   /** Whether it can serve now (/healthz/ready), and what fails when not. */
   readonly readiness: Readiness;
+  /** Prometheus metrics, when METRICS_PORT or METRICS_TOKEN is set. */
+  readonly metrics: Metrics | null;
+  /** The metrics listener's port once listening (METRICS_PORT), else null. */
+  readonly metricsPort: number | null;
   readonly log: Logger;
   listen(port?: number, host?: string): Promise<number>;
   /** Graceful: refuse new work, close sockets, flush the access log, close the store. */
@@ -78,7 +83,7 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
     });
   }
   const cursors = new Cursors(Buffer.from(await store.initMeta('cursor-key', randomBytes(32).toString('base64')), 'base64'));
-  const sessions = new Sessions(store, dir);
+  const sessions = new Sessions(store, dir, log);
   const sessionEnds = new SessionEnds(sessions, cluster, log);
   const addressOf = (req: Request): string => clientAddress(req.headers, req.socket.remoteAddress, config.TRUST_PROXY);
 
@@ -125,6 +130,9 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
   app.use('/api', () => {
     throw new HttpError(404, 'NOT_FOUND');
   });
+  // Before the client's fallback, which would answer any path with the app.
+  let metrics: Metrics | null = null;
+  app.get('/metrics', metricsRoute(() => metrics, config.METRICS_TOKEN));
 
   app.use(clientApp(config.CLIENT_DIR));
   app.use(errorHandler(log));
@@ -145,6 +153,9 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
   // Text typed before a crash cut its editing burst off reaches the board before anyone is served.
   const boardCopies = await collab.catchUpBoard();
   if (boardCopies > 0) log.info({ items: boardCopies }, 'board texts brought up to their documents');
+  // After the board and co-editing: its commit listener runs once they have delivered.
+  if (config.METRICS_PORT !== undefined || config.METRICS_TOKEN) metrics = new Metrics({ realtime, collab, cases, access, links });
+  let metricsServer: http.Server | null = null;
   // Socket.IO handles its own path; the collaboration endpoint claims its own; all else is refused.
   server.on('upgrade', (req, socket, head) => {
     // Node stops handling an upgraded socket's errors: a peer that resets it while the upgrade
@@ -168,7 +179,12 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
     sessionEnds,
     readiness,
     log,
-    listen(port = config.PORT, host = config.HOST) {
+    metrics,
+    get metricsPort() {
+      return metricsServer ? (metricsServer.address() as AddressInfo).port : null;
+    },
+    async listen(port = config.PORT, host = config.HOST) {
+      if (metrics && config.METRICS_PORT !== undefined) metricsServer = await listenMetrics(metrics, config.METRICS_PORT, config.METRICS_HOST, config.METRICS_TOKEN, log);
       return new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => {
@@ -193,6 +209,12 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
       // Requests still running while the rest closed may have logged since the first flush.
       await access.flush();
       await store.close();
+      const ms = metricsServer;
+      if (ms) {
+        const closed = new Promise((resolve) => ms.close(resolve));
+        ms.closeAllConnections();
+        await closed;
+      }
     },
   };
 }

@@ -34,6 +34,15 @@ const ConfigSchema = z.object({
   CLIENT_BUILD: z.enum(['auto', 'off']).default('auto'),
   /** Commands one socket may send per second (bursts of twice that) before RATE_LIMITED. */
   COMMANDS_PER_SECOND: z.coerce.number().int().min(1).max(100_000).default(MAX_COMMANDS_PER_SECOND),
+  /** Serves /metrics (Prometheus) on a listener of its own at this port (0 picks a free one). */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Interface of the metrics listener: loopback unless the scraper is elsewhere. */
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  /** Serves /metrics on the main port to `Authorization: Bearer <token>`; required on METRICS_PORT too when set. */
+  METRICS_TOKEN: z
+    .string()
+    .regex(/^[\x21-\x7e]{32,256}$/, 'must be 32 to 256 printable characters without spaces')
+    .optional(),
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   /**
    * Tests only (NODE_ENV=test): the demo seed stops half-way, logs "demo data held half-way" and
@@ -53,6 +62,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const c = parsed.data;
+  if (c.METRICS_PORT !== undefined && c.METRICS_PORT !== 0 && c.METRICS_PORT === c.PORT) {
+    throw new ConfigError('Invalid configuration:\n  METRICS_PORT: must differ from PORT (to serve metrics on the main port, set METRICS_TOKEN)');
+  }
   if (c.TEST_HOLD_DEMO_SEED && c.NODE_ENV !== 'test') {
     throw new ConfigError('Invalid configuration:\n  TEST_HOLD_DEMO_SEED: only for tests, with NODE_ENV=test');
   }

@@ -153,8 +153,6 @@ export interface Item {
   textDocId: string;
   createdAt: string;
   updatedAt: string;
-  /** Case version of the last change: lets a reconnecting client catch up. */
-  changedInVersion: number;
 }
 
 export interface CaseState {

@@ -120,6 +120,8 @@ export const REDIS_START_TIMEOUT_MS = 5_000;
 export const STORE_UNAVAILABLE_AFTER_MS = 3_000;
 /** Each Redis (store, bus) is sent a PING this often: readiness follows a hang, a restart or loading. */
 export const REDIS_PROBE_EVERY_MS = 500;
+/** One error repeated (a Redis away: every reconnect fails alike) is logged again at most this often, with its count. */
+export const REPEATED_ERROR_LOG_EVERY_MS = 10_000;
 /** The Retry-After of an UNAVAILABLE answer; a client waits at most this long between tries. */
 export const UNAVAILABLE_RETRY_AFTER_MS = 5_000;
 /** A client's first wait after an UNAVAILABLE answer; it doubles up to UNAVAILABLE_RETRY_AFTER_MS. */

@@ -59,6 +59,8 @@ export class AccessLog {
   private buffer: AccessRecord[] = [];
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
+  /** Records of the write under way (one at a time). */
+  private writing = 0;
   /** The last write failed; cleared by one that succeeds. */
   private failed = false;
   private readonly listeners: ((writable: boolean) => void)[] = [];
@@ -83,6 +85,11 @@ export class AccessLog {
   /** Whether a read may be served now: its record can be written. */
   get writable(): boolean {
     return !this.failed && this.links.every((l) => l.ready);
+  }
+
+  /** Records not yet written: gathered, being written, or kept after a failed write. */
+  get backlog(): number {
+    return this.buffer.length + this.writing;
   }
 
   /** Called when `writable` may have changed: after a write failed, or one succeeded after a failure. */
@@ -117,9 +124,11 @@ export class AccessLog {
   }
 
   private async write(batch: AccessRecord[]): Promise<void> {
+    this.writing = batch.length;
     try {
       await this.store.appendAccess(batch);
     } catch (err) {
+      this.writing = 0;
       // Kept before anything gathered meanwhile, within the bound.
       this.buffer = batch.concat(this.buffer);
       const over = this.buffer.length - MAX_ACCESS_BACKLOG_RECORDS;
@@ -135,6 +144,7 @@ export class AccessLog {
       this.schedule(ACCESS_LOG_RETRY_MS);
       return;
     }
+    this.writing = 0;
     if (this.failed) {
       this.failed = false;
       this.log.warn({ records: batch.length }, 'access log written again; serving reads');

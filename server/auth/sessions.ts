@@ -4,6 +4,7 @@ import type { Viewer } from '../../shared/domain.js';
 import type { UserId } from '../../shared/ids.js';
 import { SESSION_IDLE_MS, SESSION_MAX_AGE_MS } from '../../shared/limits.js';
 import type { Directory } from '../directory/directory.js';
+import { RepeatedErrorLog, type Logger } from '../log.js';
 import type { Store } from '../store/types.js';
 
 export const SESSION_COOKIE = 'cb_session';
@@ -32,12 +33,17 @@ export function readCookie(header: string | undefined, name: string): string | u
 export class Sessions {
   // Writing last-seen on every request is wasted I/O; once a minute keeps idle expiry accurate enough.
   private static readonly TOUCH_EVERY_MS = 60_000;
+  /** A failed touch only makes idle expiry come early; with the store away every request's would fail. */
+  private readonly touchErrors: RepeatedErrorLog;
 
   constructor(
     private readonly store: Store,
     private readonly dir: Directory,
+    log: Logger,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.touchErrors = new RepeatedErrorLog(log, {}, 'session last-seen not stored');
+  }
 
   async create(userId: UserId): Promise<{ cookieValue: string; idHash: string }> {
     const cookieValue = randomBytes(32).toString('base64url');
@@ -76,7 +82,7 @@ export class Sessions {
     // Not awaited: a socket's handshake must not wait for a commit between reading its session and
     // joining the session's room, or a logout in between would miss it. A touch never brings
     // back a session deleted meanwhile (Store.touchSession).
-    if (activity && t - s.lastSeenAt > Sessions.TOUCH_EVERY_MS) void this.store.touchSession(idHash, t).catch(() => undefined);
+    if (activity && t - s.lastSeenAt > Sessions.TOUCH_EVERY_MS) void this.store.touchSession(idHash, t).catch((err: unknown) => this.touchErrors.report(err));
     return { idHash, viewer: { userId: user.id, orgId: user.orgId, roles: user.roles } };
   }
 

@@ -17,8 +17,6 @@ import { CaseRoleSchema, PhaseSchema, VisibilitySchema } from '../../shared/sche
 import type { StoredEvent } from '../store/types.js';
 
 const DocIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
-// Logs written before documents had their own names derive one from the (random) id.
-const legacyDocId = (id: string): string => `doc_${id}`;
 
 const ParticipantSchema = z.object({ orgId: OrgIdSchema, role: CaseRoleSchema, userIds: z.array(UserIdSchema) });
 const InformingSchema = z.object({
@@ -40,7 +38,7 @@ export const CaseEventSchemas = {
     goal: z.string(),
     participants: z.array(ParticipantSchema),
     informing: InformingSchema,
-    minutesDocId: DocIdSchema.optional(),
+    minutesDocId: DocIdSchema,
   }),
   'case.participantSet': z.object({ participant: ParticipantSchema }),
   'case.participantRemoved': z.object({ orgId: OrgIdSchema }),
@@ -54,7 +52,7 @@ export const CaseEventSchemas = {
     text: z.string(),
     visibility: VisibilitySchema,
     goalVersion: z.number().int().positive(),
-    textDocId: DocIdSchema.optional(),
+    textDocId: DocIdSchema,
   }),
   'item.edited': z.object({ itemId: ItemIdSchema, text: z.string().optional(), phase: PhaseSchema.optional() }),
   'item.visibilitySet': z.object({ itemId: ItemIdSchema, visibility: VisibilitySchema }),
@@ -127,7 +125,7 @@ export function applyEvent(s: CaseState | null, e: CaseEvent, meta: EventMeta, v
       informing: p.informing,
       informingHistory: [decision(p.informing, meta)],
       items: ItemMap.empty(),
-      minutesDocId: p.minutesDocId ?? legacyDocId(p.caseId),
+      minutesDocId: p.minutesDocId,
       goalProposal: null,
       goalHistory: [],
       consents: new Map(),
@@ -172,10 +170,9 @@ export function applyEvent(s: CaseState | null, e: CaseEvent, meta: EventMeta, v
         visibility: p.visibility,
         status: 'active',
         goalVersion: p.goalVersion,
-        textDocId: p.textDocId ?? legacyDocId(p.itemId),
+        textDocId: p.textDocId,
         createdAt: meta.at,
         updatedAt: meta.at,
-        changedInVersion: version,
       });
     }
     case 'item.edited':
@@ -183,7 +180,7 @@ export function applyEvent(s: CaseState | null, e: CaseEvent, meta: EventMeta, v
     case 'item.withdrawn': {
       const item = s.items.get(e.payload.itemId);
       if (!item) throw new Error(`${e.type} of an unknown item`);
-      const changed: Item = { ...item, updatedAt: meta.at, changedInVersion: version };
+      const changed: Item = { ...item, updatedAt: meta.at };
       if (e.type === 'item.edited') {
         if (e.payload.text !== undefined) changed.text = e.payload.text;
         if (e.payload.phase !== undefined) changed.phase = e.payload.phase;
@@ -205,7 +202,7 @@ export function applyEvent(s: CaseState | null, e: CaseEvent, meta: EventMeta, v
         if (r.kind !== 'goal' || r.goalVersion !== v || r.closed) continue;
         for (const id of r.itemIds) {
           const item = changed.get(id) ?? s.items.get(id);
-          if (item && latestAnswer(r, id)?.answer === 'yes') changed.set(id, { ...item, goalVersion: v, changedInVersion: version });
+          if (item && latestAnswer(r, id)?.answer === 'yes') changed.set(id, { ...item, goalVersion: v });
         }
       }
       return {

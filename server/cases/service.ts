@@ -54,6 +54,10 @@ export interface Committed {
   source?: string;
   /** Its co-editing entries, in order. */
   docs: DocEntry[];
+  /** When this process announced it (performance.now()): stored here, or read from another's. */
+  announcedAt: number;
+  /** How long the store took to commit it, in ms; for commits of this process. */
+  storeMs?: number;
 }
 
 // Optimistic concurrency between processes: on a lost race, catch up and judge again, with a
@@ -460,7 +464,9 @@ export class CaseService {
   ): Promise<CaseState> {
     const from = before?.version ?? 0;
     const rows: NewEvent[] = entries.map(({ event, meta }) => ({ type: event.type, payload: event.payload, ...meta }));
+    const storing = performance.now();
     await this.store.appendEvents(caseId, from, rows, access, command);
+    const storeMs = performance.now() - storing;
     const { after, events, docs } = this.applyRows(
       before,
       rows.map((r, i) => ({ caseId, version: from + 1 + i, ...r })),
@@ -468,12 +474,13 @@ export class CaseService {
     const touched = touchedBy(events);
     this.setState(before, after, touched);
     this.cluster.caseCommitted(caseId, after.version, rows);
-    this.applied({ caseId, before, after, touched, local: true, docs, ...(source === undefined ? {} : { source }) });
+    this.applied({ caseId, before, after, touched, local: true, docs, storeMs, ...(source === undefined ? {} : { source }) });
     return after;
   }
 
   /** The documents follow at once; delivery and the rest one turn later. */
-  private applied(c: Committed): void {
+  private applied(announced: Omit<Committed, 'announcedAt'>): void {
+    const c: Committed = { ...announced, announcedAt: performance.now() };
     for (const fn of this.appliedListeners) {
       try {
         fn(c);

@@ -4,7 +4,7 @@ import * as encoding from 'lib0/encoding';
 import type { RedisClientType } from 'redis';
 import { z } from 'zod';
 import type { CaseId } from '../../shared/ids.js';
-import type { Logger } from '../log.js';
+import { logRedisErrors, type Logger } from '../log.js';
 import type { RedisKeys } from '../store/keys.js';
 import { closeRedis } from '../store/redisClose.js';
 import { StoredEventRow } from '../store/rows.js';
@@ -134,8 +134,8 @@ export class RedisCluster implements Cluster {
   static async connect(client: RedisClientType, keys: RedisKeys, log: Logger, store?: RedisClientType): Promise<RedisCluster> {
     const pub = client.duplicate() as RedisClientType;
     const sub = client.duplicate() as RedisClientType;
-    pub.on('error', () => undefined);
-    sub.on('error', () => undefined);
+    logRedisErrors(pub, 'cluster publish', log);
+    logRedisErrors(sub, 'cluster subscribe', log);
     await Promise.all([pub.connect(), sub.connect()]);
     const c = new RedisCluster(pub, sub, keys, log);
     await sub.subscribe(keys.caseChannel, (raw: string) => c.onCaseMessage(raw));

@@ -13,6 +13,8 @@ export class Dispatch {
     private readonly ctx: RealtimeContext,
     private readonly boards: Boards,
     private readonly sessions: SocketSessions,
+    /** Every command answered, by the event name the client sent (for metrics). */
+    private readonly answered: (event: string, ack: Ack<unknown>) => void = () => undefined,
   ) {}
 
   async dispatch(socket: BoardSocket, event: string, args: unknown[]): Promise<void> {
@@ -23,6 +25,7 @@ export class Dispatch {
     if (!ack) return;
     const reply = (r: Ack<unknown>): void => {
       if (socket.connected) ack(r);
+      this.answered(event, r);
     };
     // Stopping: what was received before is finished (drain); what comes now is for another process.
     if (this.ctx.stopping) return reply({ ok: false, error: appError('UNAVAILABLE') });

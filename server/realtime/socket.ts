@@ -1,8 +1,9 @@
+import { EventEmitter } from 'node:events';
 import type { Server as HttpServer } from 'node:http';
 import { Server } from 'socket.io';
 import { appError, type AppError } from '../../shared/errors.js';
 import { MAX_MESSAGE_BYTES } from '../../shared/limits.js';
-import { PROTOCOL_VERSION, SOCKET_PATH } from '../../shared/protocol.js';
+import { PROTOCOL_VERSION, SOCKET_PATH, type Ack } from '../../shared/protocol.js';
 import { accessRecord } from '../audit/accessLog.js';
 import { clientAddress, sameOrigin } from '../http/request.js';
 import { unavailability } from '../store/health.js';
@@ -34,8 +35,11 @@ export class Realtime {
   private readonly delivery: Delivery;
   private readonly boards: Boards;
   private readonly dispatch: Dispatch;
+  private readonly sessions: SocketSessions;
   /** Commands received and not yet answered. */
   private readonly inFlight = new Set<Promise<void>>();
+  /** Every command answered, by the event name the client sent (for metrics). */
+  readonly events = new EventEmitter<{ answered: [event: string, ack: Ack<unknown>] }>();
 
   constructor(
     httpServer: HttpServer,
@@ -55,13 +59,18 @@ export class Realtime {
     this.presence = new Presence(this.ctx);
     this.delivery = new Delivery(this.ctx, this.presence);
     this.boards = new Boards(this.ctx, this.presence);
-    const sessions = new SocketSessions(this.ctx);
-    this.dispatch = new Dispatch(this.ctx, this.boards, sessions);
+    const sessions = (this.sessions = new SocketSessions(this.ctx));
+    this.dispatch = new Dispatch(this.ctx, this.boards, sessions, (event, ack) => this.events.emit('answered', event, ack));
     // A socket lives no longer than its session: idle expiry, maximum age, a disabled account.
     d.sessionEnds.add(sessions);
     this.io.use((socket, next) => void this.handshake(socket, next));
     this.io.on('connection', (socket) => this.connected(socket));
     d.cases.onCommitted((c) => this.delivery.deliver(c));
+  }
+
+  /** The sessions of the open board sockets (for metrics). */
+  sessionHashes(): Iterable<string> {
+    return this.sessions.sessionHashes();
   }
 
   private async handshake(socket: BoardSocket, next: (err?: Error) => void): Promise<void> {

@@ -22,10 +22,6 @@ export function redisKeys(prefix: string) {
     accessRecords: k('audit', 'records'),
     accessByCase: (caseId: string) => k('audit', 'case', caseId),
     accessByUser: (userId: string) => k('audit', 'user', userId),
-    /** The first layout (one JSON copy per list), still read so no record of it goes missing. */
-    legacyAccess: k('access'),
-    legacyAccessByCase: (caseId: string) => k('access', 'case', caseId),
-    legacyAccessByUser: (userId: string) => k('access', 'user', userId),
     /** A user's committed command and its answer (P-ONCE): "<until> <answer>", expiring with its keep. */
     commandAnswer: (userId: string, commandId: string) => k('command', userId, commandId),
     doc: (docId: string) => k('doc', docId),

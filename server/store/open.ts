@@ -2,7 +2,7 @@ import { createAdapter } from '@socket.io/redis-streams-adapter';
 import { createClient, type RedisClientType } from 'redis';
 import { RedisCluster, SingleProcess, type Cluster } from '../cluster/cluster.js';
 import type { Config } from '../config.js';
-import type { Logger } from '../log.js';
+import { logRedisErrors, type Logger } from '../log.js';
 import { guardStore, RedisHealth, type LinkHealth } from './health.js';
 import { RedisStore } from './redis.js';
 import { checkRedis } from './redisCheck.js';
@@ -44,19 +44,18 @@ export async function openStore(config: Config, log: Logger, given?: Store): Pro
       },
       (err) => log.warn({ err: err.message }, 'SQLite checkpoints'),
     );
-    if (store.migrated) log.info(store.migrated, 'access log moved to block indexes');
     return { store, cluster: new SingleProcess(), closeAdapter: none, links: [], storeLinks: [] };
   }
   await checkRedis('REDIS_URL', config.REDIS_URL, log);
   if (config.REDIS_BUS_URL) await checkRedis('REDIS_BUS_URL', config.REDIS_BUS_URL, log);
-  const redisStore = await RedisStore.connect(config.REDIS_URL, config.REDIS_PREFIX, { failFast: true });
+  const redisStore = await RedisStore.connect(config.REDIS_URL, config.REDIS_PREFIX, log, { failFast: true });
   const storeHealth = new RedisHealth('store', redisStore.redis, log);
   const store = guardStore(redisStore, storeHealth);
   const links: LinkHealth[] = [storeHealth];
   let bus: RedisClientType | null = null;
   if (config.REDIS_BUS_URL) {
     bus = createClient({ url: config.REDIS_BUS_URL }) as RedisClientType;
-    bus.on('error', () => undefined);
+    logRedisErrors(bus, 'bus', log);
     await bus.connect();
     links.push(new RedisHealth('bus', bus, log));
   }
@@ -68,7 +67,7 @@ export async function openStore(config: Config, log: Logger, given?: Store): Pro
   const cluster = await RedisCluster.connect(busTemplate, redisStore.keyNames, log, bus ? redisStore.redis : undefined);
   // (The adapter needs it too: it reads its stream in a loop that retries at once on an error.)
   const adapterClient = busTemplate.duplicate();
-  adapterClient.on('error', () => undefined);
+  logRedisErrors(adapterClient, 'socket.io adapter', log);
   await adapterClient.connect();
   log.info({ prefix: config.REDIS_PREFIX, bus: bus !== null }, 'using Redis');
   return {

@@ -2,10 +2,11 @@ import { ClientClosedError, ClientOfflineError, createClient, ErrorReply, RESP_T
 import type { Organisation, Table } from '../../shared/domain.js';
 import type { CaseId, CommandId, UserId } from '../../shared/ids.js';
 import { COMMAND_ANSWER_KEEP_MS } from '../../shared/limits.js';
+import { logRedisErrors, type Logger } from '../log.js';
 import { redisKeys, type RedisKeys } from './keys.js';
 import { LuaScript } from './luaScript.js';
 import { groupAccess, unpackAccess } from './redisAccess.js';
-import { AccessRow, OrganisationRow, SessionRow, StoredEventRow, TableRow, UserRow } from './rows.js';
+import { OrganisationRow, SessionRow, StoredEventRow, TableRow, UserRow } from './rows.js';
 import { closeRedis } from './redisClose.js';
 import {
   CommandDoneError,
@@ -171,11 +172,11 @@ export class RedisStore implements Store {
    *   (not node-redis's 2 s), since until then the server answers UNAVAILABLE. Tools and tests
    *   that read the store keep node-redis's defaults.
    */
-  static async connect(url: string, prefix = 'casusbord', { failFast = false } = {}): Promise<RedisStore> {
+  static async connect(url: string, prefix: string, log: Logger, { failFast = false } = {}): Promise<RedisStore> {
     const reconnectStrategy = (retries: number): number => Math.min(50 * 2 ** retries, 500) + Math.floor(Math.random() * 100);
     const client = createClient(failFast ? { url, disableOfflineQueue: true, socket: { reconnectStrategy } } : { url }) as RedisClientType;
-    // Reconnects on its own; errors are reported through failed commands, not crashes.
-    client.on('error', () => undefined);
+    // Reconnects on its own; its callers hear of errors through failed commands, the log from here.
+    logRedisErrors(client, 'store', log);
     await client.connect();
     return new RedisStore(client, prefix);
   }
@@ -309,10 +310,9 @@ export class RedisStore implements Store {
   }
   async readAccess(q: AccessQuery): Promise<AccessRecord[]> {
     const limit = q.limit ?? 10_000;
-    const legacyKey = q.caseId ? this.keys.legacyAccessByCase(q.caseId) : q.userId ? this.keys.legacyAccessByUser(q.userId) : this.keys.legacyAccess;
-    const out = (await this.client.lRange(legacyKey, 0, limit - 1)).map((j) => AccessRow.parse(JSON.parse(j)) as AccessRecord);
+    const out: AccessRecord[] = [];
     const wanted = (r: AccessRecord): boolean => (q.caseId ? r.caseId === q.caseId : q.userId ? r.userId === q.userId : true);
-    // A list entry is a group or a single record; pages of entries until the limit is reached.
+    // A list entry names a group; pages of entries until the limit is reached.
     const PAGE = 1000;
     const last = q.caseId || q.userId ? 0 : Number((await this.client.get(this.keys.accessSeq)) ?? 0);
     for (let at = 0; out.length < limit; at += PAGE) {
@@ -320,15 +320,13 @@ export class RedisStore implements Store {
       if (q.caseId || q.userId) {
         fields = await this.client.lRange(q.caseId ? this.keys.accessByCase(q.caseId) : this.keys.accessByUser(q.userId!), at, at + PAGE - 1);
       } else {
-        // Every sequence number is a record (second layout) or a group.
+        // Every sequence number is a group.
         fields = [];
-        for (let n = at + 1; n <= Math.min(last, at + PAGE); n++) fields.push(String(n), `g${n}`);
+        for (let n = at + 1; n <= Math.min(last, at + PAGE); n++) fields.push(`g${n}`);
       }
       if (fields.length === 0) break;
       const values = await this.client.hmGet(this.keys.accessRecords, fields);
-      values.forEach((json, i) => {
-        if (json) for (const r of unpackAccess(fields[i]!, json)) if (wanted(r) && out.length < limit) out.push(r);
-      });
+      for (const json of values) if (json) for (const r of unpackAccess(json)) if (wanted(r) && out.length < limit) out.push(r);
     }
     return out;
   }

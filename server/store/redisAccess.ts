@@ -8,15 +8,10 @@ import type { AccessRecord } from './types.js';
  * A group is one hash field, `g<seq>`, and each case and user list holds the group's name once.
  * Five thousand people connecting write half a million case-list reads; kept a record at a time
  * they filled Redis, and its append-only file, several times faster.
- *
- * Earlier layouts stay readable: a list entry without the `g` names one record (`<seq>`, the
- * second layout), and the first layout's lists of full copies are read as they are.
  */
 
 const HEAD = ['at', 'action', 'operation', 'purpose', 'outcome'] as const;
 const ROW = ['caseId', 'itemId', 'userId', 'orgId', 'role', 'address'] as const;
-/** The second layout's field order: one record as an array. */
-const SECOND_LAYOUT = ['at', 'action', 'operation', 'caseId', 'itemId', 'userId', 'orgId', 'role', 'purpose', 'address', 'outcome'] as const;
 /** In a group's shared row: "this field differs per record" (every real value is a string or null). */
 const VARIES = 0;
 
@@ -47,10 +42,9 @@ export function groupAccess(records: readonly AccessRecord[]): AccessGroup[] {
   });
 }
 
-/** The records of a group, or of a second-layout record, by its hash field and stored text. */
-export function unpackAccess(field: string, json: string): AccessRecord[] {
+/** The records of a group, from its stored text. */
+export function unpackAccess(json: string): AccessRecord[] {
   const values = JSON.parse(json) as unknown[];
-  if (!field.startsWith('g')) return [AccessRow.parse(Object.fromEntries(SECOND_LAYOUT.map((f, i) => [f, values[i]]))) as AccessRecord];
   const head = Object.fromEntries(HEAD.map((f, i) => [f, values[i]]));
   const shared = values[HEAD.length] as unknown[];
   const rows = values[HEAD.length + 1] as unknown[][];

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import type { Organisation, Table } from '../../shared/domain.js';
 import type { CaseId, CommandId, UserId } from '../../shared/ids.js';
 import { AccessRow, OrganisationRow, SessionRow, StoredEventRow, TableRow, UserRow } from './rows.js';
-import { ACCESS_BLOCK_ROWS, configure, migrate, SCHEMA } from './sqliteSchema.js';
+import { ACCESS_BLOCK_ROWS, configure, SCHEMA } from './sqliteSchema.js';
 import type { CheckpointerReply } from './sqliteCheckpointer.worker.js';
 import { startThread, stopThread } from './sqliteThread.js';
 import { SqliteWriter } from './sqliteWriter.js';
@@ -71,8 +71,6 @@ export class SqliteStore implements Store {
   private checkpointerExited = false;
   private checkpointerFailed = false;
   private readonly checkpointListeners = new Set<(c: Checkpoint) => void>();
-  /** What opening the file converted from an older layout (see migrate), for the log; null if nothing. */
-  readonly migrated: ReturnType<typeof migrate>;
 
   /**
    * @param onBroken called once when the writer thread dies: nothing can be committed any more,
@@ -91,7 +89,6 @@ export class SqliteStore implements Store {
     configure(this.db);
     // The schema exists before the writer opens the file.
     this.db.exec(SCHEMA);
-    this.migrated = migrate(this.db);
     this.writer = new SqliteWriter(file, onBroken);
     this.checkpointer = startThread('./sqliteCheckpointer.worker.ts', file);
     this.checkpointer.unref();

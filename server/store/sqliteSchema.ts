@@ -29,33 +29,12 @@ CREATE TABLE IF NOT EXISTS doc_snapshots (doc_id TEXT PRIMARY KEY, version INTEG
 /**
  * The access log is read per case and per person through block indexes: which blocks of
  * ACCESS_BLOCK_ROWS consecutive records hold a record of that case (or person). A read of a case
- * scans only those blocks. An index entry per record, as there was, put every batch of read records
- * into as many index pages as it had cases and people: at 500 commands/s over 500 cases, most of
- * the pages the log wrote and fsynced. A block entry is written once per case per block; for every
+ * scans only those blocks. An index entry per record would put every batch of read records into
+ * as many index pages as it had cases and people: at 500 commands/s over 500 cases, most of the
+ * pages the log writes and fsyncs. A block entry is written once per case per block; for every
  * other record the lookup finds it present and writes nothing.
  */
 export const ACCESS_BLOCK_ROWS = 4096;
-
-/**
- * Files written before the block indexes had a per-record index on case and person: their blocks
- * are filled from the log and the old indexes dropped, in one transaction. Runs before the writer
- * thread opens the file; says what it did, or null when there was nothing to do.
- */
-export function migrate(db: Database.Database): { accessRecords: number; ms: number } | null {
-  const old = db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' AND name IN ('access_case', 'access_user')").all();
-  if (old.length === 0) return null;
-  const started = performance.now();
-  db.transaction(() => {
-    db.exec(`
-      INSERT OR IGNORE INTO access_case_blocks SELECT case_id, seq / ${ACCESS_BLOCK_ROWS} FROM access_log WHERE case_id IS NOT NULL;
-      INSERT OR IGNORE INTO access_user_blocks SELECT user_id, seq / ${ACCESS_BLOCK_ROWS} FROM access_log WHERE user_id IS NOT NULL;
-      DROP INDEX IF EXISTS access_case;
-      DROP INDEX IF EXISTS access_user;
-    `);
-  }).immediate();
-  const { n } = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM access_log').get()!;
-  return { accessRecords: n, ms: Math.round(performance.now() - started) };
-}
 
 /** Both connections (the reader on the main thread, the writer in its thread) open the file alike. */
 export function configure(db: Database.Database): void {

@@ -2,7 +2,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId, type CaseId } from '../../shared/ids.js';
 import { RedisStore } from '../../server/store/redis.js';
-import { startRedis, type PrivateRedis } from '../support/redis.js';
+import { quietLog, startRedis, type PrivateRedis } from '../support/redis.js';
 import type { TestServer } from '../support/server.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcpProxy.js';
 import { openAs, startBrowserEnv, type UserPage } from './support.js';
@@ -22,7 +22,7 @@ beforeAll(async () => {
   // The server reaches Redis through the proxy only: an answer can be lost after Redis acted on it.
   proxy = await startTcpProxy(redis.port);
   ({ srv, browser } = await startBrowserEnv({}, { REDIS_URL: `redis://127.0.0.1:${proxy.port}`, REDIS_PREFIX: prefix }));
-  store = await RedisStore.connect(redis.url, prefix);
+  store = await RedisStore.connect(redis.url, prefix, quietLog);
 });
 afterAll(async () => {
   // A test that failed while the proxy held would leave the server waiting for Redis.

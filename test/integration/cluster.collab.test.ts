@@ -6,6 +6,7 @@ import { login, TestClient } from '../support/client.js';
 import { awarenessMessage, provider, storedText, synced, textWhere, wsOpen } from '../support/collab.js';
 import { startRedis, type PrivateRedis } from '../support/redis.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { when } from '../support/wait.js';
 
 // Two servers on one Redis, in this process, so the test can make one lag: a process that has not
 // yet applied a narrowing must not hand text typed after it to a reader the narrowing excludes
@@ -197,25 +198,20 @@ describe('P-PEER cursors across processes', () => {
     const peer = await wsOpen(a.url, docId, polCookie);
     peer.ws.send(awarenessMessage(ID, 1, { cursor: { anchor: 1, head: 1 } }));
     const stateOf = () => observer.awareness.getStates().get(ID) as { user?: { id?: string }; cursor?: { anchor: number } } | undefined;
-    const until = (pred: () => boolean): Promise<void> =>
-      new Promise((resolve) => {
-        const check = (): void => {
-          if (!pred()) return;
-          observer.awareness.off('change', check);
-          resolve();
-        };
-        observer.awareness.on('change', check);
-        check();
+    const until = (what: string, pred: () => boolean): Promise<boolean> =>
+      when(what, pred, (fn) => {
+        observer.awareness.on('change', fn);
+        return () => observer.awareness.off('change', fn);
       });
-    await until(() => stateOf()?.cursor?.anchor === 1);
+    await until('the peer\'s cursor at 1 on a', () => stateOf()?.cursor?.anchor === 1);
     // The document is loaded on b only now, after the peer's cursor went by: b has never heard of the id.
     const thief = await wsOpen(b.url, docId, await login(b.url, 'om'));
     thief.ws.send(awarenessMessage(ID, 1_000, { cursor: { anchor: 0, head: 0 } }));
     // Its own cursor after the claim: once a has that, it has had the claim (one channel, in order).
     thief.ws.send(awarenessMessage(6262, 1, { cursor: { anchor: 2, head: 2 } }));
-    await until(() => observer.awareness.getStates().has(6262));
+    await until('the thief\'s own cursor on a', () => observer.awareness.getStates().has(6262));
     peer.ws.send(awarenessMessage(ID, 2, { cursor: { anchor: 9, head: 9 } }));
-    await until(() => stateOf()?.cursor?.anchor === 9);
+    await until('the peer\'s cursor at 9 on a', () => stateOf()?.cursor?.anchor === 9);
     expect(stateOf()?.user?.id).toBe('usr_politie');
     for (const c of [peer, thief]) c.ws.terminate();
     observer.destroy();

@@ -11,7 +11,9 @@ import { login, TestClient } from '../support/client.js';
 import { runScenario, scenarios, USERS, type LeakBackend, type Scenario, type Username } from '../support/leakScenario.js';
 import { spawnServer, type ServerProcess } from '../support/process.js';
 import { progress, propertyRuns, propertySeed, timeoutFor } from '../support/property.js';
-import { startRedis, type PrivateRedis } from '../support/redis.js';
+import { quietLog, startRedis, type PrivateRedis } from '../support/redis.js';
+import { poll } from '../support/wait.js';
+import { LEAK_THREE_PROCESSES, regressionName, replaying } from '../support/regressions.js';
 
 // The foundation's leak property, run across three server processes on one Redis: users are spread
 // over the processes and move to another one when they reconnect. As on one process, the
@@ -49,7 +51,7 @@ async function freshCluster(): Promise<Cluster> {
   const prefix = newId('t');
   const env = { REDIS_URL: redis.url, REDIS_PREFIX: prefix, COMMANDS_PER_SECOND: '100000', LOG_LEVEL: 'info' };
   const procs = await Promise.all([spawnServer(env), spawnServer(env), spawnServer(env)]);
-  const store = await RedisStore.connect(redis.url, prefix);
+  const store = await RedisStore.connect(redis.url, prefix, quietLog);
   const dir = new Directory(store);
   await dir.load();
   const cursors = new Cursors(Buffer.from((await store.getMeta('cursor-key'))!, 'base64'));
@@ -73,12 +75,11 @@ const backend: LeakBackend = {
   state: async (caseId) => replay(await now().store.readEvents(caseId))!,
   async settle(caseId: CaseId, version: number) {
     // The chair always takes part, so its open answer carries each process's position.
-    for (const o of now().observers) {
-      for (;;) {
+    for (const [i, o] of now().observers.entries()) {
+      await poll(`process ${i + 1} to reach version ${version} of the case`, async () => {
         const r = await o.cmd('case:open', { caseId });
-        if (r.ok && (now().cursors.decode(caseId, (r.data as { view: CaseView }).view.cursor) ?? 0) >= version) break;
-        await new Promise((resolve) => setImmediate(resolve));
-      }
+        return r.ok && (now().cursors.decode(caseId, (r.data as { view: CaseView }).view.cursor) ?? 0) >= version;
+      }, { ms: 30_000 });
     }
   },
   orgOf: (userId: UserId) => now().dir.user(userId)!.orgId as OrgId,
@@ -94,6 +95,12 @@ async function meeting(batches: Scenario): Promise<void> {
 }
 
 describe('R-ROLE R-NEED property across processes', () => {
+  for (const r of LEAK_THREE_PROCESSES) {
+    it(regressionName(r), async () => {
+      await fc.assert(fc.asyncProperty(scenarios, meeting), replaying(r));
+    });
+  }
+
   it(
     'R-ROLE R-NEED R-GOAL R-TAKEHOME: random meetings over three processes leak nothing and every open board converges',
     async () => {

@@ -9,7 +9,7 @@ import { createLogger } from '../../server/log.js';
 import { seedDemo } from '../../server/seed/demo.js';
 import { RedisStore } from '../../server/store/redis.js';
 import type { NewEvent, StoredEvent } from '../../server/store/types.js';
-import { startRedis, type PrivateRedis } from '../support/redis.js';
+import { quietLog, startRedis, type PrivateRedis } from '../support/redis.js';
 
 /** What one process announces: recorded, so the test decides which notice reaches the other. */
 class RecordingLink implements Cluster {
@@ -58,7 +58,7 @@ let politie: Actor;
 
 beforeAll(async () => {
   redis = await startRedis();
-  store = await RedisStore.connect(redis.url, newId('t'));
+  store = await RedisStore.connect(redis.url, newId('t'), quietLog);
   await seedDemo(store);
   const log = createLogger('silent');
   const service = async (link: RecordingLink): Promise<CaseService> => {

@@ -10,8 +10,9 @@ import { RedisStore } from '../../server/store/redis.js';
 import { login, TestClient } from '../support/client.js';
 import { LeakOracle } from '../support/oracle.js';
 import { spawnServer, whenReady, type ServerProcess } from '../support/process.js';
-import { startRedis, type PrivateRedis } from '../support/redis.js';
+import { quietLog, startRedis, type PrivateRedis } from '../support/redis.js';
 import { provider, storedText, synced, textWhere } from '../support/collab.js';
+import { within } from '../support/wait.js';
 
 // Several server processes on one Redis behave as one board, rules included. As docker-compose
 // runs them: the durable Redis for the logs, a bus Redis without persistence between processes.
@@ -38,7 +39,7 @@ async function connect(p: ServerProcess, user: string): Promise<TestClient> {
 beforeAll(async () => {
   [redis, bus] = await Promise.all([startRedis({ appendOnly: true }), startRedis()]);
   await Promise.all([start(), start(), start()]);
-  store = await RedisStore.connect(redis.url, prefix);
+  store = await RedisStore.connect(redis.url, prefix, quietLog);
   caseR = (await Promise.all((await store.caseIds()).map(async (id) => ({ id, first: (await store.readEvents(id, 0, 1))[0]! }))))
     .find((x) => (x.first.payload as { title: string }).title.startsWith('Casus R.'))!.id;
 });
@@ -234,7 +235,7 @@ describe('R-ROLE R-NEED across three processes', () => {
     await Promise.all([p1, p3].map((p) => whenReady(p.url)));
     const after = await b.cmd('item:add', { caseId: caseR, phase: 'beeldvorming', text: 'Na de herstart.', visibility: { kind: 'table' } });
     expect(after.ok).toBe(true);
-    if (!store.redis.isReady) await once(store.redis, 'ready');
+    if (!store.redis.isReady) await within('the test\'s store client to be ready again', once(store.redis, 'ready'));
     const events = await store.readEvents(caseT);
     expect(events.some((e) => (e.payload as { text?: string }).text === 'Voor de herstart.')).toBe(true);
     await waitItem(viewer, 'Na de herstart.');

@@ -8,6 +8,7 @@ import { login, TestClient } from '../support/client.js';
 import { awarenessMessage, provider, synced, textWhere, updateMessage, wsOpen, type WsConn } from '../support/collab.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { rawWs } from '../support/wsframes.js';
+import { when, within } from '../support/wait.js';
 
 // P-PEER: who speaks for a cursor, and how far one writer can fill a shared text.
 // P-ALIVE: a lone co-editor stays connected.
@@ -47,25 +48,6 @@ async function wsConn(user: string, docId: string): Promise<WsConn> {
   return c;
 }
 
-function waitFor<T>(check: () => T | undefined, on: (fn: () => void) => () => void, timeoutMs = 10_000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error('timed out'));
-    }, timeoutMs);
-    const run = (): void => {
-      const v = check();
-      if (v !== undefined) {
-        clearTimeout(timer);
-        off();
-        resolve(v);
-      }
-    };
-    const off = on(run);
-    run();
-  });
-}
-
 async function newItem(text: string): Promise<string> {
   const pol = await TestClient.connect(srv.url, 'politie', cookie.politie);
   try {
@@ -91,17 +73,17 @@ describe('P-PEER: co-editing identity and fairness', () => {
       observer.awareness.on('change', fn);
       return () => observer.awareness.off('change', fn);
     };
-    expect((await waitFor(() => (stateOf()?.cursor ? stateOf() : undefined), onChange)).user?.id).toBe('usr_politie');
+    expect((await when('the peer\'s cursor', () => (stateOf()?.cursor ? stateOf() : undefined), onChange)).user?.id).toBe('usr_politie');
     // The peer drops; while it reconnects, another user speaks for its id with a higher clock.
     peer.ws.close();
     await peer.closed;
-    await waitFor(() => (stateOf() === undefined ? true : undefined), onChange);
+    await when('the dropped peer\'s state to go', () => stateOf() === undefined, onChange);
     const thief = await wsConn('om', docId);
     thief.ws.send(awarenessMessage(ID, 50, { cursor: { anchor: 0, head: 0 } }));
     // The peer is back and moves its cursor: it is its own, shown at its new place.
     const back = await wsConn('politie', docId);
     back.ws.send(awarenessMessage(ID, 2, { cursor: { anchor: 7, head: 7 } }));
-    const seen = await waitFor(() => (stateOf()?.cursor?.anchor === 7 ? stateOf() : undefined), onChange);
+    const seen = await when('the returned peer\'s cursor at 7', () => (stateOf()?.cursor?.anchor === 7 ? stateOf() : undefined), onChange);
     expect(seen!.user?.id).toBe('usr_politie');
     // The thief's claim never reached anyone.
     expect(stateOf()?.user?.id).toBe('usr_politie');
@@ -113,7 +95,12 @@ describe('P-PEER: co-editing identity and fairness', () => {
     const other = open('ggz', minutes);
     await Promise.all([synced(filler), synced(other)]);
     const refusals: number[] = [];
-    filler.messageHandlers[COLLAB_MESSAGE_REFUSED] = (_enc, dec) => refusals.push(dec.arr[dec.pos]!);
+    let told = (): void => undefined;
+    const refused = new Promise<void>((resolve) => (told = resolve));
+    filler.messageHandlers[COLLAB_MESSAGE_REFUSED] = (_enc, dec) => {
+      refusals.push(dec.arr[dec.pos]!);
+      told();
+    };
     const text = filler.doc.getText('text');
     // Filled to the cap in pieces that fit in one update each.
     const chunk = Math.floor(MAX_DOC_UPDATE_BYTES * 0.9);
@@ -121,13 +108,7 @@ describe('P-PEER: co-editing identity and fairness', () => {
     await textWhere(other.doc, (t) => t.length === MAX_MINUTES_CHARS, 30_000);
     // One character more is refused, and the writer is told why.
     text.insert(0, 'TE VEEL');
-    await waitFor(
-      () => (refusals.length > 0 ? true : undefined),
-      (fn) => {
-        const t = setInterval(fn, 5);
-        return () => clearInterval(t);
-      },
-    );
+    await within('the writer to be told its text is full', refused);
     expect(refusals).toEqual([CollabRefusal.TOO_LONG]);
     // Another participant deletes a stretch and writes in its place, within the cap.
     other.doc.getText('text').delete(0, 100);
@@ -199,8 +180,9 @@ describe('P-ALIVE: a lone co-editor stays connected', () => {
     const pings: number[] = [];
     lone.ws.on('ping', () => pings.push(Date.now()));
     const keepalives = (): number => lone.received.filter((m) => m.equals(Buffer.from([1, 1, 0]))).length;
-    await waitFor(
-      () => (pings.length >= 3 && keepalives() >= 3 ? true : undefined),
+    await when(
+      'three pings and three keepalive messages',
+      () => pings.length >= 3 && keepalives() >= 3,
       (fn) => {
         lone.ws.on('ping', fn);
         lone.ws.on('message', fn);

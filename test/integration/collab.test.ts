@@ -7,6 +7,7 @@ import { MAX_DOC_UPDATE_BYTES } from '../../shared/limits.js';
 import { login, TestClient } from '../support/client.js';
 import { provider, rawConn, synced, textWhere } from '../support/collab.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { when, within } from '../support/wait.js';
 
 // Co-editing over the y-websocket protocol, authorised per document like the item it belongs to.
 let srv: TestServer;
@@ -94,8 +95,10 @@ describe('R-NEED R-OWN co-editing of item texts', () => {
     let n = 0;
     let typing = true;
     let ackedAt = Infinity;
+    // Typing stops when the test says so, or by a deadline should the test fail on its way there.
+    const stopBy = performance.now() + 30_000;
     const typer = (async () => {
-      while (typing) {
+      while (typing && performance.now() < stopBy) {
         writer.doc.getText('text').insert(writer.doc.getText('text').length, ` M${++n}X`);
         await new Promise((r) => setImmediate(r));
       }
@@ -186,7 +189,7 @@ describe('R-NEED R-OWN co-editing of item texts', () => {
       await textWhere(b.doc, (t) => t.includes('Van A.'));
       b.doc.getText('text').delete(0, 6);
       b.doc.getText('text').insert(0, 'B:');
-      await both;
+      await within('access records of both writers\' texts', both);
     } finally {
       access.record = record;
     }
@@ -204,14 +207,17 @@ describe('R-NEED R-OWN co-editing of item texts', () => {
     const b = open('om', docId);
     await Promise.all([synced(a), synced(b)]);
     a.awareness.setLocalState({ user: { name: 'Iemand Anders', orgId: 'org_om' }, cursor: { anchor: 1, head: 1 } });
-    const seen = await new Promise<Record<string, unknown>>((resolve) => {
-      const check = () => {
+    const seen = await when(
+      'a\'s cursor in b\'s awareness',
+      () => {
         const s = b.awareness.getStates().get(a.doc.clientID);
-        if (s?.cursor) resolve(s);
-      };
-      b.awareness.on('change', check);
-      check();
-    });
+        return s?.cursor ? s : undefined;
+      },
+      (fn) => {
+        b.awareness.on('change', fn);
+        return () => b.awareness.off('change', fn);
+      },
+    );
     expect(seen.user).toEqual({ id: 'usr_politie', name: 'Jan Dijkstra', orgId: 'org_politie', colour: '#1d4ed8' });
     expect(seen.cursor).toEqual({ anchor: 1, head: 1 });
     expect(awarenessProtocol).toBeDefined();

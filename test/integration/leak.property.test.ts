@@ -7,6 +7,7 @@ import { runScenario, scenarios, USERS } from '../support/leakScenario.js';
 import { login } from '../support/client.js';
 import { progress, propertyRuns, propertySeed, timeoutFor } from '../support/property.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { LEAK_ONE_PROCESS, regressionName, replaying } from '../support/regressions.js';
 
 // Every meeting adds a case that all ten users take part in, and each connect lists them all: a
 // fresh server every RUNS_PER_SERVER meetings keeps a long run's meetings equally fast.
@@ -53,6 +54,12 @@ async function meeting(batches: Scenario): Promise<void> {
 }
 
 describe('R-ROLE R-NEED R-GOAL R-TAKEHOME property: no client ever receives what it may not see', () => {
+  for (const r of LEAK_ONE_PROCESS) {
+    it(regressionName(r), async () => {
+      await fc.assert(fc.asyncProperty(scenarios, meeting), replaying(r));
+    });
+  }
+
   it(
     'R-ROLE R-NEED R-GOAL R-TAKEHOME R-REUSE: random meetings leak nothing and every open board converges',
     async () => {

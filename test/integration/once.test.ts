@@ -5,9 +5,10 @@ import type { CommandInput } from '../../shared/schemas.js';
 import { RedisStore } from '../../server/store/redis.js';
 import { login, TestClient } from '../support/client.js';
 import { spawnServer, whenReady, type ServerProcess } from '../support/process.js';
-import { startRedis, type PrivateRedis } from '../support/redis.js';
+import { quietLog, startRedis, type PrivateRedis } from '../support/redis.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcpProxy.js';
+import { poll } from '../support/wait.js';
 
 // P-ONCE: an error answer never hides a commit. Every command carries its client's id; a retry of
 // one that committed gets its first answer, and the server says OUTCOME_UNKNOWN, not INTERNAL,
@@ -143,7 +144,7 @@ describe('P-ONCE: answers lost on the way from Redis', () => {
     // The server reaches Redis only through the proxy, which can lose an answer after Redis acted on it.
     proxy = await startTcpProxy(redis.port);
     srv = await startTestServer({ commandsPerSecond: 100_000, env: { REDIS_URL: `redis://127.0.0.1:${proxy.port}`, REDIS_PREFIX: prefix } });
-    store = await RedisStore.connect(redis.url, prefix);
+    store = await RedisStore.connect(redis.url, prefix, quietLog);
     pol = await TestClient.connect(srv.url, 'politie');
     caseR = titled(await snapshotOf(pol), 'Casus R.');
   });
@@ -214,7 +215,7 @@ describe('P-ONCE: the durable Redis killed under a stream of commands on two pro
     [redis, bus] = await Promise.all([startRedis({ appendOnly: true }), startRedis()]);
     const env = { REDIS_URL: redis.url, REDIS_BUS_URL: bus.url, REDIS_PREFIX: prefix, COMMANDS_PER_SECOND: '100000' };
     procs.push(...(await Promise.all([spawnServer(env), spawnServer(env)])));
-    store = await RedisStore.connect(redis.url, prefix);
+    store = await RedisStore.connect(redis.url, prefix, quietLog);
   });
   afterAll(async () => {
     for (const c of clients) c.close();
@@ -280,7 +281,7 @@ describe('P-ONCE: the durable Redis killed under a stream of commands on two pro
     // This test's own connection may have been reconnecting as Redis was killed: node-redis can
     // then report it ready on a dead socket (see RedisHealth.reconnect). The log is read through a new one.
     store.redis.destroy();
-    store = await RedisStore.connect(redis.url, prefix);
+    store = await RedisStore.connect(redis.url, prefix, quietLog);
 
     const open = sent.filter((s) => s.answer === 'none' || !s.answer.ok);
     const codes = open.map((s) => (s.answer === 'none' ? 'none' : s.answer.ok ? 'ok' : s.answer.error.code));
@@ -293,15 +294,18 @@ describe('P-ONCE: the durable Redis killed under a stream of commands on two pro
     const moved = [await connect(p2, 'politie'), await connect(p1, 'ggz')];
     const final = new Map<CommandId, Ack<{ itemId: ItemId }>>();
     for (const s of sent) if (s.answer !== 'none' && s.answer.ok) final.set(s.id, s.answer);
-    for (let round = 0; round < 200 && final.size < sent.length; round++) {
-      for (const s of open.filter((x) => !final.has(x.id))) {
-        const r = await moved[s.by]!.cmd('item:add', s.input, s.id).catch(() => null);
-        if (r?.ok) final.set(s.id, r);
-        else if (r && !['INTERNAL', 'UNAVAILABLE', 'OUTCOME_UNKNOWN'].includes(r.error.code)) throw new Error(`resend refused: ${r.error.code}`);
-      }
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    expect(final.size).toBe(sent.length);
+    await poll(
+      'every command without an answer to be answered when resent',
+      async () => {
+        for (const s of open.filter((x) => !final.has(x.id))) {
+          const r = await moved[s.by]!.cmd('item:add', s.input, s.id).catch(() => null);
+          if (r?.ok) final.set(s.id, r);
+          else if (r && !['INTERNAL', 'UNAVAILABLE', 'OUTCOME_UNKNOWN'].includes(r.error.code)) throw new Error(`resend refused: ${r.error.code}`);
+        }
+        return final.size === sent.length;
+      },
+      { ms: 30_000 },
+    );
     // Each exactly once, under the item id its (first or resent) answer gave.
     const logged = new Map<string, ItemId[]>();
     for (const caseId of cases) {

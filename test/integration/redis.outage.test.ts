@@ -8,6 +8,7 @@ import { DEMO_PASSWORD, login, TestClient } from '../support/client.js';
 import { rawConn } from '../support/collab.js';
 import { startRedis, type PrivateRedis } from '../support/redis.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { within } from '../support/wait.js';
 
 // Real faults under a running server on a private Redis: stopped (SIGSTOP, a hang with its
 // connections open), ended (SIGTERM), and started again still loading its data.
@@ -132,7 +133,7 @@ describe('P-REDIS: Redis down is visible at once, and a session outlives the out
     const storeClient = (srv.app.store as unknown as RedisStore).redis;
     await redis.restart({ args: ['--key-load-delay', '50', '--loading-process-events-interval-bytes', '1024'], until: 'Loading RDB' });
     // The server's connection is back, to a Redis that answers every command with LOADING.
-    if (!storeClient.isReady) await once(storeClient, 'ready');
+    if (!storeClient.isReady) await within('the store client to be ready again', once(storeClient, 'ready'));
     await expectUnavailable();
     // Still loading when all of that was answered: it was the loading that was seen.
     const probe = createClient({ url: redis.url }) as RedisClientType;

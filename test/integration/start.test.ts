@@ -14,8 +14,9 @@ import { SqliteStore } from '../../server/store/sqlite.js';
 import type { Store } from '../../server/store/types.js';
 import { TestClient } from '../support/client.js';
 import { startServerProcess, type StartingProcess } from '../support/process.js';
-import { startRedis, type PrivateRedis } from '../support/redis.js';
+import { quietLog, startRedis, type PrivateRedis } from '../support/redis.js';
 import { tempDir } from '../support/server.js';
+import { within } from '../support/wait.js';
 
 const running = new Set<StartingProcess>();
 afterEach(async () => {
@@ -38,7 +39,7 @@ async function refused(env: Record<string, string>): Promise<{ code: number | nu
     () => false,
   );
   if (listening) throw new Error(`the server started:\n${p.output()}`);
-  const { code } = await p.exited;
+  const { code } = await within('the refused start to end', p.exited, 30_000);
   return { code, stderr: p.stderr() };
 }
 
@@ -86,7 +87,7 @@ describe('P-START: a start killed while seeding the demo data leaves a store the
     },
     redis: () => {
       const prefix = newId('start');
-      return { env: { REDIS_URL: redis.url, REDIS_PREFIX: prefix }, open: (): Promise<Store> => RedisStore.connect(redis.url, prefix) };
+      return { env: { REDIS_URL: redis.url, REDIS_PREFIX: prefix }, open: (): Promise<Store> => RedisStore.connect(redis.url, prefix, quietLog) };
     },
   };
   it.each(Object.keys(stores) as (keyof typeof stores)[])('%s', async (kind) => {

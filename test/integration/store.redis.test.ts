@@ -4,8 +4,9 @@ import { newCommandId, newId, type CaseId, type OrgId, type UserId } from '../..
 import { COMMAND_ANSWER_KEEP_MS, LOGIN_DEVICE_TRUST_MS, LOGIN_THROTTLE_ACCOUNT } from '../../shared/limits.js';
 import { OutcomeUnknownError, type AccessRecord, type NewEvent } from '../../server/store/types.js';
 import { RedisStore } from '../../server/store/redis.js';
-import { startRedis, type PrivateRedis } from '../support/redis.js';
+import { quietLog, startRedis, type PrivateRedis } from '../support/redis.js';
 import { runStoreContract } from '../support/store.contract.js';
+import { poll } from '../support/wait.js';
 
 let redis: PrivateRedis;
 beforeAll(async () => {
@@ -17,15 +18,15 @@ afterAll(async () => redis?.stop());
 runStoreContract('Redis', async () => {
   const prefix = newId('t');
   return {
-    store: await RedisStore.connect(redis.url, prefix),
-    reopen: () => RedisStore.connect(redis.url, prefix),
+    store: await RedisStore.connect(redis.url, prefix, quietLog),
+    reopen: () => RedisStore.connect(redis.url, prefix, quietLog),
   };
 });
 
 // Scripts run by their SHA1; a Redis that lost its script cache (a restart) gets the text once.
 describe('Redis scripts after a restart emptied the script cache', () => {
   it('an append after SCRIPT FLUSH is applied exactly once', async () => {
-    const store = await RedisStore.connect(redis.url, newId('t'));
+    const store = await RedisStore.connect(redis.url, newId('t'), quietLog);
     try {
       const caseId = newId<CaseId>('cs');
       const event: NewEvent = { type: 'test.event', payload: { n: 1 }, at: new Date().toISOString(), actorUserId: 'usr_a' as UserId, actorOrgId: 'org_a' as OrgId };
@@ -57,7 +58,7 @@ const accessRecordOf = (caseId: CaseId, operation: string): AccessRecord => ({
 // Redis does not roll a script back when a command in it fails: the events go in last.
 describe('R-FILE: an append that fails inside Redis', () => {
   it('R-FILE: leaves no event without its access record', async () => {
-    const store = await RedisStore.connect(redis.url, newId('t'));
+    const store = await RedisStore.connect(redis.url, newId('t'), quietLog);
     try {
       const caseId = newId<CaseId>('cs');
       const event: NewEvent = { type: 'test.event', payload: { n: 1 }, at: new Date().toISOString(), actorUserId: 'usr_a' as UserId, actorOrgId: 'org_a' as OrgId };
@@ -83,7 +84,7 @@ describe('P-ONCE: which failed appends may have committed', () => {
 
   it('P-ONCE: an append sent to a Redis that then died unanswered is an unknown outcome', async () => {
     const own = await startRedis();
-    const store = await RedisStore.connect(own.url, newId('t'));
+    const store = await RedisStore.connect(own.url, newId('t'), quietLog);
     const watcher = createClient({ url: own.url });
     // Expected while the test stops or kills Redis; unheard, an 'error' would end the run.
     watcher.on('error', () => undefined);
@@ -93,7 +94,7 @@ describe('P-ONCE: which failed appends may have committed', () => {
       // Writes held: the append reaches Redis and waits there, unanswered.
       await watcher.sendCommand(['CLIENT', 'PAUSE', '60000', 'WRITE']);
       const append = store.appendEvents(caseId, 0, [event()], [], { userId: 'usr_a' as UserId, commandId: newCommandId(), answer: 'null', at: Date.now() }).catch((e: unknown) => e);
-      while (!String(await watcher.sendCommand(['CLIENT', 'LIST'])).includes('cmd=evalsha')) await new Promise((r) => setImmediate(r));
+      await poll('the held append to reach Redis (CLIENT LIST shows its evalsha)', async () => String(await watcher.sendCommand(['CLIENT', 'LIST'])).includes('cmd=evalsha'));
       await own.restart({ signal: 'SIGKILL' });
       expect(await append).toBeInstanceOf(OutcomeUnknownError);
     } finally {
@@ -104,7 +105,7 @@ describe('P-ONCE: which failed appends may have committed', () => {
   });
 
   it('P-ONCE: an append on a closed client was never sent: a plain failure', async () => {
-    const store = await RedisStore.connect(redis.url, newId('t'));
+    const store = await RedisStore.connect(redis.url, newId('t'), quietLog);
     await store.close();
     const refused = await store.appendEvents(newId<CaseId>('cs'), 0, [event()]).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(Error);
@@ -112,7 +113,7 @@ describe('P-ONCE: which failed appends may have committed', () => {
   });
 
   it('P-ONCE: a command record lives no longer than COMMAND_ANSWER_KEEP_MS in Redis either', async () => {
-    const store = await RedisStore.connect(redis.url, newId('t'));
+    const store = await RedisStore.connect(redis.url, newId('t'), quietLog);
     try {
       const commandId = newCommandId();
       await store.appendEvents(newId<CaseId>('cs'), 0, [event()], [], { userId: 'usr_a' as UserId, commandId, answer: 'null', at: Date.now() });
@@ -125,36 +126,9 @@ describe('P-ONCE: which failed appends may have committed', () => {
   });
 });
 
-// R-FILE: records written in the two earlier layouts stay in the log, before the newer ones.
-describe('R-FILE: access records of earlier Redis layouts are still read', () => {
-  it('R-FILE: first-layout copies, second-layout records and groups, per case, per person and in all', async () => {
-    const prefix = newId('t');
-    const store = await RedisStore.connect(redis.url, prefix);
-    try {
-      const k = store.keyNames;
-      const caseId = 'cs_old' as CaseId;
-      const rec = (operation: string): AccessRecord => accessRecordOf(caseId, operation);
-      const first = rec('eerste');
-      for (const key of [k.legacyAccess, k.legacyAccessByCase(caseId), k.legacyAccessByUser('usr_a')]) await store.redis.rPush(key, JSON.stringify(first));
-      const second = rec('tweede');
-      const fields = ['at', 'action', 'operation', 'caseId', 'itemId', 'userId', 'orgId', 'role', 'purpose', 'address', 'outcome'] as const;
-      await store.redis.hSet(k.accessRecords, '1', JSON.stringify(fields.map((f) => second[f])));
-      await store.redis.set(k.accessSeq, '1');
-      for (const key of [k.accessByCase(caseId), k.accessByUser('usr_a')]) await store.redis.rPush(key, '1');
-      const third = rec('derde');
-      await store.appendAccess([third]);
-      expect(await store.readAccess({ caseId })).toEqual([first, second, third]);
-      expect(await store.readAccess({ userId: 'usr_a' as UserId })).toEqual([first, second, third]);
-      expect(await store.readAccess({})).toEqual([first, second, third]);
-    } finally {
-      await store.close();
-    }
-  });
-});
-
 describe('P-THROTTLE: Redis login buckets and known devices', () => {
   it('P-THROTTLE: keeps moments to the millisecond and lets each key expire with its window or trust', async () => {
-    const store = await RedisStore.connect(redis.url, newId('t'));
+    const store = await RedisStore.connect(redis.url, newId('t'), quietLog);
     try {
       const t = Date.UTC(2026, 10, 29, 10, 0, 0, 123);
       const key = store.keyNames.loginThrottle('k');

@@ -7,7 +7,7 @@ import { COMMAND_ANSWER_KEEP_MS } from '../../shared/limits.js';
 import { SqliteStore, type Checkpoint } from '../../server/store/sqlite.js';
 import { SqliteWriter } from '../../server/store/sqliteWriter.js';
 import { failure, mayHaveCommitted, toError } from '../../server/store/sqliteWrites.js';
-import { OutcomeUnknownError, type AccessRecord, type CommandRecord } from '../../server/store/types.js';
+import { OutcomeUnknownError, type CommandRecord } from '../../server/store/types.js';
 import { runStoreContract } from '../support/store.contract.js';
 import { tempDir } from '../support/server.js';
 
@@ -59,101 +59,6 @@ describe('SQLite write-ahead log', () => {
       expect((await store.readEvents(caseId)).map((e) => (e.payload as { n: number }).n)).toEqual(Array.from({ length: version }, (_, i) => i + 1));
     } finally {
       await store.close();
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  });
-});
-
-describe('SQLite access log written before the block indexes', () => {
-  const OLD_LAYOUT = `CREATE TABLE IF NOT EXISTS access_log (
-      seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, action TEXT NOT NULL, operation TEXT NOT NULL,
-      case_id TEXT, item_id TEXT, user_id TEXT, org_id TEXT, role TEXT NOT NULL, purpose TEXT NOT NULL,
-      address TEXT NOT NULL, outcome TEXT NOT NULL);
-    CREATE INDEX IF NOT EXISTS access_case ON access_log (case_id, seq);
-    CREATE INDEX IF NOT EXISTS access_user ON access_log (user_id, seq);`;
-  const record = (i: number, caseId: string | null, userId: string | null): AccessRecord => ({
-    at: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
-    action: 'read',
-    operation: 'case:patch',
-    caseId: caseId as CaseId | null,
-    itemId: null,
-    userId: userId as UserId | null,
-    orgId: 'org_a' as OrgId,
-    role: 'deelnemer',
-    purpose: 'casusoverleg',
-    address: '10.0.0.1',
-    outcome: 'ok',
-  });
-  /** Writes as a version before the block indexes did: rows only, its indexes kept by SQLite. */
-  const writeOld = (file: string, records: AccessRecord[]): void => {
-    const old = new Database(file);
-    old.exec(OLD_LAYOUT);
-    const insert = old.prepare(
-      'INSERT INTO access_log (at, action, operation, case_id, item_id, user_id, org_id, role, purpose, address, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    );
-    old.transaction(() => {
-      for (const r of records) insert.run(r.at, r.action, r.operation, r.caseId, r.itemId, r.userId, r.orgId, r.role, r.purpose, r.address, r.outcome);
-    })();
-    old.close();
-  };
-  const oldIndexes = (file: string): unknown[] => {
-    const db = new Database(file, { readonly: true });
-    try {
-      return db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name IN ('access_case', 'access_user')").all();
-    } finally {
-      db.close();
-    }
-  };
-
-  it('R-FILE: a file with an index entry per record is read alike after opening, also after an older version wrote to it again', async () => {
-    const dir = tempDir();
-    const file = path.join(dir, 'store.sqlite');
-    try {
-      const records = Array.from({ length: 6_000 }, (_, i) => record(i, i % 5 === 4 ? null : `cs_${i % 3}`, i % 11 === 0 ? null : `usr_${i % 4}`));
-      writeOld(file, records);
-
-      let store = new SqliteStore(file);
-      expect(store.migrated?.accessRecords).toBe(6_000);
-      const byCase = async (caseId: string) => store.readAccess({ caseId: caseId as CaseId, limit: 100_000 });
-      const byUser = async (userId: string) => store.readAccess({ userId: userId as UserId, limit: 100_000 });
-      try {
-        expect(await byCase('cs_1')).toEqual(records.filter((r) => r.caseId === 'cs_1'));
-        expect(await byUser('usr_2')).toEqual(records.filter((r) => r.userId === 'usr_2'));
-        // Records written now land in blocks of their own: the filler takes the log into a third
-        // block, where cs_1 and usr_2 then have their only record.
-        const filler = Array.from({ length: 2_500 }, (_, i) => record(6_000 + i, 'cs_filler', 'usr_filler'));
-        const late = record(9_000, 'cs_1', 'usr_2');
-        await store.appendAccess([...filler, late]);
-        records.push(...filler, late);
-        expect((await byCase('cs_1')).at(-1)).toEqual(late);
-        expect((await byUser('usr_2')).at(-1)).toEqual(late);
-      } finally {
-        await store.close();
-      }
-      expect(oldIndexes(file)).toEqual([]);
-
-      // An older version opens the file again: it makes its indexes anew and writes rows without
-      // blocks. The next opening fills them in.
-      const older = [record(10_000, 'cs_1', 'usr_2'), record(10_001, 'cs_old', 'usr_old')];
-      writeOld(file, older);
-      records.push(...older);
-      expect(oldIndexes(file)).toHaveLength(2);
-      store = new SqliteStore(file);
-      try {
-        expect(store.migrated?.accessRecords).toBe(records.length);
-        expect(await byCase('cs_1')).toEqual(records.filter((r) => r.caseId === 'cs_1'));
-        expect(await byUser('usr_2')).toEqual(records.filter((r) => r.userId === 'usr_2'));
-        expect(await byCase('cs_old')).toEqual([older[1]]);
-        expect(await store.readAccess({ limit: 100_000 })).toEqual(records);
-      } finally {
-        await store.close();
-      }
-      expect(oldIndexes(file)).toEqual([]);
-      // Nothing left to convert.
-      store = new SqliteStore(file);
-      expect(store.migrated).toBeNull();
-      await store.close();
-    } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });

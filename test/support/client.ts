@@ -78,7 +78,7 @@ export class TestClient {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((x) => x.timer !== timer);
-        reject(new Error(`${this.username}: timed out waiting for a message`));
+        reject(new Error(`${this.username}: waited ${timeoutMs} ms for a message where ${pred.toString()}`));
       }, timeoutMs);
       this.waiters.push({ pred, resolve, reject, timer });
     });

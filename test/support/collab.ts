@@ -6,6 +6,7 @@ import * as Y from 'yjs';
 import { COLLAB_PATH } from '../../shared/protocol.js';
 import type { CaseId } from '../../shared/ids.js';
 import type { Store } from '../../server/store/types.js';
+import { WAIT_MS, when } from './wait.js';
 
 /** A stock y-websocket provider in Node, authenticated by the session cookie like a browser. */
 export function provider(url: string, docId: string, cookie: string, doc = new Y.Doc()): WebsocketProvider {
@@ -21,17 +22,12 @@ export function provider(url: string, docId: string, cookie: string, doc = new Y
   });
 }
 
-export function synced(p: WebsocketProvider): Promise<void> {
-  if (p.synced) return Promise.resolve();
-  return new Promise((resolve) => {
-    const on = (s: boolean): void => {
-      if (s) {
-        p.off('sync', on);
-        resolve();
-      }
-    };
-    p.on('sync', on);
-  });
+export function synced(p: WebsocketProvider, ms = WAIT_MS): Promise<void> {
+  const subscribe = (fn: () => void): (() => void) => {
+    p.on('sync', fn);
+    return () => p.off('sync', fn);
+  };
+  return when(`the provider of ${p.roomname} to sync`, () => p.synced, subscribe, ms).then(() => undefined);
 }
 
 /** Resolves once the document's text satisfies the predicate (checked on every change). */
@@ -41,7 +37,7 @@ export function textWhere(doc: Y.Doc, pred: (t: string) => boolean, timeoutMs = 
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       text.unobserve(on);
-      reject(new Error(`timed out; text is ${JSON.stringify(text.toString())}`));
+      reject(new Error(`waited ${timeoutMs} ms for a text where ${pred.toString()}; text is ${JSON.stringify(text.toString())}`));
     }, timeoutMs);
     const on = (): void => {
       if (pred(text.toString())) {

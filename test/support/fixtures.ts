@@ -55,7 +55,6 @@ export function item(id: string, orgId: string, visibility: Visibility = { kind:
     textDocId: `doc_${id}`,
     createdAt: 't',
     updatedAt: 't',
-    changedInVersion: 1,
     ...extra,
   };
 }

@@ -2,6 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
+/** A server process starts in a few seconds; on a busy machine in several. */
+const PROCESS_WAIT_MS = 30_000;
 
 export interface ServerProcess {
   proc: ChildProcess;
@@ -28,10 +30,12 @@ export function spawnServer(env: Record<string, string>): Promise<ServerProcess>
     proc.once('exit', (code, signal) => resolve({ code, signal })),
   );
   return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`waited ${PROCESS_WAIT_MS} ms for the server to listen:\n${out}`)), PROCESS_WAIT_MS);
     const onData = (chunk: Buffer): void => {
       out += chunk.toString();
       const m = /"port":(\d+)/.exec(out);
       if (m) {
+        clearTimeout(timer);
         proc.stdout!.off('data', onData);
         proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
         const port = Number(m[1]);
@@ -50,7 +54,10 @@ export function spawnServer(env: Record<string, string>): Promise<ServerProcess>
     };
     proc.stdout!.on('data', onData);
     proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-    void exited.then(({ code, signal }) => reject(new Error(`server exited (${code ?? signal}) before listening:\n${out}`)));
+    void exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited (${code ?? signal}) before listening:\n${out}`));
+    });
   });
 }
 
@@ -60,8 +67,8 @@ export interface StartingProcess {
   output: () => string;
   stderr: () => string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** Resolves once the output matches; rejects if the process ends first. */
-  waitFor(pattern: RegExp): Promise<RegExpExecArray>;
+  /** Resolves once the output matches; rejects if the process ends first, or after `ms`. */
+  waitFor(pattern: RegExp, ms?: number): Promise<RegExpExecArray>;
   kill(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
@@ -97,11 +104,15 @@ export function startServerProcess(env: Record<string, string>): StartingProcess
     output: () => out,
     stderr: () => err,
     exited,
-    waitFor(pattern) {
+    waitFor(pattern, ms = PROCESS_WAIT_MS) {
       return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          if (watchers.delete(check)) reject(new Error(`waited ${ms} ms for the server to print ${pattern}:\n${out}`));
+        }, ms);
         const check = (): void => {
           const m = pattern.exec(out);
           if (!m) return;
+          clearTimeout(timer);
           watchers.delete(check);
           resolve(m);
         };
@@ -109,6 +120,7 @@ export function startServerProcess(env: Record<string, string>): StartingProcess
         check();
         void exited.then(({ code, signal }) => {
           if (!watchers.delete(check)) return;
+          clearTimeout(timer);
           reject(new Error(`server exited (${code ?? signal}) before printing ${pattern}:\n${out}`));
         });
       });
@@ -125,10 +137,12 @@ export function startServerProcess(env: Record<string, string>): StartingProcess
  * a process answers UNAVAILABLE until its connections are back and answered; a test that goes on
  * at once waits for this first, as a client retries.
  */
-export async function whenReady(url: string): Promise<void> {
+export async function whenReady(url: string, ms = PROCESS_WAIT_MS): Promise<void> {
+  const until = performance.now() + ms;
   for (;;) {
     const res = await fetch(`${url}/healthz/ready`).catch(() => null);
     if (res?.status === 200) return;
+    if (performance.now() >= until) throw new Error(`waited ${ms} ms for ${url} to be ready (last answer: ${res ? res.status : 'none'})`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

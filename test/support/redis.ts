@@ -3,6 +3,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { createLogger } from '../../server/log.js';
+
+/** For stores and links that tests open beside a server: their Redis errors are expected (a test stops Redis). */
+export const quietLog = createLogger('silent');
 
 export interface PrivateRedis {
   url: string;
@@ -20,6 +24,9 @@ export interface PrivateRedis {
   /** Sends the server a signal: SIGSTOP makes it hang with its connections open, SIGCONT resumes it. */
   signal(sig: NodeJS.Signals): void;
 }
+
+/** A redis-server starts in milliseconds; loading a test's data (slowed on purpose) takes seconds. */
+const REDIS_WAIT_MS = 30_000;
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -57,8 +64,22 @@ function launch(port: number, dir: string, appendOnly: boolean, args: string[] =
   const logged = (text: string): Promise<void> =>
     new Promise((resolve, reject) => {
       if (out.includes(text)) return resolve();
-      waiters.push({ text, resolve });
-      proc.once('exit', (code) => reject(new Error(`redis-server exited (${code}) before logging ${text}: ${out}`)));
+      const waiter = {
+        text,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      const timer = setTimeout(() => {
+        if (waiters.includes(waiter)) waiters.splice(waiters.indexOf(waiter), 1);
+        reject(new Error(`waited ${REDIS_WAIT_MS} ms for redis-server to log ${text}: ${out}`));
+      }, REDIS_WAIT_MS);
+      waiters.push(waiter);
+      proc.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`redis-server exited (${code}) before logging ${text}: ${out}`));
+      });
     });
   return logged(until).then(() => ({ proc, logged }));
 }
