@@ -49,9 +49,11 @@ export class Delivery {
 
   /** After a commit: each open board gets its own patch; each affected user its case list entry. */
   deliver({ caseId, before, after, touched }: Committed): void {
+    const touchedNow = { meta: touched.meta, items: [...touched.items] };
+    // Co-editing entries change no board: nothing to project, send or log (the documents carry them).
+    if (!touchedNow.meta && touchedNow.items.length === 0) return;
     const { io, d } = this.ctx;
     const cursor = d.cursors.encode(caseId, after.version);
-    const touchedNow = { meta: touched.meta, items: [...touched.items] };
     // Built once per user; sockets whose patches are identical (same rights) share one packet,
     // encoded once, so a case watched by many costs one projection per kind of viewer.
     const perUser = new Map<UserId, { ops: PatchOp[]; packet: { ops: PatchOp[]; socketIds: string[] } | null; revoked: boolean }>();
