@@ -239,7 +239,7 @@ export class RedisHealth implements LinkHealth {
 }
 
 /** Store calls that change nothing: when their answer is lost, nothing was applied. */
-const READS = new Set<string>([
+const READS = new Set<string>(((names: (keyof Store)[]) => names)([
   'commandAnswer',
   'readEvents',
   'caseIds',
@@ -249,9 +249,9 @@ const READS = new Set<string>([
   'getSession',
   'isLoginDevice',
   'readAccess',
-  'readDocUpdates',
+  'readDocSnapshot',
   'getMeta',
-]);
+]));
 
 /**
  * The store with every call run through `health.guard`. Any method (also one added to the Store
