@@ -4,7 +4,7 @@ import { participationOf } from '../../shared/rules/access.js';
 import { ACCESS_LOG_RETRY_MS, MAX_ACCESS_BACKLOG_RECORDS } from '../../shared/limits.js';
 import type { Logger } from '../log.js';
 import type { LinkHealth } from '../store/health.js';
-import type { AccessRecord, Store } from '../store/types.js';
+import type { AccessLogStore, AccessRecord } from '../store/types.js';
 
 /** Who acts, and from where: what every access-log record needs besides the action itself. */
 export interface Actor {
@@ -70,7 +70,7 @@ export class AccessLog {
    *   is waited for to know it; once it is back, what is kept is written at once.
    */
   constructor(
-    private readonly store: Store,
+    private readonly store: AccessLogStore,
     private readonly log: Logger,
     private readonly links: readonly LinkHealth[] = [],
   ) {

@@ -6,14 +6,14 @@ import type { Directory as DirectoryView, Me } from '../../shared/protocol.js';
 import { LoginSchema } from '../../shared/schemas.js';
 import type { Directory } from '../directory/directory.js';
 import { HttpError, parseBody } from '../http/errors.js';
-import type { AccessRecord, Store } from '../store/types.js';
+import type { AccessRecord, SessionStore } from '../store/types.js';
 import type { AccessLog } from '../audit/accessLog.js';
 import { DUMMY_HASH_PROMISE, verifyPassword } from './passwords.js';
 import { SESSION_COOKIE, type Session, type Sessions } from './sessions.js';
 import { LoginThrottle } from './throttle.js';
 
 export interface AuthDeps {
-  store: Store;
+  store: SessionStore;
   dir: Directory;
   sessions: Sessions;
   access: AccessLog;

@@ -5,7 +5,7 @@ import type { UserId } from '../../shared/ids.js';
 import { SESSION_IDLE_MS, SESSION_MAX_AGE_MS } from '../../shared/limits.js';
 import type { Directory } from '../directory/directory.js';
 import { RepeatedErrorLog, type Logger } from '../log.js';
-import type { Store } from '../store/types.js';
+import type { SessionStore } from '../store/types.js';
 
 export const SESSION_COOKIE = 'cb_session';
 
@@ -37,7 +37,7 @@ export class Sessions {
   private readonly touchErrors: RepeatedErrorLog;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: SessionStore,
     private readonly dir: Directory,
     log: Logger,
     private readonly now: () => number = Date.now,

@@ -4,7 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Response } from 'express';
 import type { UserId } from '../../shared/ids.js';
 import { LOGIN_DEVICE_TRUST_MS, LOGIN_THROTTLE_ACCOUNT, LOGIN_THROTTLE_ADDRESS, LOGIN_THROTTLE_DEVICE } from '../../shared/limits.js';
-import type { LoginBucket, Store } from '../store/types.js';
+import type { LoginBucket, SessionStore } from '../store/types.js';
 import { readCookie } from './sessions.js';
 
 /** Set at each login; says "this browser logged in to this account before". */
@@ -53,7 +53,7 @@ export type LoginAttempt =
  */
 export class LoginThrottle {
   constructor(
-    private readonly store: Store,
+    private readonly store: SessionStore,
     private readonly now: () => number,
     private readonly cookieSecure: boolean,
   ) {}

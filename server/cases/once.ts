@@ -3,7 +3,7 @@ import { appError } from '../../shared/errors.js';
 import { CaseIdSchema, ConsentIdSchema, ItemIdSchema, type CommandId, type UserId } from '../../shared/ids.js';
 import type { Ack } from '../../shared/protocol.js';
 import type { CommandName } from '../../shared/schemas.js';
-import type { CommandRecord, Store } from '../store/types.js';
+import type { CommandRecord, EventLog } from '../store/types.js';
 
 /** What a committed command answered, as its record keeps it for a retry. */
 const CommandAnswerRow = z.strictObject({
@@ -50,7 +50,7 @@ export class CommandOnce {
   private readonly running = new Map<string, { name: CommandName; answer: Promise<Ack<unknown>> }>();
 
   constructor(
-    private readonly store: Store,
+    private readonly store: EventLog,
     private readonly now: () => number = Date.now,
   ) {}
 

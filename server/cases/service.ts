@@ -16,8 +16,8 @@ import {
   VersionConflictError,
   type AccessRecord,
   type CommandRecord,
+  type EventLog,
   type NewEvent,
-  type Store,
   type StoredEvent,
 } from '../store/types.js';
 import { authorizeCaseCommand, caseCommand, COMMANDS, type CaseCommandName } from './commands/index.js';
@@ -99,7 +99,7 @@ export class CaseService {
   private readonly once: CommandOnce;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: EventLog,
     private readonly dir: Directory,
     private readonly access: AccessLog,
     private readonly log: Logger,

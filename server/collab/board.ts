@@ -5,7 +5,7 @@ import { accessRecord, type AccessLog, type Actor } from '../audit/accessLog.js'
 import type { CaseService } from '../cases/service.js';
 import type { Directory } from '../directory/directory.js';
 import type { Logger } from '../log.js';
-import type { Store } from '../store/types.js';
+import type { DocStore, EventLog } from '../store/types.js';
 import type { CollabDoc } from './doc.js';
 import { readStoredDoc, textOf } from './stored.js';
 
@@ -25,7 +25,7 @@ export const newBurst = (): Burst => ({ timer: null, inserted: 0, deleted: 0 });
  */
 export class BoardLink {
   constructor(
-    private readonly d: { cases: CaseService; access: AccessLog; dir: Directory; store: Store; log: Logger },
+    private readonly d: { cases: CaseService; access: AccessLog; dir: Directory; store: DocStore & EventLog; log: Logger },
     private readonly burstMs = EDIT_BURST_MS,
   ) {}
 

@@ -16,7 +16,7 @@ import type { Cluster } from '../cluster/cluster.js';
 import type { Directory } from '../directory/directory.js';
 import type { Logger } from '../log.js';
 import { unavailability } from '../store/health.js';
-import type { Store } from '../store/types.js';
+import type { DocStore, EventLog } from '../store/types.js';
 import { BoardLink } from './board.js';
 import { Connections, WS_INTERNAL_ERROR, type Conn } from './connections.js';
 import { applyRelayedCursors } from './cursors.js';
@@ -26,7 +26,7 @@ import { DocWrites } from './writes.js';
 import { awarenessMessage, MESSAGE_AWARENESS, updateMessage } from './wire.js';
 
 export interface CollabDeps {
-  store: Store;
+  store: DocStore & EventLog;
   sessions: Sessions;
   sessionEnds: SessionEnds;
   cases: CaseService;

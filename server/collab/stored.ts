@@ -2,7 +2,7 @@ import * as Y from 'yjs';
 import type { CaseId } from '../../shared/ids.js';
 import { CaseEventSchemas } from '../cases/events.js';
 import type { CaseService } from '../cases/service.js';
-import type { Store } from '../store/types.js';
+import type { DocStore, EventLog } from '../store/types.js';
 
 /** A document as the store holds it at its case's current position. */
 export interface StoredDoc {
@@ -18,7 +18,7 @@ export interface StoredDoc {
  * Reads a document: its snapshot and the accepted entries of it after the snapshot, up to the
  * case's position here. Only inside the case's queue, so the position does not move meanwhile.
  */
-export async function readStoredDoc(store: Store, cases: CaseService, caseId: CaseId, docId: string): Promise<StoredDoc> {
+export async function readStoredDoc(store: DocStore & EventLog, cases: CaseService, caseId: CaseId, docId: string): Promise<StoredDoc> {
   const position = cases.get(caseId)?.version ?? 0;
   const snap = await store.readDocSnapshot(docId);
   const from = Math.min(snap?.version ?? 0, position);

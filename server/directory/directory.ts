@@ -1,7 +1,7 @@
 import type { Organisation, Table, User } from '../../shared/domain.js';
 import type { OrgId, TableId, UserId } from '../../shared/ids.js';
 import type { DirectoryLookup } from '../../shared/rules/commands.js';
-import type { Store, UserRecord } from '../store/types.js';
+import type { DirectoryStore, UserRecord } from '../store/types.js';
 
 /**
  * The house's organisations, people and tables, held in memory for the rule functions and kept in
@@ -14,7 +14,7 @@ export class Directory implements DirectoryLookup {
   private tables = new Map<TableId, Table>();
 
   constructor(
-    private readonly store: Store,
+    private readonly store: DirectoryStore,
     /** Called after every change, so other processes reload. */
     private readonly changed: () => void = () => undefined,
   ) {}

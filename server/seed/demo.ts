@@ -4,7 +4,10 @@ import { hashPassword } from '../auth/passwords.js';
 import type { Logger } from '../log.js';
 import type { CaseEvent } from '../cases/events.js';
 import { textUpdate } from '../collab/text.js';
-import { VersionConflictError, type Store } from '../store/types.js';
+import { VersionConflictError, type DirectoryStore, type EventLog, type MetaStore } from '../store/types.js';
+
+/** What seeding writes: the directory, the demo cases' logs, and the marks of what is done. */
+type SeedStore = DirectoryStore & EventLog & MetaStore;
 
 /** The password of every demo account (README lists the accounts). */
 export const DEMO_PASSWORD = 'casusbord-demo';
@@ -151,7 +154,7 @@ const CASES: DemoCase[] = [
  * round trips apart, that change would be undone; the hash is made before the read to keep that
  * moment short.)
  */
-export async function seedDemo(store: Store, opts: { halfway?: () => Promise<void> } = {}): Promise<void> {
+export async function seedDemo(store: SeedStore, opts: { halfway?: () => Promise<void> } = {}): Promise<void> {
   const orgs = new Set((await store.listOrgs()).map((o) => o.id));
   for (const [id, name, shortName, colour, kind, signed] of ORGS) {
     if (orgs.has(id)) continue;
@@ -242,7 +245,7 @@ export async function seedDemo(store: Store, opts: { halfway?: () => Promise<voi
  * what is missing), and the mark that it is done is written last. A start that dies half-way thus
  * leaves a store the next start completes; several processes starting on one store each finish it.
  */
-export async function ensureDemoData(store: Store, log: Logger, opts: { holdHalfway?: boolean } = {}): Promise<void> {
+export async function ensureDemoData(store: SeedStore, log: Logger, opts: { holdHalfway?: boolean } = {}): Promise<void> {
   if (await store.getMeta('seeded')) return;
   await seedDemo(store, opts.holdHalfway ? { halfway: () => holdUntilKilled(log) } : {});
   await store.initMeta('seeded', new Date().toISOString());

@@ -117,10 +117,16 @@ export interface AccessQuery {
 }
 
 /**
- * Everything Casusbord keeps. SQLite now, Redis for scale-out: both run the one contract suite in
- * test/support/store.contract.ts. Methods are async so a networked store fits the same shape.
+ * Everything Casusbord keeps, as the few parts its consumers need: each depends on the smallest
+ * of them. SQLite now, Redis for scale-out: both implement all of them and run the one contract
+ * suite in test/support/store.contract.ts. Methods are async so a networked store fits the same shape.
  */
-export interface Store {
+export interface Store extends EventLog, DirectoryStore, SessionStore, AccessLogStore, DocStore, MetaStore {
+  close(): Promise<void>;
+}
+
+/** The case logs: events and co-editing entries, with the commands that appended them (P-ONCE). */
+export interface EventLog {
   /**
    * Appends atomically if the log is at `expectedVersion`; the access records and the command's
    * record go in the same commit. A command recorded before (and still kept) appends nothing:
@@ -133,14 +139,20 @@ export interface Store {
   /** Events with afterVersion < version <= upToVersion, in order. */
   readEvents(caseId: CaseId, afterVersion?: number, upToVersion?: number): Promise<StoredEvent[]>;
   caseIds(): Promise<CaseId[]>;
+}
 
+/** Organisations, people and tables. */
+export interface DirectoryStore {
   listOrgs(): Promise<Organisation[]>;
   putOrg(org: Organisation): Promise<void>;
   listUsers(): Promise<UserRecord[]>;
   putUser(user: UserRecord): Promise<void>;
   listTables(): Promise<Table[]>;
   putTable(table: Table): Promise<void>;
+}
 
+/** Sessions, and what logins leave behind: throttled failures and known devices. */
+export interface SessionStore {
   putSession(s: SessionRecord): Promise<void>;
   getSession(idHash: string): Promise<SessionRecord | undefined>;
   /** Moves last-seen forward; never brings back a session deleted meanwhile. */
@@ -162,23 +174,29 @@ export interface Store {
   /** The device (sha256 of its cookie) logged in to the account: it stays known until now + trustMs. */
   rememberLoginDevice(deviceHash: string, userId: UserId, now: number, trustMs: number): Promise<void>;
   isLoginDevice(deviceHash: string, userId: UserId, now: number): Promise<boolean>;
+}
 
+/** The NEN 7513 access log (change records also go in with the events: EventLog.appendEvents). */
+export interface AccessLogStore {
   appendAccess(records: AccessRecord[]): Promise<void>;
   readAccess(q: AccessQuery): Promise<AccessRecord[]>;
+}
 
-  /**
-   * Collaborative text: a document's snapshot, its Yjs state as of the case log's `version`
-   * (the entries after it are in the log). A snapshot only moves forward: one at a version not past
-   * the stored one is not kept (false).
-   */
+/**
+ * Collaborative text: a document's snapshot, its Yjs state as of the case log's `version`
+ * (the entries after it are in the log).
+ */
+export interface DocStore {
+  /** A snapshot only moves forward: one at a version not past the stored one is not kept (false). */
   putDocSnapshot(docId: string, snapshot: DocSnapshot): Promise<boolean>;
   readDocSnapshot(docId: string): Promise<DocSnapshot | undefined>;
+}
 
+/** Small values the server keeps once per store (the cursor key, whether the demo is seeded). */
+export interface MetaStore {
   getMeta(key: string): Promise<string | undefined>;
   /** Sets the key only when it is absent; returns the value that is now stored. */
   initMeta(key: string, value: string): Promise<string>;
-
-  close(): Promise<void>;
 }
 
 /** A document's Yjs state as of one position of its case log. */

@@ -5,7 +5,7 @@ import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { COLLAB_PATH } from '../../shared/protocol.js';
 import type { CaseId } from '../../shared/ids.js';
-import type { Store } from '../../server/store/types.js';
+import type { DocStore, EventLog } from '../../server/store/types.js';
 import { WAIT_MS, when } from './wait.js';
 
 /** A stock y-websocket provider in Node, authenticated by the session cookie like a browser. */
@@ -111,7 +111,7 @@ export function updateMessage(update: Uint8Array): Buffer {
 }
 
 /** A document's text as the store holds it: its snapshot and the case log's entries of it after that. */
-export async function storedText(store: Store, caseId: CaseId, docId: string): Promise<string> {
+export async function storedText(store: DocStore & EventLog, caseId: CaseId, docId: string): Promise<string> {
   const snap = await store.readDocSnapshot(docId);
   const doc = new Y.Doc();
   try {
