@@ -1,5 +1,5 @@
 import { SESSION_CHECK_EVERY_MS } from '../../shared/limits.js';
-import type { Cluster } from '../cluster/cluster.js';
+import type { SessionEndBus } from '../cluster/cluster.js';
 import type { Logger } from '../log.js';
 import type { Sessions } from './sessions.js';
 
@@ -21,7 +21,7 @@ export class SessionEnds {
 
   constructor(
     private readonly sessions: Sessions,
-    private readonly cluster: Cluster,
+    private readonly cluster: SessionEndBus,
     private readonly log: Logger,
   ) {
     cluster.onSessionsEnded((ids) => this.endHere(ids));

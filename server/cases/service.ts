@@ -8,7 +8,7 @@ import type { CommandCall, CommandInput, CommandName, ReadCommandName } from '..
 import type { Ack, CommandResults } from '../../shared/protocol.js';
 import { accessRecord, type AccessLog, type Actor } from '../audit/accessLog.js';
 import type { Directory } from '../directory/directory.js';
-import { SingleProcess, type Cluster } from '../cluster/cluster.js';
+import { SingleProcess, type CaseNotices } from '../cluster/cluster.js';
 import type { Logger } from '../log.js';
 import {
   CommandDoneError,
@@ -103,7 +103,7 @@ export class CaseService {
     private readonly dir: Directory,
     private readonly access: AccessLog,
     private readonly log: Logger,
-    private readonly cluster: Cluster = new SingleProcess(),
+    private readonly cluster: CaseNotices = new SingleProcess(),
   ) {
     this.once = new CommandOnce(store);
     // Another process committed: apply its events (or read the shared log), in this case's queue.

@@ -11,8 +11,9 @@ import { StoredEventRow } from '../store/rows.js';
 import type { NewEvent, StoredEvent } from '../store/types.js';
 
 /**
- * A process's link to the other server processes of the same board. Every form keeps these
- * promises (test/support/cluster.contract.ts runs them against each):
+ * A process's link to the other server processes of the same board: three channels, each used by
+ * its own part of the server (case and directory notices, session ends, the cursor relay). Every
+ * form keeps these promises (test/support/cluster.contract.ts runs them against each):
  * - A link never hears what it sent itself. What it sends reaches every other link of the
  *   cluster that is connected at the time; nothing is kept for a link that is away.
  * - What one link sends reaches each other link in the order it was sent (case and directory
@@ -21,17 +22,44 @@ import type { NewEvent, StoredEvent } from '../store/types.js';
  * - Sending never throws and is never awaited (sessionsEnded aside): a message that cannot be
  *   sent is logged and lost, as one sent during a break is. Receivers make up for loss from the
  *   shared store: a later notice that does not follow on, onResync, the session sweep.
- * - One process alone (`alone`) sends nothing, hears nothing and never resyncs.
+ * - One process alone (SingleProcess) sends nothing, hears nothing and never resyncs.
  */
-export interface Cluster {
+export interface Cluster extends CaseNotices, SessionEndBus, DocRelay {
+  close(): Promise<void>;
+}
+
+/** What both the notices and the session ends need: word that some may have been missed. */
+export interface Resync {
+  /**
+   * After the link to the others was lost and is back: notices may have been missed meanwhile. By
+   * then the link hears again, its document subscriptions included. With the bus on a Redis of its
+   * own, also after the store's link is back: a commit whose answer was lost may be in the log
+   * unannounced.
+   */
+  onResync(fn: () => void): void;
+}
+
+/** Case and directory notices (CaseService, the directory in app.ts). */
+export interface CaseNotices extends Resync {
   /**
    * Tells the others a case log grew to `version` by the events just appended (`rows`, the last at
    * `version`), so they apply them (or catch up from the shared log when they missed one) and
    * deliver to their own sockets. One process alone builds nothing for it.
    */
   caseCommitted(caseId: CaseId, version: number, rows: readonly NewEvent[]): void;
+  /**
+   * Another link's caseCommitted: the events as the log numbers them (`version - events.length + 1`
+   * up to `version`), or none when they did not arrive intact. A notice may be stale or skip
+   * versions (one was missed): the receiver then reads the shared log.
+   */
+  onCase(fn: (caseId: CaseId, version: number, events: StoredEvent[]) => void): void;
   /** Tells the others the directory (organisations, people, tables) changed. */
   directoryChanged(): void;
+  onDirectory(fn: () => void): void;
+}
+
+/** Session ends (SessionEnds): every process closes its connections on an ended session. */
+export interface SessionEndBus extends Resync {
   /**
    * Tells the others these sessions ended, so they close their connections on them. Resolves once
    * every other link has run its onSessionsEnded listeners with them (which return once they have
@@ -41,23 +69,13 @@ export interface Cluster {
    */
   sessionsEnded(idHashes: readonly string[]): Promise<void>;
   onSessionsEnded(fn: (idHashes: string[]) => void): void;
+}
+
+/** The relay of cursors (Yjs awareness) between copies of one document (server/collab/). */
+export interface DocRelay {
   /**
-   * Another link's caseCommitted: the events as the log numbers them (`version - events.length + 1`
-   * up to `version`), or none when they did not arrive intact. A notice may be stale or skip
-   * versions (one was missed): the receiver then reads the shared log.
-   */
-  onCase(fn: (caseId: CaseId, version: number, events: StoredEvent[]) => void): void;
-  onDirectory(fn: () => void): void;
-  /**
-   * After the link to the others was lost and is back: notices may have been missed meanwhile. By
-   * then the link hears again, its document subscriptions included. With the bus on a Redis of its
-   * own, also after the store's link is back: a commit whose answer was lost may be in the log
-   * unannounced.
-   */
-  onResync(fn: () => void): void;
-  /**
-   * Relays a collaborative-text message (update or awareness) to the same document elsewhere, with
-   * the version of its case as the sender holds it. One process alone builds nothing for it.
+   * Relays a cursor message (awareness; text goes by the case log) to the same document elsewhere,
+   * with the version of its case as the sender holds it. One process alone builds nothing for it.
    */
   publishDoc(docId: string, caseVersion: number, message: Uint8Array): void;
   /**
@@ -66,9 +84,6 @@ export interface Cluster {
    * Once the returned unsubscribe resolves, `fn` hears nothing more.
    */
   subscribeDoc(docId: string, fn: (caseVersion: number, message: Uint8Array) => void): Promise<() => Promise<void>>;
-  /** One process alone: what it holds in memory is all there is (the one-process form, only). */
-  readonly alone: boolean;
-  close(): Promise<void>;
 }
 
 /** The events of a commit as the log holds them: `rows` appended up to `version`. */
@@ -78,7 +93,6 @@ export function storedEvents(caseId: CaseId, version: number, rows: readonly New
 
 /** One process: nothing to tell anyone. */
 export class SingleProcess implements Cluster {
-  readonly alone = true;
   caseCommitted(): void {}
   directoryChanged(): void {}
   async sessionsEnded(): Promise<void> {}
@@ -104,10 +118,9 @@ const MESSAGE_AT_VERSION = 100;
  * Several processes over Redis pub/sub. Messages carry the sender's id, so a process never
  * handles its own. What crosses is "case X is at version N, by these events" — every process runs
  * them through its own per-viewer delivery, and reads the shared log itself when a notice is
- * missing or out of order — and Yjs messages between processes that have the same document open.
+ * missing or out of order — and cursor messages between processes that have the same document open.
  */
 export class RedisCluster implements Cluster {
-  readonly alone = false;
   private readonly id = randomBytes(ID_BYTES);
   private readonly hexId = this.id.toString('hex');
   /** How every message this process publishes begins (`from` is always its first member). */

@@ -12,7 +12,7 @@ import { accessRecord, type AccessLog } from '../audit/accessLog.js';
 import type { SessionEnds, SessionHolder } from '../auth/sessionEnds.js';
 import type { Sessions } from '../auth/sessions.js';
 import type { CaseService, Committed } from '../cases/service.js';
-import type { Cluster } from '../cluster/cluster.js';
+import type { DocRelay } from '../cluster/cluster.js';
 import type { Directory } from '../directory/directory.js';
 import type { Logger } from '../log.js';
 import { unavailability } from '../store/health.js';
@@ -39,7 +39,7 @@ export interface CollabDeps {
   /** COLLAB_KEEPALIVE_MS; tests shorten it. */
   keepaliveMs?: number;
   /** Relays cursors to the same document open on other processes. */
-  cluster: Cluster;
+  cluster: DocRelay;
 }
 
 /**

@@ -5,7 +5,7 @@ import type { CaseId } from '../../shared/ids.js';
 import { DOC_COMPACT_AFTER_UPDATES, MAX_DOC_BYTES } from '../../shared/limits.js';
 import type { DocTarget } from '../../shared/rules/access.js';
 import type { CaseService, Committed } from '../cases/service.js';
-import type { Cluster } from '../cluster/cluster.js';
+import type { DocRelay } from '../cluster/cluster.js';
 import type { Logger } from '../log.js';
 import type { DocStore, EventLog } from '../store/types.js';
 import { CollabDoc, type TextOrigin } from './doc.js';
@@ -39,7 +39,7 @@ export class DocRegistry {
   readonly events = new EventEmitter<{ unloaded: [string] }>();
 
   constructor(
-    private readonly d: { store: DocStore & EventLog; cases: CaseService; cluster: Cluster; log: Logger },
+    private readonly d: { store: DocStore & EventLog; cases: CaseService; cluster: DocRelay; log: Logger },
     private readonly hooks: RegistryHooks,
   ) {
     d.cases.onApplied((c) => this.follow(c));

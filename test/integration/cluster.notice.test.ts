@@ -3,7 +3,7 @@ import type { CaseId, UserId } from '../../shared/ids.js';
 import { newId } from '../../shared/ids.js';
 import { AccessLog, type Actor } from '../../server/audit/accessLog.js';
 import { CaseService } from '../../server/cases/service.js';
-import { storedEvents, type Cluster } from '../../server/cluster/cluster.js';
+import { storedEvents, type CaseNotices } from '../../server/cluster/cluster.js';
 import { Directory } from '../../server/directory/directory.js';
 import { createLogger } from '../../server/log.js';
 import { seedDemo } from '../../server/seed/demo.js';
@@ -12,7 +12,7 @@ import type { NewEvent, StoredEvent } from '../../server/store/types.js';
 import { quietLog, startRedis, type PrivateRedis } from '../support/redis.js';
 
 /** What one process announces: recorded, so the test decides which notice reaches the other. */
-class RecordingLink implements Cluster {
+class RecordingLink implements CaseNotices {
   readonly sent: { caseId: CaseId; version: number; events: StoredEvent[] }[] = [];
   private listener: ((caseId: CaseId, version: number, events: StoredEvent[]) => void) | null = null;
   caseCommitted(caseId: CaseId, version: number, rows: readonly NewEvent[]): void {
@@ -31,14 +31,6 @@ class RecordingLink implements Cluster {
   }
   directoryChanged(): void {}
   onDirectory(): void {}
-  async sessionsEnded(): Promise<void> {}
-  onSessionsEnded(): void {}
-  publishDoc(): void {}
-  async subscribeDoc(): Promise<() => Promise<void>> {
-    return async () => undefined;
-  }
-  readonly alone = false;
-  async close(): Promise<void> {}
   deliver(n: { caseId: CaseId; version: number; events: StoredEvent[] }): void {
     this.listener!(n.caseId, n.version, n.events);
   }
