@@ -31,6 +31,12 @@ export default tseslint.config(
   { files: ['client/**'], languageOptions: { globals: { ...globals.browser } }, rules: noImport('**/server/**') },
   { files: ['shared/**'], rules: noImport('**/server/**', '**/client/**') },
   { files: ['server/**'], rules: noImport('**/client/**') },
+  // Type-aware: a promise nobody awaits or handles is an error that nobody hears (or a crash).
+  {
+    files: ['**/*.ts', 'client/**/*.svelte'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: { '@typescript-eslint/no-floating-promises': 'error', '@typescript-eslint/no-misused-promises': 'error' },
+  },
   // Scripts and tests print progress on purpose.
   { files: ['test/**', 'bench/**', '**/*.mjs'], rules: { 'no-console': 'off' } },
 );

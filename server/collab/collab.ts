@@ -123,14 +123,14 @@ export class Collab implements SessionHolder {
         // The same for an unknown and a forbidden document, with a close code a browser can read.
         return this.accept(req, socket, head, (ws) => ws.close(CollabClose.FORBIDDEN));
       }
-      this.accept(req, socket, head, (ws) =>
-        this.connected(ws, docId, actor, pending)
+      this.accept(req, socket, head, (ws) => {
+        void this.connected(ws, docId, actor, pending)
           .catch((err: unknown) => {
             this.d.log.error({ err, docId }, 'opening a collaborative document failed');
             ws.close(unavailability(err) ? CollabClose.UNAVAILABLE : WS_INTERNAL_ERROR);
           })
-          .finally(() => this.pending.delete(pending)),
-      );
+          .finally(() => this.pending.delete(pending));
+      });
     } catch (err) {
       this.pending.delete(pending);
       // P-REDIS: the session could not be looked up now: not a refusal, "try again later".

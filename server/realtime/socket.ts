@@ -131,7 +131,8 @@ export class Realtime {
   close(): Promise<void> {
     this.presence.close();
     return new Promise((resolve) => {
-      this.io.close(() => resolve());
+      // Socket.IO calls back once every connection and the HTTP server are closed; its promise says no more.
+      void this.io.close(() => resolve());
     });
   }
 }
