@@ -69,6 +69,7 @@ export class DocWrites {
         kept = [];
         refusals = [];
         for (const p of batch) p.doc.writers.clear();
+        const refused = new Set<DocWriter>();
         const staged = new Map<CollabDoc, Staged>();
         const entries: { event: CaseEvent; meta: EventMeta }[] = [];
         for (const p of batch) {
@@ -79,9 +80,13 @@ export class DocWrites {
           const admission = admit(p.doc, p.update, st);
           if (admission === 'nothing') continue;
           if (admission !== 'apply') {
-            refusals.push([p, admission]);
+            // What a writer typed on top of its own refused update builds on what the server never
+            // kept: refused with it (it is told once), not taken for a bad client.
+            if (!refused.has(p.writer)) refusals.push([p, admission]);
+            refused.add(p.writer);
             continue;
           }
+          if (refused.has(p.writer)) continue;
           const update = Buffer.from(p.update).toString('base64');
           p.doc.writers.set(c.version + entries.length + 1, { conn: p.writer, update });
           kept.push(p);
