@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as syncProtocol from 'y-protocols/sync';
 import type { WebsocketProvider } from 'y-websocket';
@@ -242,6 +243,49 @@ describe('P-DURABLE: nothing typed is lost', () => {
       end: () => redis.restart(),
       readable: false,
     });
+  });
+
+  it('P-DURABLE: a burst whose board copy meets Redis stopped reaches the board once Redis is back, and a board edit made on that board keeps it', async () => {
+    const redis = await startRedis({ appendOnly: true });
+    cleanup.push(() => redis.stop());
+    const lines: string[] = [];
+    const logged = new Set<() => void>();
+    const logger = pino(
+      { level: 'info' },
+      {
+        write: (l: string) => {
+          lines.push(l);
+          for (const f of logged) f();
+        },
+      },
+    );
+    // Bursts end only when their writer leaves: the test picks the moment.
+    const srv = await startTestServer({ env: { REDIS_URL: redis.url, REDIS_PREFIX: newId('t') }, burstMs: 3_600_000, logger });
+    cleanup.push(() => srv.close());
+    const e = await editing(srv.url);
+    const typed = ' Getypt voor de storing.';
+    e.writer.doc.getText('text').insert(START.length, typed);
+    await textWhere(e.reader.doc, (t) => t === START + typed);
+
+    await redis.stop();
+    const boardFrom = e.pol.nextSeq;
+    // The writer leaves: its burst ends now, and its board copy cannot be stored.
+    e.writer.destroy();
+    await when(
+      'the board copy to fail',
+      () => lines.some((l) => /recording an editing burst failed|editing burst not recorded/.test(l)),
+      (l) => {
+        logged.add(l);
+        return () => logged.delete(l);
+      },
+    );
+    await redis.restart();
+    await onBoard(e, START + typed, boardFrom);
+    const item = (await openView(e.pol, e.caseId)).items.find((i) => i.id === e.itemId)!;
+    expect(item.text).toBe(START + typed);
+    const r = await e.pol.cmd('item:edit', { caseId: e.caseId, itemId: e.itemId, text: `Tekst!${item.text.slice(START.length)}` });
+    expect(r.ok).toBe(true);
+    expect(await textWhere(e.reader.doc, (t) => t.startsWith('Tekst!'))).toBe(`Tekst!${typed}`);
   });
 
   it('P-DURABLE: after a SIGKILL mid-typing every character a reader received is in the document and on the board, a board edit keeps it, and the writer resends the rest', async () => {
