@@ -1,10 +1,11 @@
 import type { Viewer } from '../../shared/domain.js';
-import type { ItemId } from '../../shared/ids.js';
-import { EDIT_BURST_MS, MAX_ITEM_TEXT_CHARS } from '../../shared/limits.js';
+import type { CaseId, ItemId } from '../../shared/ids.js';
+import { EDIT_BURST_MS, MAX_ITEM_TEXT_CHARS, UNAVAILABLE_FIRST_RETRY_MS, UNAVAILABLE_RETRY_AFTER_MS } from '../../shared/limits.js';
 import { accessRecord, type AccessLog, type Actor } from '../audit/accessLog.js';
 import type { CaseService } from '../cases/service.js';
 import type { Directory } from '../directory/directory.js';
 import type { Logger } from '../log.js';
+import { unavailability } from '../store/health.js';
 import type { DocStore, EventLog } from '../store/types.js';
 import type { CollabDoc } from './doc.js';
 import { readStoredDoc, textOf } from './stored.js';
@@ -24,6 +25,9 @@ export const newBurst = (): Burst => ({ timer: null, inserted: 0, deleted: 0 });
  * item's text, the board copy through an ordinary `item:edit`.
  */
 export class BoardLink {
+  /** Board copies the store could not take (a full disk, Redis away), by document: tried again. */
+  private readonly retries = new Map<string, NodeJS.Timeout>();
+
   constructor(
     private readonly d: { cases: CaseService; access: AccessLog; dir: Directory; store: DocStore & EventLog; log: Logger },
     private readonly burstMs = EDIT_BURST_MS,
@@ -50,19 +54,64 @@ export class BoardLink {
       const operation = `${doc.target.kind === 'item' ? 'item:text' : 'minutes:edit'} +${inserted} -${deleted}`;
       if (c && inserted + deleted > 0) this.d.access.record(accessRecord(actor, c, { action: 'update', operation, itemId }));
       if (doc.target.kind === 'minutes' || doc.unloaded) return;
-      await this.copy(doc.caseId, doc.target.itemId, doc.docId, doc.text.toString(), actor);
+      const copied = await this.copy(doc.caseId, doc.target.itemId, doc.docId, doc.text.toString(), actor);
+      if (!copied) this.retry(doc.caseId, doc.target.itemId, doc.docId, actor);
     } catch (err) {
       this.d.log.error({ err, docId: doc.docId }, 'recording an editing burst failed');
+      if (unavailability(err) && doc.target.kind === 'item') this.retry(doc.caseId, doc.target.itemId, doc.docId, actor);
     }
   }
 
-  /** The board's copy follows through the ordinary command: authorised, logged, delivered. */
-  private async copy(caseId: CollabDoc['caseId'], itemId: ItemId, docId: string, raw: string, actor: Actor): Promise<void> {
+  /**
+   * The board's copy follows through the ordinary command: authorised, logged, delivered. False
+   * when the store may not have taken it (OUTCOME_UNKNOWN); a store that failed throws.
+   */
+  private async copy(caseId: CaseId, itemId: ItemId, docId: string, raw: string, actor: Actor): Promise<boolean> {
     const text = raw.trim().slice(0, MAX_ITEM_TEXT_CHARS);
     const item = this.d.cases.get(caseId)?.items.get(itemId);
-    if (!item || !text || item.text === text) return;
+    if (!item || !text || item.text === text) return true;
     const r = await this.d.cases.run('item:edit', { caseId, itemId, text }, actor, docId);
     if (!r.ok) this.d.log.info({ code: r.error.code, docId }, 'editing burst not recorded');
+    return r.ok || r.error.code !== 'OUTCOME_UNKNOWN';
+  }
+
+  /**
+   * A board copy the store could not take is tried again, as a client tries an UNAVAILABLE answer
+   * again, until it lands, from the document as stored then: a board left behind its document
+   * would make the next board edit, computed on the board's text, delete what was typed.
+   */
+  private retry(caseId: CaseId, itemId: ItemId, docId: string, actor: Actor, attempt = 0): void {
+    if (this.retries.has(docId)) return;
+    const again = (): void => this.retry(caseId, itemId, docId, actor, attempt + 1);
+    const timer = setTimeout(
+      () => {
+        this.retries.delete(docId);
+        this.copyStored(caseId, itemId, docId, actor).then(
+          (copied) => {
+            if (!copied) again();
+          },
+          (err: unknown) => {
+            this.d.log.warn({ err: (err as Error).message, docId, attempt }, 'board copy of an editing burst not stored yet');
+            if (unavailability(err)) again();
+          },
+        );
+      },
+      Math.min(UNAVAILABLE_FIRST_RETRY_MS * 2 ** attempt, UNAVAILABLE_RETRY_AFTER_MS),
+    );
+    timer.unref();
+    this.retries.set(docId, timer);
+  }
+
+  /** The board text brought up to the document as the store holds it now. */
+  private async copyStored(caseId: CaseId, itemId: ItemId, docId: string, actor: Actor): Promise<boolean> {
+    const stored = await this.d.cases.withCase(caseId, () => readStoredDoc(this.d.store, this.d.cases, caseId, docId));
+    return this.copy(caseId, itemId, docId, textOf(stored.state), actor);
+  }
+
+  /** Stops trying again (the server stops; the next start catches up: catchUpBoard). */
+  stop(): void {
+    for (const timer of this.retries.values()) clearTimeout(timer);
+    this.retries.clear();
   }
 
   /**
@@ -77,10 +126,8 @@ export class BoardLink {
       if (!user) continue;
       const viewer: Viewer = { userId: user.id, orgId: b.writer.orgId, roles: user.roles };
       try {
-        const stored = await this.d.cases.withCase(b.caseId, () => readStoredDoc(this.d.store, this.d.cases, b.caseId, b.docId));
-        const text = textOf(stored.state);
         const before = this.d.cases.get(b.caseId)?.items.get(b.itemId)?.text;
-        await this.copy(b.caseId, b.itemId, b.docId, text, { viewer, address: 'server' });
+        await this.copyStored(b.caseId, b.itemId, b.docId, { viewer, address: 'server' });
         if (this.d.cases.get(b.caseId)?.items.get(b.itemId)?.text !== before) n++;
       } catch (err) {
         this.d.log.error({ err, docId: b.docId }, 'bringing a board text up to its document failed');

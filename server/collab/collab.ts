@@ -259,6 +259,7 @@ export class Collab implements SessionHolder {
   async close(): Promise<void> {
     const bursts = this.conns.stop((doc, conn) => this.board.end(doc, conn, conn.burst));
     await Promise.all(bursts);
+    this.board.stop();
     await this.writes.idle();
     await this.registry.snapshotAll();
     this.wss.close();

@@ -77,7 +77,10 @@ describe('P-STORE: no failure of the store stops the process', () => {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=24m', 'tmpfs', dir]);
     cleanup.push(() => void execFileSync('umount', ['-l', dir]));
     const b = await board({ DATA_DIR: dir });
-    // Fill what is left of the disk.
+    // Typed while there is room: stored, and shown (text typed on a full disk is refused: P-DURABLE).
+    b.writer.doc.getText('text').insert(0, 'Schijf vol. ');
+    await textWhere(b.reader.doc, (t) => t.startsWith('Schijf vol. '));
+    // Fill what is left of the disk, then the write-ahead log's free pages, before the burst ends.
     const filler = path.join(dir, 'vol');
     const fd = fs.openSync(filler, 'w');
     try {
@@ -87,14 +90,19 @@ describe('P-STORE: no failure of the store stops the process', () => {
     } finally {
       fs.closeSync(fd);
     }
-    b.writer.doc.getText('text').insert(0, 'Schijf vol. ');
-    await textWhere(b.reader.doc, (t) => t.startsWith('Schijf vol. '));
+    let answer = 'ok';
+    for (let i = 0; i < 5_000 && answer === 'ok'; i++) {
+      const r = await b.pol.cmd('item:add', { caseId: b.caseId, phase: 'beeldvorming', text: `Vulling ${i}.`, visibility: { kind: 'table' } });
+      answer = r.ok ? 'ok' : r.error.code;
+    }
+    expect(answer).toBe('UNAVAILABLE');
     await b.srv.waitFor(BURST_FAILED);
     stillUp(b);
-    // Room again: the next burst reaches the board.
+    // Room again: the burst's board copy is tried again and lands; the next burst reaches the board too.
     fs.rmSync(filler);
+    await boardText(b, (t) => t.startsWith('Schijf vol. '));
     b.writer.doc.getText('text').insert(0, 'Weer ruimte. ');
-    await boardText(b, (t) => t.startsWith('Weer ruimte. '));
+    await boardText(b, (t) => t.startsWith('Weer ruimte. Schijf vol. '));
     stillUp(b);
   });
 
