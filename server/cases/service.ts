@@ -40,7 +40,7 @@ export interface DocEntry {
  * stands at the case's current position, that makes its text `text` (null: nothing to change).
  * Called inside the case's queue.
  */
-export type DocTextWriter = (c: CaseState, docId: string, text: string, fresh: boolean) => Promise<Uint8Array | null>;
+export type DocTextWriter = (c: CaseState, docId: string, edit: { from: string; to: string } | { fresh: string }) => Promise<Uint8Array | null>;
 
 /** One committed change of one case, as the delivery step needs it. */
 export interface Committed {
@@ -447,7 +447,9 @@ export class CaseService {
       if (text === undefined) continue;
       const item = s.items.get(e.payload.itemId);
       if (!item || item.textDocId === source) continue;
-      const update = await this.docText(s, item.textDocId, text, e.type === 'item.added');
+      const from = before?.items.get(e.payload.itemId)?.text;
+      const edit = e.type === 'item.added' || from === undefined ? { fresh: text } : { from, to: text };
+      const update = await this.docText(s, item.textDocId, edit);
       if (update) out.push({ type: 'doc.update', payload: { docId: item.textDocId, update: Buffer.from(update).toString('base64') } });
     }
     return out;

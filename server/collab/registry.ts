@@ -9,8 +9,8 @@ import type { DocRelay } from '../cluster/cluster.js';
 import type { Logger } from '../log.js';
 import type { DocStore, EventLog } from '../store/types.js';
 import { CollabDoc, type TextOrigin } from './doc.js';
-import { readStoredDoc } from './stored.js';
-import { textUpdate } from './text.js';
+import { readStoredDoc, textOf } from './stored.js';
+import { mergeBoardEdit, textUpdate } from './text.js';
 
 /** A load that read this many entries of the case log leaves a snapshot, so the next reads fewer. */
 const SNAPSHOT_AFTER_LOAD_ENTRIES = 500;
@@ -43,7 +43,7 @@ export class DocRegistry {
     private readonly hooks: RegistryHooks,
   ) {
     d.cases.onApplied((c) => this.follow(c));
-    d.cases.setDocTextWriter((c, docId, text, fresh) => this.textUpdate(c, docId, text, fresh));
+    d.cases.setDocTextWriter((c, docId, edit) => this.textUpdate(c, docId, edit));
   }
 
   locate(docId: string): { caseId: CaseId; target: DocTarget } | undefined {
@@ -131,11 +131,13 @@ export class DocRegistry {
   }
 
   /** Inside the case's queue (a commit): the update that makes the document's text `text` at this position. */
-  private async textUpdate(c: CaseState, docId: string, text: string, fresh: boolean): Promise<Uint8Array | null> {
-    if (fresh) return textUpdate(null, text);
+  private async textUpdate(c: CaseState, docId: string, edit: { from: string; to: string } | { fresh: string }): Promise<Uint8Array | null> {
+    if ('fresh' in edit) return textUpdate(null, edit.fresh);
     const doc = this.docs.get(docId);
-    const base = doc ? Y.encodeStateAsUpdate(doc.ydoc) : (await readStoredDoc(this.d.store, this.d.cases, c.id, docId)).state;
-    return textUpdate(base, text);
+    const state = doc ? Y.encodeStateAsUpdate(doc.ydoc) : (await readStoredDoc(this.d.store, this.d.cases, c.id, docId)).state;
+    const current = doc ? doc.text.toString() : textOf(state);
+    // The board edit changed the board's text; typing not yet on the board stays where it does not clash.
+    return textUpdate(state, mergeBoardEdit(edit.from, current, edit.to));
   }
 
   /** The loaded documents of the case follow its log, entry by entry, in the step the case moves on. */

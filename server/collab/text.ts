@@ -5,7 +5,13 @@ import * as Y from 'yjs';
  * text at either end, so cursors outside the change are kept. Surrogate pairs are never split.
  */
 export function replaceText(t: Y.Text, to: string): void {
-  const from = t.toString();
+  const { at, removed, inserted } = splice(t.toString(), to);
+  if (removed > 0) t.delete(at, removed);
+  if (inserted.length > 0) t.insert(at, inserted);
+}
+
+/** The one change that turns `from` into `to`: what lies between the parts they share at either end. */
+export function splice(from: string, to: string): { at: number; removed: number; inserted: string } {
   const max = Math.min(from.length, to.length);
   let start = 0;
   while (start < max && from.charCodeAt(start) === to.charCodeAt(start)) start++;
@@ -13,8 +19,24 @@ export function replaceText(t: Y.Text, to: string): void {
   let end = 0;
   while (end < max - start && from.charCodeAt(from.length - 1 - end) === to.charCodeAt(to.length - 1 - end)) end++;
   if (end > 0 && isLowSurrogate(from.charCodeAt(from.length - end))) end--;
-  if (from.length - start - end > 0) t.delete(start, from.length - start - end);
-  if (to.length - start - end > 0) t.insert(start, to.slice(start, to.length - end));
+  return { at: start, removed: from.length - start - end, inserted: to.slice(start, to.length - end) };
+}
+
+/**
+ * A board edit of `base` into `edited`, made while the document had moved on from `base` to
+ * `current` (an editing burst not yet copied to the board): both changes when they touch different
+ * parts of the text, so the edit does not remove what was typed meanwhile; the board edit alone
+ * where they overlap (its author chose that text).
+ */
+export function mergeBoardEdit(base: string, current: string, edited: string): string {
+  if (current === base) return edited;
+  const typed = splice(base, current);
+  const board = splice(base, edited);
+  if (!(typed.at + typed.removed <= board.at || board.at + board.removed <= typed.at)) return edited;
+  // Applied from the back, so the earlier one's positions still hold.
+  const [first, second] = typed.at <= board.at ? [typed, board] : [board, typed];
+  const once = base.slice(0, second.at) + second.inserted + base.slice(second.at + second.removed);
+  return once.slice(0, first.at) + first.inserted + once.slice(first.at + first.removed);
 }
 
 /**

@@ -331,6 +331,26 @@ describe('R-OWN an editing burst and the typing after it', () => {
     await own?.close();
   });
 
+  it('R-OWN: a board edit made while a burst is open keeps what was typed elsewhere in the text', async () => {
+    const caseR = [...own.app.cases.all()].find((c) => c.title.startsWith('Casus R.'))!.id;
+    await owner.cmd('case:open', { caseId: caseR });
+    const added = await owner.cmd('item:add', { caseId: caseR, phase: 'beeldvorming', text: 'Begin. Einde.', visibility: { kind: 'table' } });
+    if (!added.ok) throw new Error(added.error.code);
+    const itemId = (added.data as { itemId: ItemId }).itemId;
+    const docId = own.app.cases.get(caseR)!.items.get(itemId)!.textDocId;
+    const w = provider(own.url, docId, ownCookie);
+    const r = provider(own.url, docId, ownCookie);
+    cleanup.push(() => w.destroy(), () => r.destroy());
+    await Promise.all([synced(w), synced(r)]);
+    w.doc.getText('text').insert(6, ' Midden.');
+    await textWhere(r.doc, (t) => t === 'Begin. Midden. Einde.');
+    // The burst never ends on this server: the board still says "Begin. Einde." when it is edited.
+    expect(own.app.cases.get(caseR)!.items.get(itemId)!.text).toBe('Begin. Einde.');
+    expect((await owner.cmd('item:edit', { caseId: caseR, itemId, text: 'Begin. Slot.' })).ok).toBe(true);
+    expect(await textWhere(r.doc, (t) => t.includes('Slot'))).toBe('Begin. Midden. Slot.');
+    expect(w.doc.getText('text').toString()).toBe('Begin. Midden. Slot.');
+  });
+
   it('R-OWN: the record of a burst does not undo what was typed after the burst ended', async () => {
     const caseR = [...own.app.cases.all()].find((c) => c.title.startsWith('Casus R.'))!.id;
     await owner.cmd('case:open', { caseId: caseR });

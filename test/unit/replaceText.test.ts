@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { replaceText } from '../../server/collab/text.js';
+import { mergeBoardEdit, replaceText } from '../../server/collab/text.js';
 
 const docWith = (text: string): Y.Doc => {
   const d = new Y.Doc();
@@ -56,5 +56,23 @@ describe('R-OWN: a board edit replaces only what changed', () => {
     Y.applyUpdate(writer, Y.encodeStateAsUpdate(board));
     expect(board.getText('text').toString()).toBe('Hallo aarde, tot ziens. Groet.');
     expect(writer.getText('text').toString()).toBe('Hallo aarde, tot ziens. Groet.');
+  });
+});
+
+// A board edit made while typing in the document was not yet on the board (an open editing burst)
+// keeps that typing where the two touch different parts of the text (R-OWN: their words stay).
+describe('R-OWN: a board edit keeps what was typed meanwhile elsewhere in the text', () => {
+  it('R-OWN: both changes when they are apart, the board edit alone where they clash', () => {
+    const cases: [base: string, current: string, edited: string, merged: string][] = [
+      ['Eerst.', 'Eerst.', 'Anders.', 'Anders.'],
+      ['Begin. Einde.', 'Begin. Midden. Einde.', 'Begin. Einde!', 'Begin. Midden. Einde!'],
+      ['Begin. Einde.', 'Begin. Einde. Later.', 'Start. Einde.', 'Start. Einde. Later.'],
+      ['Begin. Einde.', 'Xegin. Einde.', 'Begin. Einde!', 'Xegin. Einde!'],
+      // The same words changed on both sides: the board's choice.
+      ['Begin. Einde.', 'Begin. Slot.', 'Begin. Eind.', 'Begin. Eind.'],
+      ['abc', 'abXc', 'abYc', 'abXYc'],
+      ['', 'getypt', 'bord', 'getyptbord'],
+    ];
+    for (const [base, current, edited, merged] of cases) expect(mergeBoardEdit(base, current, edited), `${base} | ${current} | ${edited}`).toBe(merged);
   });
 });
