@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { MAX_COMMANDS_PER_SECOND } from '../shared/limits.js';
+import { CLUSTER_CATCHUP_EVERY_MS, MAX_COMMANDS_PER_SECOND } from '../shared/limits.js';
 import { CHAOS_PATTERN } from './cluster/chaos.js';
 
 const bool = z
@@ -22,6 +22,11 @@ const ConfigSchema = z.object({
    * nothing, pub/sub messages included, until the fsync of its turn is done. Needs no persistence.
    */
   REDIS_BUS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+  /**
+   * With REDIS_URL: how often every case's log is read past what this process holds, so a commit
+   * notice lost between processes is made up even when the case goes quiet after it.
+   */
+  CLUSTER_CATCHUP_MS: z.coerce.number().int().min(100).max(600_000).default(CLUSTER_CATCHUP_EVERY_MS),
   /** Key prefix in Redis: one per environment (or test run) sharing a Redis. */
   REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/).default('casusbord'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
