@@ -1,3 +1,4 @@
+import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import WebSocket from 'ws';
 import * as syncProtocol from 'y-protocols/sync';
@@ -124,4 +125,64 @@ export async function storedText(store: Store, caseId: CaseId, docId: string): P
   } finally {
     doc.destroy();
   }
+}
+
+/**
+ * The pieces of text a y-websocket message carries (a sync step 2 or an update), as its structs
+ * hold them, whether or not a document could apply them yet: what a reader was handed.
+ */
+export function textsIn(message: Uint8Array): string[] {
+  const d = decoding.createDecoder(message);
+  if (decoding.readVarUint(d) !== 0) return [];
+  const kind = decoding.readVarUint(d);
+  if (kind !== syncProtocol.messageYjsSyncStep2 && kind !== syncProtocol.messageYjsUpdate) return [];
+  return Y.decodeUpdate(decoding.readVarUint8Array(d)).structs.flatMap((s) =>
+    s instanceof Y.Item && s.content instanceof Y.ContentString ? [s.content.str] : [],
+  );
+}
+
+/** A reader's co-editing connection that asks for the whole document and records every message it is sent. */
+export interface Recorder {
+  ws: WebSocket;
+  received: Buffer[];
+  /** Every piece of text it was handed so far, in order. */
+  texts(): string[];
+  /** Resolves once a piece of text it was handed satisfies the predicate (checked on every message). */
+  handed(what: string, pred: (texts: string[]) => boolean, ms?: number): Promise<void>;
+  /** The close code, once closed (1006 when it never opened). */
+  closed: Promise<number>;
+}
+
+export function recorder(url: string, docId: string, cookie: string): Recorder {
+  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}${COLLAB_PATH}/${docId}`, { headers: { cookie } });
+  const received: Buffer[] = [];
+  const texts: string[] = [];
+  ws.on('message', (m: Buffer) => {
+    received.push(Buffer.from(m));
+    texts.push(...textsIn(m));
+  });
+  ws.on('error', () => undefined);
+  ws.once('open', () => {
+    const enc = encoding.createEncoder();
+    encoding.writeVarUint(enc, 0);
+    syncProtocol.writeSyncStep1(enc, new Y.Doc());
+    ws.send(encoding.toUint8Array(enc));
+  });
+  const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+  return {
+    ws,
+    received,
+    texts: () => texts,
+    handed: (what, pred, ms = WAIT_MS) =>
+      when(
+        what,
+        () => pred(texts),
+        (fn) => {
+          ws.on('message', fn);
+          return () => ws.off('message', fn);
+        },
+        ms,
+      ).then(() => undefined),
+    closed,
+  };
 }
