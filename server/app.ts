@@ -82,6 +82,16 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
       void cases.catchUpAll();
     });
   }
+  // A notice lost between processes is made up by the case's next one; a case that goes quiet
+  // after it would stay behind here for good. (While the store is away, its return catches up.)
+  // One process (SQLite) has no other to miss a notice from.
+  const catchUpTimer =
+    storeLinks.length === 0
+      ? null
+    : setInterval(() => {
+        if (storeLinks.every((l) => l.ready)) void cases.catchUpAll();
+      }, config.CLUSTER_CATCHUP_MS);
+  catchUpTimer?.unref();
   const cursors = new Cursors(Buffer.from(await store.initMeta('cursor-key', randomBytes(32).toString('base64')), 'base64'));
   const sessions = new Sessions(store, dir, log);
   const sessionEnds = new SessionEnds(sessions, cluster, log);
@@ -196,6 +206,7 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
     async close() {
       if (closing) return;
       closing = true;
+      if (catchUpTimer) clearInterval(catchUpTimer);
       sessionEnds.close();
       // No new connections; the open ones finish what they sent before they are closed.
       server.close();

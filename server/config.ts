@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { MAX_COMMANDS_PER_SECOND } from '../shared/limits.js';
+import { CLUSTER_CATCHUP_EVERY_MS, MAX_COMMANDS_PER_SECOND } from '../shared/limits.js';
+import { CHAOS_PATTERN } from './cluster/chaos.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -21,6 +22,11 @@ const ConfigSchema = z.object({
    * nothing, pub/sub messages included, until the fsync of its turn is done. Needs no persistence.
    */
   REDIS_BUS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+  /**
+   * With REDIS_URL: how often every case's log is read past what this process holds, so a commit
+   * notice lost between processes is made up even when the case goes quiet after it.
+   */
+  CLUSTER_CATCHUP_MS: z.coerce.number().int().min(100).max(600_000).default(CLUSTER_CATCHUP_EVERY_MS),
   /** Key prefix in Redis: one per environment (or test run) sharing a Redis. */
   REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/).default('casusbord'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -49,6 +55,12 @@ const ConfigSchema = z.object({
    * waits to be killed, so a test can kill a first start at that moment (test/integration/start.test.ts).
    */
   TEST_HOLD_DEMO_SEED: bool.default(false),
+  /**
+   * Tests only (NODE_ENV=test), with REDIS_URL: `<seed>[,<drop rate>,<max delay ms>]`. What this
+   * process hears from the others is delayed at random and some case notices are lost
+   * (server/cluster/chaos.ts; test/integration/cluster.chaos.test.ts).
+   */
+  TEST_LINK_CHAOS: z.string().regex(CHAOS_PATTERN, 'must be <seed> or <seed>,<drop rate 0..1>,<max delay ms>').optional(),
 });
 
 export type Config = z.infer<typeof ConfigSchema> & { dbFile: string };
@@ -67,6 +79,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (c.TEST_HOLD_DEMO_SEED && c.NODE_ENV !== 'test') {
     throw new ConfigError('Invalid configuration:\n  TEST_HOLD_DEMO_SEED: only for tests, with NODE_ENV=test');
+  }
+  if (c.TEST_LINK_CHAOS !== undefined && c.NODE_ENV !== 'test') {
+    throw new ConfigError('Invalid configuration:\n  TEST_LINK_CHAOS: only for tests, with NODE_ENV=test');
   }
   return { ...c, dbFile: c.DB_FILE ?? path.join(c.DATA_DIR, 'casusbord.sqlite') };
 }

@@ -126,6 +126,12 @@ export const REPEATED_ERROR_LOG_EVERY_MS = 10_000;
 export const UNAVAILABLE_RETRY_AFTER_MS = 5_000;
 /** A client's first wait after an UNAVAILABLE answer; it doubles up to UNAVAILABLE_RETRY_AFTER_MS. */
 export const UNAVAILABLE_FIRST_RETRY_MS = 1_000;
+/**
+ * With several processes, each reads every case's log past what it holds this often: a commit
+ * notice lost on the way (a publish that failed) is otherwise made up only by the case's next one,
+ * which may never come. Bounds how long a process can lag the log after such a loss.
+ */
+export const CLUSTER_CATCHUP_EVERY_MS = 5_000;
 /** Access records that could not be written are tried again this often. */
 export const ACCESS_LOG_RETRY_MS = 500;
 /**

@@ -9,6 +9,7 @@ import type { RedisKeys } from '../store/keys.js';
 import { closeRedis } from '../store/redisClose.js';
 import { StoredEventRow } from '../store/rows.js';
 import type { NewEvent, StoredEvent } from '../store/types.js';
+import type { LinkChaos } from './chaos.js';
 
 /**
  * A process's link to the other server processes of the same board: three channels, each used by
@@ -137,20 +138,23 @@ export class RedisCluster implements Cluster {
     private readonly sub: RedisClientType,
     private readonly keys: RedisKeys,
     private readonly log: Logger,
+    private readonly chaos: LinkChaos | null,
   ) {}
 
   /**
    * @param client the Redis the messages run over (the bus, or the store's own Redis)
    * @param store the store's client when the bus is another Redis: after it reconnects, a commit
    *   whose answer was lost may be in the log without any notice of it, so every case is caught up
+   * @param chaos tests only: what this process hears is delayed, reordered between senders, and
+   *   some case notices lost (TEST_LINK_CHAOS)
    */
-  static async connect(client: RedisClientType, keys: RedisKeys, log: Logger, store?: RedisClientType): Promise<RedisCluster> {
+  static async connect(client: RedisClientType, keys: RedisKeys, log: Logger, store?: RedisClientType, chaos?: LinkChaos): Promise<RedisCluster> {
     const pub = client.duplicate() as RedisClientType;
     const sub = client.duplicate() as RedisClientType;
     logRedisErrors(pub, 'cluster publish', log);
     logRedisErrors(sub, 'cluster subscribe', log);
     await Promise.all([pub.connect(), sub.connect()]);
-    const c = new RedisCluster(pub, sub, keys, log);
+    const c = new RedisCluster(pub, sub, keys, log, chaos ?? null);
     await sub.subscribe(keys.caseChannel, (raw: string) => c.onCaseMessage(raw));
     // Pub/sub keeps nothing for a subscriber that is away: after a reconnect, catch up from the logs.
     const resync = (link: string) => (): void => {
@@ -165,6 +169,12 @@ export class RedisCluster implements Cluster {
   private onCaseMessage(raw: string): void {
     // Every process hears its own notices too: those are dropped before they are parsed.
     if (raw.startsWith(this.ownPrefix)) return;
+    if (!this.chaos) return this.handleCaseMessage(raw);
+    const from = /^\{"from":"([0-9a-f]+)","kind":"(\w+)"/.exec(raw);
+    this.chaos.pass(`${from?.[1]} case`, from?.[2] === 'case', () => this.handleCaseMessage(raw));
+  }
+
+  private handleCaseMessage(raw: string): void {
     try {
       const m = JSON.parse(raw) as {
         from: string;
@@ -283,7 +293,8 @@ export class RedisCluster implements Cluster {
         this.log.warn({ err: (err as Error).message, docId }, 'bad relayed doc message');
         return;
       }
-      fn(version, message);
+      if (!this.chaos) return fn(version, message);
+      this.chaos.pass(`${raw.subarray(0, ID_BYTES).toString('hex')} ${docId}`, true, () => fn(version, message));
     };
     await this.sub.subscribe(channel, listener, true);
     return async () => {

@@ -1,5 +1,6 @@
 import { createAdapter } from '@socket.io/redis-streams-adapter';
 import { createClient, type RedisClientType } from 'redis';
+import { chaosSettings, LinkChaos } from '../cluster/chaos.js';
 import { RedisCluster, SingleProcess, type Cluster } from '../cluster/cluster.js';
 import type { Config } from '../config.js';
 import { logRedisErrors, type Logger } from '../log.js';
@@ -64,7 +65,9 @@ export async function openStore(config: Config, log: Logger, given?: Store): Pro
   // caught up from the log, like any other).
   // Their clients are duplicates of this one, which is never connected itself.
   const busTemplate = bus ?? redisStore.redis.duplicate({ disableOfflineQueue: false });
-  const cluster = await RedisCluster.connect(busTemplate, redisStore.keyNames, log, bus ? redisStore.redis : undefined);
+  const chaos = config.TEST_LINK_CHAOS === undefined ? undefined : new LinkChaos(chaosSettings(config.TEST_LINK_CHAOS));
+  if (chaos) log.warn({ chaos: config.TEST_LINK_CHAOS }, 'the link between processes is lossy (TEST_LINK_CHAOS)');
+  const cluster = await RedisCluster.connect(busTemplate, redisStore.keyNames, log, bus ? redisStore.redis : undefined, chaos);
   // (The adapter needs it too: it reads its stream in a loop that retries at once on an error.)
   const adapterClient = busTemplate.duplicate();
   logRedisErrors(adapterClient, 'socket.io adapter', log);

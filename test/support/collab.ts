@@ -1,3 +1,4 @@
+import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import WebSocket from 'ws';
 import * as syncProtocol from 'y-protocols/sync';
@@ -124,4 +125,109 @@ export async function storedText(store: DocStore & EventLog, caseId: CaseId, doc
   } finally {
     doc.destroy();
   }
+}
+
+/** A piece of text as a Yjs update holds it: its writer's client id, the clock of its first character, and the characters. */
+export interface TextPiece {
+  client: number;
+  clock: number;
+  str: string;
+}
+
+/** The pieces of text a Yjs update holds. */
+export function piecesOfUpdate(update: Uint8Array): TextPiece[] {
+  return Y.decodeUpdate(update).structs.flatMap((s) =>
+    s instanceof Y.Item && s.content instanceof Y.ContentString ? [{ client: s.id.client, clock: s.id.clock, str: s.content.str }] : [],
+  );
+}
+
+/**
+ * The pieces of text a y-websocket message carries (a sync step 2 or an update), as its structs
+ * hold them, whether or not a document could apply them yet: what a reader was handed.
+ */
+export function piecesIn(message: Uint8Array): TextPiece[] {
+  const d = decoding.createDecoder(message);
+  if (decoding.readVarUint(d) !== 0) return [];
+  const kind = decoding.readVarUint(d);
+  if (kind !== syncProtocol.messageYjsSyncStep2 && kind !== syncProtocol.messageYjsUpdate) return [];
+  return piecesOfUpdate(decoding.readVarUint8Array(d));
+}
+
+/** The strings of text a y-websocket message carries. */
+export const textsIn = (message: Uint8Array): string[] => piecesIn(message).map((p) => p.str);
+
+/** A sync step 1 of a client that holds nothing: the server answers with the whole document. */
+function askForAll(): Uint8Array {
+  const enc = encoding.createEncoder();
+  encoding.writeVarUint(enc, 0);
+  syncProtocol.writeSyncStep1(enc, new Y.Doc());
+  return encoding.toUint8Array(enc);
+}
+
+/** A reader's co-editing connection that asks for the whole document and records every message it is sent. */
+export interface Recorder {
+  ws: WebSocket;
+  received: Buffer[];
+  /** Every piece of text it was handed so far, in order. */
+  texts(): string[];
+  /** Resolves once a piece of text it was handed satisfies the predicate (checked on every message). */
+  handed(what: string, pred: (texts: string[]) => boolean, ms?: number): Promise<void>;
+  /** The close code, once closed (1006 when it never opened). */
+  closed: Promise<number>;
+}
+
+export function recorder(url: string, docId: string, cookie: string): Recorder {
+  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}${COLLAB_PATH}/${docId}`, { headers: { cookie } });
+  const received: Buffer[] = [];
+  const texts: string[] = [];
+  ws.on('message', (m: Buffer) => {
+    received.push(Buffer.from(m));
+    texts.push(...textsIn(m));
+  });
+  ws.on('error', () => undefined);
+  ws.once('open', () => ws.send(askForAll()));
+  const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+  return {
+    ws,
+    received,
+    texts: () => texts,
+    handed: (what, pred, ms = WAIT_MS) =>
+      when(
+        what,
+        () => pred(texts),
+        (fn) => {
+          ws.on('message', fn);
+          return () => ws.off('message', fn);
+        },
+        ms,
+      ).then(() => undefined),
+    closed,
+  };
+}
+
+const isSyncStep2 = (m: Uint8Array): boolean => m.length > 1 && m[0] === 0 && m[1] === syncProtocol.messageYjsSyncStep2;
+
+/**
+ * Asks the server for the document (sync step 1) and resolves once a sync step 2 arrives after it,
+ * or the connection is gone: the server has then handled what was sent on it before, and what it
+ * sent before has arrived. (A step 2 that refuses an earlier update of a reader ends it too: a
+ * little early, never late.)
+ */
+export async function roundTrip(r: Recorder, ms = WAIT_MS): Promise<void> {
+  if (r.ws.readyState !== WebSocket.OPEN) return;
+  const from = r.received.length;
+  r.ws.send(askForAll());
+  await when(
+    'an answer on a co-editing connection',
+    () => r.ws.readyState !== WebSocket.OPEN || r.received.slice(from).some(isSyncStep2),
+    (fn) => {
+      r.ws.on('message', fn);
+      r.ws.on('close', fn);
+      return () => {
+        r.ws.off('message', fn);
+        r.ws.off('close', fn);
+      };
+    },
+    ms,
+  );
 }

@@ -1,16 +1,21 @@
 import fc from 'fast-check';
 import { expect } from 'vitest';
+import WebSocket from 'ws';
+import * as Y from 'yjs';
 import type { CaseState, Participant, Phase, Visibility } from '../../shared/domain.js';
 import type { CaseId, ItemId, OrgId, UserId } from '../../shared/ids.js';
 import { TestClient } from './client.js';
+import { piecesIn, recorder, roundTrip, updateMessage, type Recorder } from './collab.js';
 import { ClientModel, replayInto, type OpenRecord } from './model.js';
 import { entitledToCase, entitledToItem, LeakOracle, type OracleSource } from './oracle.js';
 
 // R-ROLE / R-NEED / R-GOAL / R-TAKEHOME property: random commands from random users, concurrently,
 // including visibility changes, participant removal and re-adding, reconnects with catch-up, goal
-// changes, consent answers, interventions and closing the meeting. Every message every client
-// received is judged by the independent oracle, and every open board must equal what the oracle
-// says that user may hold. Runs against one process or several (the backend).
+// changes, consent answers, interventions and closing the meeting, and co-editing: users open item
+// texts and the minutes and type into them, whatever their right. Every message every client
+// received is judged by the independent oracle, the binary Yjs messages of every co-editing
+// connection included, and every open board must equal what the oracle says that user may hold.
+// Runs against one process or several (the backend).
 
 /** Where the scenario runs: one in-process server, or several processes on one Redis. */
 export interface LeakBackend {
@@ -19,7 +24,9 @@ export interface LeakBackend {
   cookie(user: Username): string;
   /** The committed state of the case, as the shared log has it. */
   state(caseId: CaseId): Promise<CaseState>;
-  /** Resolves once every process has applied the case up to `version`. */
+  /** A version at least as far as the case log reached when this was called. */
+  logHead(caseId: CaseId): Promise<number>;
+  /** Resolves once every process has applied the case up to `version` and run what it had queued for the case before. */
   settle(caseId: CaseId, version: number): Promise<void>;
   orgOf(userId: UserId): OrgId;
   oracle: OracleSource;
@@ -63,6 +70,9 @@ const cmd = fc.oneof(
   { weight: 2, arbitrary: fc.record({ k: fc.constant('reuse' as const), u: user, i: fc.nat() }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('intervene' as const), o: orgIdx, i: fc.nat(), j: fc.nat() }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('meeting' as const), open: fc.boolean() }) },
+  // Co-editing (P-ORDER): open an item's text or the minutes, or type into it (opening it first).
+  { weight: 4, arbitrary: fc.record({ k: fc.constant('watch' as const), u: user, i: fc.nat(), minutes: fc.boolean() }) },
+  { weight: 6, arbitrary: fc.record({ k: fc.constant('type' as const), u: user, i: fc.nat(), minutes: fc.boolean() }) },
 );
 type Cmd = typeof cmd extends fc.Arbitrary<infer T> ? T : never;
 
@@ -71,6 +81,28 @@ interface Seat {
   clients: TestClient[];
   opens: OpenRecord[][];
   leaves: number[][];
+}
+
+/** A user's co-editing connection on one document, recording what it is handed. */
+interface DocConn {
+  u: Username;
+  docId: string;
+  rec: Recorder;
+  /** Per message received: the log's extent when it arrived (only for messages with text). */
+  bounds: Promise<number>[];
+  /** Whether it opened (it may be refused, or cut off at once). */
+  opened: Promise<boolean>;
+}
+
+/** The Yjs update of a fresh writer that puts `text` at the start of the document: it needs nothing the server holds. */
+function typedUpdate(text: string): Uint8Array {
+  const doc = new Y.Doc();
+  try {
+    doc.getText('text').insert(0, text);
+    return Y.encodeStateAsUpdate(doc);
+  } finally {
+    doc.destroy();
+  }
 }
 
 /** Runs one random meeting against a backend and checks every message and every board. */
@@ -117,6 +149,36 @@ export async function runScenario(b: LeakBackend, batches: Cmd[][]): Promise<voi
     refused.add(u);
   };
   for (const u of USERS) await open(u);
+
+  const minutesDocId = (await b.state(caseId)).minutesDocId;
+  const itemDocs = new Map<ItemId, string>();
+  /** Every co-editing connection of the meeting, the closed ones too; and the one open per user and document. */
+  const docConns: DocConn[] = [];
+  const openConns = new Map<string, DocConn>();
+  let typed = 0;
+  const docOf = async (x: { i: number; minutes: boolean }): Promise<string | undefined> => {
+    if (x.minutes) return minutesDocId;
+    const itemId = pick(x.i);
+    if (!itemId) return undefined;
+    if (!itemDocs.has(itemId)) itemDocs.set(itemId, (await b.state(caseId)).items.get(itemId)!.textDocId);
+    return itemDocs.get(itemId);
+  };
+  /** The user's connection to the document, opened on the user's present process when it has none open. */
+  const docConn = (u: Username, docId: string): DocConn => {
+    const have = openConns.get(`${u} ${docId}`);
+    if (have && (have.rec.ws.readyState === WebSocket.CONNECTING || have.rec.ws.readyState === WebSocket.OPEN)) return have;
+    const rec = recorder(b.urlFor(u, seats.get(u)!.clients.length - 1), docId, b.cookie(u));
+    const bounds: Promise<number>[] = [];
+    rec.ws.on('message', (m: Buffer) => bounds.push(piecesIn(m).length > 0 ? b.logHead(caseId) : Promise.resolve(0)));
+    const opened = new Promise<boolean>((resolve) => {
+      rec.ws.once('open', () => resolve(true));
+      rec.ws.once('close', () => resolve(false));
+    });
+    const conn = { u, docId, rec, bounds, opened };
+    docConns.push(conn);
+    openConns.set(`${u} ${docId}`, conn);
+    return conn;
+  };
 
   const vis = (v: { table: true } | { orgs: number[] }): Visibility =>
     'table' in v ? { kind: 'table' } : { kind: 'orgs', orgIds: v.orgs.map((i) => ORG_PEOPLE[i]![0]) };
@@ -212,6 +274,19 @@ export async function runScenario(b: LeakBackend, batches: Cmd[][]): Promise<voi
       case 'meeting':
         await chair().cmd(x.open ? 'meeting:open' : 'meeting:close', { caseId });
         return;
+      case 'watch': {
+        const docId = await docOf(x);
+        if (docId) await docConn(x.u, docId).opened;
+        return;
+      }
+      case 'type': {
+        // Whatever the user's right: one without it must be refused, and its text reach nobody.
+        const docId = await docOf(x);
+        if (!docId) return;
+        const conn = docConn(x.u, docId);
+        if ((await conn.opened) && conn.rec.ws.readyState === WebSocket.OPEN) conn.rec.ws.send(updateMessage(typedUpdate(`<${typed++}>`)));
+        return;
+      }
     }
   };
 
@@ -221,12 +296,29 @@ export async function runScenario(b: LeakBackend, batches: Cmd[][]): Promise<voi
     for (const x of batch.filter((y) => y.k === 'reconnect')) await run(x);
   }
 
+  // Every update typed has been taken by its process (an answer on its connection comes after it),
+  // and stored or refused there (what each process had queued for the case has run).
+  await Promise.all(docConns.map((c) => roundTrip(c.rec)));
+  await b.settle(caseId, 0);
   const final = await b.state(caseId);
   // Every process has applied the last commit; then, per socket, an answer arrives after every
   // message sent to that socket before it.
   await b.settle(caseId, final.version);
+  await Promise.all(docConns.map((c) => roundTrip(c.rec)));
   await Promise.all(USERS.map((u) => cur(u).c.cmd('case:leave', { caseId: 'cs_barrier' as CaseId })));
   const oracle = new LeakOracle(b.oracle);
+  // What each co-editing connection was handed, judged message by message.
+  const recordings = await Promise.all(
+    docConns.map(async (c) => {
+      const received = [...c.rec.received];
+      const bounds = await Promise.all(c.bounds.slice(0, received.length));
+      return { conn: c, messages: received.map((m, i) => ({ pieces: piecesIn(m), bound: bounds[i]! })) };
+    }),
+  );
+  await oracle.checkLog(caseId);
+  for (const { conn, messages } of recordings) {
+    await oracle.checkDoc(conn.u, { userId: uid(conn.u), orgId: b.orgOf(uid(conn.u)) }, caseId, { docId: conn.docId, messages });
+  }
   for (const u of USERS) {
     const seat = seats.get(u)!;
     const who = { userId: uid(u), orgId: b.orgOf(uid(u)) };
@@ -241,6 +333,7 @@ export async function runScenario(b: LeakBackend, batches: Cmd[][]): Promise<voi
     }
     for (const c of seat.clients) c.close();
   }
+  for (const c of docConns) c.rec.ws.terminate();
   expect(oracle.violations).toEqual([]);
 }
 

@@ -1,9 +1,10 @@
 import type { CaseState, ConsentRequest } from '../../shared/domain.js';
 import type { CaseId, ItemId, OrgId, UserId } from '../../shared/ids.js';
 import type { CaseMetaView, CasePatch, CaseSummary, CaseView, PresenceUpdate } from '../../shared/protocol.js';
-import { replay } from '../../server/cases/events.js';
+import { applyEvent, parseStoredEvent, replay } from '../../server/cases/events.js';
 import type { Casusbord } from '../../server/app.js';
 import type { TestClient } from './client.js';
+import { piecesOfUpdate, type TextPiece } from './collab.js';
 
 /**
  * An entitlement oracle written apart from shared/rules, straight from RULES.md (R-ROLE, R-NEED):
@@ -39,6 +40,54 @@ export function entitledToItem(s: CaseState | null, itemId: ItemId, who: Person)
   return contributorAtTable && chosen && !frozen && (s.meetingOpen || consented);
 }
 
+/** Which document of the case a document id names: its minutes, or an item's text. */
+function docTarget(s: CaseState | null, docId: string): { minutes: true } | { itemId: ItemId } | null {
+  if (!s) return null;
+  if (s.minutesDocId === docId) return { minutes: true };
+  for (const it of s.items.values()) if (it.textDocId === docId) return { itemId: it.id };
+  return null;
+}
+
+/** R-ROLE: the minutes are read by whoever takes part; R-NEED: an item's text by whoever may see the item. */
+function mayReadDoc(s: CaseState | null, docId: string, who: Person): boolean {
+  const t = docTarget(s, docId);
+  return !!t && ('minutes' in t ? entitledToCase(s, who) : entitledToItem(s, t.itemId, who));
+}
+
+/** R-OWN: an item's text is written only by its contributor; the minutes by those taking part, while the meeting is open. */
+function mayWriteDoc(s: CaseState | null, docId: string, who: Person): boolean {
+  const t = docTarget(s, docId);
+  if (!t) return false;
+  if ('minutes' in t) return entitledToCase(s, who) && s!.meetingOpen;
+  return entitledToItem(s, t.itemId, who) && s!.items.get(t.itemId)!.orgId === who.orgId;
+}
+
+/**
+ * One co-editing connection's recording: the pieces of text each message handed it, and a version
+ * of the case log at least as far as the log was when the message arrived.
+ */
+export interface DocRecording {
+  docId: string;
+  messages: { pieces: TextPiece[]; bound: number }[];
+}
+
+/** Text a doc entry inserted: characters `clock` up to `clock + length` of a Yjs client. */
+interface Inserted {
+  clock: number;
+  length: number;
+  version: number;
+  docId: string;
+  writer: Person;
+}
+
+/** A case's log as the oracle judges co-editing by: the case after every entry, and which entry inserted each piece of text. */
+interface CaseLog {
+  /** `states[v]`: the case after entry v (`states[0]`: none yet). */
+  states: (CaseState | null)[];
+  /** Per Yjs client, what its entries inserted. */
+  inserted: Map<number, Inserted[]>;
+}
+
 /** What the oracle reads: an in-process app, or the shared store of several processes. */
 export interface OracleSource {
   cursors: Pick<Casusbord['cursors'], 'decode'>;
@@ -48,6 +97,7 @@ export interface OracleSource {
 
 export class LeakOracle {
   private readonly states = new Map<string, CaseState | null>();
+  private readonly logs = new Map<CaseId, Promise<CaseLog>>();
   readonly violations: string[] = [];
   checked = 0;
 
@@ -61,8 +111,77 @@ export class LeakOracle {
     return { s: this.states.get(key)!, v };
   }
 
-  private fail(client: TestClient, what: string): void {
-    this.violations.push(`${client.username}: ${what}`);
+  private fail(client: TestClient | string, what: string): void {
+    this.violations.push(`${typeof client === 'string' ? client : client.username}: ${what}`);
+  }
+
+  /** Read once, after every recording it judges was taken: it holds every entry they were handed. */
+  private caseLog(caseId: CaseId): Promise<CaseLog> {
+    let log = this.logs.get(caseId);
+    if (!log) {
+      log = this.app.store.readEvents(caseId).then((rows) => {
+        const states: (CaseState | null)[] = [null];
+        const inserted: CaseLog['inserted'] = new Map();
+        let s: CaseState | null = null;
+        for (const row of rows) {
+          const e = parseStoredEvent(row);
+          if (e.type === 'doc.update') {
+            for (const p of piecesOfUpdate(Buffer.from(e.payload.update, 'base64'))) {
+              let list = inserted.get(p.client);
+              if (!list) inserted.set(p.client, (list = []));
+              list.push({ clock: p.clock, length: p.str.length, version: row.version, docId: e.payload.docId, writer: { userId: row.actorUserId, orgId: row.actorOrgId } });
+            }
+          }
+          states.push((s = applyEvent(s, e, row, row.version)));
+        }
+        return { states, inserted };
+      });
+      this.logs.set(caseId, log);
+    }
+    return log;
+  }
+
+  /** P-ORDER, R-OWN: every co-editing entry of the log was written by someone who could write its document just before it. */
+  async checkLog(caseId: CaseId): Promise<void> {
+    const { states } = await this.caseLog(caseId);
+    for (const row of await this.app.store.readEvents(caseId, 0, states.length - 1)) {
+      if (row.type !== 'doc.update') continue;
+      this.checked++;
+      const { docId } = row.payload as { docId: string };
+      const writer = { userId: row.actorUserId, orgId: row.actorOrgId };
+      if (!mayWriteDoc(states[row.version - 1] ?? null, docId, writer)) this.fail(writer.userId, `entry @${row.version} in ${docId}, which it could not write`);
+    }
+  }
+
+  /**
+   * P-ORDER, R-NEED, R-ROLE: every piece of text a co-editing connection was handed (found by the
+   * Yjs ids of its characters) was stored by a writer with the right to write it just before its
+   * entry, and handed at a moment the reader could read the document: at some version from its
+   * entry up to the log's extent when the message arrived (a process sends it at one in between).
+   */
+  async checkDoc(name: string, who: Person, caseId: CaseId, rec: DocRecording): Promise<void> {
+    const { states, inserted } = await this.caseLog(caseId);
+    for (const [i, m] of rec.messages.entries()) {
+      this.checked++;
+      const upTo = Math.min(m.bound, states.length - 1);
+      for (const p of m.pieces) {
+        const what = `${JSON.stringify(p.str)} (${p.client}:${p.clock}) in message ${i} of ${rec.docId}`;
+        // Every character of the piece, entry by entry: a piece may span several of one client.
+        for (let clock = p.clock; clock < p.clock + p.str.length; ) {
+          const e = inserted.get(p.client)?.find((x) => x.clock <= clock && clock < x.clock + x.length);
+          if (!e) {
+            this.fail(name, `${what}, stored nowhere`);
+            break;
+          }
+          clock = e.clock + e.length;
+          if (e.docId !== rec.docId) this.fail(name, `${what}, stored in ${e.docId}`);
+          else if (!mayWriteDoc(states[e.version - 1] ?? null, e.docId, e.writer)) this.fail(name, `${what}, written @${e.version} by ${e.writer.userId}, who could not`);
+          else if (!states.slice(e.version, upTo + 1).some((s) => mayReadDoc(s, e.docId, who))) {
+            this.fail(name, `${what}, stored @${e.version}, handed while it could not read it (up to @${upTo})`);
+          }
+        }
+      }
+    }
   }
 
   /** Plan and consent requests name only items the viewer may see (the asker also sees its answers). */

@@ -42,3 +42,15 @@ export function progress(label: string, total: number, every = 100): () => void 
     }
   };
 }
+
+/** A seeded source of numbers in [0, 1) (mulberry32): the same seed gives the same choices. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
