@@ -26,12 +26,16 @@ export function splice(from: string, to: string): { at: number; removed: number;
  * A board edit of `base` into `edited`, made while the document had moved on from `base` to
  * `current` (an editing burst not yet copied to the board): both changes when they touch different
  * parts of the text, so the edit does not remove what was typed meanwhile; the board edit alone
- * where they overlap (its author chose that text).
+ * where they overlap (its author chose that text), or where it was made on the document's text.
  */
 export function mergeBoardEdit(base: string, current: string, edited: string): string {
   if (current === base) return edited;
   const typed = splice(base, current);
   const board = splice(base, edited);
+  // An edit closer to the document than to the board was made on the live text (which the board
+  // shows while a burst is open): it already holds the typing.
+  const fromLive = splice(current, edited);
+  if (fromLive.removed + fromLive.inserted.length <= board.removed + board.inserted.length) return edited;
   if (!(typed.at + typed.removed <= board.at || board.at + board.removed <= typed.at)) return edited;
   // Applied from the back, so the earlier one's positions still hold.
   const [first, second] = typed.at <= board.at ? [typed, board] : [board, typed];

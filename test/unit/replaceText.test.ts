@@ -72,6 +72,8 @@ describe('R-OWN: a board edit keeps what was typed meanwhile elsewhere in the te
       ['Begin. Einde.', 'Begin. Slot.', 'Begin. Eind.', 'Begin. Eind.'],
       ['abc', 'abXc', 'abYc', 'abXYc'],
       ['', 'getypt', 'bord', 'getyptbord'],
+      // Made on the live text, which already shows the typing: taken as it is.
+      ['Open.', 'GEHEIM Open.', 'GEHEIM Open. Nieuw.', 'GEHEIM Open. Nieuw.'],
     ];
     for (const [base, current, edited, merged] of cases) expect(mergeBoardEdit(base, current, edited), `${base} | ${current} | ${edited}`).toBe(merged);
   });
