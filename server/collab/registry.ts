@@ -116,7 +116,7 @@ export class DocRegistry {
       doc.entriesSinceSnapshot = entries;
       doc.approxBytes = doc.snapshotBytes = state?.length ?? 0;
     } catch (err) {
-      await unsubscribe().catch(() => undefined);
+      await unsubscribe().catch((e: unknown) => this.d.log.warn({ err: (e as Error).message, docId }, 'leaving a document relay failed'));
       doc.destroy();
       throw err;
     }
