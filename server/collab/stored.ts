@@ -20,8 +20,11 @@ export interface StoredDoc {
  */
 export async function readStoredDoc(store: DocStore & EventLog, cases: CaseService, caseId: CaseId, docId: string): Promise<StoredDoc> {
   const position = cases.get(caseId)?.version ?? 0;
-  const snap = await store.readDocSnapshot(docId);
-  const from = Math.min(snap?.version ?? 0, position);
+  // A snapshot another process wrote past the position held here holds text this process has not
+  // judged yet (it may follow a narrowing not applied here): read the log instead.
+  const stored = await store.readDocSnapshot(docId);
+  const snap = stored && stored.version <= position ? stored : undefined;
+  const from = snap?.version ?? 0;
   const updates: Uint8Array[] = snap ? [snap.state] : [];
   let entries = 0;
   if (position > from) {
