@@ -63,7 +63,12 @@ export function admit(doc: CollabDoc, update: Uint8Array, staged: Staged): Admis
   let deleted = 0;
   let deletesStaged = false;
   for (const [client, ranges] of decoded.ds.clients) {
+    // Yjs writes each client's ranges sorted and merged; ranges that repeat or overlap would be
+    // counted (and walked) once each: a frame of them costs seconds and buys room past the cap.
+    let end = -1;
     for (const r of ranges) {
+      if (r.clock < end) return 'bad';
+      end = r.clock + r.len;
       if (r.clock + r.len > stateOf(client)) return 'bad';
       if (r.clock + r.len > Y.getState(store, client)) deletesStaged = true;
       else deleted += liveChars(store, client, r.clock, r.len);

@@ -1,0 +1,49 @@
+import * as encoding from 'lib0/encoding';
+import * as Y from 'yjs';
+import { describe, expect, it } from 'vitest';
+import type { CaseId, ItemId } from '../../shared/ids.js';
+import { MAX_DOC_UPDATE_BYTES, MAX_ITEM_TEXT_CHARS } from '../../shared/limits.js';
+import { admit, Staged } from '../../server/collab/admit.js';
+import { CollabDoc } from '../../server/collab/doc.js';
+
+/** The update `inner` (v1 structs, no delete set) with a delete set of `ranges` for one client, as a modified client writes it. */
+function withDeletes(structs: Uint8Array, client: number, ranges: [number, number][]): Uint8Array {
+  // A v1 update is: structs, then the delete set. Y.encodeStateAsUpdate of a doc with no deletions ends in an empty delete set (one 0 byte).
+  const enc = encoding.createEncoder();
+  encoding.writeUint8Array(enc, structs.subarray(0, structs.length - 1));
+  encoding.writeVarUint(enc, 1);
+  encoding.writeVarUint(enc, client);
+  encoding.writeVarUint(enc, ranges.length);
+  for (const [clock, len] of ranges) {
+    encoding.writeVarUint(enc, clock);
+    encoding.writeVarUint(enc, len);
+  }
+  return encoding.toUint8Array(enc);
+}
+
+function itemDoc(text: string): { doc: CollabDoc; client: number } {
+  const doc = new CollabDoc('d', 'cs_x' as CaseId, { kind: 'item', itemId: 'it_x' as ItemId });
+  const src = new Y.Doc();
+  src.getText('text').insert(0, text);
+  Y.applyUpdate(doc.ydoc, Y.encodeStateAsUpdate(src));
+  return { doc, client: src.clientID };
+}
+
+describe('review: admit counts each deleted character once', () => {
+  it('P-PEER: a delete set that names the same live character many times does not buy room past the cap', () => {
+    const { doc, client } = itemDoc('x'.repeat(MAX_ITEM_TEXT_CHARS));
+    // The attacker's own client appends 4000 characters past the cap, and deletes the first character 4000 times over.
+    const attacker = new Y.Doc();
+    Y.applyUpdate(attacker, Y.encodeStateAsUpdate(doc.ydoc));
+    const sv = Y.encodeStateVector(attacker);
+    attacker.getText('text').insert(MAX_ITEM_TEXT_CHARS, 'y'.repeat(4000));
+    const inserts = Y.encodeStateAsUpdate(attacker, sv);
+    const update = withDeletes(inserts, client, Array.from({ length: 4001 }, () => [0, 1] as [number, number]));
+    expect(update.length).toBeLessThan(MAX_DOC_UPDATE_BYTES);
+    const verdict = admit(doc, update, new Staged());
+    // Applied, the document would hold MAX_ITEM_TEXT_CHARS - 1 + 4000 characters.
+    Y.applyUpdate(doc.ydoc, update);
+    expect(doc.text.length).toBe(MAX_ITEM_TEXT_CHARS - 1 + 4000);
+    expect(verdict).not.toBe('apply');
+  });
+});
