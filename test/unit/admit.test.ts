@@ -29,7 +29,7 @@ function itemDoc(text: string): { doc: CollabDoc; client: number } {
   return { doc, client: src.clientID };
 }
 
-describe('review: admit counts each deleted character once', () => {
+describe('P-PEER: admitting a writer\'s update', () => {
   it('P-PEER: a delete set that names the same live character many times does not buy room past the cap', () => {
     const { doc, client } = itemDoc('x'.repeat(MAX_ITEM_TEXT_CHARS));
     // The attacker's own client appends 4000 characters past the cap, and deletes the first character 4000 times over.
@@ -45,5 +45,31 @@ describe('review: admit counts each deleted character once', () => {
     Y.applyUpdate(doc.ydoc, update);
     expect(doc.text.length).toBe(MAX_ITEM_TEXT_CHARS - 1 + 4000);
     expect(verdict).not.toBe('apply');
+  });
+
+  it('P-FRAME: a delete set that repeats its ranges is refused before any of them is walked', () => {
+    const doc = new CollabDoc('d', 'cs_x' as CaseId, { kind: 'minutes' });
+    // Minutes typed backwards: every character its own struct (legal, within every cap).
+    const src = new Y.Doc();
+    const N = 20_000;
+    src.transact(() => {
+      for (let i = 0; i < N; i++) src.getText('text').insert(0, 'a');
+    });
+    Y.applyUpdate(doc.ydoc, Y.encodeStateAsUpdate(src));
+    // A delete set naming the whole of it, again and again, as many times as fit into one frame.
+    const enc = encoding.createEncoder();
+    encoding.writeVarUint(enc, 0); // no structs
+    encoding.writeVarUint(enc, 1);
+    encoding.writeVarUint(enc, src.clientID);
+    const R = Math.floor((MAX_DOC_UPDATE_BYTES - 16) / 4);
+    encoding.writeVarUint(enc, R);
+    for (let i = 0; i < R; i++) {
+      encoding.writeVarUint(enc, 0);
+      encoding.writeVarUint(enc, N);
+    }
+    const update = encoding.toUint8Array(enc);
+    expect(update.length).toBeLessThanOrEqual(MAX_DOC_UPDATE_BYTES);
+    // Walking each range over every struct would cost seconds of one core per frame.
+    expect(admit(doc, update, new Staged())).toBe('bad');
   });
 });

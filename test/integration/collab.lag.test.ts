@@ -61,7 +61,7 @@ const snapshotText = async (docId: string): Promise<string> => {
   return d.getText('text').toString();
 };
 
-describe('review: a lagging process and a snapshot ahead of it', () => {
+describe('P-ORDER: a lagging process and a snapshot ahead of it', () => {
   it('P-ORDER: a reader excluded by a narrowing the lagging process has not applied gets no text typed after it from a snapshot', async () => {
     const { itemId, docId } = await newItem('Open.');
     const restore = ignoreNotices(b.app.cases);
