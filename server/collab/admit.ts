@@ -11,6 +11,8 @@ export type Admission = 'apply' | 'nothing' | 'too-long' | 'bad';
 /** Updates admitted in one batch, not yet in the document: the next one is judged on top of them. */
 export class Staged {
   readonly clocks = new Map<number, number>();
+  /** Per client, the ranges of the document's content the staged updates delete: credited once. */
+  readonly deleted = new Map<number, [clock: number, len: number][]>();
   chars = 0;
   bytes = 0;
 }
@@ -62,6 +64,7 @@ export function admit(doc: CollabDoc, update: Uint8Array, staged: Staged): Admis
   // Characters this update deletes from the document (deleting staged text counts as none: a bound).
   let deleted = 0;
   let deletesStaged = false;
+  const deletes: [number, number, number][] = [];
   for (const [client, ranges] of decoded.ds.clients) {
     // Yjs writes each client's ranges sorted and merged; ranges that repeat or overlap would be
     // counted (and walked) once each: a frame of them costs seconds and buys room past the cap.
@@ -71,7 +74,10 @@ export function admit(doc: CollabDoc, update: Uint8Array, staged: Staged): Admis
       end = r.clock + r.len;
       if (r.clock + r.len > stateOf(client)) return 'bad';
       if (r.clock + r.len > Y.getState(store, client)) deletesStaged = true;
-      else deleted += liveChars(store, client, r.clock, r.len);
+      else {
+        deleted += liveChars(store, client, r.clock, r.len, staged.deleted.get(client) ?? []);
+        deletes.push([client, r.clock, r.len]);
+      }
     }
   }
   // A sync step that brings nothing new (the usual answer of a client that has nothing to add).
@@ -81,18 +87,29 @@ export function admit(doc: CollabDoc, update: Uint8Array, staged: Staged): Admis
     if (doc.text.length + staged.chars + chars - deleted > cap || doc.approxBytes + staged.bytes + update.length > MAX_DOC_BYTES) return 'too-long';
   }
   for (const [client, clock] of upTo) staged.clocks.set(client, clock);
+  for (const [client, clock, len] of deletes) {
+    const list = staged.deleted.get(client);
+    if (list) list.push([clock, len]);
+    else staged.deleted.set(client, [[clock, len]]);
+  }
   staged.chars += chars - deleted;
   staged.bytes += update.length;
   return 'apply';
 }
 
-/** How many characters of the range the document still shows: what deleting it removes. */
-function liveChars(store: Y.Doc['store'], client: number, clock: number, len: number): number {
+/**
+ * How many characters of the range the document still shows and no staged update deletes
+ * already: what deleting it removes.
+ */
+function liveChars(store: Y.Doc['store'], client: number, clock: number, len: number, staged: [number, number][]): number {
   let n = 0;
   for (let at = clock; at < clock + len; ) {
     const s = Y.getItem(store, Y.createID(client, at));
     const end = Math.min(clock + len, s.id.clock + s.length);
-    if (!s.deleted && s instanceof Y.Item && s.content instanceof Y.ContentString) n += end - at;
+    if (!s.deleted && s instanceof Y.Item && s.content instanceof Y.ContentString) {
+      n += end - at;
+      for (const [c, l] of staged) n -= Math.max(0, Math.min(end, c + l) - Math.max(at, c));
+    }
     at = end;
   }
   return n;

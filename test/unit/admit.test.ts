@@ -72,4 +72,24 @@ describe('P-PEER: admitting a writer\'s update', () => {
     // Walking each range over every struct would cost seconds of one core per frame.
     expect(admit(doc, update, new Staged())).toBe('bad');
   });
+
+  it('P-PEER: updates of one batch that each delete the same text do not each buy room past the cap', () => {
+    const doc = new CollabDoc('d', 'cs_x' as CaseId, { kind: 'item', itemId: 'it_x' as ItemId });
+    const src = new Y.Doc();
+    src.getText('text').insert(0, 'x'.repeat(MAX_ITEM_TEXT_CHARS));
+    Y.applyUpdate(doc.ydoc, Y.encodeStateAsUpdate(src));
+    const staged = new Staged();
+    const verdicts: string[] = [];
+    // Each built on the server's document alone, as one batch admits them: delete it all, write as much anew.
+    for (let i = 0; i < 3; i++) {
+      const w = new Y.Doc();
+      Y.applyUpdate(w, Y.encodeStateAsUpdate(doc.ydoc));
+      const sv = Y.encodeStateVector(w);
+      w.getText('text').delete(0, MAX_ITEM_TEXT_CHARS);
+      w.getText('text').insert(0, String(i).repeat(MAX_ITEM_TEXT_CHARS));
+      verdicts.push(admit(doc, Y.encodeStateAsUpdate(w, sv), staged));
+    }
+    // Applied together the three would hold three times the cap: only the first fits.
+    expect(verdicts).toEqual(['apply', 'too-long', 'too-long']);
+  });
 });
