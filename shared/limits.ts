@@ -105,7 +105,18 @@ export const COLLAB_KEEPALIVE_MS = 10_000;
 export const MAX_CURSOR_IDS_PER_CONNECTION = 4;
 /** Messages a co-editing connection may send before its document has loaded. */
 export const MAX_COLLAB_MESSAGES_BEFORE_OPEN = 64;
-/** Stored updates of one document before they are merged into one. */
+/**
+ * What one co-editing connection may write: updates a second (a fast typist sends one per key,
+ * some 10–30) and bytes a second (a paste is at most MAX_DOC_UPDATE_BYTES), each with a burst of
+ * four times that. Every update becomes an entry of the case log for good: past this, the
+ * connection is closed with 1013 and its client sends the rest again after a pause.
+ */
+export const COLLAB_UPDATES_PER_S = 50;
+export const COLLAB_UPDATE_BYTES_PER_S = MAX_DOC_UPDATE_BYTES;
+/** Updates waiting for one case's next append, over all its writers: past this, a writer is told to come back (1013). */
+export const MAX_DOC_UPDATES_WAITING = 2_000;
+export const MAX_DOC_BYTES_WAITING = 4 * 1024 * 1024;
+/** Entries of one document after its snapshot before a new snapshot is stored. */
 export const DOC_COMPACT_AFTER_UPDATES = 200;
 /** Keystrokes within this window count as one editing burst in the access log. */
 export const EDIT_BURST_MS = 5_000;

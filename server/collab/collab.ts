@@ -4,7 +4,7 @@ import * as decoding from 'lib0/decoding';
 import type { WebSocket} from 'ws';
 import { WebSocketServer, type RawData } from 'ws';
 import * as awarenessProtocol from 'y-protocols/awareness';
-import type { Viewer } from '../../shared/domain.js';
+import type { CaseState, Viewer } from '../../shared/domain.js';
 import { COLLAB_KEEPALIVE_MS, MAX_COLLAB_MESSAGES_BEFORE_OPEN, MAX_DOC_UPDATE_BYTES } from '../../shared/limits.js';
 import { COLLAB_PATH, CollabClose } from '../../shared/protocol.js';
 import { docAccess } from '../../shared/rules/access.js';
@@ -24,6 +24,9 @@ import { isTextOrigin, type CollabDoc } from './doc.js';
 import { DocRegistry } from './registry.js';
 import { DocWrites } from './writes.js';
 import { awarenessMessage, MESSAGE_AWARENESS, updateMessage } from './wire.js';
+
+/** How often at most an unknown document name makes this process read every case's log. */
+const UNKNOWN_DOC_CATCH_UP_MS = 2_000;
 
 export interface CollabDeps {
   store: DocStore & EventLog;
@@ -114,8 +117,8 @@ export class Collab implements SessionHolder {
       // P-READLOG: opening a document is a read; not while its record cannot be written.
       if (!this.d.access.writable) return this.accept(req, socket, head, (ws) => ws.close(CollabClose.UNAVAILABLE));
       const docId = decodeURIComponent(new URL(req.url ?? '', 'http://x').pathname.slice(COLLAB_PATH.length + 1));
-      const where = this.registry.locate(docId);
-      const c = where && this.d.cases.get(where.caseId);
+      const { where, c } = await this.locateFor(docId, session.viewer);
+      if (socket.destroyed) return;
       const actor = { viewer: session.viewer, address: this.d.addressOf(req), sessionIdHash: session.idHash };
       if (!where || !c || docAccess(c, where.target, session.viewer) === 'none') {
         this.pending.delete(pending);
@@ -139,6 +142,30 @@ export class Collab implements SessionHolder {
       if (!socket.destroyed) refuse('500 Internal Server Error');
     }
   }
+
+  /**
+   * The document's case, caught up from the log before a refusal: an item added or widened on
+   * another process may not have reached this one yet (P-CATCHUP), and a refusal is final for the
+   * client. An unknown name may belong to a case this process has not heard of: all cases are
+   * read, at most once a period for everyone.
+   */
+  private async locateFor(docId: string, viewer: Viewer): Promise<{ where: ReturnType<DocRegistry['locate']>; c: CaseState | undefined }> {
+    let where = this.registry.locate(docId);
+    let c = where && this.d.cases.get(where.caseId);
+    if (where && c && docAccess(c, where.target, viewer) !== 'none') return { where, c };
+    if (where) {
+      const caseId = where.caseId;
+      await this.d.cases.withCase(caseId, () => this.d.cases.catchUp(caseId));
+    } else {
+      this.allCaughtUp ??= this.d.cases.catchUpAll().finally(() => setTimeout(() => (this.allCaughtUp = null), UNKNOWN_DOC_CATCH_UP_MS).unref());
+      await this.allCaughtUp;
+    }
+    where = this.registry.locate(docId);
+    c = where && this.d.cases.get(where.caseId);
+    return { where, c };
+  }
+
+  private allCaughtUp: Promise<void> | null = null;
 
   /**
    * Completes the upgrade. A frame that breaks the protocol (RFC 6455 §5, §7) makes `ws` fail that

@@ -2,7 +2,8 @@ import * as decoding from 'lib0/decoding';
 import { WebSocket, type RawData } from 'ws';
 import * as syncProtocol from 'y-protocols/sync';
 import type { Viewer } from '../../shared/domain.js';
-import { SESSION_CHECK_EVERY_MS } from '../../shared/limits.js';
+import { COLLAB_UPDATE_BYTES_PER_S, COLLAB_UPDATES_PER_S, SESSION_CHECK_EVERY_MS } from '../../shared/limits.js';
+import { TokenBucket } from '../realtime/rateLimit.js';
 import { CollabClose, CollabRefusal } from '../../shared/protocol.js';
 import { accessRecord, type AccessLog } from '../audit/accessLog.js';
 import type { SessionEnds } from '../auth/sessionEnds.js';
@@ -43,6 +44,9 @@ export interface Conn extends DocWriter, CursorOwner {
   canWrite: boolean;
   burst: Burst;
   docOf: CollabDoc;
+  /** What it may still write now (COLLAB_UPDATES_PER_S, COLLAB_UPDATE_BYTES_PER_S). */
+  updates: TokenBucket;
+  bytes: TokenBucket;
 }
 
 export interface ConnectionsDeps {
@@ -106,6 +110,8 @@ export class Connections {
       clientIds: new Set(),
       burst: newBurst(),
       docOf: doc,
+      updates: new TokenBucket(COLLAB_UPDATES_PER_S, 4 * COLLAB_UPDATES_PER_S),
+      bytes: new TokenBucket(COLLAB_UPDATE_BYTES_PER_S, 4 * COLLAB_UPDATE_BYTES_PER_S),
       refused: (_doc, why) => {
         // Too long: told, so it shows the server's text again. Unstored: it reconnects and resends.
         if (why === 'too-long') send(conn, refusedMessage(CollabRefusal.TOO_LONG));
@@ -216,6 +222,8 @@ export class Connections {
     const update = decoding.readVarUint8Array(decoder);
     // Refused: the client gets the server's state again, so what it shows is what is stored.
     if (!conn.canWrite) return send(conn, syncStep2Message(doc.ydoc));
+    // Every update is an entry of the log for good: a flood is sent back to be sent again later.
+    if (!conn.updates.take() || !conn.bytes.take(update.length)) return this.end(doc, conn, CollabClose.UNAVAILABLE);
     this.d.submit(doc, conn, update);
   }
 

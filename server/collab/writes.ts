@@ -1,6 +1,7 @@
 import type { Viewer } from '../../shared/domain.js';
 import type { CaseId } from '../../shared/ids.js';
 import { docAccess } from '../../shared/rules/access.js';
+import { MAX_DOC_BYTES_WAITING, MAX_DOC_UPDATES_WAITING } from '../../shared/limits.js';
 import type { CaseService } from '../cases/service.js';
 import type { CaseEvent, EventMeta } from '../cases/events.js';
 import type { Logger } from '../log.js';
@@ -28,7 +29,7 @@ interface Pending {
  * stand at its position. Only the committed entries reach the documents (DocRegistry.follow).
  */
 export class DocWrites {
-  private readonly inbox = new Map<CaseId, Pending[]>();
+  private readonly inbox = new Map<CaseId, Pending[] & { bytes?: number }>();
   private readonly flushing = new Set<Promise<void>>();
 
   constructor(
@@ -39,6 +40,10 @@ export class DocWrites {
 
   submit(doc: CollabDoc, writer: DocWriter, update: Uint8Array): void {
     let queue = this.inbox.get(doc.caseId);
+    // A case whose appends cannot keep up (a slow store, a flood): its writers come back later.
+    if (queue && (queue.length >= MAX_DOC_UPDATES_WAITING || (queue.bytes ?? 0) + update.length > MAX_DOC_BYTES_WAITING)) {
+      return writer.refused(doc, 'unstored');
+    }
     if (!queue) {
       this.inbox.set(doc.caseId, (queue = []));
       const caseId = doc.caseId;
@@ -50,6 +55,7 @@ export class DocWrites {
     }
     this.holds.hold(doc);
     queue.push({ doc, writer, update, at: new Date().toISOString() });
+    queue.bytes = (queue.bytes ?? 0) + update.length;
   }
 
   /** Resolves once every update taken so far is stored (or refused). */

@@ -12,12 +12,12 @@ export class TokenBucket {
     this.at = now();
   }
 
-  take(): boolean {
+  take(n = 1): boolean {
     const t = this.now();
     this.tokens = Math.min(this.burst, this.tokens + ((t - this.at) / 1000) * this.perSecond);
     this.at = t;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
+    if (this.tokens < n) return false;
+    this.tokens -= n;
     return true;
   }
 }

@@ -3,10 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId, type CaseId, type ItemId, type OrgId } from '../../shared/ids.js';
 import type { CaseService } from '../../server/cases/service.js';
 import { login, TestClient } from '../support/client.js';
-import { provider, synced, textWhere } from '../support/collab.js';
+import { provider, rawConn, synced, textWhere } from '../support/collab.js';
 import { startRedis, type PrivateRedis } from '../support/redis.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { poll } from '../support/wait.js';
+import { poll, within } from '../support/wait.js';
 
 // Review PoC: a process that lags loads a document from a snapshot another process wrote past
 // the case position it holds, and hands text typed after a narrowing to a reader it excludes.
@@ -83,6 +83,25 @@ describe('P-ORDER: a lagging process and a snapshot ahead of it', () => {
       restore();
       writer.destroy();
       reader?.destroy();
+    }
+  });
+
+  it('P-CATCHUP: a document that a lagging process has not heard of yet is not refused for good (4404)', async () => {
+    const restore = ignoreNotices(b.app.cases);
+    try {
+      const added = await pol.cmd('item:add', { caseId, phase: 'beeldvorming', text: 'Nieuw.', visibility: { kind: 'table' } });
+      if (!added.ok) throw new Error(added.error.code);
+      const docId = a.app.cases.get(caseId)!.items.get((added.data as { itemId: ItemId }).itemId)!.textDocId;
+      // The board (on a) shows the item; the editor's upgrade lands on b, which reads the log first.
+      const conn = rawConn(b.url, docId, polCookie);
+      const first = await within(
+        'the first message or the close',
+        Promise.race([new Promise<string>((r) => conn.ws.once('message', () => r('message'))), conn.closed.then((code) => `closed ${code}`)]),
+      );
+      conn.ws.terminate();
+      expect(first).toBe('message');
+    } finally {
+      restore();
     }
   });
 });

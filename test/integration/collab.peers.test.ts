@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
 import type { CaseId } from '../../shared/ids.js';
-import { COLLAB_KEEPALIVE_MS, MAX_CURSOR_IDS_PER_CONNECTION, MAX_DOC_UPDATE_BYTES, MAX_ITEM_TEXT_CHARS, MAX_MINUTES_CHARS } from '../../shared/limits.js';
+import { COLLAB_KEEPALIVE_MS, COLLAB_UPDATES_PER_S, MAX_CURSOR_IDS_PER_CONNECTION, MAX_DOC_UPDATE_BYTES, MAX_ITEM_TEXT_CHARS, MAX_MINUTES_CHARS } from '../../shared/limits.js';
 import { COLLAB_MESSAGE_REFUSED, COLLAB_PATH, CollabClose, CollabRefusal, type CaseView } from '../../shared/protocol.js';
 import { login, TestClient } from '../support/client.js';
 import { awarenessMessage, provider, synced, textWhere, updateMessage, wsOpen, type WsConn } from '../support/collab.js';
@@ -134,6 +134,27 @@ describe('P-PEER: co-editing identity and fairness', () => {
     await textWhere(check.doc, (t) => t.startsWith('A: '));
     expect(check.doc.getText('text').toString()).toBe('A: Einde van de ander.');
     expect(refusals).toEqual([CollabRefusal.TOO_LONG]);
+  });
+});
+
+describe('P-PEER: a writer that floods the log is slowed down, and loses nothing', () => {
+  it('P-PEER: a flood of updates is closed with 1013 past its budget; the text arrives by the resend', async () => {
+    const docId = await newItem('Begin.');
+    const w = open('politie', docId);
+    const r = open('ggz', docId);
+    await Promise.all([synced(w), synced(r)]);
+    const closes: number[] = [];
+    w.on('connection-close', (e: { code?: number } | null) => closes.push(e?.code ?? 0));
+    const entriesBefore = (await srv.app.store.readEvents(caseId)).length;
+    // A thousand updates at once, each one character: four times the burst a connection may write.
+    const t = w.doc.getText('text');
+    for (let i = 0; i < 4 * 4 * COLLAB_UPDATES_PER_S; i++) t.insert(t.length, String(i % 10));
+    const all = t.toString();
+    expect(await textWhere(r.doc, (x) => x === all, 30_000)).toBe(all);
+    expect(closes).toContain(CollabClose.UNAVAILABLE);
+    // Far fewer entries than updates sent: past the budget the rest came as one resend.
+    const added = (await srv.app.store.readEvents(caseId)).length - entriesBefore;
+    expect(added).toBeLessThan(2 * 4 * COLLAB_UPDATES_PER_S);
   });
 });
 
