@@ -108,8 +108,8 @@ export const MAX_COLLAB_MESSAGES_BEFORE_OPEN = 64;
 /**
  * What one co-editing connection may write: updates a second (a fast typist sends one per key,
  * some 10–30) and bytes a second (a paste is at most MAX_DOC_UPDATE_BYTES), each with a burst of
- * four times that. Every update becomes an entry of the case log for good: past this, the
- * connection is closed with 1013 and its client sends the rest again after a pause.
+ * four times that. Every update becomes an entry of the case log for good: past this, updates
+ * wait, merged into one, until the budget allows one more.
  */
 export const COLLAB_UPDATES_PER_S = 50;
 export const COLLAB_UPDATE_BYTES_PER_S = MAX_DOC_UPDATE_BYTES;

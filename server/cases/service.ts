@@ -247,29 +247,57 @@ export class CaseService {
     source?: string,
     tag?: CommandTag,
   ): Promise<Ack<CommandResults[N]>> {
-    const caseId = input.caseId;
+    const ran = await this.withCase(input.caseId, () => this.runHere(name, input.caseId, async () => input, actor, source, tag));
+    // An input given up front is never withdrawn.
+    return ran!;
+  }
+
+  /**
+   * A command whose input is made inside the case's queue, on the case as it stands there (and
+   * again after a lost race): an editing burst's board copy reads its document there, so nothing
+   * committed before it is left out. Null from `inputOf`: nothing to do (null is answered).
+   */
+  runFrom<N extends CaseCommandName>(
+    name: N,
+    caseId: CaseId,
+    inputOf: (c: CaseState | undefined) => Promise<CommandInput<N> | null>,
+    actor: Actor,
+    source?: string,
+  ): Promise<Ack<CommandResults[N]> | null> {
+    return this.withCase(caseId, () => this.runHere(name, caseId, inputOf, actor, source));
+  }
+
+  /** Inside the case's queue: authorise, decide and commit, judged again on the new state after a lost race. */
+  private async runHere<N extends CaseCommandName>(
+    name: N,
+    caseId: CaseId,
+    inputOf: (c: CaseState | undefined) => Promise<CommandInput<N> | null>,
+    actor: Actor,
+    source?: string,
+    tag?: CommandTag,
+  ): Promise<Ack<CommandResults[N]> | null> {
     const command = caseCommand(name);
-    // The item the access-log record names.
-    const itemId = namedIds(command.names, input).itemId;
-    return this.withCase(caseId, async () => {
-      for (let attempt = 0; ; attempt++) {
-        const c = this.cases.get(caseId);
-        if (!c) return this.deny(actor, null, name, itemId, appError('NOT_FOUND'), caseId);
-        const err = authorizeCaseCommand(name, input, c, actor.viewer, this.dir);
-        if (err) return this.deny(actor, c, name, itemId, err);
-        const decided = command.decide(input, c, actor.viewer, new Date().toISOString());
-        const { data } = decided;
-        try {
-          await this.commit(c, caseId, decided.events, actor, name, decided.itemId ?? itemId, source, tag && commandRecord(tag, data, Date.now()));
-          return { ok: true as const, data };
-        } catch (e) {
-          // Another process wrote first: take its events, then judge the command again on the new state.
-          if (!(e instanceof VersionConflictError) || attempt >= MAX_CONFLICT_RETRIES) return this.notCommitted(e, name, caseId);
-          await conflictPause(attempt);
-          await this.catchUp(caseId);
-        }
+    for (let attempt = 0; ; attempt++) {
+      const c = this.cases.get(caseId);
+      const input = await inputOf(c);
+      if (!input) return null;
+      // The item the access-log record names.
+      const itemId = namedIds(command.names, input).itemId;
+      if (!c) return this.deny(actor, null, name, itemId, appError('NOT_FOUND'), caseId);
+      const err = authorizeCaseCommand(name, input, c, actor.viewer, this.dir);
+      if (err) return this.deny(actor, c, name, itemId, err);
+      const decided = command.decide(input, c, actor.viewer, new Date().toISOString());
+      const { data } = decided;
+      try {
+        await this.commit(c, caseId, decided.events, actor, name, decided.itemId ?? itemId, source, tag && commandRecord(tag, data, Date.now()));
+        return { ok: true as const, data };
+      } catch (e) {
+        // Another process wrote first: take its events, then judge the command again on the new state.
+        if (!(e instanceof VersionConflictError) || attempt >= MAX_CONFLICT_RETRIES) return this.notCommitted(e, name, caseId);
+        await conflictPause(attempt);
+        await this.catchUp(caseId);
       }
-    });
+    }
   }
 
   /**

@@ -54,7 +54,10 @@ export class BoardLink {
       const operation = `${doc.target.kind === 'item' ? 'item:text' : 'minutes:edit'} +${inserted} -${deleted}`;
       if (c && inserted + deleted > 0) this.d.access.record(accessRecord(actor, c, { action: 'update', operation, itemId }));
       if (doc.target.kind === 'minutes' || doc.unloaded) return;
-      const copied = await this.copy(doc.caseId, doc.target.itemId, doc.docId, doc.text.toString(), actor);
+      const { caseId, docId } = doc;
+      // Read in the case's queue: typing committed before the copy's turn is in it.
+      const textNow = async (): Promise<string> => (doc.unloaded ? textOf((await readStoredDoc(this.d.store, this.d.cases, caseId, docId)).state) : doc.text.toString());
+      const copied = await this.copy(caseId, doc.target.itemId, docId, textNow, actor);
       if (!copied) this.retry(doc.caseId, doc.target.itemId, doc.docId, actor);
     } catch (err) {
       this.d.log.error({ err, docId: doc.docId }, 'recording an editing burst failed');
@@ -66,11 +69,19 @@ export class BoardLink {
    * The board's copy follows through the ordinary command: authorised, logged, delivered. False
    * when the store may not have taken it (OUTCOME_UNKNOWN); a store that failed throws.
    */
-  private async copy(caseId: CaseId, itemId: ItemId, docId: string, raw: string, actor: Actor): Promise<boolean> {
-    const text = raw.trim().slice(0, MAX_ITEM_TEXT_CHARS);
-    const item = this.d.cases.get(caseId)?.items.get(itemId);
-    if (!item || !text || item.text === text) return true;
-    const r = await this.d.cases.run('item:edit', { caseId, itemId, text }, actor, docId);
+  private async copy(caseId: CaseId, itemId: ItemId, docId: string, textNow: () => Promise<string>, actor: Actor): Promise<boolean> {
+    const r = await this.d.cases.runFrom(
+      'item:edit',
+      caseId,
+      async (c) => {
+        const text = (await textNow()).trim().slice(0, MAX_ITEM_TEXT_CHARS);
+        const item = c?.items.get(itemId);
+        return !item || !text || item.text === text ? null : { caseId, itemId, text };
+      },
+      actor,
+      docId,
+    );
+    if (!r) return true;
     if (!r.ok) this.d.log.info({ code: r.error.code, docId }, 'editing burst not recorded');
     return r.ok || r.error.code !== 'OUTCOME_UNKNOWN';
   }
@@ -103,9 +114,8 @@ export class BoardLink {
   }
 
   /** The board text brought up to the document as the store holds it now. */
-  private async copyStored(caseId: CaseId, itemId: ItemId, docId: string, actor: Actor): Promise<boolean> {
-    const stored = await this.d.cases.withCase(caseId, () => readStoredDoc(this.d.store, this.d.cases, caseId, docId));
-    return this.copy(caseId, itemId, docId, textOf(stored.state), actor);
+  private copyStored(caseId: CaseId, itemId: ItemId, docId: string, actor: Actor): Promise<boolean> {
+    return this.copy(caseId, itemId, docId, async () => textOf((await readStoredDoc(this.d.store, this.d.cases, caseId, docId)).state), actor);
   }
 
   /** Stops trying again (the server stops; the next start catches up: catchUpBoard). */

@@ -2,7 +2,8 @@ import * as decoding from 'lib0/decoding';
 import { WebSocket, type RawData } from 'ws';
 import * as syncProtocol from 'y-protocols/sync';
 import type { Viewer } from '../../shared/domain.js';
-import { COLLAB_UPDATE_BYTES_PER_S, COLLAB_UPDATES_PER_S, SESSION_CHECK_EVERY_MS } from '../../shared/limits.js';
+import * as Y from 'yjs';
+import { COLLAB_UPDATE_BYTES_PER_S, COLLAB_UPDATES_PER_S, MAX_DOC_UPDATE_BYTES, SESSION_CHECK_EVERY_MS } from '../../shared/limits.js';
 import { TokenBucket } from '../realtime/rateLimit.js';
 import { CollabClose, CollabRefusal } from '../../shared/protocol.js';
 import { accessRecord, type AccessLog } from '../audit/accessLog.js';
@@ -47,6 +48,9 @@ export interface Conn extends DocWriter, CursorOwner {
   /** What it may still write now (COLLAB_UPDATES_PER_S, COLLAB_UPDATE_BYTES_PER_S). */
   updates: TokenBucket;
   bytes: TokenBucket;
+  /** Its updates past that budget, merged into one, sent on when the budget allows. */
+  held: Uint8Array | null;
+  heldTimer: NodeJS.Timeout | null;
 }
 
 export interface ConnectionsDeps {
@@ -112,6 +116,8 @@ export class Connections {
       docOf: doc,
       updates: new TokenBucket(COLLAB_UPDATES_PER_S, 4 * COLLAB_UPDATES_PER_S),
       bytes: new TokenBucket(COLLAB_UPDATE_BYTES_PER_S, 4 * COLLAB_UPDATE_BYTES_PER_S),
+      held: null,
+      heldTimer: null,
       refused: (_doc, why) => {
         // Too long: told, so it shows the server's text again. Unstored: it reconnects and resends.
         if (why === 'too-long') send(conn, refusedMessage(CollabRefusal.TOO_LONG));
@@ -167,6 +173,7 @@ export class Connections {
   end(doc: CollabDoc, conn: Conn, code: number | null): void {
     const set = this.byDoc.get(doc.docId);
     conn.ended = true;
+    if (conn.heldTimer) clearTimeout(conn.heldTimer);
     if (code !== null) conn.ws.close(code);
     if (!set?.delete(conn)) return;
     if (set.size === 0) this.byDoc.delete(doc.docId);
@@ -222,9 +229,33 @@ export class Connections {
     const update = decoding.readVarUint8Array(decoder);
     // Refused: the client gets the server's state again, so what it shows is what is stored.
     if (!conn.canWrite) return send(conn, syncStep2Message(doc.ydoc));
-    // Every update is an entry of the log for good: a flood is sent back to be sent again later.
-    if (!conn.updates.take() || !conn.bytes.take(update.length)) return this.end(doc, conn, CollabClose.UNAVAILABLE);
+    // Every update is an entry of the log for good: past the budget, updates are merged into one.
+    if (conn.held || !conn.updates.take() || !conn.bytes.take(update.length)) return this.hold(doc, conn, update);
     this.d.submit(doc, conn, update);
+  }
+
+  /**
+   * An update past the connection's budget waits, merged with the others that wait, until the
+   * budget allows one more: however fast a client sends, it adds at most COLLAB_UPDATES_PER_S
+   * entries a second. More than one update's worth waiting closes it with 1013; its client sends
+   * all it has again when it reconnects.
+   */
+  private hold(doc: CollabDoc, conn: Conn, update: Uint8Array): void {
+    conn.held = conn.held ? Y.mergeUpdates([conn.held, update]) : update;
+    if (conn.held.length > MAX_DOC_UPDATE_BYTES) return this.end(doc, conn, CollabClose.UNAVAILABLE);
+    conn.heldTimer ??= setTimeout(() => this.release(doc, conn), 1000 / COLLAB_UPDATES_PER_S);
+  }
+
+  private release(doc: CollabDoc, conn: Conn): void {
+    conn.heldTimer = null;
+    const held = conn.held;
+    if (conn.ended || !held) return;
+    if (!conn.updates.take() || !conn.bytes.take(held.length)) {
+      conn.heldTimer = setTimeout(() => this.release(doc, conn), 1000 / COLLAB_UPDATES_PER_S);
+      return;
+    }
+    conn.held = null;
+    this.d.submit(doc, conn, held);
   }
 
   /** Typing is using the session: confirmed (and kept alive) at most once a check period, as board commands are. */

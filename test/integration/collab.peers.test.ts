@@ -138,21 +138,18 @@ describe('P-PEER: co-editing identity and fairness', () => {
 });
 
 describe('P-PEER: a writer that floods the log is slowed down, and loses nothing', () => {
-  it('P-PEER: a flood of updates is closed with 1013 past its budget; the text arrives by the resend', async () => {
+  it('P-PEER: a flood of updates past its budget is merged into fewer entries; all the text arrives', async () => {
     const docId = await newItem('Begin.');
     const w = open('politie', docId);
     const r = open('ggz', docId);
     await Promise.all([synced(w), synced(r)]);
-    const closes: number[] = [];
-    w.on('connection-close', (e: { code?: number } | null) => closes.push(e?.code ?? 0));
     const entriesBefore = (await srv.app.store.readEvents(caseId)).length;
     // A thousand updates at once, each one character: four times the burst a connection may write.
     const t = w.doc.getText('text');
     for (let i = 0; i < 4 * 4 * COLLAB_UPDATES_PER_S; i++) t.insert(t.length, String(i % 10));
     const all = t.toString();
     expect(await textWhere(r.doc, (x) => x === all, 30_000)).toBe(all);
-    expect(closes).toContain(CollabClose.UNAVAILABLE);
-    // Far fewer entries than updates sent: past the budget the rest came as one resend.
+    // Far fewer entries than updates sent: past the budget's burst they were merged as they waited.
     const added = (await srv.app.store.readEvents(caseId)).length - entriesBefore;
     expect(added).toBeLessThan(2 * 4 * COLLAB_UPDATES_PER_S);
   });

@@ -331,6 +331,46 @@ describe('R-OWN an editing burst and the typing after it', () => {
     await own?.close();
   });
 
+  it('P-DURABLE: a burst\'s board copy holds the typing committed before its turn in the case\'s queue', async () => {
+    const cases = own.app.cases;
+    const caseR = [...cases.all()].find((c) => c.title.startsWith('Casus R.'))!.id;
+    await owner.cmd('case:open', { caseId: caseR });
+    const added = await owner.cmd('item:add', { caseId: caseR, phase: 'beeldvorming', text: 'Start.', visibility: { kind: 'table' } });
+    if (!added.ok) throw new Error(added.error.code);
+    const itemId = (added.data as { itemId: ItemId }).itemId;
+    const docId = cases.get(caseR)!.items.get(itemId)!.textDocId;
+    const one = provider(own.url, docId, ownCookie);
+    const two = provider(own.url, docId, ownCookie);
+    cleanup.push(() => one.destroy(), () => two.destroy());
+    await Promise.all([synced(one), synced(two)]);
+    one.doc.getText('text').insert(6, ' Een.');
+    await textWhere(two.doc, (t) => t === 'Start. Een.');
+    /** Resolves once the next piece of work is queued for the case. */
+    const nextQueued = (): Promise<void> =>
+      new Promise((resolve) => {
+        const withCase = cases.withCase.bind(cases);
+        cases.withCase = (id, work) => {
+          cases.withCase = withCase;
+          resolve();
+          return withCase(id, work);
+        };
+      });
+    // The case's queue is busy (a slow store, say): the second writer's typing waits its turn.
+    let open!: () => void;
+    void cases.withCase(caseR, () => new Promise<void>((r) => (open = r)));
+    const typed = nextQueued();
+    two.doc.getText('text').insert(11, ' Twee.');
+    await typed;
+    // The first writer leaves: its burst ends, and its board copy waits behind that typing.
+    const copied = nextQueued();
+    one.destroy();
+    await copied;
+    const from = owner.nextSeq;
+    open();
+    await owner.waitFor((m) => m.event === 'case:patch' && JSON.stringify(m.args[0]).includes('Twee'), 10_000, from);
+    expect(cases.get(caseR)!.items.get(itemId)!.text).toBe('Start. Een. Twee.');
+  });
+
   it('R-OWN: a board edit made while a burst is open keeps what was typed elsewhere in the text', async () => {
     const caseR = [...own.app.cases.all()].find((c) => c.title.startsWith('Casus R.'))!.id;
     await owner.cmd('case:open', { caseId: caseR });
