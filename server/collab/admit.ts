@@ -1,5 +1,6 @@
 import * as Y from 'yjs';
 import { MAX_DOC_BYTES, MAX_DOC_UPDATE_BYTES, MAX_ITEM_TEXT_CHARS, MAX_MINUTES_CHARS } from '../../shared/limits.js';
+import type { UserId } from '../../shared/ids.js';
 import type { CollabDoc } from './doc.js';
 
 /**
@@ -11,6 +12,8 @@ export type Admission = 'apply' | 'nothing' | 'too-long' | 'bad';
 /** Updates admitted in one batch, not yet in the document: the next one is judged on top of them. */
 export class Staged {
   readonly clocks = new Map<number, number>();
+  /** Yjs client ids the staged updates wrote new content under, and whose they are. */
+  readonly writers = new Map<number, UserId>();
   /** Per client, the ranges of the document's content the staged updates delete: credited once. */
   readonly deleted = new Map<number, [clock: number, len: number][]>();
   chars = 0;
@@ -27,7 +30,7 @@ export class Staged {
  * limited: deletions and content the document already holds never overflow. An admitted update
  * is added to `staged`; one that adds nothing is 'nothing'.
  */
-export function admit(doc: CollabDoc, update: Uint8Array, staged: Staged): Admission {
+export function admit(doc: CollabDoc, update: Uint8Array, staged: Staged, writer: UserId): Admission {
   if (update.length > MAX_DOC_UPDATE_BYTES) return 'too-long';
   let decoded: ReturnType<typeof Y.decodeUpdate>;
   try {
@@ -46,7 +49,13 @@ export function admit(doc: CollabDoc, update: Uint8Array, staged: Staged): Admis
     const at = stateOf(s.id.client);
     if (s.id.clock > at) return 'bad';
     const added = s.id.clock + s.length - at;
-    if (added > 0) upTo.set(s.id.client, at + added);
+    if (added > 0) {
+      // A client id writes for the user who first wrote under it: nobody takes the clocks another
+      // writer's next typing needs (which would make that typing add nothing, and vanish).
+      const owner = staged.writers.get(s.id.client) ?? doc.textWriters.get(s.id.client);
+      if (owner !== undefined && owner !== writer) return 'bad';
+      upTo.set(s.id.client, at + added);
+    }
     if (!(s instanceof Y.Item)) continue;
     // In a decoded update the parent is the root's name, or null where the origin implies it.
     const parent = s.parent as unknown;
@@ -86,7 +95,10 @@ export function admit(doc: CollabDoc, update: Uint8Array, staged: Staged): Admis
     const cap = doc.target.kind === 'item' ? MAX_ITEM_TEXT_CHARS : MAX_MINUTES_CHARS;
     if (doc.text.length + staged.chars + chars - deleted > cap || doc.approxBytes + staged.bytes + update.length > MAX_DOC_BYTES) return 'too-long';
   }
-  for (const [client, clock] of upTo) staged.clocks.set(client, clock);
+  for (const [client, clock] of upTo) {
+    staged.clocks.set(client, clock);
+    staged.writers.set(client, writer);
+  }
   for (const [client, clock, len] of deletes) {
     const list = staged.deleted.get(client);
     if (list) list.push([clock, len]);

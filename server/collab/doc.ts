@@ -31,6 +31,11 @@ export class CollabDoc {
   unloaded = false;
   /** Kept in memory while above 0, with or without connections. */
   holds = 0;
+  /**
+   * Which user each Yjs client id wrote text for, from the entries applied here (an id met only
+   * in a snapshot is bound by its next writer).
+   */
+  readonly textWriters = new Map<number, UserId>();
   /** Which user each awareness client id belongs to: the first to speak for it. */
   readonly clientOwners = new Map<number, UserId>();
   /**

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import * as Y from 'yjs';
 import type { CaseState } from '../../shared/domain.js';
-import type { CaseId } from '../../shared/ids.js';
+import type { CaseId, UserId } from '../../shared/ids.js';
 import { DOC_COMPACT_AFTER_UPDATES, MAX_DOC_BYTES } from '../../shared/limits.js';
 import type { DocTarget } from '../../shared/rules/access.js';
 import type { CaseService, Committed } from '../cases/service.js';
@@ -109,7 +109,8 @@ export class DocRegistry {
       if (!doc.unloaded && this.docs.get(docId) === doc) this.hooks.relayed(doc, v, m);
     });
     try {
-      const { state, snapshotVersion, entries, position } = await readStoredDoc(this.d.store, this.d.cases, caseId, docId);
+      const { state, snapshotVersion, entries, position, writers } = await readStoredDoc(this.d.store, this.d.cases, caseId, docId);
+      for (const [client, userId] of writers) doc.textWriters.set(client, userId);
       if (state) Y.applyUpdate(doc.ydoc, state, { kind: 'snapshot' } satisfies TextOrigin);
       doc.position = position;
       doc.snapshotVersion = snapshotVersion;
@@ -155,6 +156,7 @@ export class DocRegistry {
       doc.position = e.version;
       doc.entriesSinceSnapshot++;
       doc.approxBytes += update.length;
+      bindWriters(doc, update, e.writer.userId);
       try {
         Y.applyUpdate(doc.ydoc, update, { kind: 'log', version: e.version, from } satisfies TextOrigin);
       } catch (err) {
@@ -196,4 +198,9 @@ export class DocRegistry {
   async snapshotAll(): Promise<void> {
     await Promise.all([...this.docs.values()].map((doc) => this.snapshot(doc)));
   }
+}
+
+/** The client ids an entry wrote new content under become its writer's, if nobody's yet. */
+function bindWriters(doc: CollabDoc, update: Uint8Array, userId: UserId): void {
+  for (const client of Y.parseUpdateMeta(update).to.keys()) if (!doc.textWriters.has(client)) doc.textWriters.set(client, userId);
 }

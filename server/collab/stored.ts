@@ -1,5 +1,5 @@
 import * as Y from 'yjs';
-import type { CaseId } from '../../shared/ids.js';
+import type { CaseId, UserId } from '../../shared/ids.js';
 import { CaseEventSchemas } from '../cases/events.js';
 import type { CaseService } from '../cases/service.js';
 import type { DocStore, EventLog } from '../store/types.js';
@@ -12,6 +12,8 @@ export interface StoredDoc {
   snapshotVersion: number;
   /** Entries of it after the snapshot. */
   entries: number;
+  /** Whose each Yjs client id is, by the first of those entries to write under it. */
+  writers: Map<number, UserId>;
 }
 
 /**
@@ -27,17 +29,20 @@ export async function readStoredDoc(store: DocStore & EventLog, cases: CaseServi
   const from = snap?.version ?? 0;
   const updates: Uint8Array[] = snap ? [snap.state] : [];
   let entries = 0;
+  const writers = new Map<number, UserId>();
   if (position > from) {
     for (const row of await store.readEvents(caseId, from, position)) {
       if (row.type !== 'doc.update' || cases.isDropped(caseId, row.version)) continue;
       const p = CaseEventSchemas['doc.update'].parse(row.payload);
       if (p.docId !== docId) continue;
-      updates.push(Buffer.from(p.update, 'base64'));
+      const update = Buffer.from(p.update, 'base64');
+      updates.push(update);
       entries++;
+      for (const client of Y.parseUpdateMeta(update).to.keys()) if (!writers.has(client)) writers.set(client, row.actorUserId);
     }
   }
   const state = updates.length === 0 ? null : updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates);
-  return { state, position, snapshotVersion: snap?.version ?? 0, entries };
+  return { state, position, snapshotVersion: snap?.version ?? 0, entries, writers };
 }
 
 /** The text of a document's state. */

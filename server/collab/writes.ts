@@ -83,7 +83,7 @@ export class DocWrites {
           if (p.doc.unloaded || docAccess(c, p.doc.target, p.writer.viewer) !== 'write') continue;
           let st = staged.get(p.doc);
           if (!st) staged.set(p.doc, (st = new Staged()));
-          const admission = admit(p.doc, p.update, st);
+          const admission = admit(p.doc, p.update, st, p.writer.viewer.userId);
           if (admission === 'nothing') continue;
           if (admission !== 'apply') {
             // What a writer typed on top of its own refused update builds on what the server never
