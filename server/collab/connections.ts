@@ -6,14 +6,10 @@ import * as Y from 'yjs';
 import { COLLAB_UPDATE_BYTES_PER_S, COLLAB_UPDATES_PER_S, MAX_DOC_UPDATE_BYTES, SESSION_CHECK_EVERY_MS } from '../../shared/limits.js';
 import { TokenBucket } from '../realtime/rateLimit.js';
 import { CollabClose, CollabRefusal } from '../../shared/protocol.js';
-import { accessRecord, type AccessLog } from '../audit/accessLog.js';
-import type { SessionEnds } from '../auth/sessionEnds.js';
-import type { Sessions } from '../auth/sessions.js';
-import type { CaseService } from '../cases/service.js';
-import type { Directory } from '../directory/directory.js';
-import type { Logger } from '../log.js';
+import { accessRecord } from '../audit/accessLog.js';
 import { newBurst, type Burst } from './board.js';
 import { applyOwnCursors, type CursorOwner } from './cursors.js';
+import type { CollabDeps } from './collab.js';
 import type { CollabDoc } from './doc.js';
 import type { DocWriter } from './writes.js';
 import {
@@ -53,13 +49,7 @@ export interface Conn extends DocWriter, CursorOwner {
   heldTimer: NodeJS.Timeout | null;
 }
 
-export interface ConnectionsDeps {
-  sessions: Sessions;
-  sessionEnds: SessionEnds;
-  cases: CaseService;
-  dir: Directory;
-  access: AccessLog;
-  log: Logger;
+export interface ConnectionsDeps extends Pick<CollabDeps, 'sessions' | 'sessionEnds' | 'cases' | 'dir' | 'access' | 'log'> {
   /** The reader's right on the document, on the case as this process holds it now. */
   rights(doc: CollabDoc, viewer: Viewer): 'write' | 'read' | 'none';
   /** A writer's update, on its way into the case log. */

@@ -1,12 +1,13 @@
+import * as Y from 'yjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId, type CaseId, type ItemId, type OrgId } from '../../shared/ids.js';
 import { CollabClose } from '../../shared/protocol.js';
 import type { CaseService } from '../../server/cases/service.js';
 import { login, TestClient } from '../support/client.js';
-import { awarenessMessage, provider, storedText, synced, textWhere, wsOpen } from '../support/collab.js';
+import { awarenessMessage, provider, rawConn, storedText, synced, textWhere, wsOpen } from '../support/collab.js';
 import { startRedis, type PrivateRedis } from '../support/redis.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { when } from '../support/wait.js';
+import { poll, when, within } from '../support/wait.js';
 
 // Two servers on one Redis, in this process, so the test can make one lag: a process that has not
 // yet applied a narrowing must not hand text typed after it to a reader the narrowing excludes
@@ -185,6 +186,59 @@ describe('P-ORDER co-editing across processes in log order', () => {
       onA.destroy();
       onB.destroy();
       polB.close();
+    }
+  });
+});
+
+const snapshotText = async (docId: string): Promise<string> => {
+  const snap = await a.app.store.readDocSnapshot(docId);
+  if (!snap) return '';
+  const d = new Y.Doc();
+  Y.applyUpdate(d, snap.state);
+  return d.getText('text').toString();
+};
+
+describe('P-ORDER: a lagging process and a snapshot ahead of it', () => {
+  it('P-ORDER: a reader excluded by a narrowing the lagging process has not applied gets no text typed after it from a snapshot', async () => {
+    const { itemId, docId } = await newItem('Open.');
+    const restore = ignoreNotices(b.app.cases);
+    const writer = provider(a.url, docId, polCookie);
+    let reader: ReturnType<typeof provider> | null = null;
+    try {
+      await synced(writer);
+      expect((await pol.cmd('item:setVisibility', { caseId, itemId, visibility: { kind: 'orgs', orgIds: ['org_politie' as OrgId] } })).ok).toBe(true);
+      writer.doc.getText('text').insert(5, ' GEHEIM');
+      await textWhere(writer.doc, (t) => t.includes('GEHEIM'));
+      // The writer leaves: a lets the document go and stores its snapshot, past b's position.
+      writer.destroy();
+      await poll('a snapshot holding the secret', async () => (await snapshotText(docId)).includes('GEHEIM'), { pauseMs: 20 });
+      expect(b.app.cases.get(caseId)!.items.get(itemId)!.visibility).toEqual({ kind: 'table' });
+      reader = provider(b.url, docId, await login(b.url, 'om'));
+      await synced(reader);
+      expect(reader.doc.getText('text').toString()).not.toContain('GEHEIM');
+    } finally {
+      restore();
+      writer.destroy();
+      reader?.destroy();
+    }
+  });
+
+  it('P-CATCHUP: a document that a lagging process has not heard of yet is not refused for good (4404)', async () => {
+    const restore = ignoreNotices(b.app.cases);
+    try {
+      const added = await pol.cmd('item:add', { caseId, phase: 'beeldvorming', text: 'Nieuw.', visibility: { kind: 'table' } });
+      if (!added.ok) throw new Error(added.error.code);
+      const docId = a.app.cases.get(caseId)!.items.get((added.data as { itemId: ItemId }).itemId)!.textDocId;
+      // The board (on a) shows the item; the editor's upgrade lands on b, which reads the log first.
+      const conn = rawConn(b.url, docId, polCookie);
+      const first = await within(
+        'the first message or the close',
+        Promise.race([new Promise<string>((r) => conn.ws.once('message', () => r('message'))), conn.closed.then((code) => `closed ${code}`)]),
+      );
+      conn.ws.terminate();
+      expect(first).toBe('message');
+    } finally {
+      restore();
     }
   });
 });

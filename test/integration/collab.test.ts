@@ -6,6 +6,7 @@ import { CollabClose, type CaseView } from '../../shared/protocol.js';
 import { MAX_DOC_UPDATE_BYTES } from '../../shared/limits.js';
 import { login, TestClient } from '../support/client.js';
 import { provider, rawConn, synced, textWhere } from '../support/collab.js';
+import type { WebsocketProvider } from 'y-websocket';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { when, within } from '../support/wait.js';
 
@@ -331,18 +332,24 @@ describe('R-OWN an editing burst and the typing after it', () => {
     await own?.close();
   });
 
-  it('P-DURABLE: a burst\'s board copy holds the typing committed before its turn in the case\'s queue', async () => {
-    const cases = own.app.cases;
-    const caseR = [...cases.all()].find((c) => c.title.startsWith('Casus R.'))!.id;
+  /** A new item on Casus R. with two connections of its contributor to its text, both synced. */
+  async function twoWriters(text: string): Promise<{ caseR: CaseId; itemId: ItemId; docId: string; w: WebsocketProvider; r: WebsocketProvider }> {
+    const caseR = [...own.app.cases.all()].find((c) => c.title.startsWith('Casus R.'))!.id;
     await owner.cmd('case:open', { caseId: caseR });
-    const added = await owner.cmd('item:add', { caseId: caseR, phase: 'beeldvorming', text: 'Start.', visibility: { kind: 'table' } });
+    const added = await owner.cmd('item:add', { caseId: caseR, phase: 'beeldvorming', text, visibility: { kind: 'table' } });
     if (!added.ok) throw new Error(added.error.code);
     const itemId = (added.data as { itemId: ItemId }).itemId;
-    const docId = cases.get(caseR)!.items.get(itemId)!.textDocId;
-    const one = provider(own.url, docId, ownCookie);
-    const two = provider(own.url, docId, ownCookie);
-    cleanup.push(() => one.destroy(), () => two.destroy());
-    await Promise.all([synced(one), synced(two)]);
+    const docId = own.app.cases.get(caseR)!.items.get(itemId)!.textDocId;
+    const w = provider(own.url, docId, ownCookie);
+    const r = provider(own.url, docId, ownCookie);
+    cleanup.push(() => w.destroy(), () => r.destroy());
+    await Promise.all([synced(w), synced(r)]);
+    return { caseR, itemId, docId, w, r };
+  }
+
+  it('P-DURABLE: a burst\'s board copy holds the typing committed before its turn in the case\'s queue', async () => {
+    const cases = own.app.cases;
+    const { caseR, itemId, w: one, r: two } = await twoWriters('Start.');
     one.doc.getText('text').insert(6, ' Een.');
     await textWhere(two.doc, (t) => t === 'Start. Een.');
     /** Resolves once the next piece of work is queued for the case. */
@@ -372,16 +379,7 @@ describe('R-OWN an editing burst and the typing after it', () => {
   });
 
   it('R-OWN: a board edit made while a burst is open keeps what was typed elsewhere in the text', async () => {
-    const caseR = [...own.app.cases.all()].find((c) => c.title.startsWith('Casus R.'))!.id;
-    await owner.cmd('case:open', { caseId: caseR });
-    const added = await owner.cmd('item:add', { caseId: caseR, phase: 'beeldvorming', text: 'Begin. Einde.', visibility: { kind: 'table' } });
-    if (!added.ok) throw new Error(added.error.code);
-    const itemId = (added.data as { itemId: ItemId }).itemId;
-    const docId = own.app.cases.get(caseR)!.items.get(itemId)!.textDocId;
-    const w = provider(own.url, docId, ownCookie);
-    const r = provider(own.url, docId, ownCookie);
-    cleanup.push(() => w.destroy(), () => r.destroy());
-    await Promise.all([synced(w), synced(r)]);
+    const { caseR, itemId, w, r } = await twoWriters('Begin. Einde.');
     w.doc.getText('text').insert(6, ' Midden.');
     await textWhere(r.doc, (t) => t === 'Begin. Midden. Einde.');
     // The burst never ends on this server: the board still says "Begin. Einde." when it is edited.
@@ -392,16 +390,7 @@ describe('R-OWN an editing burst and the typing after it', () => {
   });
 
   it('R-OWN: the record of a burst does not undo what was typed after the burst ended', async () => {
-    const caseR = [...own.app.cases.all()].find((c) => c.title.startsWith('Casus R.'))!.id;
-    await owner.cmd('case:open', { caseId: caseR });
-    const added = await owner.cmd('item:add', { caseId: caseR, phase: 'beeldvorming', text: 'Begin.', visibility: { kind: 'table' } });
-    if (!added.ok) throw new Error(added.error.code);
-    const itemId = (added.data as { itemId: ItemId }).itemId;
-    const docId = own.app.cases.get(caseR)!.items.get(itemId)!.textDocId;
-    const w = provider(own.url, docId, ownCookie);
-    const r = provider(own.url, docId, ownCookie);
-    cleanup.push(() => w.destroy(), () => r.destroy());
-    await Promise.all([synced(w), synced(r)]);
+    const { caseR, itemId, docId, w, r } = await twoWriters('Begin.');
     w.doc.getText('text').insert(6, ' Midden. Later.');
     await textWhere(r.doc, (t) => t === 'Begin. Midden. Later.');
     // The burst ended at "Begin. Midden." and is recorded now; " Later." was typed meanwhile.
