@@ -364,13 +364,16 @@ export class CaseService {
     this.applied({ caseId, before, after, touched, local: false, docs });
   }
 
-  /** Applies stored rows in order, judging each doc entry on the case just before it. */
-  private applyRows(before: CaseState | null, rows: StoredEvent[]): { after: CaseState; events: CaseEvent[]; docs: DocEntry[] } {
+  /**
+   * Applies stored rows in order, judging each doc entry on the case just before it. `parsed`: the
+   * rows' events as this process built them (its own commit), so they are not parsed again.
+   */
+  private applyRows(before: CaseState | null, rows: StoredEvent[], parsed?: readonly CaseEvent[]): { after: CaseState; events: CaseEvent[]; docs: DocEntry[] } {
     let s = before;
     const events: CaseEvent[] = [];
     const docs: DocEntry[] = [];
-    for (const row of rows) {
-      const e = parseStoredEvent(row);
+    for (const [i, row] of rows.entries()) {
+      const e = parsed?.[i] ?? parseStoredEvent(row);
       events.push(e);
       if (e.type === 'doc.update') {
         const entry = this.judgeDocEntry(s, e.payload, row, row.version);
@@ -470,6 +473,7 @@ export class CaseService {
     const { after, events, docs } = this.applyRows(
       before,
       rows.map((r, i) => ({ caseId, version: from + 1 + i, ...r })),
+      entries.map((e) => e.event),
     );
     const touched = touchedBy(events);
     this.setState(before, after, touched);
