@@ -184,8 +184,10 @@ export class CaseService {
         return await this.append(c, caseId, entries, []);
       } catch (e) {
         if (!(e instanceof VersionConflictError) || attempt >= MAX_CONFLICT_RETRIES) throw e;
-        await conflictPause(attempt);
-        await this.catchUp(caseId);
+        // Text typed meanwhile on another process: built again at once on what the store answered
+        // with. A pause only after a second loss, so a keystroke costs one more append, not a wait.
+        if (attempt > 0) await conflictPause(attempt);
+        await this.readOn(caseId, e.missed);
       }
     }
   }
@@ -266,7 +268,7 @@ export class CaseService {
           // Another process wrote first: take its events, then judge the command again on the new state.
           if (!(e instanceof VersionConflictError) || attempt >= MAX_CONFLICT_RETRIES) return this.notCommitted(e, name, caseId);
           await conflictPause(attempt);
-          await this.catchUp(caseId);
+          await this.readOn(caseId, e.missed);
         }
       }
     });
@@ -328,7 +330,7 @@ export class CaseService {
           } catch (e) {
             if (!(e instanceof VersionConflictError) || attempt >= MAX_CONFLICT_RETRIES) throw e;
             await conflictPause(attempt);
-            await this.catchUp(id);
+            await this.readOn(id, e.missed);
           }
         }
       });
@@ -351,10 +353,15 @@ export class CaseService {
    * they follow on from the state held here, otherwise whatever the log has past that state (a
    * notice that was missed, or overtaken by one of another process).
    */
-  async catchUp(caseId: CaseId, notified: StoredEvent[] = []): Promise<void> {
+  catchUp(caseId: CaseId, notified: StoredEvent[] = []): Promise<void> {
+    return this.readOn(caseId, notified);
+  }
+
+  /** As catchUp, with the entries the store answered a lost race with (read in the same step), when it did. */
+  private async readOn(caseId: CaseId, known: StoredEvent[] = []): Promise<void> {
     const before = this.cases.get(caseId) ?? null;
     const from = before?.version ?? 0;
-    const fresh = notified.filter((r) => r.caseId === caseId && r.version > from);
+    const fresh = known.filter((r) => r.caseId === caseId && r.version > from);
     const follows = fresh.length > 0 && fresh.every((r, i) => r.version === from + 1 + i);
     const rows = follows ? fresh : await this.store.readEvents(caseId, from);
     if (rows.length === 0) return;
