@@ -119,18 +119,13 @@ export class CaseService {
       const rows = await this.store.readEvents(id);
       if (rows.length === 0) continue;
       const { after } = this.applyRows(null, rows);
-      this.setState(null, after, { meta: true, items: after.items.keys() });
+      this.setState(after);
     }
     this.log.info({ cases: this.cases.size }, 'cases loaded');
   }
 
-  private setState(before: CaseState | null, after: CaseState, touched: Touched): void {
+  private setState(after: CaseState): void {
     this.cases.set(after.id, after);
-    if (!before) this.docs.set(after.minutesDocId, { caseId: after.id, target: { kind: 'minutes' } });
-    for (const id of touched.items) {
-      const item = after.items.get(id);
-      if (item) this.docs.set(item.textDocId, { caseId: after.id, target: { kind: 'item', itemId: id } });
-    }
   }
 
   /** The case and target of a collaborative document, by its name. */
@@ -367,7 +362,7 @@ export class CaseService {
     if (rows.length === 0) return;
     const { after, events, docs } = this.applyRows(before, rows);
     const touched = touchedBy(events);
-    this.setState(before, after, touched);
+    this.setState(after);
     this.applied({ caseId, before, after, touched, local: false, docs });
   }
 
@@ -388,6 +383,9 @@ export class CaseService {
         this.trackBoardCopy(s, entry);
       }
       s = applyEvent(s, e, row, row.version);
+      // Which document is whose never changes: known from the event that makes it.
+      if (e.type === 'case.created') this.docs.set(s.minutesDocId, { caseId: s.id, target: { kind: 'minutes' } });
+      else if (e.type === 'item.added') this.docs.set(e.payload.textDocId, { caseId: s.id, target: { kind: 'item', itemId: e.payload.itemId } });
       if ((e.type === 'item.added' || e.type === 'item.edited') && e.payload.text !== undefined) {
         const docId = s.items.get(e.payload.itemId)?.textDocId;
         if (docId) {
@@ -402,8 +400,16 @@ export class CaseService {
   /** Text typed into an item's document, not written there by its board text (the entry right after it). */
   private trackBoardCopy(s: CaseState | null, entry: DocEntry): void {
     if (!s || !entry.accepted || this.boardTextAt.get(entry.docId) === entry.version - 1) return;
-    const target = docTargetIn(s, entry.docId);
+    const target = this.docTargetIn(s, entry.docId);
     if (target?.kind === 'item') this.boardBehind.set(entry.docId, { caseId: s.id, itemId: target.itemId, writer: entry.writer });
+  }
+
+  /** Which document of the case a doc id names, on the case as it stands (without going through its items). */
+  private docTargetIn(c: CaseState, docId: string): DocTarget | null {
+    const known = this.docs.get(docId);
+    if (!known || known.caseId !== c.id) return null;
+    if (known.target.kind === 'minutes') return docId === c.minutesDocId ? known.target : null;
+    return c.items.get(known.target.itemId)?.textDocId === docId ? known.target : null;
   }
 
   /** Item documents whose board copy has not caught up with their text (at start: bursts a crash cut off). */
@@ -414,7 +420,7 @@ export class CaseService {
   /** R-OWN, R-NEED: a doc entry stands only if its writer could write the document just before it. */
   private judgeDocEntry(s: CaseState | null, p: { docId: string; update: string }, meta: EventMeta, version: number): DocEntry {
     const writer = { userId: meta.actorUserId, orgId: meta.actorOrgId };
-    const target = s && docTargetIn(s, p.docId);
+    const target = s && this.docTargetIn(s, p.docId);
     const accepted = !!s && !!target && docAccess(s, target, { ...writer, roles: [] }) === 'write';
     if (!accepted && s) this.dropped.add(`${s.id} ${version}`);
     return { version, docId: p.docId, update: p.update, writer, accepted };
@@ -483,7 +489,7 @@ export class CaseService {
       entries.map((e) => e.event),
     );
     const touched = touchedBy(events);
-    this.setState(before, after, touched);
+    this.setState(after);
     this.cluster.caseCommitted(caseId, after.version, rows);
     this.applied({ caseId, before, after, touched, local: true, docs, storeMs, ...(source === undefined ? {} : { source }) });
     return after;
@@ -536,9 +542,3 @@ export class CaseService {
 
 export type { Viewer };
 
-/** Which document of the case a doc id names, on the case as it stands. */
-export function docTargetIn(c: CaseState, docId: string): DocTarget | null {
-  if (docId === c.minutesDocId) return { kind: 'minutes' };
-  for (const item of c.items.values()) if (item.textDocId === docId) return { kind: 'item', itemId: item.id };
-  return null;
-}
