@@ -438,10 +438,8 @@ export class CaseService {
   ): Promise<CaseState> {
     const at = new Date().toISOString();
     const meta: EventMeta = { at, actorUserId: actor.viewer.userId, actorOrgId: actor.viewer.orgId };
-    const all = await this.withDocTexts(before, events, source);
+    const { all, after } = await this.withDocTexts(before, events, meta, source);
     const entries = all.map((event) => ({ event, meta }));
-    let after = before;
-    for (const e of events) after = applyEvent(after, e, meta, (after?.version ?? 0) + 1);
     const record = accessRecord(actor, after, { action: COMMANDS[operation].action, operation, caseId, itemId }, at);
     return this.append(before, caseId, entries, [record], command, source);
   }
@@ -449,16 +447,16 @@ export class CaseService {
   /**
    * A board text that changes is written into its document in the same commit: the entry right
    * after the event, computed against the document at that position. An editing burst's own
-   * record (source: its document) is already in it.
+   * record (source: its document) is already in it. Also gives the case after the command's own
+   * events (without its doc entries), which its access record is made on.
    */
-  private async withDocTexts(before: CaseState | null, events: CaseEvent[], source?: string): Promise<CaseEvent[]> {
-    if (!this.docText) return events;
+  private async withDocTexts(before: CaseState | null, events: CaseEvent[], meta: EventMeta, source?: string): Promise<{ all: CaseEvent[]; after: CaseState | null }> {
     const out: CaseEvent[] = [];
     let s = before;
     for (const e of events) {
       out.push(e);
-      s = applyEvent(s, e, { at: '', actorUserId: '' as UserId, actorOrgId: '' as OrgId }, (s?.version ?? 0) + 1);
-      if (e.type !== 'item.added' && e.type !== 'item.edited') continue;
+      s = applyEvent(s, e, meta, (s?.version ?? 0) + 1);
+      if (!this.docText || (e.type !== 'item.added' && e.type !== 'item.edited')) continue;
       const text = e.payload.text;
       if (text === undefined) continue;
       const item = s.items.get(e.payload.itemId);
@@ -466,7 +464,7 @@ export class CaseService {
       const update = await this.docText(s, item.textDocId, text, e.type === 'item.added');
       if (update) out.push({ type: 'doc.update', payload: { docId: item.textDocId, update: Buffer.from(update).toString('base64') } });
     }
-    return out;
+    return { all: out, after: s };
   }
 
   /** Commits entries at the version `before` holds: stored, applied here, told to the others. */
