@@ -194,6 +194,8 @@ export class CaseService {
   async since(id: CaseId, version: number): Promise<{ before: CaseState | null; touched: Touched } | null> {
     const now = this.cases.get(id);
     if (!now || version > now.version) return null;
+    // Nothing since (a board that reconnects with its case unchanged): no log to read.
+    if (version === now.version) return { before: now, touched: { meta: false, items: [] } };
     const rows = await this.store.readEvents(id, 0, now.version);
     const before = replay(rows.slice(0, version));
     return { before, touched: touchedBy(rows.slice(version).map(parseStoredEvent)) };
