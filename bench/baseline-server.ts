@@ -55,7 +55,8 @@ io.on('connection', (socket) => {
     io.to(input.caseId).emit('case:patch', { caseId: input.caseId, cursor: randomBytes(24).toString('base64url'), ops: [{ op: 'item', item }] });
   });
 });
-server.listen(0, '127.0.0.1', () => {
+// PORT: the same port again when the bench restarts it (the reconnect storm).
+server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
   process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
 });
 process.on('SIGTERM', () => void io.close(() => process.exit(0)));

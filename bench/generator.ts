@@ -4,10 +4,11 @@ import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { newCommandId } from '../shared/ids.js';
+import { UNAVAILABLE_FIRST_RETRY_MS, UNAVAILABLE_RETRY_AFTER_MS } from '../shared/limits.js';
 import { PROTOCOL_VERSION, SOCKET_PATH, type Ack, type CasePatch, type OpenResult as CaseOpenResult } from '../shared/protocol.js';
 import { connect } from './lib/setup.js';
 import { epochMs, Histogram } from './lib/stats.js';
-import type { BoardSocketSpec, CoeditSpec, FanoutSpec, FromGenerator, GeneratorSpec, OpenSpec, StepCommand, StepResult, ToGenerator } from './lib/wire.js';
+import type { BoardSocketSpec, CoeditSpec, FanoutSpec, FromGenerator, GeneratorSpec, OpenSpec, StepCommand, StepResult, StormResult, ToGenerator } from './lib/wire.js';
 
 /**
  * A load generator: its own process, started by the harness. It reads a spec and then steps as
@@ -19,6 +20,8 @@ import type { BoardSocketSpec, CoeditSpec, FanoutSpec, FromGenerator, GeneratorS
 const out = (m: FromGenerator): void => void process.stdout.write(`${JSON.stringify(m)}\n`);
 const log = (s: string): void => void process.stderr.write(`[gen] ${s}\n`);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** The board client's wait before trying again after UNAVAILABLE (client/src/lib/retry.ts). */
+const retryDelay = (attempt: number): number => Math.round(Math.min(UNAVAILABLE_FIRST_RETRY_MS * 2 ** attempt, UNAVAILABLE_RETRY_AFTER_MS) * (0.8 + Math.random() * 0.4));
 
 /** Runs `fn` over `items` with at most `limit` running at once. */
 async function pool<T>(items: T[], limit: number, fn: (t: T, i: number) => Promise<void>): Promise<void> {
@@ -103,6 +106,8 @@ interface BoardSocket {
   items: number;
   /** A sender: the id of the last command it sent. */
   lastId?: string;
+  /** Where its board stands: the cursor of the last view or patch (sent back as `since` on a reopen). */
+  cursor: string;
 }
 
 class Fanout {
@@ -129,13 +134,14 @@ class Fanout {
         socket.once('connect', () => resolve());
         socket.once('connect_error', (e) => reject(new Error(`connect: ${e.message}`)));
       });
-      const b: BoardSocket = { spec: s, socket, inFlight: 0, items: 0 };
+      const b: BoardSocket = { spec: s, socket, inFlight: 0, items: 0, cursor: '' };
       socket.onAny((event: string) => {
         if (event !== 'case:patch') this.stats.otherMessages++;
       });
       socket.on('case:patch', (p: CasePatch) => this.onPatch(b, p));
       socket.on('disconnect', (reason) => {
-        if (!closing) log(`socket disconnected: ${reason}`);
+        if (this.storming) this.onStormDown();
+        else if (!closing) log(`socket disconnected: ${reason}`);
       });
       this.socks.push(b);
     });
@@ -146,10 +152,102 @@ class Fanout {
   }
 
   private async open(b: BoardSocket, caseId: string): Promise<void> {
-    const ack = (await b.socket.timeout(60_000).emitWithAck('case:open', { commandId: newCommandId(), input: { caseId } })) as Ack<{ view?: { items: unknown[] } }>;
+    const ack = (await b.socket.timeout(60_000).emitWithAck('case:open', { commandId: newCommandId(), input: { caseId } })) as Ack<CaseOpenResult>;
     if (!ack.ok) throw new Error(`case:open refused: ${ack.error.code}`);
     b.spec.caseId = caseId;
-    b.items = ack.data.view?.items.length ?? 0;
+    b.items = 'view' in ack.data ? ack.data.view.items.length : 0;
+    b.cursor = 'view' in ack.data ? ack.data.view.cursor : ack.data.patch.cursor;
+  }
+
+  // ---- the reconnect storm: the server restarts, every socket reconnects at once ----
+
+  /** Set from `await-down` on: a disconnect is the restart, not a failure. */
+  private storming = false;
+  private downWaiter: (() => void) | null = null;
+
+  private onStormDown(): void {
+    if (this.downWaiter && this.socks.every((b) => !b.socket.connected)) this.downWaiter();
+  }
+
+  /** Resolves once every socket here has lost its server (which the harness is stopping). */
+  async awaitDown(timeoutMs: number): Promise<void> {
+    this.storming = true;
+    if (this.socks.every((b) => !b.socket.connected)) return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${this.socks.filter((b) => b.socket.connected).length} sockets still connected after ${timeoutMs} ms`)), timeoutMs);
+      this.downWaiter = () => {
+        clearTimeout(timer);
+        this.downWaiter = null;
+        resolve();
+      };
+    });
+  }
+
+  /**
+   * Every socket connects again at the same moment and opens its case from its cursor, as the
+   * board's client does after a reconnect: the time from `go` until each board is current.
+   */
+  async reconnect(timeoutMs: number): Promise<StormResult> {
+    const go = epochMs();
+    const current = new Histogram();
+    const connected = new Histogram();
+    const failures: Record<string, number> = {};
+    let lastAt = go;
+    let catchUpOps = 0;
+    let views = 0;
+    let retries = 0;
+    const fail = (code: string): void => void (failures[code] = (failures[code] ?? 0) + 1);
+    const deadline = go + timeoutMs;
+    await Promise.all(
+      this.socks.map(async (b) => {
+        try {
+          // The server could not serve now (UNAVAILABLE): tried again after the board client's wait.
+          for (let attempt = 0; ; attempt++) {
+            const code = await new Promise<string | null>((resolve, reject) => {
+              const timer = setTimeout(() => reject(new Error('CONNECT_TIMEOUT')), Math.max(0, deadline - epochMs()));
+              b.socket.once('connect', () => {
+                clearTimeout(timer);
+                resolve(null);
+              });
+              b.socket.once('connect_error', (e) => {
+                clearTimeout(timer);
+                resolve(e.message);
+              });
+              b.socket.connect();
+            });
+            if (code === null) break;
+            b.socket.removeAllListeners('connect');
+            if (code !== 'UNAVAILABLE') throw new Error(code);
+            retries++;
+            await sleep(retryDelay(attempt));
+          }
+          connected.add(epochMs() - go);
+          let ack: Ack<CaseOpenResult>;
+          for (let attempt = 0; ; attempt++) {
+            const since = b.cursor ? { since: b.cursor } : {};
+            ack = (await b.socket.timeout(Math.max(0, deadline - epochMs())).emitWithAck('case:open', { commandId: newCommandId(), input: { caseId: b.spec.caseId, ...since } })) as Ack<CaseOpenResult>;
+            if (ack.ok || ack.error.code !== 'UNAVAILABLE') break;
+            retries++;
+            await sleep(retryDelay(attempt));
+          }
+          if (!ack.ok) return fail(ack.error.code);
+          const at = epochMs();
+          current.add(at - go);
+          if (at > lastAt) lastAt = at;
+          if ('view' in ack.data) {
+            views++;
+            b.cursor = ack.data.view.cursor;
+          } else {
+            catchUpOps += ack.data.patch.ops.length;
+            b.cursor = ack.data.patch.cursor;
+          }
+        } catch (e) {
+          fail(e instanceof Error ? e.message.slice(0, 60) : String(e));
+        }
+      }),
+    );
+    this.storming = false;
+    return { genId: this.spec.genId, sockets: this.socks.length, go, lastAt, connected: connected.toJSON(), current: current.toJSON(), failures, retries, views, catchUpOps };
   }
 
   /** Resolves once command `id` reached `n` viewers here, or after `ms` (a delivery that never comes). */
@@ -174,6 +272,7 @@ class Fanout {
 
   private onPatch(b: BoardSocket, p: CasePatch): void {
     const now = epochMs();
+    b.cursor = p.cursor;
     for (const op of p.ops) {
       if (op.op !== 'item') continue;
       const t = op.item.text;
@@ -457,6 +556,12 @@ async function handle(m: ToGenerator): Promise<void> {
   } else if (m.type === 'step') {
     if (!current) throw new Error('step before spec');
     out({ type: 'step', result: await current.step(m) });
+  } else if (m.type === 'await-down' || m.type === 'reconnect') {
+    if (!(current instanceof Fanout)) throw new Error(`${m.type} without board sockets`);
+    if (m.type === 'await-down') {
+      await current.awaitDown(m.timeoutMs);
+      out({ type: 'down', genId });
+    } else out({ type: 'reconnected', result: await current.reconnect(m.timeoutMs) });
   } else {
     closing = true;
     current?.close();

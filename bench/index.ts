@@ -95,6 +95,23 @@ async function run(name: ScenarioName, system: Topology, pinned: boolean, p: Pre
         measureMemory: true,
       });
     }
+    case 'reconnect': {
+      // The many-cases population, one step of load so every board has a recent cursor, then the restart.
+      const m = c.manyCases;
+      if (p.demo && !p.families) p.families = await families(p.sys.urls[0]!, m.families);
+      const caseIds = await cases(p, m.cases, p.families);
+      return fanout({
+        ...base,
+        scenario: name,
+        families: p.families,
+        caseIds,
+        socketsPerCase: m.perCase,
+        generators: m.generators,
+        rates: [{ label: `${m.rate} cmd/s per case`, perSender: m.rate }],
+        closedWindow: null,
+        storm: true,
+      });
+    }
     case 'coedit': {
       const ws = (u: string): string => u.replace(/^http/, 'ws');
       if (!p.demo) {
@@ -122,7 +139,8 @@ async function runSystem(system: Topology, pinned: boolean): Promise<ScenarioRes
   const out: ScenarioResult[] = [];
   let shared: Prepared | null = null;
   try {
-    const ownServer = (n: string): boolean => !config.quick && (n === 'one-case' || n === 'many-cases');
+    // The storm restarts its server: never one another scenario shares.
+    const ownServer = (n: string): boolean => (!config.quick && (n === 'one-case' || n === 'many-cases')) || n === 'reconnect';
     const wanted = (pinned ? config.scenarios : config.scenarios.filter((n) => config.unpinnedScenarios.includes(n))) as ScenarioName[];
     // The light scenarios share one server, stopped before the big ones start on their own.
     const names = [...wanted.filter((n) => !ownServer(n)), ...wanted.filter(ownServer)];

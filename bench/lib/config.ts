@@ -25,8 +25,8 @@ export const config = {
   systems: list('BENCH_SYSTEMS', 'baseline,sqlite,redis', 'baseline,sqlite,redis') as Topology[],
   /** pinned: servers on core 0, generators on core 1 (taskset); unpinned: wherever the kernel puts them. */
   pinnings: list('BENCH_PINNING', 'pinned,unpinned', 'pinned'),
-  scenarios: list('BENCH_SCENARIOS', 'one-to-one,one-case,many-cases,coedit,board', 'one-to-one,one-case,many-cases,coedit,board'),
-  /** The unpinned pass repeats these (the board load is one client: pinning hardly matters to it). */
+  scenarios: list('BENCH_SCENARIOS', 'one-to-one,one-case,many-cases,coedit,board,reconnect', 'one-to-one,one-case,many-cases,coedit,board,reconnect'),
+  /** The unpinned pass repeats these (the board load is one client: pinning hardly matters to it; the storm is pinned only). */
   unpinnedScenarios: list('BENCH_UNPINNED_SCENARIOS', 'one-to-one,one-case,many-cases,coedit', 'one-to-one,one-case,many-cases,coedit'),
   /** Past this many seconds no further scenario starts (recorded as skipped), so a full run ends within 15 minutes. */
   budgetSeconds: num('BENCH_BUDGET_S', 800, 600),

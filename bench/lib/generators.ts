@@ -1,6 +1,6 @@
 import readline from 'node:readline';
 import { spawnProc, type Proc } from './procs.js';
-import type { FromGenerator, GeneratorSpec, OpenResult, StepCommand, StepResult, ToGenerator } from './wire.js';
+import type { FromGenerator, GeneratorSpec, OpenResult, StepCommand, StepResult, StormResult, ToGenerator } from './wire.js';
 
 const GENERATOR_CORE = 1;
 
@@ -54,6 +54,19 @@ export class Generator {
   async step(cmd: StepCommand): Promise<StepResult> {
     const m = await this.request(cmd);
     if (m.type !== 'step') throw new Error(`generator answered ${m.type} to a step`);
+    return m.result;
+  }
+
+  /** The reconnect storm: resolves once every board socket here has lost its server. */
+  async awaitDown(timeoutMs: number): Promise<void> {
+    const m = await this.request({ type: 'await-down', timeoutMs });
+    if (m.type !== 'down') throw new Error(`generator answered ${m.type} to await-down`);
+  }
+
+  /** The reconnect storm: every board socket here connects again at once and opens its case from its cursor. */
+  async reconnect(timeoutMs: number): Promise<StormResult> {
+    const m = await this.request({ type: 'reconnect', timeoutMs });
+    if (m.type !== 'reconnected') throw new Error(`generator answered ${m.type} to reconnect`);
     return m.result;
   }
 

@@ -87,6 +87,16 @@ export function judgeGoals(all: ScenarioResult[]): Goal[] {
     const q = ratio(s?.delivery.p99, b?.delivery.p99);
     goals.push({ goal: `co-editing keystroke to peer (${label(r)})`, target: 'p99 ≤ 1.2 × y-websocket reference', measured: `p99 ${f(s?.delivery.p99, 2)} ms vs ${f(b?.delivery.p99, 2)} ms: ${f(q, 2)} ×`, met: q === null ? null : q <= 1.2 });
   }
+  for (const r of all.filter((x) => ok(x) && x.scenario === 'reconnect' && x.storm)) {
+    const b = reference(all, r)?.storm;
+    const q = ratio(r.storm!.allCurrentMs, b?.allCurrentMs);
+    goals.push({
+      goal: `reconnect storm: ${r.participants} participants back after a restart, every board current (${label(r)})`,
+      target: '≤ 2 × plain Socket.IO reconnecting the same sockets',
+      measured: `${f(r.storm!.allCurrentMs, 0)} ms vs ${f(b?.allCurrentMs, 0)} ms: ${f(q, 2)} ×`,
+      met: q === null ? null : q <= 2,
+    });
+  }
   for (const r of all.filter((x) => ok(x) && x.scenario === 'many-cases' && x.memory)) {
     const per = r.memory!.perParticipantBytes;
     goals.push({ goal: `server memory per connected participant (${label(r)})`, target: '≤ 30 KB RSS, idle after GC', measured: kb(per), met: per <= 30 * 1024 });
@@ -212,6 +222,30 @@ export function markdown(res: Results): string {
       }
       const b = reference(all, r)?.steps[0];
       lines.push(`| ${SYSTEM_LABEL[r.system]} | ${r.pinning} | ${s.label} | ${f(s.commandsPerSecond)} | ${f(s.delivery.p50, 2)} | ${f(s.delivery.p95, 2)} | ${f(s.delivery.p99, 2)} | ${f(s.completeness * 100, 1)} % | ${f(s.cpuPercent, 0)} % | ${f(ratio(s.delivery.p99, b?.delivery.p99), 2)} |`);
+    }
+    lines.push('');
+  }
+
+  const storms = all.filter((r) => r.scenario === 'reconnect');
+  if (storms.length) {
+    lines.push(
+      '#### Reconnect storm',
+      '',
+      'The many-cases population after a step of load: the server(s) stop as in a deploy (SIGTERM) and start again on the same ports and data; once they listen, every socket connects at the same moment and opens its case from its cursor (`since`), as the board client does after a reconnect. *All current*: from letting them go until the last board had its answer.',
+      '',
+      '| system | pinning | participants | stop | start until listening | connected p50 / p99 | current p50 / p99 | all current | ratio | tries again (UNAVAILABLE) | not current | whole boards / ops caught up |',
+      '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |',
+    );
+    for (const r of storms) {
+      const m = r.storm;
+      if (r.error || !m) {
+        lines.push(`| ${SYSTEM_LABEL[r.system]} | ${r.pinning} | ${r.participants} | ${r.error?.startsWith('skipped') ? '' : 'failed: '}${(r.error ?? '').split('\n')[0]!.replace(/\|/g, '/')} |  |  |  |  |  |  |  |  |`);
+        continue;
+      }
+      const failed = Object.entries(m.failures).map(([k, v]) => `${v} ${k}`).join(', ') || 'none';
+      lines.push(
+        `| ${SYSTEM_LABEL[r.system]} | ${r.pinning} | ${m.sockets} | ${f(m.stopSeconds)} s | ${f(m.startSeconds)} s | ${f(m.connected.p50, 0)} / ${f(m.connected.p99, 0)} ms | ${f(m.current.p50, 0)} / ${f(m.current.p99, 0)} ms | ${f(m.allCurrentMs, 0)} ms | ${f(ratio(m.allCurrentMs, reference(all, r)?.storm?.allCurrentMs), 2)} | ${m.retries} | ${failed} | ${m.views} / ${m.catchUpOps} |`,
+      );
     }
     lines.push('');
   }

@@ -1,14 +1,14 @@
 import { config } from './config.js';
 import { Generator, runOpen, stepAll } from './generators.js';
 import { CpuMeter, rssBytes, settle, sleep } from './procs.js';
-import { idleRss, type System } from './servers.js';
+import { idleRss, STOP_GRACE_MS, type System } from './servers.js';
 import { SENDER, VIEWERS, WRITERS, USERS, type Cookies, type Family } from './setup.js';
 import { Histogram, summarise, type LatencySummary } from './stats.js';
 import { MAX_ITEMS_PER_CASE } from '../../shared/limits.js';
 import type { BoardSocketSpec, FanoutSpec, StepCommand, StepResult } from './wire.js';
 
 export type SystemName = 'baseline' | 'sqlite' | 'redis' | 'reference';
-export type ScenarioName = 'one-to-one' | 'one-case' | 'many-cases' | 'coedit' | 'board';
+export type ScenarioName = 'one-to-one' | 'one-case' | 'many-cases' | 'coedit' | 'board' | 'reconnect';
 
 export interface StepMetrics {
   label: string;
@@ -52,7 +52,27 @@ export interface ScenarioResult {
   memory?: { baseRssBytes: number; idleRssBytes: number; perParticipantBytes: number; afterLoadRssBytes: number; redisRssBytes: number | null };
   capacity?: { limitMs: number; largestPassingPerSecond: number | null; firstFailingPerSecond: number | null; allPassed: boolean };
   board?: { items: number; opens: { viewer: string; items: number; bytes: number; p50: number; p95: number; max: number }[] };
+  storm?: StormMetrics;
   error?: string;
+}
+
+/** The reconnect storm: the server(s) restarted, then every socket let go at once. */
+export interface StormMetrics {
+  sockets: number;
+  /** SIGTERM until every server process had exited; then until each listened again (starting, loading its data). */
+  stopSeconds: number;
+  startSeconds: number;
+  /** From letting every socket go until the last board was current; null when some never were. */
+  allCurrentMs: number | null;
+  /** Per socket, from letting go: connected again; its case open again from its cursor. */
+  connected: LatencySummary;
+  current: LatencySummary;
+  failures: Record<string, number>;
+  /** Tries again after UNAVAILABLE (the server could not serve then), as the board client makes them. */
+  retries: number;
+  /** Reopens answered with a whole board instead of a patch from the cursor; ops in those patches. */
+  views: number;
+  catchUpOps: number;
 }
 
 const round = (v: number, d = 1): number => +v.toFixed(d);
@@ -168,8 +188,57 @@ export interface FanoutPlan {
   closedLoopSpares?: () => Promise<string[]>;
   capacity: number[] | null;
   measureMemory: boolean;
+  /** After the steps: restart the server(s), and every socket reconnects at once (the reconnect storm). */
+  storm?: boolean;
   /** Leave the system running for another scenario (only for a handful of sockets). */
   keepSystem?: boolean;
+}
+
+/** How long a socket may take to connect and have its case open again in the storm. */
+const STORM_TIMEOUT_MS = 120_000;
+
+/**
+ * The reconnect storm: the server(s) stop as in a deploy and start again on the same ports, and
+ * once they listen every socket connects at the same moment and opens its case from its cursor
+ * (`since`), as the board's client does on reconnecting: how long until every board is current.
+ */
+async function reconnectStorm(sys: System, gens: Generator[]): Promise<StormMetrics> {
+  const down = Promise.all(gens.map((g) => g.awaitDown(STOP_GRACE_MS + 30_000)));
+  const { stopMs, startMs } = await sys.restart();
+  await down;
+  log(`server(s) stopped in ${(stopMs / 1000).toFixed(1)} s and listening again after ${(startMs / 1000).toFixed(1)} s more`);
+  const results = await Promise.all(gens.map((g) => g.reconnect(STORM_TIMEOUT_MS)));
+  const connected = new Histogram();
+  const current = new Histogram();
+  const failures: Record<string, number> = {};
+  let views = 0;
+  let catchUpOps = 0;
+  let retries = 0;
+  for (const r of results) {
+    retries += r.retries;
+    connected.merge(r.connected);
+    current.merge(r.current);
+    for (const [k, v] of Object.entries(r.failures)) failures[k] = (failures[k] ?? 0) + v;
+    views += r.views;
+    catchUpOps += r.catchUpOps;
+  }
+  const sockets = results.reduce((n, r) => n + r.sockets, 0);
+  const go = Math.min(...results.map((r) => r.go));
+  const allCurrentMs = current.n === sockets ? Math.max(...results.map((r) => r.lastAt)) - go : null;
+  const m: StormMetrics = {
+    sockets,
+    stopSeconds: round(stopMs / 1000, 2),
+    startSeconds: round(startMs / 1000, 2),
+    allCurrentMs: allCurrentMs === null ? null : round(allCurrentMs, 1),
+    connected: summarise(connected),
+    current: summarise(current),
+    failures,
+    retries,
+    views,
+    catchUpOps,
+  };
+  log(`${current.n} of ${sockets} boards current again, the last after ${m.allCurrentMs ?? '–'} ms (p50 ${m.current.p50} ms); ${retries} tries again after UNAVAILABLE; failures ${JSON.stringify(failures)}`);
+  return m;
 }
 
 const log = (s: string): void => console.error(`    ${s}`);
@@ -272,6 +341,10 @@ export async function fanout(plan: FanoutPlan): Promise<ScenarioResult> {
       await run({ type: 'step', label: `closed loop, ${plan.closedWindow} in flight per case`, mode: 'closed', window: plan.closedWindow, durationMs: config.stepMs, drainMs: 2 * config.drainMs, ...(rotate ? { rotate } : {}) }, null);
     }
     if (plan.measureMemory && result.memory) result.memory.afterLoadRssBytes = sys.servers.reduce((s, p) => s + rssBytes(p.pid), 0);
+    if (plan.storm) {
+      await settle([...sys.servers.map((p) => p.pid), ...sys.redis.map((p) => p.pid)], config.settleMaxMs);
+      result.storm = await reconnectStorm(sys, gens);
+    }
   } catch (e) {
     result.error = e instanceof Error ? e.message.slice(0, 2000) : String(e);
     log(`FAILED: ${result.error}`);

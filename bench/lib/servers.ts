@@ -15,7 +15,26 @@ export interface System {
   servers: Proc[];
   /** The durable Redis and the bus Redis between the processes (none without Redis). */
   redis: Proc[];
+  /**
+   * Stops every server process as a deploy does (SIGTERM, and waits for it to exit) and starts it
+   * again on the same port and data (Redis keeps running); resolves once each listens again.
+   * `servers` then holds the new processes.
+   */
+  restart(): Promise<{ stopMs: number; startMs: number }>;
   stop(): Promise<void>;
+}
+
+/** How long a server may take to stop on SIGTERM (closing thousands of sockets) before it is killed. */
+export const STOP_GRACE_MS = 20_000;
+
+/** Restarts the processes in `servers` in place with `start(i, port)`, keeping each one's port. */
+async function restartAll(servers: Proc[], urls: string[], start: (i: number, port: string) => Promise<Proc>): Promise<{ stopMs: number; startMs: number }> {
+  const t0 = performance.now();
+  await Promise.all(servers.map((p) => p.stop(STOP_GRACE_MS)));
+  const t1 = performance.now();
+  const fresh = await Promise.all(urls.map((u, i) => start(i, new URL(u).port)));
+  servers.splice(0, servers.length, ...fresh);
+  return { stopMs: t1 - t0, startMs: performance.now() - t1 };
 }
 
 const SERVER_CORE = 0;
@@ -81,7 +100,9 @@ export async function startCasusbord(topology: 'sqlite' | 'redis', pinned: boole
       dirs.push(dir);
       const s = await casusbordProcess('casusbord', { DATA_DIR: dir }, pinned);
       servers.push(s.proc);
-      return { topology, urls: [s.url], servers, redis, stop };
+      const restart = (): ReturnType<System['restart']> =>
+        restartAll(servers, [s.url], async (_, port) => (await casusbordProcess('casusbord', { DATA_DIR: dir, PORT: port }, pinned)).proc);
+      return { topology, urls: [s.url], servers, redis, restart, stop };
     }
     const dir = tmpDir('casusbord-bench-redis-');
     dirs.push(dir);
@@ -112,18 +133,23 @@ export async function startCasusbord(topology: 'sqlite' | 'redis', pinned: boole
     }
     const failed = started.find((r) => r.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
-    return { topology, urls, servers, redis, stop };
+    const restart = (): ReturnType<System['restart']> =>
+      restartAll(servers, urls, async (i, port) => (await casusbordProcess(`casusbord-${i + 1}`, { ...env, PORT: port }, pinned)).proc);
+    return { topology, urls, servers, redis, restart, stop };
   } catch (e) {
     await stop();
     throw e;
   }
 }
 
-async function jsonPortProcess(name: string, script: string, pinned: boolean): Promise<System> {
-  const proc = spawnProc(name, process.execPath, [INSPECT, ...RUNTIME_FLAGS, '--import', 'tsx', script], { cpu: pinned ? SERVER_CORE : null });
+async function jsonPortProcess(name: string, script: string, pinned: boolean, port = '0'): Promise<System> {
+  const proc = spawnProc(name, process.execPath, [INSPECT, ...RUNTIME_FLAGS, '--import', 'tsx', script], { cpu: pinned ? SERVER_CORE : null, env: { PORT: port } });
   try {
     const m = await waitForOutput(proc, /\{"port":(\d+)\}/, 60_000);
-    return { topology: 'baseline', urls: [`http://127.0.0.1:${m[1]}`], servers: [proc], redis: [], stop: () => proc.stop(3000) };
+    const urls = [`http://127.0.0.1:${m[1]}`];
+    const servers = [proc];
+    const restart = (): ReturnType<System['restart']> => restartAll(servers, urls, async (_, p) => (await jsonPortProcess(name, script, pinned, p)).servers[0]!);
+    return { topology: 'baseline', urls, servers, redis: [], restart, stop: () => servers[0]!.stop(3000) };
   } catch (e) {
     await proc.stop(1000);
     throw e;

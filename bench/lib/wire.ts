@@ -64,7 +64,14 @@ export interface StepCommand {
   rotate?: { limit: number; next: Record<string, string[]> };
 }
 
-export type ToGenerator = { type: 'spec'; spec: GeneratorSpec } | StepCommand | { type: 'close' };
+export type ToGenerator =
+  | { type: 'spec'; spec: GeneratorSpec }
+  | StepCommand
+  /** The reconnect storm: answered once every board socket has lost its server (the harness stops it). */
+  | { type: 'await-down'; timeoutMs: number }
+  /** The reconnect storm: every board socket connects again at once and opens its case from its cursor. */
+  | { type: 'reconnect'; timeoutMs: number }
+  | { type: 'close' };
 
 export interface StepResult {
   label: string;
@@ -87,6 +94,24 @@ export interface StepResult {
   lastSendAt: number | null;
 }
 
+/** What one generator saw of a reconnect storm. Times in ms after `go`, the moment it let every socket connect. */
+export interface StormResult {
+  genId: string;
+  sockets: number;
+  /** Epoch ms: when its sockets were let go, and when the last of them had its case open again. */
+  go: number;
+  lastAt: number;
+  /** Per socket: connected again; its case open again and caught up (the `case:open` ack). */
+  connected: HistogramJson;
+  current: HistogramJson;
+  /** Sockets that did not get there, by error code; tries again after UNAVAILABLE (connecting or opening). */
+  failures: Record<string, number>;
+  retries: number;
+  /** Reopens answered with a whole board rather than a patch from the cursor, and the ops in those patches. */
+  views: number;
+  catchUpOps: number;
+}
+
 export interface OpenResult {
   genId: string;
   /** Per viewer label: ack times of `case:open` in ms, and the size of the answer. */
@@ -97,4 +122,6 @@ export type FromGenerator =
   | { type: 'ready'; genId: string; connectMs: number; sockets: number }
   | { type: 'step'; result: StepResult }
   | { type: 'open'; result: OpenResult }
+  | { type: 'down'; genId: string }
+  | { type: 'reconnected'; result: StormResult }
   | { type: 'error'; genId: string; message: string };

@@ -119,18 +119,13 @@ export class CaseService {
       const rows = await this.store.readEvents(id);
       if (rows.length === 0) continue;
       const { after } = this.applyRows(null, rows);
-      this.setState(null, after, { meta: true, items: after.items.keys() });
+      this.setState(after);
     }
     this.log.info({ cases: this.cases.size }, 'cases loaded');
   }
 
-  private setState(before: CaseState | null, after: CaseState, touched: Touched): void {
+  private setState(after: CaseState): void {
     this.cases.set(after.id, after);
-    if (!before) this.docs.set(after.minutesDocId, { caseId: after.id, target: { kind: 'minutes' } });
-    for (const id of touched.items) {
-      const item = after.items.get(id);
-      if (item) this.docs.set(item.textDocId, { caseId: after.id, target: { kind: 'item', itemId: id } });
-    }
   }
 
   /** The case and target of a collaborative document, by its name. */
@@ -184,8 +179,10 @@ export class CaseService {
         return await this.append(c, caseId, entries, []);
       } catch (e) {
         if (!(e instanceof VersionConflictError) || attempt >= MAX_CONFLICT_RETRIES) throw e;
-        await conflictPause(attempt);
-        await this.catchUp(caseId);
+        // Text typed meanwhile on another process: built again at once on what the store answered
+        // with. A pause only after a second loss, so a keystroke costs one more append, not a wait.
+        if (attempt > 0) await conflictPause(attempt);
+        await this.readOn(caseId, e.missed);
       }
     }
   }
@@ -197,6 +194,8 @@ export class CaseService {
   async since(id: CaseId, version: number): Promise<{ before: CaseState | null; touched: Touched } | null> {
     const now = this.cases.get(id);
     if (!now || version > now.version) return null;
+    // Nothing since (a board that reconnects with its case unchanged): no log to read.
+    if (version === now.version) return { before: now, touched: { meta: false, items: [] } };
     const rows = await this.store.readEvents(id, 0, now.version);
     const before = replay(rows.slice(0, version));
     return { before, touched: touchedBy(rows.slice(version).map(parseStoredEvent)) };
@@ -295,7 +294,7 @@ export class CaseService {
         // Another process wrote first: take its events, then judge the command again on the new state.
         if (!(e instanceof VersionConflictError) || attempt >= MAX_CONFLICT_RETRIES) return this.notCommitted(e, name, caseId);
         await conflictPause(attempt);
-        await this.catchUp(caseId);
+        await this.readOn(caseId, e.missed);
       }
     }
   }
@@ -356,7 +355,7 @@ export class CaseService {
           } catch (e) {
             if (!(e instanceof VersionConflictError) || attempt >= MAX_CONFLICT_RETRIES) throw e;
             await conflictPause(attempt);
-            await this.catchUp(id);
+            await this.readOn(id, e.missed);
           }
         }
       });
@@ -379,26 +378,34 @@ export class CaseService {
    * they follow on from the state held here, otherwise whatever the log has past that state (a
    * notice that was missed, or overtaken by one of another process).
    */
-  async catchUp(caseId: CaseId, notified: StoredEvent[] = []): Promise<void> {
+  catchUp(caseId: CaseId, notified: StoredEvent[] = []): Promise<void> {
+    return this.readOn(caseId, notified);
+  }
+
+  /** As catchUp, with the entries the store answered a lost race with (read in the same step), when it did. */
+  private async readOn(caseId: CaseId, known: StoredEvent[] = []): Promise<void> {
     const before = this.cases.get(caseId) ?? null;
     const from = before?.version ?? 0;
-    const fresh = notified.filter((r) => r.caseId === caseId && r.version > from);
+    const fresh = known.filter((r) => r.caseId === caseId && r.version > from);
     const follows = fresh.length > 0 && fresh.every((r, i) => r.version === from + 1 + i);
     const rows = follows ? fresh : await this.store.readEvents(caseId, from);
     if (rows.length === 0) return;
     const { after, events, docs } = this.applyRows(before, rows);
     const touched = touchedBy(events);
-    this.setState(before, after, touched);
+    this.setState(after);
     this.applied({ caseId, before, after, touched, local: false, docs });
   }
 
-  /** Applies stored rows in order, judging each doc entry on the case just before it. */
-  private applyRows(before: CaseState | null, rows: StoredEvent[]): { after: CaseState; events: CaseEvent[]; docs: DocEntry[] } {
+  /**
+   * Applies stored rows in order, judging each doc entry on the case just before it. `parsed`: the
+   * rows' events as this process built them (its own commit), so they are not parsed again.
+   */
+  private applyRows(before: CaseState | null, rows: StoredEvent[], parsed?: readonly CaseEvent[]): { after: CaseState; events: CaseEvent[]; docs: DocEntry[] } {
     let s = before;
     const events: CaseEvent[] = [];
     const docs: DocEntry[] = [];
-    for (const row of rows) {
-      const e = parseStoredEvent(row);
+    for (const [i, row] of rows.entries()) {
+      const e = parsed?.[i] ?? parseStoredEvent(row);
       events.push(e);
       if (e.type === 'doc.update') {
         const entry = this.judgeDocEntry(s, e.payload, row, row.version);
@@ -406,6 +413,9 @@ export class CaseService {
         this.trackBoardCopy(s, entry);
       }
       s = applyEvent(s, e, row, row.version);
+      // Which document is whose never changes: known from the event that makes it.
+      if (e.type === 'case.created') this.docs.set(s.minutesDocId, { caseId: s.id, target: { kind: 'minutes' } });
+      else if (e.type === 'item.added') this.docs.set(e.payload.textDocId, { caseId: s.id, target: { kind: 'item', itemId: e.payload.itemId } });
       if ((e.type === 'item.added' || e.type === 'item.edited') && e.payload.text !== undefined) {
         const docId = s.items.get(e.payload.itemId)?.textDocId;
         if (docId) {
@@ -420,8 +430,16 @@ export class CaseService {
   /** Text typed into an item's document, not written there by its board text (the entry right after it). */
   private trackBoardCopy(s: CaseState | null, entry: DocEntry): void {
     if (!s || !entry.accepted || this.boardTextAt.get(entry.docId) === entry.version - 1) return;
-    const target = docTargetIn(s, entry.docId);
+    const target = this.docTargetIn(s, entry.docId);
     if (target?.kind === 'item') this.boardBehind.set(entry.docId, { caseId: s.id, itemId: target.itemId, writer: entry.writer });
+  }
+
+  /** Which document of the case a doc id names, on the case as it stands (without going through its items). */
+  private docTargetIn(c: CaseState, docId: string): DocTarget | null {
+    const known = this.docs.get(docId);
+    if (!known || known.caseId !== c.id) return null;
+    if (known.target.kind === 'minutes') return docId === c.minutesDocId ? known.target : null;
+    return c.items.get(known.target.itemId)?.textDocId === docId ? known.target : null;
   }
 
   /** Item documents whose board copy has not caught up with their text (at start: bursts a crash cut off). */
@@ -432,7 +450,7 @@ export class CaseService {
   /** R-OWN, R-NEED: a doc entry stands only if its writer could write the document just before it. */
   private judgeDocEntry(s: CaseState | null, p: { docId: string; update: string }, meta: EventMeta, version: number): DocEntry {
     const writer = { userId: meta.actorUserId, orgId: meta.actorOrgId };
-    const target = s && docTargetIn(s, p.docId);
+    const target = s && this.docTargetIn(s, p.docId);
     const accepted = !!s && !!target && docAccess(s, target, { ...writer, roles: [] }) === 'write';
     if (!accepted && s) this.dropped.add(`${s.id} ${version}`);
     return { version, docId: p.docId, update: p.update, writer, accepted };
@@ -450,10 +468,8 @@ export class CaseService {
   ): Promise<CaseState> {
     const at = new Date().toISOString();
     const meta: EventMeta = { at, actorUserId: actor.viewer.userId, actorOrgId: actor.viewer.orgId };
-    const all = await this.withDocTexts(before, events, source);
+    const { all, after } = await this.withDocTexts(before, events, meta, source);
     const entries = all.map((event) => ({ event, meta }));
-    let after = before;
-    for (const e of events) after = applyEvent(after, e, meta, (after?.version ?? 0) + 1);
     const record = accessRecord(actor, after, { action: COMMANDS[operation].action, operation, caseId, itemId }, at);
     return this.append(before, caseId, entries, [record], command, source);
   }
@@ -461,16 +477,16 @@ export class CaseService {
   /**
    * A board text that changes is written into its document in the same commit: the entry right
    * after the event, computed against the document at that position. An editing burst's own
-   * record (source: its document) is already in it.
+   * record (source: its document) is already in it. Also gives the case after the command's own
+   * events (without its doc entries), which its access record is made on.
    */
-  private async withDocTexts(before: CaseState | null, events: CaseEvent[], source?: string): Promise<CaseEvent[]> {
-    if (!this.docText) return events;
+  private async withDocTexts(before: CaseState | null, events: CaseEvent[], meta: EventMeta, source?: string): Promise<{ all: CaseEvent[]; after: CaseState | null }> {
     const out: CaseEvent[] = [];
     let s = before;
     for (const e of events) {
       out.push(e);
-      s = applyEvent(s, e, { at: '', actorUserId: '' as UserId, actorOrgId: '' as OrgId }, (s?.version ?? 0) + 1);
-      if (e.type !== 'item.added' && e.type !== 'item.edited') continue;
+      s = applyEvent(s, e, meta, (s?.version ?? 0) + 1);
+      if (!this.docText || (e.type !== 'item.added' && e.type !== 'item.edited')) continue;
       const text = e.payload.text;
       if (text === undefined) continue;
       const item = s.items.get(e.payload.itemId);
@@ -480,7 +496,7 @@ export class CaseService {
       const update = await this.docText(s, item.textDocId, edit);
       if (update) out.push({ type: 'doc.update', payload: { docId: item.textDocId, update: Buffer.from(update).toString('base64') } });
     }
-    return out;
+    return { all: out, after: s };
   }
 
   /** Commits entries at the version `before` holds: stored, applied here, told to the others. */
@@ -500,9 +516,10 @@ export class CaseService {
     const { after, events, docs } = this.applyRows(
       before,
       rows.map((r, i) => ({ caseId, version: from + 1 + i, ...r })),
+      entries.map((e) => e.event),
     );
     const touched = touchedBy(events);
-    this.setState(before, after, touched);
+    this.setState(after);
     this.cluster.caseCommitted(caseId, after.version, rows);
     this.applied({ caseId, before, after, touched, local: true, docs, storeMs, ...(source === undefined ? {} : { source }) });
     return after;
@@ -555,9 +572,3 @@ export class CaseService {
 
 export type { Viewer };
 
-/** Which document of the case a doc id names, on the case as it stands. */
-export function docTargetIn(c: CaseState, docId: string): DocTarget | null {
-  if (docId === c.minutesDocId) return { kind: 'minutes' };
-  for (const item of c.items.values()) if (item.textDocId === docId) return { kind: 'item', itemId: item.id };
-  return null;
-}

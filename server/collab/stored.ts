@@ -3,6 +3,7 @@ import type { CaseId, UserId } from '../../shared/ids.js';
 import { CaseEventSchemas } from '../cases/events.js';
 import type { CaseService } from '../cases/service.js';
 import type { DocStore, EventLog } from '../store/types.js';
+import { scratchDoc } from './text.js';
 
 /** A document as the store holds it at its case's current position. */
 export interface StoredDoc {
@@ -47,7 +48,7 @@ export async function readStoredDoc(store: DocStore & EventLog, cases: CaseServi
 
 /** The text of a document's state. */
 export function textOf(state: Uint8Array | null): string {
-  const doc = new Y.Doc();
+  const doc = scratchDoc();
   try {
     if (state) Y.applyUpdate(doc, state);
     return doc.getText('text').toString();

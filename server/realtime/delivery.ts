@@ -29,21 +29,33 @@ export function logReads(access: AccessLog, actor: Actor, c: CaseState, ops: Pat
  * functions, and logged as read before it leaves.
  */
 export class Delivery {
+  /**
+   * Case lists as built since the last change of any case, per kind of viewer: after a restart
+   * every socket connects at once, and the hundred sockets of one user need the one list.
+   */
+  private readonly lists = new Map<string, CaseSummary[]>();
+
   constructor(
     private readonly ctx: RealtimeContext,
     private readonly presence: Presence,
-  ) {}
+  ) {
+    ctx.d.cases.onApplied(() => this.lists.clear());
+  }
 
   /** The case list a viewer starts with. */
   caseList(viewer: Viewer): CaseSummary[] {
+    const key = `${viewer.userId} ${viewer.orgId} ${viewer.roles.join(',')}`;
+    let out = this.lists.get(key);
+    if (out) return out;
     const { cases, cursors } = this.ctx.d;
-    const out = [];
+    out = [];
     for (const c of cases.all()) {
       // A cursor costs a cipher call: only for cases listed (a user sees a few of many).
       if (!maySeeCase(c, viewer)) continue;
       const s = summarise(c, viewer, cursors.encode(c.id, c.version));
       if (s) out.push(s);
     }
+    this.lists.set(key, out);
     return out;
   }
 

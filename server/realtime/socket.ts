@@ -104,7 +104,9 @@ export class Realtime {
     const { viewer } = socket.data;
     void socket.join([userRoom(viewer.userId), sessionRoom(socket.data.sessionIdHash)]);
     const summaries = this.delivery.caseList(viewer);
-    this.d.access.record(summaries.map((sum) => accessRecord(this.ctx.actor(socket), this.d.cases.get(sum.id)!, { action: 'read', operation: 'cases:list' })));
+    const actor = this.ctx.actor(socket);
+    const at = new Date().toISOString();
+    this.d.access.record(summaries.map((sum) => accessRecord(actor, this.d.cases.get(sum.id)!, { action: 'read', operation: 'cases:list' }, at)));
     socket.emit('cases:snapshot', summaries);
     // One entry point for every inbound event, known or not, so nothing bypasses parsing.
     socket.onAny((event: string, ...args: unknown[]) => this.track(this.dispatch.dispatch(socket, event, args)));

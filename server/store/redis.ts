@@ -52,6 +52,9 @@ local function writeAccess(seqKey, recKey, first)
   for _, key in ipairs(order) do chunked('RPUSH', key, lists[key]) end
 end`;
 
+/** A lost race is answered with the entries it missed, up to this many (a busy co-edited text is a few behind). */
+const MISSED_MAX = 64;
+
 // Appends a case's events only if the log has exactly the expected length, and writes the change
 // records in the same atomic step: one order per case across every process. Redis does not roll
 // a script back when a command in it fails, so the events go last, in one RPUSH (up to 2,000): a failure
@@ -59,6 +62,7 @@ end`;
 // With a command (KEYS[5]): nothing is appended when that command is recorded and still kept, and
 // its record follows the events as one SET, which no key's type can make fail (P-ONCE).
 // ARGV: expected, n, the n events, caseId, at, until, answer, keep (ms), then the access groups.
+// A lost race answers {-1, length} and, when few, the entries past the expected length.
 // The record is "<until> <answer>": the value decides (in the caller's clock), the expiry clears it away.
 const APPEND = new LuaScript(`${WRITE_ACCESS}
 local nEvents = tonumber(ARGV[2])
@@ -72,7 +76,10 @@ if KEYS[5] then
 end
 local len = redis.call('LLEN', KEYS[1])
 local expected = tonumber(ARGV[1])
-if len ~= expected then return {-1, len} end
+if len ~= expected then
+  if len > expected and len - expected <= ${MISSED_MAX} then return {-1, len, redis.call('LRANGE', KEYS[1], expected, len - 1)} end
+  return {-1, len}
+end
 redis.call('SADD', KEYS[2], ARGV[c])
 writeAccess(KEYS[3], KEYS[4], c + 5)
 local events = {}
@@ -205,15 +212,15 @@ export class RedisStore implements Store {
     const args: string[] = [String(expectedVersion), String(events.length), ...events.map((e) => JSON.stringify(e)), caseId, ...cmd, ...this.accessArgs(access)];
     const keys = [this.keys.caseEvents(caseId), this.keys.cases, this.keys.accessSeq, this.keys.accessRecords];
     if (command) keys.push(this.keys.commandAnswer(command.userId, command.commandId));
-    let reply: [number, number | string];
+    let reply: [number, number | string, string[]?];
     try {
-      reply = (await APPEND.run(this.client, keys, args)) as [number, number | string];
+      reply = (await APPEND.run(this.client, keys, args)) as [number, number | string, string[]?];
     } catch (err) {
       throw mayHaveRun(err) ? new OutcomeUnknownError(err) : err;
     }
-    const [ok, value] = reply;
+    const [ok, value, missed] = reply;
     if (ok === 0) throw new CommandDoneError(String(value));
-    if (ok !== 1) throw new VersionConflictError(caseId, expectedVersion, Number(value));
+    if (ok !== 1) throw new VersionConflictError(caseId, expectedVersion, Number(value), missed && this.rows(caseId, expectedVersion, missed));
     return Number(value);
   }
 
@@ -227,8 +234,12 @@ export class RedisStore implements Store {
   async readEvents(caseId: CaseId, afterVersion = 0, upToVersion = Number.MAX_SAFE_INTEGER): Promise<StoredEvent[]> {
     const end = upToVersion >= Number.MAX_SAFE_INTEGER ? -1 : upToVersion - 1;
     if (end !== -1 && end < afterVersion) return [];
-    const rows = await this.client.lRange(this.keys.caseEvents(caseId), afterVersion, end);
-    return rows.map((json, i) => StoredEventRow.parse({ ...(JSON.parse(json) as object), caseId, version: afterVersion + i + 1 }));
+    return this.rows(caseId, afterVersion, await this.client.lRange(this.keys.caseEvents(caseId), afterVersion, end));
+  }
+
+  /** Stored events as the list holds them, the first after `afterVersion`. */
+  private rows(caseId: CaseId, afterVersion: number, json: string[]): StoredEvent[] {
+    return json.map((j, i) => StoredEventRow.parse({ ...(JSON.parse(j) as object), caseId, version: afterVersion + i + 1 }));
   }
 
   async caseIds(): Promise<CaseId[]> {

@@ -21,6 +21,11 @@ export class VersionConflictError extends Error {
     readonly caseId: CaseId,
     readonly expected: number,
     readonly actual: number,
+    /**
+     * The entries after `expected` up to `actual`, where the store read them in the same step (so
+     * the loser catches up without another round trip); absent otherwise.
+     */
+    readonly missed?: StoredEvent[],
   ) {
     super(`case ${caseId}: expected version ${expected}, log is at ${actual}`);
   }

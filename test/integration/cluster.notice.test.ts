@@ -145,4 +145,18 @@ describe('R-FILE: commit notices between processes', () => {
     expect(reads).toBe(1);
     expect(texts(b)).toEqual(texts(a));
   });
+
+  it('R-FILE: a command that loses its race takes what it missed from the store’s answer, not from another read', async () => {
+    await add('Op proces A, B hoort het niet.');
+    expect(b.get(caseId)!.version).toBeLessThan(a.get(caseId)!.version);
+    reads = 0;
+    const r = await b.run('item:add', { caseId, phase: 'beeldvorming', text: 'Op proces B, daarna.', visibility: { kind: 'table' } }, politie);
+    expect(r.ok).toBe(true);
+    expect(reads).toBe(0);
+    linkA.deliver(linkB.sent.at(-1)!);
+    await new Promise<void>((resolve) => void a.withCase(caseId, async () => resolve()));
+    expect(b.get(caseId)!.version).toBe(a.get(caseId)!.version);
+    expect(texts(b)).toEqual(texts(a));
+    expect(texts(b)).toContain('Op proces A, B hoort het niet.');
+  });
 });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from 'redis';
 import { newCommandId, newId, type CaseId, type OrgId, type UserId } from '../../shared/ids.js';
 import { COMMAND_ANSWER_KEEP_MS, LOGIN_DEVICE_TRUST_MS, LOGIN_THROTTLE_ACCOUNT } from '../../shared/limits.js';
-import { OutcomeUnknownError, type AccessRecord, type NewEvent } from '../../server/store/types.js';
+import { OutcomeUnknownError, VersionConflictError, type AccessRecord, type NewEvent } from '../../server/store/types.js';
 import { RedisStore } from '../../server/store/redis.js';
 import { quietLog, startRedis, type PrivateRedis } from '../support/redis.js';
 import { runStoreContract } from '../support/store.contract.js';
@@ -34,6 +34,30 @@ describe('Redis scripts after a restart emptied the script cache', () => {
       await store.redis.sendCommand(['SCRIPT', 'FLUSH']);
       expect(await store.appendEvents(caseId, 1, [event])).toBe(2);
       expect(await store.readEvents(caseId)).toHaveLength(2);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('P-CATCHUP: a lost append race', () => {
+  it('P-CATCHUP: is answered with the entries it missed, numbered as the log holds them; none when it missed more than a few', async () => {
+    const store = await RedisStore.connect(redis.url, newId('t'), quietLog);
+    const eventN = (n: number): NewEvent => ({ type: 'test.event', payload: { n }, at: '2026-11-01T10:00:00.000Z', actorUserId: 'usr_a' as UserId, actorOrgId: 'org_a' as OrgId });
+    try {
+      const caseId = newId<CaseId>('cs');
+      await store.appendEvents(caseId, 0, [eventN(1), eventN(2), eventN(3)]);
+      const lost = await store.appendEvents(caseId, 1, [eventN(9)]).catch((e: unknown) => e);
+      expect(lost).toBeInstanceOf(VersionConflictError);
+      expect((lost as VersionConflictError).missed).toEqual([
+        { caseId, version: 2, ...eventN(2) },
+        { caseId, version: 3, ...eventN(3) },
+      ]);
+      await store.appendEvents(caseId, 3, Array.from({ length: 100 }, (_, i) => eventN(10 + i)));
+      const far = await store.appendEvents(caseId, 1, [eventN(9)]).catch((e: unknown) => e);
+      expect(far).toBeInstanceOf(VersionConflictError);
+      expect((far as VersionConflictError).missed).toBeUndefined();
+      expect(await store.readEvents(caseId)).toHaveLength(103);
     } finally {
       await store.close();
     }
