@@ -7,7 +7,10 @@ import tseslint from 'typescript-eslint';
 // Dependency direction is enforced here, not remembered: shared/ imports nothing of server/ or
 // client/, and client/ never imports server/.
 const noImport = (...patterns) => ({
-  'no-restricted-imports': ['error', { patterns: patterns.map((group) => ({ group: [group], message: 'Breaks the dependency direction (see docs/ARCHITECTURE.md).' })) }],
+  'no-restricted-imports': [
+    'error',
+    { patterns: patterns.map((group) => ({ group: [group], message: 'Breaks the dependency direction (see docs/ARCHITECTURE.md).' })) },
+  ],
 });
 
 export default tseslint.config(

@@ -8,7 +8,18 @@ import { UNAVAILABLE_FIRST_RETRY_MS, UNAVAILABLE_RETRY_AFTER_MS } from '../share
 import { PROTOCOL_VERSION, SOCKET_PATH, type Ack, type CasePatch, type OpenResult as CaseOpenResult } from '../shared/protocol.js';
 import { connect } from './lib/setup.js';
 import { epochMs, Histogram } from './lib/stats.js';
-import type { BoardSocketSpec, CoeditSpec, FanoutSpec, FromGenerator, GeneratorSpec, OpenSpec, StepCommand, StepResult, StormResult, ToGenerator } from './lib/wire.js';
+import type {
+  BoardSocketSpec,
+  CoeditSpec,
+  FanoutSpec,
+  FromGenerator,
+  GeneratorSpec,
+  OpenSpec,
+  StepCommand,
+  StepResult,
+  StormResult,
+  ToGenerator,
+} from './lib/wire.js';
 
 /**
  * A load generator: its own process, started by the harness. It reads a spec and then steps as
@@ -21,7 +32,8 @@ const out = (m: FromGenerator): void => void process.stdout.write(`${JSON.string
 const log = (s: string): void => void process.stderr.write(`[gen] ${s}\n`);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 /** The board client's wait before trying again after UNAVAILABLE (client/src/lib/retry.ts). */
-const retryDelay = (attempt: number): number => Math.round(Math.min(UNAVAILABLE_FIRST_RETRY_MS * 2 ** attempt, UNAVAILABLE_RETRY_AFTER_MS) * (0.8 + Math.random() * 0.4));
+const retryDelay = (attempt: number): number =>
+  Math.round(Math.min(UNAVAILABLE_FIRST_RETRY_MS * 2 ** attempt, UNAVAILABLE_RETRY_AFTER_MS) * (0.8 + Math.random() * 0.4));
 
 /** Runs `fn` over `items` with at most `limit` running at once. */
 async function pool<T>(items: T[], limit: number, fn: (t: T, i: number) => Promise<void>): Promise<void> {
@@ -174,7 +186,10 @@ class Fanout {
     this.storming = true;
     if (this.socks.every((b) => !b.socket.connected)) return;
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${this.socks.filter((b) => b.socket.connected).length} sockets still connected after ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`${this.socks.filter((b) => b.socket.connected).length} sockets still connected after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       this.downWaiter = () => {
         clearTimeout(timer);
         this.downWaiter = null;
@@ -225,7 +240,9 @@ class Fanout {
           let ack: Ack<CaseOpenResult>;
           for (let attempt = 0; ; attempt++) {
             const since = b.cursor ? { since: b.cursor } : {};
-            ack = (await b.socket.timeout(Math.max(0, deadline - epochMs())).emitWithAck('case:open', { commandId: newCommandId(), input: { caseId: b.spec.caseId, ...since } })) as Ack<CaseOpenResult>;
+            ack = (await b.socket
+              .timeout(Math.max(0, deadline - epochMs()))
+              .emitWithAck('case:open', { commandId: newCommandId(), input: { caseId: b.spec.caseId, ...since } })) as Ack<CaseOpenResult>;
             if (ack.ok || ack.error.code !== 'UNAVAILABLE') break;
             retries++;
             await sleep(retryDelay(attempt));
@@ -247,7 +264,18 @@ class Fanout {
       }),
     );
     this.storming = false;
-    return { genId: this.spec.genId, sockets: this.socks.length, go, lastAt, connected: connected.toJSON(), current: current.toJSON(), failures, retries, views, catchUpOps };
+    return {
+      genId: this.spec.genId,
+      sockets: this.socks.length,
+      go,
+      lastAt,
+      connected: connected.toJSON(),
+      current: current.toJSON(),
+      failures,
+      retries,
+      views,
+      catchUpOps,
+    };
   }
 
   /** Resolves once command `id` reached `n` viewers here, or after `ms` (a delivery that never comes). */
@@ -312,18 +340,24 @@ class Fanout {
     b.inFlight++;
     b.items++;
     b.lastId = `${this.spec.genId}:${this.stepNo}:${seq}`;
-    b.socket.timeout(30_000).emit('item:add', { commandId: newCommandId(), input: { caseId: b.spec.caseId, phase: 'beeldvorming', text, visibility: { kind: 'table' } } }, (err: Error | null, ack?: Ack<unknown>) => {
-      if (s !== this.stats) return;
-      if (err || !ack?.ok) {
-        const code = err ? 'TIMEOUT' : ack!.ok ? 'OK' : ack!.error.code;
-        s.ackErrors[code] = (s.ackErrors[code] ?? 0) + 1;
-        if (b.inFlight > 0) b.inFlight--;
-        this.onFreed?.(b);
-        return;
-      }
-      s.acked++;
-      s.ack.add(epochMs() - sentAt);
-    });
+    b.socket
+      .timeout(30_000)
+      .emit(
+        'item:add',
+        { commandId: newCommandId(), input: { caseId: b.spec.caseId, phase: 'beeldvorming', text, visibility: { kind: 'table' } } },
+        (err: Error | null, ack?: Ack<unknown>) => {
+          if (s !== this.stats) return;
+          if (err || !ack?.ok) {
+            const code = err ? 'TIMEOUT' : ack!.ok ? 'OK' : ack!.error.code;
+            s.ackErrors[code] = (s.ackErrors[code] ?? 0) + 1;
+            if (b.inFlight > 0) b.inFlight--;
+            this.onFreed?.(b);
+            return;
+          }
+          s.acked++;
+          s.ack.add(epochMs() - sentAt);
+        },
+      );
   }
 
   /**

@@ -69,12 +69,29 @@ async function run(name: ScenarioName, system: Topology, pinned: boolean, p: Pre
       // A closed loop on one case can add more items than a case may hold: spare cases to move on to
       // (enough for 14,000 commands/s).
       const spares = (): Promise<string[]> => cases(p, Math.ceil((config.stepMs / 1000) * 3.5), demo);
-      return fanout({ ...base, scenario: name, families: demo, caseIds: await cases(p, 1, demo), closedLoopSpares: spares, socketsPerCase: 2, generators: 1, rates });
+      return fanout({
+        ...base,
+        scenario: name,
+        families: demo,
+        caseIds: await cases(p, 1, demo),
+        closedLoopSpares: spares,
+        socketsPerCase: 2,
+        generators: 1,
+        rates,
+      });
     }
     case 'one-case': {
       const o = c.oneCase;
       const rates = [{ label: `${o.rate} cmd/s`, perSender: o.rate }];
-      return fanout({ ...base, scenario: name, families: demo, caseIds: await cases(p, 1, demo), socketsPerCase: o.viewers + 1, generators: o.generators, rates });
+      return fanout({
+        ...base,
+        scenario: name,
+        families: demo,
+        caseIds: await cases(p, 1, demo),
+        socketsPerCase: o.viewers + 1,
+        generators: o.generators,
+        rates,
+      });
     }
     case 'many-cases': {
       const m = c.manyCases;
@@ -82,7 +99,10 @@ async function run(name: ScenarioName, system: Topology, pinned: boolean, p: Pre
       if (p.demo && !p.families) p.families = await families(p.sys.urls[0]!, m.families);
       const t1 = performance.now();
       const caseIds = await cases(p, m.cases, p.families);
-      if (p.demo) say(`    ${m.families * 10} accounts ready in ${((t1 - t0) / 1000).toFixed(1)} s, ${m.cases} cases created in ${((performance.now() - t1) / 1000).toFixed(1)} s`);
+      if (p.demo)
+        say(
+          `    ${m.families * 10} accounts ready in ${((t1 - t0) / 1000).toFixed(1)} s, ${m.cases} cases created in ${((performance.now() - t1) / 1000).toFixed(1)} s`,
+        );
       return fanout({
         ...base,
         scenario: name,
@@ -153,11 +173,23 @@ async function runSystem(system: Topology, pinned: boolean): Promise<ScenarioRes
       const sysName: SystemName = system === 'baseline' && name === 'coedit' ? 'reference' : system;
       if ((performance.now() - started) / 1000 > config.budgetSeconds) {
         say(`  ${name} · ${sysName} · ${pinned ? 'pinned' : 'unpinned'} · skipped: past the time budget of ${config.budgetSeconds} s (BENCH_BUDGET_S)`);
-        out.push({ scenario: name, system: sysName, pinning: pinned ? 'pinned' : 'unpinned', participants: 0, cases: 0, generators: 0, connectSeconds: null, steps: [], error: `skipped: past the time budget of ${config.budgetSeconds} s` });
+        out.push({
+          scenario: name,
+          system: sysName,
+          pinning: pinned ? 'pinned' : 'unpinned',
+          participants: 0,
+          cases: 0,
+          generators: 0,
+          connectSeconds: null,
+          steps: [],
+          error: `skipped: past the time budget of ${config.budgetSeconds} s`,
+        });
         continue;
       }
       const own = ownServer(name);
-      say(`  ${name} · ${system === 'baseline' ? (name === 'coedit' ? 'y-websocket reference' : 'plain Socket.IO') : system} · ${pinned ? 'pinned' : 'unpinned'}`);
+      say(
+        `  ${name} · ${system === 'baseline' ? (name === 'coedit' ? 'y-websocket reference' : 'plain Socket.IO') : system} · ${pinned ? 'pinned' : 'unpinned'}`,
+      );
       let p: Prepared | null = null;
       const t0 = performance.now();
       try {
@@ -167,7 +199,17 @@ async function runSystem(system: Topology, pinned: boolean): Promise<ScenarioRes
         // Setting up failed (a server that did not start): recorded, and the run goes on.
         const message = e instanceof Error ? e.message.slice(0, 2000) : String(e);
         say(`    FAILED: ${message}`);
-        out.push({ scenario: name, system: sysName, pinning: pinned ? 'pinned' : 'unpinned', participants: 0, cases: 0, generators: 0, connectSeconds: null, steps: [], error: message });
+        out.push({
+          scenario: name,
+          system: sysName,
+          pinning: pinned ? 'pinned' : 'unpinned',
+          participants: 0,
+          cases: 0,
+          generators: 0,
+          connectSeconds: null,
+          steps: [],
+          error: message,
+        });
         if (p?.shared) {
           await p.sys.stop();
           shared = null;
@@ -190,7 +232,8 @@ async function main(): Promise<void> {
   if (pinnings.length === 0) pinnings = ['unpinned'];
   const openFiles = openFilesLimit();
   const needed = Math.max(config.manyCases.cases * config.manyCases.perCase, config.oneCase.viewers) + 200;
-  if (openFiles !== null && openFiles < needed) say(`warning: ulimit -n is ${openFiles}, below the ${needed} sockets of the largest scenario; raise it (ulimit -n ${needed * 2}) before running`);
+  if (openFiles !== null && openFiles < needed)
+    say(`warning: ulimit -n is ${openFiles}, below the ${needed} sockets of the largest scenario; raise it (ulimit -n ${needed * 2}) before running`);
   say(`bench ${config.quick ? '(quick) ' : ''}— systems ${config.systems.join(', ')}; ${pinnings.join(', ')}; scenarios ${config.scenarios.join(', ')}`);
   const fsyncSamples = config.quick ? 50 : 300;
   const fsyncAtStart = await probeFsync(fsyncSamples);

@@ -88,9 +88,9 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
   const catchUpTimer =
     storeLinks.length === 0
       ? null
-    : setInterval(() => {
-        if (storeLinks.every((l) => l.ready)) void cases.catchUpAll();
-      }, config.CLUSTER_CATCHUP_MS);
+      : setInterval(() => {
+          if (storeLinks.every((l) => l.ready)) void cases.catchUpAll();
+        }, config.CLUSTER_CATCHUP_MS);
   catchUpTimer?.unref();
   const cursors = new Cursors(Buffer.from(await store.initMeta('cursor-key', randomBytes(32).toString('base64')), 'base64'));
   const sessions = new Sessions(store, dir, log);
@@ -142,7 +142,10 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
   });
   // Before the client's fallback, which would answer any path with the app.
   let metrics: Metrics | null = null;
-  app.get('/metrics', metricsRoute(() => metrics, config.METRICS_TOKEN));
+  app.get(
+    '/metrics',
+    metricsRoute(() => metrics, config.METRICS_TOKEN),
+  );
 
   app.use(clientApp(config.CLIENT_DIR));
   app.use(errorHandler(log));
@@ -194,7 +197,8 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
       return metricsServer ? (metricsServer.address() as AddressInfo).port : null;
     },
     async listen(port = config.PORT, host = config.HOST) {
-      if (metrics && config.METRICS_PORT !== undefined) metricsServer = await listenMetrics(metrics, config.METRICS_PORT, config.METRICS_HOST, config.METRICS_TOKEN, log);
+      if (metrics && config.METRICS_PORT !== undefined)
+        metricsServer = await listenMetrics(metrics, config.METRICS_PORT, config.METRICS_HOST, config.METRICS_TOKEN, log);
       return new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => {

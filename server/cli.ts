@@ -13,7 +13,8 @@ import { SqliteStore } from './store/sqlite.js';
  *   npm run admin -- reset-password --username beheer
  * The password comes from CASUSBORD_ADMIN_PASSWORD or is asked for.
  */
-const USAGE = 'usage: npm run admin -- bootstrap --org NAME --short SHORT --username USER --name "Full Name"\n       npm run admin -- reset-password --username USER';
+const USAGE =
+  'usage: npm run admin -- bootstrap --org NAME --short SHORT --username USER --name "Full Name"\n       npm run admin -- reset-password --username USER';
 
 async function password(): Promise<string> {
   const fromEnv = process.env.CASUSBORD_ADMIN_PASSWORD;
@@ -33,9 +34,25 @@ async function main(): Promise<void> {
     if (positionals[0] === 'bootstrap' && values.org && values.short && values.username && values.name) {
       if (users.some((u) => u.username === values.username)) throw new Error(`user ${values.username} exists`);
       const orgId = newId<OrgId>('org');
-      await store.putOrg({ id: orgId, name: values.org, shortName: values.short, colour: '#2f4858', kind: 'zvh', protocolSignedAt: null, protocolSignedBy: null });
+      await store.putOrg({
+        id: orgId,
+        name: values.org,
+        shortName: values.short,
+        colour: '#2f4858',
+        kind: 'zvh',
+        protocolSignedAt: null,
+        protocolSignedBy: null,
+      });
       const passwordHash = await hashPassword(await password());
-      await store.putUser({ id: newId<UserId>('usr'), username: values.username, displayName: values.name, orgId, roles: ['admin', 'chair'], active: true, passwordHash });
+      await store.putUser({
+        id: newId<UserId>('usr'),
+        username: values.username,
+        displayName: values.name,
+        orgId,
+        roles: ['admin', 'chair'],
+        active: true,
+        passwordHash,
+      });
       process.stdout.write(`Created ${values.org} and admin ${values.username}. Record its protocol signature on the admin page.\n`);
     } else if (positionals[0] === 'reset-password' && values.username) {
       const u = users.find((x) => x.username === values.username);

@@ -3,9 +3,7 @@ import { z } from 'zod';
 import { CLUSTER_CATCHUP_EVERY_MS, MAX_COMMANDS_PER_SECOND } from '../shared/limits.js';
 import { CHAOS_PATTERN } from './cluster/chaos.js';
 
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 const ConfigSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -15,20 +13,29 @@ const ConfigSchema = z.object({
   DB_FILE: z.string().min(1).optional(),
   SEED_DEMO: bool.default(true),
   /** With it, the store is Redis and several processes serve one board; without, embedded SQLite. */
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+    .optional(),
   /**
    * Optional second Redis for what passes between processes (commit notices, co-editing relays,
    * the Socket.IO adapter), kept apart from the durable one: with an fsync per write, Redis sends
    * nothing, pub/sub messages included, until the fsync of its turn is done. Needs no persistence.
    */
-  REDIS_BUS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+  REDIS_BUS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+    .optional(),
   /**
    * With REDIS_URL: how often every case's log is read past what this process holds, so a commit
    * notice lost between processes is made up even when the case goes quiet after it.
    */
   CLUSTER_CATCHUP_MS: z.coerce.number().int().min(100).max(600_000).default(CLUSTER_CATCHUP_EVERY_MS),
   /** Key prefix in Redis: one per environment (or test run) sharing a Redis. */
-  REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/).default('casusbord'),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,40}$/)
+    .default('casusbord'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Set behind HTTPS: the session cookie then carries Secure. */
   COOKIE_SECURE: bool.default(false),

@@ -12,7 +12,21 @@ export function createLogger(level: string): Logger {
     base: { service: 'casusbord' },
     // A second guard: should anyone log a payload by mistake, these fields never leave the process.
     redact: {
-      paths: ['text', 'title', 'goal', 'subjectNote', 'password', '*.text', '*.title', '*.goal', '*.subjectNote', '*.password', 'input', '*.input', 'req.headers.cookie'],
+      paths: [
+        'text',
+        'title',
+        'goal',
+        'subjectNote',
+        'password',
+        '*.text',
+        '*.title',
+        '*.goal',
+        '*.subjectNote',
+        '*.password',
+        'input',
+        '*.input',
+        'req.headers.cookie',
+      ],
       censor: '[weggelaten]',
     },
   });

@@ -15,7 +15,10 @@ export const DecisionIdSchema = z.string().regex(idPattern).brand<'DecisionId'>(
  * Chosen by the client for each command it sends, kept by its retries (P-ONCE). At least 16
  * characters, so a well-behaved client's ids do not collide; newCommandId makes 32 (128 bits).
  */
-export const CommandIdSchema = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/).brand<'CommandId'>();
+export const CommandIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{16,64}$/)
+  .brand<'CommandId'>();
 
 export type CaseId = z.infer<typeof CaseIdSchema>;
 export type ItemId = z.infer<typeof ItemIdSchema>;

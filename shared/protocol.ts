@@ -1,15 +1,4 @@
-import type {
-  CaseRole,
-  ConsentKind,
-  Goal,
-  Informing,
-  InformingDecision,
-  Organisation,
-  Phase,
-  Table,
-  UserRole,
-  Visibility,
-} from './domain.js';
+import type { CaseRole, ConsentKind, Goal, Informing, InformingDecision, Organisation, Phase, Table, UserRole, Visibility } from './domain.js';
 import type { AppError } from './errors.js';
 import type { CaseId, ConsentId, DecisionId, InterventionId, ItemId, OrgId, TableId, UserId } from './ids.js';
 import type { CommandEnvelope, CommandName } from './schemas.js';

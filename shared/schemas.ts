@@ -171,7 +171,10 @@ export const UserInputSchema = z.strictObject({
 });
 export const UserUpdateSchema = z.strictObject({
   displayName: text(L.MAX_NAME_CHARS).optional(),
-  roles: z.array(z.enum(['chair', 'admin'])).max(2).optional(),
+  roles: z
+    .array(z.enum(['chair', 'admin']))
+    .max(2)
+    .optional(),
   active: z.boolean().optional(),
   password: z.string().min(L.MIN_PASSWORD_CHARS).max(L.MAX_PASSWORD_CHARS).optional(),
 });

@@ -76,7 +76,8 @@ if (missing.length > 0) {
     const lines = [`npm test needs ${still.map((n) => n.what).join(' and ')}${why ? `; ${why}` : ''}.`];
     const viaApt = still.filter((n) => n.aptHelps).map((n) => n.pkg);
     if (viaApt.length > 0) lines.push('Install with:', '', `  sudo apt-get install -y ${viaApt.join(' ')}`, '');
-    if (still.some((n) => n.pkg === 'chromium' && !n.aptHelps)) lines.push(`CHROMIUM_PATH names ${CHROMIUM}: point it at a Chromium binary, or unset it for Debian's (${DEFAULT_CHROMIUM}).`);
+    if (still.some((n) => n.pkg === 'chromium' && !n.aptHelps))
+      lines.push(`CHROMIUM_PATH names ${CHROMIUM}: point it at a Chromium binary, or unset it for Debian's (${DEFAULT_CHROMIUM}).`);
     else if (still.some((n) => n.pkg === 'chromium')) lines.push('(or set CHROMIUM_PATH to a Chromium binary)');
     lines.push('Then run npm test again.');
     console.error(lines.join('\n'));

@@ -84,7 +84,9 @@ export function spawnProc(name: string, cmd: string, args: string[], opts: Spawn
     proc.stderr!.pipe(file, { end: false });
     proc.once('close', () => file.end());
   }
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   const p: Proc = {
     name,
     pid: proc.pid!,
@@ -233,7 +235,9 @@ export async function settle(pids: number[], maxMs: number, percent = 10, window
 
 function ulimit(flag: string): string | null {
   try {
-    return execFileSync('sh', ['-c', `ulimit ${flag}`]).toString().trim();
+    return execFileSync('sh', ['-c', `ulimit ${flag}`])
+      .toString()
+      .trim();
   } catch {
     return null;
   }

@@ -49,7 +49,8 @@ function reference(all: ScenarioResult[], r: ScenarioResult): ScenarioResult | u
   return all.find((b) => (b.system === 'baseline' || b.system === 'reference') && b.scenario === r.scenario && b.pinning === r.pinning && !b.error);
 }
 const stepOf = (r: ScenarioResult | undefined, label: string): StepMetrics | undefined => r?.steps.find((s) => s.label === label);
-const ratio = (a: number | null | undefined, b: number | null | undefined): number | null => (a === null || a === undefined || b === null || b === undefined || b === 0 ? null : a / b);
+const ratio = (a: number | null | undefined, b: number | null | undefined): number | null =>
+  a === null || a === undefined || b === null || b === undefined || b === 0 ? null : a / b;
 
 /** The goals of the issue, judged on what was measured (never asserted). */
 export function judgeGoals(all: ScenarioResult[]): Goal[] {
@@ -58,13 +59,23 @@ export function judgeGoals(all: ScenarioResult[]): Goal[] {
   const label = (r: ScenarioResult): string => `${SYSTEM_LABEL[r.system]}, ${r.pinning}`;
   for (const r of all.filter((x) => ok(x) && x.scenario === 'one-to-one')) {
     const s = r.steps[0];
-    goals.push({ goal: `one command to one other viewer (${label(r)})`, target: 'p99 < 10 ms incl. durable commit', measured: `p99 ${f(s?.delivery.p99, 2)} ms at ${f(s?.offeredPerSecond, 0)} cmd/s`, met: s?.delivery.p99 === null || s?.delivery.p99 === undefined ? null : s.delivery.p99 < 10 });
+    goals.push({
+      goal: `one command to one other viewer (${label(r)})`,
+      target: 'p99 < 10 ms incl. durable commit',
+      measured: `p99 ${f(s?.delivery.p99, 2)} ms at ${f(s?.offeredPerSecond, 0)} cmd/s`,
+      met: s?.delivery.p99 === null || s?.delivery.p99 === undefined ? null : s.delivery.p99 < 10,
+    });
   }
   for (const r of all.filter((x) => ok(x) && x.scenario === 'one-case')) {
     const s = r.steps[0];
     const b = stepOf(reference(all, r), s?.label ?? '');
     const q = ratio(s?.delivery.p99, b?.delivery.p99);
-    goals.push({ goal: `one case watched by ${r.participants - 1} viewers (${label(r)})`, target: 'p99 ≤ 1.2 × plain room broadcast', measured: `p99 ${f(s?.delivery.p99)} ms vs ${f(b?.delivery.p99)} ms: ${f(q, 2)} ×`, met: q === null ? null : q <= 1.2 });
+    goals.push({
+      goal: `one case watched by ${r.participants - 1} viewers (${label(r)})`,
+      target: 'p99 ≤ 1.2 × plain room broadcast',
+      measured: `p99 ${f(s?.delivery.p99)} ms vs ${f(b?.delivery.p99)} ms: ${f(q, 2)} ×`,
+      met: q === null ? null : q <= 1.2,
+    });
   }
   for (const r of all.filter((x) => ok(x) && x.scenario === 'many-cases')) {
     const s = r.steps[0];
@@ -79,13 +90,23 @@ export function judgeGoals(all: ScenarioResult[]): Goal[] {
     const s = r.steps.find((x) => x.mode === 'closed');
     const b = stepOf(reference(all, r), s?.label ?? '');
     const q = ratio(s?.deliveriesPerSecond, b?.deliveriesPerSecond);
-    goals.push({ goal: `throughput, ${r.scenario} (${label(r)})`, target: '≥ 0.5 × unfiltered baseline', measured: `${f(s?.deliveriesPerSecond, 0)} vs ${f(b?.deliveriesPerSecond, 0)} deliveries/s: ${f(q, 2)} ×`, met: q === null ? null : q >= 0.5 });
+    goals.push({
+      goal: `throughput, ${r.scenario} (${label(r)})`,
+      target: '≥ 0.5 × unfiltered baseline',
+      measured: `${f(s?.deliveriesPerSecond, 0)} vs ${f(b?.deliveriesPerSecond, 0)} deliveries/s: ${f(q, 2)} ×`,
+      met: q === null ? null : q >= 0.5,
+    });
   }
   for (const r of all.filter((x) => ok(x) && x.scenario === 'coedit')) {
     const s = r.steps[0];
     const b = reference(all, r)?.steps[0];
     const q = ratio(s?.delivery.p99, b?.delivery.p99);
-    goals.push({ goal: `co-editing keystroke to peer (${label(r)})`, target: 'p99 ≤ 1.2 × y-websocket reference', measured: `p99 ${f(s?.delivery.p99, 2)} ms vs ${f(b?.delivery.p99, 2)} ms: ${f(q, 2)} ×`, met: q === null ? null : q <= 1.2 });
+    goals.push({
+      goal: `co-editing keystroke to peer (${label(r)})`,
+      target: 'p99 ≤ 1.2 × y-websocket reference',
+      measured: `p99 ${f(s?.delivery.p99, 2)} ms vs ${f(b?.delivery.p99, 2)} ms: ${f(q, 2)} ×`,
+      met: q === null ? null : q <= 1.2,
+    });
   }
   for (const r of all.filter((x) => ok(x) && x.scenario === 'reconnect' && x.storm)) {
     const b = reference(all, r)?.storm;
@@ -99,7 +120,12 @@ export function judgeGoals(all: ScenarioResult[]): Goal[] {
   }
   for (const r of all.filter((x) => ok(x) && x.scenario === 'many-cases' && x.memory)) {
     const per = r.memory!.perParticipantBytes;
-    goals.push({ goal: `server memory per connected participant (${label(r)})`, target: '≤ 30 KB RSS, idle after GC', measured: kb(per), met: per <= 30 * 1024 });
+    goals.push({
+      goal: `server memory per connected participant (${label(r)})`,
+      target: '≤ 30 KB RSS, idle after GC',
+      measured: kb(per),
+      met: per <= 30 * 1024,
+    });
   }
   return goals;
 }
@@ -141,7 +167,9 @@ export function markdown(res: Results): string {
   );
   for (const r of all.filter((x) => x.scenario === 'one-to-one' || x.scenario === 'one-case' || x.scenario === 'many-cases')) {
     if (r.error) {
-      lines.push(`| ${r.scenario} | – | ${SYSTEM_LABEL[r.system]} | ${r.pinning} | ${r.participants} | ${r.error.startsWith('skipped') ? '' : 'failed: '}${r.error.split('\n')[0]!.replace(/\|/g, '/')} |  |  |  |  |  |  |  |  |  |  |  |  |`);
+      lines.push(
+        `| ${r.scenario} | – | ${SYSTEM_LABEL[r.system]} | ${r.pinning} | ${r.participants} | ${r.error.startsWith('skipped') ? '' : 'failed: '}${r.error.split('\n')[0]!.replace(/\|/g, '/')} |  |  |  |  |  |  |  |  |  |  |  |  |`,
+      );
       continue;
     }
     const base = reference(all, r);
@@ -166,7 +194,9 @@ export function markdown(res: Results): string {
       '| --- | --- | --- | ---: | ---: | ---: | ---: |',
     );
     for (const r of connected) {
-      lines.push(`| ${r.scenario} | ${SYSTEM_LABEL[r.system]} | ${r.pinning} | ${r.participants} | ${r.cases} | ${f(r.connectSeconds)} s | ${r.settleSeconds === null ? '**still busy at the limit**' : `${f(r.settleSeconds)} s`} |`);
+      lines.push(
+        `| ${r.scenario} | ${SYSTEM_LABEL[r.system]} | ${r.pinning} | ${r.participants} | ${r.cases} | ${f(r.connectSeconds)} s | ${r.settleSeconds === null ? '**still busy at the limit**' : `${f(r.settleSeconds)} s`} |`,
+      );
     }
     lines.push('');
   }
@@ -206,22 +236,33 @@ export function markdown(res: Results): string {
     );
     for (const r of mems) {
       const mm = r.memory!;
-      lines.push(`| ${SYSTEM_LABEL[r.system]} | ${r.pinning} | ${r.participants} | ${mb(mm.baseRssBytes)} | ${mb(mm.idleRssBytes)} | ${kb(mm.perParticipantBytes)} | ${mb(mm.afterLoadRssBytes)} | ${mb(mm.redisRssBytes)} | ${f(r.steps[0]?.cpuUsPerParticipantSecond, 0)} µs/s |`);
+      lines.push(
+        `| ${SYSTEM_LABEL[r.system]} | ${r.pinning} | ${r.participants} | ${mb(mm.baseRssBytes)} | ${mb(mm.idleRssBytes)} | ${kb(mm.perParticipantBytes)} | ${mb(mm.afterLoadRssBytes)} | ${mb(mm.redisRssBytes)} | ${f(r.steps[0]?.cpuUsPerParticipantSecond, 0)} µs/s |`,
+      );
     }
     lines.push('');
   }
 
   const co = all.filter((r) => r.scenario === 'coedit');
   if (co.length) {
-    lines.push('#### Co-editing: keystroke to peer', '', '| system | pinning | step | keys/s | p50 | p95 | p99 | delivered | server CPU | p99 ratio |', '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    lines.push(
+      '#### Co-editing: keystroke to peer',
+      '',
+      '| system | pinning | step | keys/s | p50 | p95 | p99 | delivered | server CPU | p99 ratio |',
+      '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    );
     for (const r of co) {
       const s = r.steps[0];
       if (r.error || !s) {
-        lines.push(`| ${SYSTEM_LABEL[r.system]} | ${r.pinning} | ${r.error?.startsWith('skipped') ? '' : 'failed: '}${(r.error ?? '').split('\n')[0]!.replace(/\|/g, '/')} |  |  |  |  |  |  |  |`);
+        lines.push(
+          `| ${SYSTEM_LABEL[r.system]} | ${r.pinning} | ${r.error?.startsWith('skipped') ? '' : 'failed: '}${(r.error ?? '').split('\n')[0]!.replace(/\|/g, '/')} |  |  |  |  |  |  |  |`,
+        );
         continue;
       }
       const b = reference(all, r)?.steps[0];
-      lines.push(`| ${SYSTEM_LABEL[r.system]} | ${r.pinning} | ${s.label} | ${f(s.commandsPerSecond)} | ${f(s.delivery.p50, 2)} | ${f(s.delivery.p95, 2)} | ${f(s.delivery.p99, 2)} | ${f(s.completeness * 100, 1)} % | ${f(s.cpuPercent, 0)} % | ${f(ratio(s.delivery.p99, b?.delivery.p99), 2)} |`);
+      lines.push(
+        `| ${SYSTEM_LABEL[r.system]} | ${r.pinning} | ${s.label} | ${f(s.commandsPerSecond)} | ${f(s.delivery.p50, 2)} | ${f(s.delivery.p95, 2)} | ${f(s.delivery.p99, 2)} | ${f(s.completeness * 100, 1)} % | ${f(s.cpuPercent, 0)} % | ${f(ratio(s.delivery.p99, b?.delivery.p99), 2)} |`,
+      );
     }
     lines.push('');
   }
@@ -239,10 +280,15 @@ export function markdown(res: Results): string {
     for (const r of storms) {
       const m = r.storm;
       if (r.error || !m) {
-        lines.push(`| ${SYSTEM_LABEL[r.system]} | ${r.pinning} | ${r.participants} | ${r.error?.startsWith('skipped') ? '' : 'failed: '}${(r.error ?? '').split('\n')[0]!.replace(/\|/g, '/')} |  |  |  |  |  |  |  |  |`);
+        lines.push(
+          `| ${SYSTEM_LABEL[r.system]} | ${r.pinning} | ${r.participants} | ${r.error?.startsWith('skipped') ? '' : 'failed: '}${(r.error ?? '').split('\n')[0]!.replace(/\|/g, '/')} |  |  |  |  |  |  |  |  |`,
+        );
         continue;
       }
-      const failed = Object.entries(m.failures).map(([k, v]) => `${v} ${k}`).join(', ') || 'none';
+      const failed =
+        Object.entries(m.failures)
+          .map(([k, v]) => `${v} ${k}`)
+          .join(', ') || 'none';
       lines.push(
         `| ${SYSTEM_LABEL[r.system]} | ${r.pinning} | ${m.sockets} | ${f(m.stopSeconds)} s | ${f(m.startSeconds)} s | ${f(m.connected.p50, 0)} / ${f(m.connected.p99, 0)} ms | ${f(m.current.p50, 0)} / ${f(m.current.p99, 0)} ms | ${f(m.allCurrentMs, 0)} ms | ${f(ratio(m.allCurrentMs, reference(all, r)?.storm?.allCurrentMs), 2)} | ${m.retries} | ${failed} | ${m.views} / ${m.catchUpOps} |`,
       );
@@ -252,13 +298,23 @@ export function markdown(res: Results): string {
 
   const boards = all.filter((r) => r.scenario === 'board');
   if (boards.length) {
-    lines.push('#### Board load: `case:open` of a large case', '', '| system | pinning | viewer | items shown | answer size | p50 | p95 | max |', '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |');
+    lines.push(
+      '#### Board load: `case:open` of a large case',
+      '',
+      '| system | pinning | viewer | items shown | answer size | p50 | p95 | max |',
+      '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |',
+    );
     for (const r of boards) {
       if (r.error || !r.board) {
-        lines.push(`| ${SYSTEM_LABEL[r.system]} | ${r.pinning} | ${r.error?.startsWith('skipped') ? '' : 'failed: '}${(r.error ?? '').split('\n')[0]!.replace(/\|/g, '/')} |  |  |  |  |  |`);
+        lines.push(
+          `| ${SYSTEM_LABEL[r.system]} | ${r.pinning} | ${r.error?.startsWith('skipped') ? '' : 'failed: '}${(r.error ?? '').split('\n')[0]!.replace(/\|/g, '/')} |  |  |  |  |  |`,
+        );
         continue;
       }
-      for (const o of r.board.opens) lines.push(`| ${SYSTEM_LABEL[r.system]} | ${r.pinning} | ${o.viewer} | ${o.items} of ${r.board.items} | ${kb(o.bytes)} | ${f(o.p50, 2)} ms | ${f(o.p95, 2)} ms | ${f(o.max, 2)} ms |`);
+      for (const o of r.board.opens)
+        lines.push(
+          `| ${SYSTEM_LABEL[r.system]} | ${r.pinning} | ${o.viewer} | ${o.items} of ${r.board.items} | ${kb(o.bytes)} | ${f(o.p50, 2)} ms | ${f(o.p95, 2)} ms | ${f(o.max, 2)} ms |`,
+        );
     }
     lines.push('');
   }

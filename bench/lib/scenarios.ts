@@ -101,7 +101,11 @@ function meters(sys: System, gens: Generator[]): Meters {
  */
 async function measured<T>(m: Meters, durationMs: number, step: () => Promise<T>): Promise<{ results: T; during: Record<keyof Meters, Reading | null> }> {
   let during: Record<keyof Meters, Reading | null> | null = null;
-  const read = (): Record<keyof Meters, Reading | null> => ({ server: m.server.read(), redis: m.redis?.read() ?? null, generators: m.generators?.read() ?? null });
+  const read = (): Record<keyof Meters, Reading | null> => ({
+    server: m.server.read(),
+    redis: m.redis?.read() ?? null,
+    generators: m.generators?.read() ?? null,
+  });
   const timer = setTimeout(() => (during = read()), durationMs);
   const results = await step();
   clearTimeout(timer);
@@ -237,7 +241,9 @@ async function reconnectStorm(sys: System, gens: Generator[]): Promise<StormMetr
     views,
     catchUpOps,
   };
-  log(`${current.n} of ${sockets} boards current again, the last after ${m.allCurrentMs ?? '–'} ms (p50 ${m.current.p50} ms); ${retries} tries again after UNAVAILABLE; failures ${JSON.stringify(failures)}`);
+  log(
+    `${current.n} of ${sockets} boards current again, the last after ${m.allCurrentMs ?? '–'} ms (p50 ${m.current.p50} ms); ${retries} tries again after UNAVAILABLE; failures ${JSON.stringify(failures)}`,
+  );
   return m;
 }
 
@@ -283,7 +289,9 @@ export async function fanout(plan: FanoutPlan): Promise<ScenarioResult> {
     result.connectSeconds = round((performance.now() - t0) / 1000, 2);
     const quiet = await settle([...serverPids, ...sys.redis.map((p) => p.pid)], config.settleMaxMs);
     result.settleSeconds = quiet === null ? null : round(quiet, 1);
-    log(`${participants} participants on ${caseIds.length} case(s) connected in ${result.connectSeconds} s; server quiet after ${quiet === null ? `more than ${config.settleMaxMs / 1000}` : result.settleSeconds} s more`);
+    log(
+      `${participants} participants on ${caseIds.length} case(s) connected in ${result.connectSeconds} s; server quiet after ${quiet === null ? `more than ${config.settleMaxMs / 1000}` : result.settleSeconds} s more`,
+    );
     if (plan.measureMemory) {
       await sleep(config.idleMs);
       const idle = await idleRss(sys);
@@ -300,16 +308,28 @@ export async function fanout(plan: FanoutPlan): Promise<ScenarioResult> {
       const mt = meters(sys, gens);
       const { results, during } = await measured(mt, cmd.durationMs, () => stepAll(gens, cmd));
       const m = metrics(results, cmd, expected, offered, mt, during, participants);
-      log(`${cmd.label}: ${m.commandsPerSecond} cmd/s, ${m.deliveriesPerSecond} deliveries/s, p50 ${m.delivery.p50} p99 ${m.delivery.p99} ms, complete ${m.completeness}, cpu ${m.cpuPercent} % (generators ${m.generatorCpuPercent} %)`);
+      log(
+        `${cmd.label}: ${m.commandsPerSecond} cmd/s, ${m.deliveriesPerSecond} deliveries/s, p50 ${m.delivery.p50} p99 ${m.delivery.p99} ms, complete ${m.completeness}, cpu ${m.cpuPercent} % (generators ${m.generatorCpuPercent} %)`,
+      );
       result.steps.push(m);
       return m;
     };
     const warmupMs = plan.measureMemory ? Math.max(config.warmupMs, config.warmupAfterGcMs) : config.warmupMs;
     if (warmupMs > 0 && plan.rates[0]) {
-      await stepAll(gens, { type: 'step', label: 'warm-up', mode: 'rate', ratePerSender: plan.rates[0].perSender, durationMs: warmupMs, drainMs: config.drainMs });
+      await stepAll(gens, {
+        type: 'step',
+        label: 'warm-up',
+        mode: 'rate',
+        ratePerSender: plan.rates[0].perSender,
+        durationMs: warmupMs,
+        drainMs: config.drainMs,
+      });
     }
     for (const r of plan.rates) {
-      await run({ type: 'step', label: r.label, mode: 'rate', ratePerSender: r.perSender, durationMs: config.stepMs, drainMs: config.drainMs }, r.perSender * caseIds.length);
+      await run(
+        { type: 'step', label: r.label, mode: 'rate', ratePerSender: r.perSender, durationMs: config.stepMs, drainMs: config.drainMs },
+        r.perSender * caseIds.length,
+      );
     }
     if (plan.capacity) {
       const limit = config.manyCases.capacityLimitMs;
@@ -317,7 +337,14 @@ export async function fanout(plan: FanoutPlan): Promise<ScenarioResult> {
       for (const perCase of plan.capacity) {
         const offered = round(perCase * caseIds.length, 2);
         const m = await run(
-          { type: 'step', label: `capacity ${offered} cmd/s`, mode: 'rate', ratePerSender: perCase, durationMs: config.manyCases.capacityStepMs, drainMs: config.drainMs },
+          {
+            type: 'step',
+            label: `capacity ${offered} cmd/s`,
+            mode: 'rate',
+            ratePerSender: perCase,
+            durationMs: config.manyCases.capacityStepMs,
+            drainMs: config.drainMs,
+          },
           offered,
         );
         const pass = m.delivery.p99 !== null && m.delivery.p99 < limit && m.completeness >= 0.99 && Object.keys(m.ackErrors).length === 0;
@@ -338,7 +365,18 @@ export async function fanout(plan: FanoutPlan): Promise<ScenarioResult> {
         if (caseIds.length !== 1 || gens.length !== 1) throw new Error('spare cases need one case and one generator');
         rotate = { limit: MAX_ITEMS_PER_CASE, next: { [caseIds[0]!]: await plan.closedLoopSpares() } };
       }
-      await run({ type: 'step', label: `closed loop, ${plan.closedWindow} in flight per case`, mode: 'closed', window: plan.closedWindow, durationMs: config.stepMs, drainMs: 2 * config.drainMs, ...(rotate ? { rotate } : {}) }, null);
+      await run(
+        {
+          type: 'step',
+          label: `closed loop, ${plan.closedWindow} in flight per case`,
+          mode: 'closed',
+          window: plan.closedWindow,
+          durationMs: config.stepMs,
+          drainMs: 2 * config.drainMs,
+          ...(rotate ? { rotate } : {}),
+        },
+        null,
+      );
     }
     if (plan.measureMemory && result.memory) result.memory.afterLoadRssBytes = sys.servers.reduce((s, p) => s + rssBytes(p.pid), 0);
     if (plan.storm) {
@@ -398,7 +436,14 @@ export async function coedit(opts: {
       )
     ).gen;
     result.connectSeconds = round((performance.now() - t0) / 1000, 2);
-    const cmd: StepCommand = { type: 'step', label: `${writers} writers × ${keysPerSecond} keys/s, ${readers} readers`, mode: 'rate', ratePerSender: keysPerSecond, durationMs: stepMs, drainMs: config.drainMs };
+    const cmd: StepCommand = {
+      type: 'step',
+      label: `${writers} writers × ${keysPerSecond} keys/s, ${readers} readers`,
+      mode: 'rate',
+      ratePerSender: keysPerSecond,
+      durationMs: stepMs,
+      drainMs: config.drainMs,
+    };
     const g = gen;
     const mt = meters(opts.sys, [g]);
     const { results, during } = await measured(mt, cmd.durationMs, () => g.step(cmd));
@@ -415,7 +460,14 @@ export async function coedit(opts: {
 }
 
 /** Time to open (the `case:open` ack) a case with many items, for two viewers who see different parts. */
-export async function boardLoad(opts: { system: SystemName; pinned: boolean; sys: System; cookies: Cookies; caseId: string; items: number }): Promise<ScenarioResult> {
+export async function boardLoad(opts: {
+  system: SystemName;
+  pinned: boolean;
+  sys: System;
+  cookies: Cookies;
+  caseId: string;
+  items: number;
+}): Promise<ScenarioResult> {
   const result: ScenarioResult = {
     scenario: 'board',
     system: opts.system,
@@ -446,7 +498,14 @@ export async function boardLoad(opts: { system: SystemName; pinned: boolean; sys
     const pct = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!;
     result.board = {
       items: opts.items,
-      opens: r.opens.map((o) => ({ viewer: o.label, items: o.items, bytes: o.bytes, p50: round(pct(o.ms, 50), 2), p95: round(pct(o.ms, 95), 2), max: round(Math.max(...o.ms), 2) })),
+      opens: r.opens.map((o) => ({
+        viewer: o.label,
+        items: o.items,
+        bytes: o.bytes,
+        p50: round(pct(o.ms, 50), 2),
+        p95: round(pct(o.ms, 95), 2),
+        max: round(Math.max(...o.ms), 2),
+      })),
     };
     for (const o of result.board.opens) log(`open ${o.items} items as ${o.viewer}: p50 ${o.p50} ms, max ${o.max} ms, ${o.bytes} bytes`);
   } catch (e) {

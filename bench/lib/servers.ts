@@ -110,7 +110,9 @@ export async function startCasusbord(topology: 'sqlite' | 'redis', pinned: boole
     // the README asks), and the bus between the processes without persistence.
     const [port, busPort] = [await freePort(), await freePort()];
     const launch = async (name: string, p: number, persistence: string[]): Promise<void> => {
-      const r = spawnProc(name, 'redis-server', ['--port', String(p), '--bind', '127.0.0.1', ...persistence, '--dir', dir], { cpu: pinned ? SERVER_CORE : null });
+      const r = spawnProc(name, 'redis-server', ['--port', String(p), '--bind', '127.0.0.1', ...persistence, '--dir', dir], {
+        cpu: pinned ? SERVER_CORE : null,
+      });
       redis.push(r);
       await waitForOutput(r, /Ready to accept connections/, 30_000);
     };
@@ -143,12 +145,16 @@ export async function startCasusbord(topology: 'sqlite' | 'redis', pinned: boole
 }
 
 async function jsonPortProcess(name: string, script: string, pinned: boolean, port = '0'): Promise<System> {
-  const proc = spawnProc(name, process.execPath, [INSPECT, ...RUNTIME_FLAGS, '--import', 'tsx', script], { cpu: pinned ? SERVER_CORE : null, env: { PORT: port } });
+  const proc = spawnProc(name, process.execPath, [INSPECT, ...RUNTIME_FLAGS, '--import', 'tsx', script], {
+    cpu: pinned ? SERVER_CORE : null,
+    env: { PORT: port },
+  });
   try {
     const m = await waitForOutput(proc, /\{"port":(\d+)\}/, 60_000);
     const urls = [`http://127.0.0.1:${m[1]}`];
     const servers = [proc];
-    const restart = (): ReturnType<System['restart']> => restartAll(servers, urls, async (_, p) => (await jsonPortProcess(name, script, pinned, p)).servers[0]!);
+    const restart = (): ReturnType<System['restart']> =>
+      restartAll(servers, urls, async (_, p) => (await jsonPortProcess(name, script, pinned, p)).servers[0]!);
     return { topology: 'baseline', urls, servers, redis: [], restart, stop: () => servers[0]!.stop(3000) };
   } catch (e) {
     await proc.stop(1000);

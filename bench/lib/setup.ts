@@ -82,7 +82,13 @@ export async function families(url: string, count: number): Promise<Family[]> {
         const res = await fetch(`${url}/api/admin/users`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', cookie: admin },
-          body: JSON.stringify({ username: names[u], displayName: `Bench ${f} ${u}`, orgId: ORG_OF[u], roles: u === 'regisseur' ? ['chair'] : [], password: BENCH_PASSWORD }),
+          body: JSON.stringify({
+            username: names[u],
+            displayName: `Bench ${f} ${u}`,
+            orgId: ORG_OF[u],
+            roles: u === 'regisseur' ? ['chair'] : [],
+            password: BENCH_PASSWORD,
+          }),
         });
         if (res.status !== 201) throw new Error(`creating ${names[u]}: ${res.status} ${await res.text()}`);
         return [u, ((await res.json()) as { user: { id: string } }).user.id] as const;

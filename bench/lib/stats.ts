@@ -69,7 +69,14 @@ export interface LatencySummary {
 const round = (v: number | null, digits = 2): number | null => (v === null ? null : +v.toFixed(digits));
 
 export function summarise(h: Histogram): LatencySummary {
-  return { n: h.n, p50: round(h.percentile(50)), p95: round(h.percentile(95)), p99: round(h.percentile(99)), max: round(h.n ? h.max : null), mean: round(h.mean) };
+  return {
+    n: h.n,
+    p50: round(h.percentile(50)),
+    p95: round(h.percentile(95)),
+    p99: round(h.percentile(99)),
+    max: round(h.n ? h.max : null),
+    mean: round(h.mean),
+  };
 }
 
 /** A wall clock shared by every process on the machine, with sub-millisecond resolution. */

@@ -8,12 +8,7 @@ import type { CommandRecord, EventLog } from '../store/types.js';
 /** What a committed command answered, as its record keeps it for a retry. */
 const CommandAnswerRow = z.strictObject({
   name: z.string(),
-  data: z.union([
-    z.null(),
-    z.strictObject({ caseId: CaseIdSchema }),
-    z.strictObject({ itemId: ItemIdSchema }),
-    z.strictObject({ requestId: ConsentIdSchema }),
-  ]),
+  data: z.union([z.null(), z.strictObject({ caseId: CaseIdSchema }), z.strictObject({ itemId: ItemIdSchema }), z.strictObject({ requestId: ConsentIdSchema })]),
 });
 type CommandAnswer = z.infer<typeof CommandAnswerRow>;
 /** The data a committed command answered, as its record gives it back. */

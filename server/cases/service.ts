@@ -63,8 +63,7 @@ export interface Committed {
 // Optimistic concurrency between processes: on a lost race, catch up and judge again, with a
 // growing random pause so two busy processes do not keep colliding.
 const MAX_CONFLICT_RETRIES = 30;
-const conflictPause = (attempt: number): Promise<void> =>
-  new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 * (attempt + 1))));
+const conflictPause = (attempt: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 * (attempt + 1))));
 
 /** Which parts of a case a run of events touched. */
 export function touchedBy(events: CaseEvent[]): Touched {
@@ -239,13 +238,7 @@ export class CaseService {
     });
   }
 
-  async run<N extends CaseCommandName>(
-    name: N,
-    input: CommandInput<N>,
-    actor: Actor,
-    source?: string,
-    tag?: CommandTag,
-  ): Promise<Ack<CommandResults[N]>> {
+  async run<N extends CaseCommandName>(name: N, input: CommandInput<N>, actor: Actor, source?: string, tag?: CommandTag): Promise<Ack<CommandResults[N]>> {
     const ran = await this.withCase(input.caseId, () => this.runHere(name, input.caseId, async () => input, actor, source, tag));
     // An input given up front is never withdrawn.
     return ran!;
@@ -367,7 +360,9 @@ export class CaseService {
   async catchUpAll(): Promise<void> {
     try {
       const ids = await this.store.caseIds();
-      await Promise.all(ids.map((id) => this.withCase(id, () => this.catchUp(id)).catch((err: unknown) => this.log.error({ err, caseId: id }, 'catch-up failed'))));
+      await Promise.all(
+        ids.map((id) => this.withCase(id, () => this.catchUp(id)).catch((err: unknown) => this.log.error({ err, caseId: id }, 'catch-up failed'))),
+      );
     } catch (err) {
       this.log.error({ err }, 'catch-up of all cases failed');
     }
@@ -480,7 +475,12 @@ export class CaseService {
    * record (source: its document) is already in it. Also gives the case after the command's own
    * events (without its doc entries), which its access record is made on.
    */
-  private async withDocTexts(before: CaseState | null, events: CaseEvent[], meta: EventMeta, source?: string): Promise<{ all: CaseEvent[]; after: CaseState | null }> {
+  private async withDocTexts(
+    before: CaseState | null,
+    events: CaseEvent[],
+    meta: EventMeta,
+    source?: string,
+  ): Promise<{ all: CaseEvent[]; after: CaseState | null }> {
     const out: CaseEvent[] = [];
     let s = before;
     for (const e of events) {
@@ -571,4 +571,3 @@ export class CaseService {
 }
 
 export type { Viewer };
-

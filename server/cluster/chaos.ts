@@ -66,10 +66,13 @@ export class LinkChaos {
       this.lanes.delete(name);
       return;
     }
-    setTimeout(() => {
-      const now = performance.now();
-      while (l.queue[0] && l.queue[0].due <= now) l.queue.shift()!.deliver();
-      this.schedule(name, l);
-    }, Math.max(0, head.due - performance.now()));
+    setTimeout(
+      () => {
+        const now = performance.now();
+        while (l.queue[0] && l.queue[0].due <= now) l.queue.shift()!.deliver();
+        this.schedule(name, l);
+      },
+      Math.max(0, head.due - performance.now()),
+    );
   }
 }

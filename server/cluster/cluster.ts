@@ -246,7 +246,8 @@ export class RedisCluster implements Cluster {
     );
     try {
       await all;
-      if (answered < expected) this.log.warn({ answered, expected: Number.isFinite(expected) ? expected : null }, 'not every process confirmed a session end in time');
+      if (answered < expected)
+        this.log.warn({ answered, expected: Number.isFinite(expected) ? expected : null }, 'not every process confirmed a session end in time');
     } finally {
       clearTimeout(timer);
       this.sessionAcks.delete(token);

@@ -115,7 +115,7 @@ export function admit(doc: CollabDoc, update: Uint8Array, staged: Staged, writer
  */
 function liveChars(store: Y.Doc['store'], client: number, clock: number, len: number, staged: [number, number][]): number {
   let n = 0;
-  for (let at = clock; at < clock + len; ) {
+  for (let at = clock; at < clock + len;) {
     const s = Y.getItem(store, Y.createID(client, at));
     const end = Math.min(clock + len, s.id.clock + s.length);
     if (!s.deleted && s instanceof Y.Item && s.content instanceof Y.ContentString) {

@@ -56,7 +56,8 @@ export class BoardLink {
       if (doc.target.kind === 'minutes' || doc.unloaded) return;
       const { caseId, docId } = doc;
       // Read in the case's queue: typing committed before the copy's turn is in it.
-      const textNow = async (): Promise<string> => (doc.unloaded ? textOf((await readStoredDoc(this.d.store, this.d.cases, caseId, docId)).state) : doc.text.toString());
+      const textNow = async (): Promise<string> =>
+        doc.unloaded ? textOf((await readStoredDoc(this.d.store, this.d.cases, caseId, docId)).state) : doc.text.toString();
       const copied = await this.copy(caseId, doc.target.itemId, docId, textNow, actor);
       if (!copied) this.retry(doc.caseId, doc.target.itemId, doc.docId, actor);
     } catch (err) {

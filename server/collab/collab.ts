@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import * as decoding from 'lib0/decoding';
-import type { WebSocket} from 'ws';
+import type { WebSocket } from 'ws';
 import { WebSocketServer, type RawData } from 'ws';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import type { CaseState, Viewer } from '../../shared/domain.js';
@@ -178,7 +178,12 @@ export class Collab implements SessionHolder {
     });
   }
 
-  private async connected(ws: WebSocket, docId: string, actor: { viewer: Viewer; address: string; sessionIdHash: string }, pending: { ended: boolean }): Promise<void> {
+  private async connected(
+    ws: WebSocket,
+    docId: string,
+    actor: { viewer: Viewer; address: string; sessionIdHash: string },
+    pending: { ended: boolean },
+  ): Promise<void> {
     const queue: RawData[] = [];
     ws.on('message', (m: RawData) => {
       // An honest client sends a sync step and a cursor while it waits; a flood is cut off.

@@ -175,7 +175,8 @@ export class Connections {
   }
 
   endSessions(ended: ReadonlySet<string>): void {
-    for (const set of this.byDoc.values()) for (const conn of [...set]) if (ended.has(conn.sessionIdHash)) this.end(conn.docOf, conn, CollabClose.SESSION_ENDED);
+    for (const set of this.byDoc.values())
+      for (const conn of [...set]) if (ended.has(conn.sessionIdHash)) this.end(conn.docOf, conn, CollabClose.SESSION_ENDED);
   }
 
   /** Stops taking messages: each connection's burst is recorded (`endBurst`), then every socket is cut. */

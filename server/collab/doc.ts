@@ -10,8 +10,7 @@ import type { DocTarget } from '../../shared/rules/access.js';
  */
 export type TextOrigin = { kind: 'log'; version: number; from: object | null } | { kind: 'snapshot' };
 
-export const isTextOrigin = (o: unknown): o is TextOrigin =>
-  typeof o === 'object' && o !== null && 'kind' in o && (o.kind === 'log' || o.kind === 'snapshot');
+export const isTextOrigin = (o: unknown): o is TextOrigin => typeof o === 'object' && o !== null && 'kind' in o && (o.kind === 'log' || o.kind === 'snapshot');
 
 /** The server's copy of one collaborative text: garbage-collected, so deleted text is gone from it. */
 export class CollabDoc {

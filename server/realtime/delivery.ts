@@ -121,7 +121,8 @@ export class Delivery {
     // A participant change can change who may be listed. Every process handles every commit, so
     // each refreshes its own sockets; no need to tell the others. Nothing is re-sent otherwise.
     // (The reducers copy on write: untouched participants are the same array.)
-    const participantsChanged = before !== null && before.participants !== after.participants && JSON.stringify(before.participants) !== JSON.stringify(after.participants);
+    const participantsChanged =
+      before !== null && before.participants !== after.participants && JSON.stringify(before.participants) !== JSON.stringify(after.participants);
     if (someoneLeft || participantsChanged) this.presence.schedule(caseId);
   }
 

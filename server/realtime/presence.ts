@@ -55,7 +55,10 @@ export class Presence {
       present.set(v.userId, { userId: v.userId, name: d.dir.nameOf(v.userId), orgId: v.orgId });
     }
     // The same list for every viewer of the case: one packet, encoded once.
-    const to = this.ctx.localSocketsIn(caseRoom(caseId)).filter((s) => maySeeCase(c, s.data.viewer)).map((s) => s.id);
+    const to = this.ctx
+      .localSocketsIn(caseRoom(caseId))
+      .filter((s) => maySeeCase(c, s.data.viewer))
+      .map((s) => s.id);
     if (to.length > 0) io.local.to(to).emit('presence:update', { caseId, cursor, present: [...present.values()] });
   }
 

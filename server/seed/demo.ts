@@ -92,11 +92,33 @@ const CASES: DemoCase[] = [
     informer: 'org_politie',
     due: '2026-12-04',
     items: [
-      { by: 'politie', phase: 'beeldvorming', text: 'Sinds januari 14 meldingen van geluidsoverlast en twee van bedreiging van buren. Wijkagent heeft R. drie keer gesproken; hij erkent de overlast maar zegt dat buren hem provoceren.' },
-      { by: 'politie', phase: 'beeldvorming', text: 'Lopend onderzoek naar bedreiging met een mes op 12 oktober. Aangifte door buurvrouw; nog niet met R. besproken.', onlyFor: ['org_om'] },
-      { by: 'om', phase: 'beeldvorming', text: 'Zaak bedreiging ligt ter beoordeling bij de officier. Mogelijkheid van een voorwaardelijk sepot met bijzondere voorwaarden (behandeling) wordt bekeken.', onlyFor: ['org_politie'] },
-      { by: 'ggz', phase: 'beeldvorming', text: 'R. was tot 2025 in zorg bij het FACT-team; contact is door hem verbroken. Er is zorg over terugval in middelengebruik.' },
-      { by: 'woning', phase: 'beeldvorming', text: 'Huurachterstand van vier maanden. Ontruimingsprocedure is in voorbereiding maar kan worden aangehouden als er begeleiding komt.' },
+      {
+        by: 'politie',
+        phase: 'beeldvorming',
+        text: 'Sinds januari 14 meldingen van geluidsoverlast en twee van bedreiging van buren. Wijkagent heeft R. drie keer gesproken; hij erkent de overlast maar zegt dat buren hem provoceren.',
+      },
+      {
+        by: 'politie',
+        phase: 'beeldvorming',
+        text: 'Lopend onderzoek naar bedreiging met een mes op 12 oktober. Aangifte door buurvrouw; nog niet met R. besproken.',
+        onlyFor: ['org_om'],
+      },
+      {
+        by: 'om',
+        phase: 'beeldvorming',
+        text: 'Zaak bedreiging ligt ter beoordeling bij de officier. Mogelijkheid van een voorwaardelijk sepot met bijzondere voorwaarden (behandeling) wordt bekeken.',
+        onlyFor: ['org_politie'],
+      },
+      {
+        by: 'ggz',
+        phase: 'beeldvorming',
+        text: 'R. was tot 2025 in zorg bij het FACT-team; contact is door hem verbroken. Er is zorg over terugval in middelengebruik.',
+      },
+      {
+        by: 'woning',
+        phase: 'beeldvorming',
+        text: 'Huurachterstand van vier maanden. Ontruimingsprocedure is in voorbereiding maar kan worden aangehouden als er begeleiding komt.',
+      },
       { by: 'gemeente', phase: 'beeldvorming', text: 'Bekend bij het wijkteam; bewindvoering is aangevraagd en wacht op de rechtbank.' },
     ],
   },
@@ -116,8 +138,16 @@ const CASES: DemoCase[] = [
     informer: 'org_veiligthuis',
     due: '2026-12-01',
     items: [
-      { by: 'veiligthuis', phase: 'beeldvorming', text: 'Drie meldingen in een half jaar, de laatste van school: oudste kind vertelde over ruzies met geschreeuw en een kapotte deur.' },
-      { by: 'politie', phase: 'beeldvorming', text: 'Op 2 november huiselijk-geweldincident, vader aangehouden en na verhoor heengezonden. Tijdelijk huisverbod overwogen maar niet opgelegd.' },
+      {
+        by: 'veiligthuis',
+        phase: 'beeldvorming',
+        text: 'Drie meldingen in een half jaar, de laatste van school: oudste kind vertelde over ruzies met geschreeuw en een kapotte deur.',
+      },
+      {
+        by: 'politie',
+        phase: 'beeldvorming',
+        text: 'Op 2 november huiselijk-geweldincident, vader aangehouden en na verhoor heengezonden. Tijdelijk huisverbod overwogen maar niet opgelegd.',
+      },
       { by: 'ggz2', phase: 'beeldvorming', text: 'Vader is aangemeld voor agressieregulatietraining; intake gepland.', onlyFor: ['org_veiligthuis'] },
     ],
   },
@@ -140,7 +170,12 @@ const CASES: DemoCase[] = [
     items: [
       { by: 'reclassering', phase: 'beeldvorming', text: 'Houdt zich aan meldplicht; twee keer positief getest op cocaïne in oktober.' },
       { by: 'politie2', phase: 'beeldvorming', text: 'Gezien in gezelschap van bekenden uit het drugsmilieu in Heerenveen-Centrum.' },
-      { by: 'ggz', phase: 'oordelen', text: 'Verslavingsbehandeling in klinische setting is mogelijk binnen zes weken; voorkeur voor ambulante start.', onlyFor: ['org_reclassering'] },
+      {
+        by: 'ggz',
+        phase: 'oordelen',
+        text: 'Verslavingsbehandeling in klinische setting is mogelijk binnen zes weken; voorkeur voor ambulante start.',
+        onlyFor: ['org_reclassering'],
+      },
     ],
   },
 ];

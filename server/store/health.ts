@@ -239,19 +239,21 @@ export class RedisHealth implements LinkHealth {
 }
 
 /** Store calls that change nothing: when their answer is lost, nothing was applied. */
-const READS = new Set<string>(((names: (keyof Store)[]) => names)([
-  'commandAnswer',
-  'readEvents',
-  'caseIds',
-  'listOrgs',
-  'listUsers',
-  'listTables',
-  'getSession',
-  'isLoginDevice',
-  'readAccess',
-  'readDocSnapshot',
-  'getMeta',
-]));
+const READS = new Set<string>(
+  ((names: (keyof Store)[]) => names)([
+    'commandAnswer',
+    'readEvents',
+    'caseIds',
+    'listOrgs',
+    'listUsers',
+    'listTables',
+    'getSession',
+    'isLoginDevice',
+    'readAccess',
+    'readDocSnapshot',
+    'getMeta',
+  ]),
+);
 
 /**
  * The store with every call run through `health.guard`. Any method (also one added to the Store
@@ -268,9 +270,11 @@ export function guardStore<S extends Store>(store: S, health: RedisHealth): S {
       if (prop !== 'appendEvents') return (...args: unknown[]) => health.guard(() => method.apply(target, args), write, bounded);
       // The Store's word for an append whose answer was lost (P-ONCE).
       return (...args: unknown[]) =>
-        health.guard(() => method.apply(target, args), write, bounded).catch((err: unknown) => {
-          throw err instanceof StoreUnavailableError && err.maybeApplied ? new OutcomeUnknownError(err) : err;
-        });
+        health
+          .guard(() => method.apply(target, args), write, bounded)
+          .catch((err: unknown) => {
+            throw err instanceof StoreUnavailableError && err.maybeApplied ? new OutcomeUnknownError(err) : err;
+          });
     },
   });
 }

@@ -86,4 +86,3 @@ export async function openStore(config: Config, log: Logger, given?: Store): Pro
     storeLinks: [storeHealth],
   };
 }
-

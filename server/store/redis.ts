@@ -208,8 +208,17 @@ export class RedisStore implements Store {
   }
 
   async appendEvents(caseId: CaseId, expectedVersion: number, events: NewEvent[], access: AccessRecord[] = [], command?: CommandRecord): Promise<number> {
-    const cmd = command ? [String(command.at), String(command.at + COMMAND_ANSWER_KEEP_MS), command.answer, String(COMMAND_ANSWER_KEEP_MS)] : ['0', '0', '', '0'];
-    const args: string[] = [String(expectedVersion), String(events.length), ...events.map((e) => JSON.stringify(e)), caseId, ...cmd, ...this.accessArgs(access)];
+    const cmd = command
+      ? [String(command.at), String(command.at + COMMAND_ANSWER_KEEP_MS), command.answer, String(COMMAND_ANSWER_KEEP_MS)]
+      : ['0', '0', '', '0'];
+    const args: string[] = [
+      String(expectedVersion),
+      String(events.length),
+      ...events.map((e) => JSON.stringify(e)),
+      caseId,
+      ...cmd,
+      ...this.accessArgs(access),
+    ];
     const keys = [this.keys.caseEvents(caseId), this.keys.cases, this.keys.accessSeq, this.keys.accessRecords];
     if (command) keys.push(this.keys.commandAnswer(command.userId, command.commandId));
     let reply: [number, number | string, string[]?];
@@ -297,11 +306,20 @@ export class RedisStore implements Store {
 
   async takeLoginAttempt(buckets: LoginBucket[], now: number): Promise<number> {
     const args = [String(now)];
-    for (const { policy: p } of buckets) args.push(String(p.freeFailures), String(p.firstDelayMs), String(p.maxDelayMs), String(p.maxFailures ?? 0), String(p.windowMs));
-    return (await TAKE_LOGIN_ATTEMPT.run(this.client, buckets.map((b) => this.keys.loginThrottle(b.key)), args)) as number;
+    for (const { policy: p } of buckets)
+      args.push(String(p.freeFailures), String(p.firstDelayMs), String(p.maxDelayMs), String(p.maxFailures ?? 0), String(p.windowMs));
+    return (await TAKE_LOGIN_ATTEMPT.run(
+      this.client,
+      buckets.map((b) => this.keys.loginThrottle(b.key)),
+      args,
+    )) as number;
   }
   async returnLoginAttempt(keys: string[]): Promise<void> {
-    await RETURN_LOGIN_ATTEMPT.run(this.client, keys.map((k) => this.keys.loginThrottle(k)), []);
+    await RETURN_LOGIN_ATTEMPT.run(
+      this.client,
+      keys.map((k) => this.keys.loginThrottle(k)),
+      [],
+    );
   }
   async clearLoginFailures(key: string): Promise<void> {
     await this.client.del(this.keys.loginThrottle(key));
@@ -351,7 +369,6 @@ export class RedisStore implements Store {
     const [version, state] = (await binary.hmGet(this.keys.doc(docId), ['version', 'state'])) as unknown as (Buffer | null)[];
     return version && state ? { version: Number(version.toString()), state: new Uint8Array(state) } : undefined;
   }
-
 
   async getMeta(key: string): Promise<string | undefined> {
     return (await this.client.hGet(this.keys.meta, key)) ?? undefined;

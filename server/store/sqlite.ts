@@ -78,11 +78,7 @@ export class SqliteStore implements Store {
    * @param onWarning trouble that leaves commits working: a checkpoint that failed (told once
    *   until one succeeds), or the checkpointer thread gone (commits then checkpoint themselves).
    */
-  constructor(
-    file: string,
-    onBroken: (e: Error) => void = () => undefined,
-    onWarning: (e: Error) => void = () => undefined,
-  ) {
+  constructor(file: string, onBroken: (e: Error) => void = () => undefined, onWarning: (e: Error) => void = () => undefined) {
     if (file === ':memory:') throw new Error('SqliteStore needs a file: its writer thread opens the same database');
     fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     this.db = new Database(file);
@@ -116,9 +112,7 @@ export class SqliteStore implements Store {
     });
     const db = this.db;
     this.stmts = {
-      readEvents: db.prepare<[string, number, number], EventRowRaw>(
-        'SELECT * FROM events WHERE case_id = ? AND version > ? AND version <= ? ORDER BY version',
-      ),
+      readEvents: db.prepare<[string, number, number], EventRowRaw>('SELECT * FROM events WHERE case_id = ? AND version > ? AND version <= ? ORDER BY version'),
       caseIds: db.prepare<[], { case_id: string }>('SELECT DISTINCT case_id FROM events'),
       listOrgs: db.prepare<[], { json: string }>('SELECT json FROM orgs ORDER BY rowid'),
       listUsers: db.prepare<[], { json: string }>('SELECT json FROM users ORDER BY rowid'),
@@ -271,7 +265,6 @@ export class SqliteStore implements Store {
     const row = this.stmts.readDocSnapshot.get(docId);
     return row && { version: row.version, state: new Uint8Array(row.state) };
   }
-
 
   async getMeta(key: string): Promise<string | undefined> {
     return this.stmts.getMeta.get(key)?.value;

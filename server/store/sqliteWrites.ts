@@ -117,7 +117,9 @@ export class SqliteWrites {
       caseBlock: db.prepare('INSERT OR IGNORE INTO access_case_blocks (case_id, block) VALUES (?, ?)'),
       userBlock: db.prepare('INSERT OR IGNORE INTO access_user_blocks (user_id, block) VALUES (?, ?)'),
       putOrg: db.prepare('INSERT INTO orgs (id, json) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET json = excluded.json'),
-      putUser: db.prepare('INSERT INTO users (id, username, json) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET username = excluded.username, json = excluded.json'),
+      putUser: db.prepare(
+        'INSERT INTO users (id, username, json) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET username = excluded.username, json = excluded.json',
+      ),
       putTable: db.prepare('INSERT INTO tables_ (id, json) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET json = excluded.json'),
       putSession: db.prepare(
         'INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at) VALUES (?, ?, ?, ?) ON CONFLICT (id_hash) DO UPDATE SET last_seen_at = excluded.last_seen_at',

@@ -1,5 +1,17 @@
 import type { CaseState, Organisation, Table, User, Viewer } from '../domain.js';
-import { CaseIdSchema, ConsentIdSchema, InterventionIdSchema, ItemIdSchema, type CaseId, type ConsentId, type InterventionId, type ItemId, type OrgId, type TableId, type UserId } from '../ids.js';
+import {
+  CaseIdSchema,
+  ConsentIdSchema,
+  InterventionIdSchema,
+  ItemIdSchema,
+  type CaseId,
+  type ConsentId,
+  type InterventionId,
+  type ItemId,
+  type OrgId,
+  type TableId,
+  type UserId,
+} from '../ids.js';
 import { maySeeCase, maySeeIntervention, maySeeItem, requestItemsSeen } from './access.js';
 
 // What every command's rules share: the directory they may consult, and P-EXIST (what a command

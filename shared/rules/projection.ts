@@ -71,7 +71,15 @@ const visibleItemIds = (c: CaseState, ids: readonly Item['id'][], viewer: Viewer
 function projectInterventions(c: CaseState, viewer: Viewer, nameOf: NameOf): CaseView['meta']['interventions'] {
   return c.interventions
     .filter((i) => maySeeIntervention(c, i, viewer))
-    .map((i) => ({ id: i.id, what: i.what, orgId: i.orgId, dueDate: i.dueDate, itemIds: visibleItemIds(c, i.itemIds, viewer), byName: nameOf(i.byUserId), at: i.at }));
+    .map((i) => ({
+      id: i.id,
+      what: i.what,
+      orgId: i.orgId,
+      dueDate: i.dueDate,
+      itemIds: visibleItemIds(c, i.itemIds, viewer),
+      byName: nameOf(i.byUserId),
+      at: i.at,
+    }));
 }
 
 /**
@@ -187,14 +195,7 @@ export interface Touched {
  * The patch one viewer receives for a change from `before` to `after`. It carries only what the
  * viewer may see in `after`, and removes what it could see in `before` but no longer can.
  */
-export function deltaFor(
-  before: CaseState | null,
-  after: CaseState,
-  touched: Touched,
-  viewer: Viewer,
-  nameOf: NameOf,
-  cursor: string,
-): PatchOp[] {
+export function deltaFor(before: CaseState | null, after: CaseState, touched: Touched, viewer: Viewer, nameOf: NameOf, cursor: string): PatchOp[] {
   const sawCase = before !== null && maySeeCase(before, viewer);
   const seesCase = maySeeCase(after, viewer);
   if (!seesCase) return sawCase ? [{ op: 'revoked' }] : [];

@@ -61,7 +61,10 @@ describe('login and logout', () => {
     await logIn(page, 'woning');
     await page
       .getByRole('alert')
-      .filter({ hasText: 'Te veel mislukte pogingen om in te loggen. Probeer het over 1 seconde opnieuw. Op een apparaat waarop u eerder inlogde, kunt u wel meteen inloggen.' })
+      .filter({
+        hasText:
+          'Te veel mislukte pogingen om in te loggen. Probeer het over 1 seconde opnieuw. Op een apparaat waarop u eerder inlogde, kunt u wel meteen inloggen.',
+      })
       .waitFor();
     expect(problems.filter((p) => !/status of 429/.test(p))).toEqual([]);
   });

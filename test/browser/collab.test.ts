@@ -43,7 +43,10 @@ describe('R-OWN co-editing in the browser', () => {
     await minutes(pol).click();
     await minutes(ggz).click();
     // Typed at the same time, key by key.
-    await Promise.all([minutes(pol).pressSequentially('Politie: huisbezoek dinsdag. ', { delay: 15 }), minutes(ggz).pressSequentially('GGZ: intake volgende week. ', { delay: 15 })]);
+    await Promise.all([
+      minutes(pol).pressSequentially('Politie: huisbezoek dinsdag. ', { delay: 15 }),
+      minutes(ggz).pressSequentially('GGZ: intake volgende week. ', { delay: 15 }),
+    ]);
     const a = await valueContains(pol, ['Politie: huisbezoek dinsdag.', 'GGZ: intake volgende week.']);
     const b = await valueContains(ggz, ['Politie: huisbezoek dinsdag.', 'GGZ: intake volgende week.']);
     expect(a).toBe(b);

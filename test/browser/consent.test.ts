@@ -80,7 +80,10 @@ describe('R-TAKEHOME in the browser', () => {
     const plan = chair.getByRole('region', { name: 'Plan van aanpak' });
     await plan.getByLabel('Wat', { exact: true }).fill('Intake verslavingszorg');
     await plan.getByLabel('Uitvoerder').selectOption({ label: 'GGZ Friesland' });
-    await plan.getByRole('group', { name: 'Benodigde inbreng' }).getByRole('checkbox', { name: /meldplicht/ }).check();
+    await plan
+      .getByRole('group', { name: 'Benodigde inbreng' })
+      .getByRole('checkbox', { name: /meldplicht/ })
+      .check();
     await plan.getByRole('button', { name: 'Interventie toevoegen' }).click();
 
     const request = inbox(page('reclassering')).getByRole('group', { name: 'Mee naar huis voor GGZ' });

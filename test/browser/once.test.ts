@@ -61,7 +61,12 @@ describe('P-ONCE: the page resolves a change whose outcome was unknown', () => {
     expect((await store.readEvents(caseR)).filter((e) => (e.payload as { text?: string }).text === text)).toHaveLength(1);
     await page.getByRole('article').filter({ hasText: text }).waitFor();
     expect(await page.getByRole('article').filter({ hasText: text }).count()).toBe(1);
-    expect(await page.getByRole('alert').filter({ hasText: /opgeslagen|mis/ }).count()).toBe(0);
+    expect(
+      await page
+        .getByRole('alert')
+        .filter({ hasText: /opgeslagen|mis/ })
+        .count(),
+    ).toBe(0);
     expect(problems).toEqual([]);
   });
 });

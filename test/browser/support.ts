@@ -15,7 +15,15 @@ export async function startBrowserEnv(opts: AppOptions = {}, env: Record<string,
   const srv = await startTestServer({ ...opts, env: { ...env, CLIENT_DIR: path.join(ROOT, 'dist/client') } });
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   return { srv, browser };
 }

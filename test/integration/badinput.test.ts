@@ -47,15 +47,20 @@ describe('bad input changes nothing (R-ROLE, R-OWN)', () => {
     const events = fc.oneof(fc.constantFrom(...COMMAND_NAMES), fc.string({ maxLength: 30 }));
     const payload = fc.oneof(
       fc.anything({ maxDepth: 4, withObjectString: true, withNullPrototype: true, withBigInt: false }),
-      fc.record({ caseId: fc.oneof(fc.string(), fc.constant(caseR), fc.constant(caseT)), itemId: fc.string(), text: fc.string(), phase: fc.string(), visibility: fc.anything() }, { requiredKeys: [] }),
+      fc.record(
+        {
+          caseId: fc.oneof(fc.string(), fc.constant(caseR), fc.constant(caseT)),
+          itemId: fc.string(),
+          text: fc.string(),
+          phase: fc.string(),
+          visibility: fc.anything(),
+        },
+        { requiredKeys: [] },
+      ),
       fc.constant({ __proto__: { polluted: true }, caseId: caseR }),
     );
     // Most inputs in a well-formed envelope; some as the bare first argument, or in a damaged one.
-    const envelope = fc.oneof(
-      { weight: 4, arbitrary: fc.constant('envelope' as const) },
-      fc.constant('bare' as const),
-      fc.constant('damaged' as const),
-    );
+    const envelope = fc.oneof({ weight: 4, arbitrary: fc.constant('envelope' as const) }, fc.constant('bare' as const), fc.constant('damaged' as const));
     const damagedId = fc.oneof(fc.string({ maxLength: 80 }), fc.constant(undefined), fc.anything({ maxDepth: 1 }));
     const seed = propertySeed(42);
     let typed = 0;
@@ -98,7 +103,18 @@ describe('bad input changes nothing (R-ROLE, R-OWN)', () => {
       ['item:add', { caseId: caseR, phase: 'beeldvorming', text: 'x'.repeat(MAX_ITEM_TEXT_CHARS + 1), visibility: { kind: 'table' } }, 'BAD_REQUEST'],
       ['item:add', { caseId: caseR, phase: 'beeldvorming', text: 'x', visibility: { kind: 'orgs', orgIds: ['org_walde' as OrgId] } }, 'BAD_REQUEST'],
       ['item:add', { caseId: caseR, phase: 'beeldvorming', text: 'x', visibility: { kind: 'table' }, orgId: 'org_ggz' }, 'BAD_REQUEST'],
-      ['case:create', { tableId: 'tbl_topx', title: 't', subjectNote: '', goal: 'g', participants: [{ orgId: 'org_politie', role: 'voorzitter', userIds: ['usr_politie'] }], informDueDate: '2026-12-01' }, 'FORBIDDEN'],
+      [
+        'case:create',
+        {
+          tableId: 'tbl_topx',
+          title: 't',
+          subjectNote: '',
+          goal: 'g',
+          participants: [{ orgId: 'org_politie', role: 'voorzitter', userIds: ['usr_politie'] }],
+          informDueDate: '2026-12-01',
+        },
+        'FORBIDDEN',
+      ],
       ['case:open', { caseId: caseR, since: 'vervalst' }, ''],
     ];
     for (const [e, p, code] of tries) {
@@ -123,7 +139,11 @@ describe('bad input changes nothing (R-ROLE, R-OWN)', () => {
     // Visible (caseR), hidden from the police (caseT) and unknown: one answer for all three.
     for (const [label, args] of envelopes) {
       for (const caseId of [caseR, caseT, 'cs_onbekend']) {
-        expect([label, caseId, await pol.rawArgs('item:add', ...args(caseId))]).toEqual([label, caseId, { ok: false, error: { code: 'BAD_REQUEST', message: expect.any(String) } }]);
+        expect([label, caseId, await pol.rawArgs('item:add', ...args(caseId))]).toEqual([
+          label,
+          caseId,
+          { ok: false, error: { code: 'BAD_REQUEST', message: expect.any(String) } },
+        ]);
       }
     }
     expect(fingerprint()).toEqual(before);

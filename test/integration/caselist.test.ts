@@ -33,7 +33,8 @@ describe('R-ROLE: the case list on connecting', () => {
     const second = await connect('om');
     expect(await titles(second)).toEqual(['Casus R. (1991), Leeuwarden-Oost', 'Casus T. (1984), Heerenveen']);
     const chair = await connect('regisseur');
-    const caseR = ((await chair.waitFor((r) => r.event === 'cases:snapshot')).args[0] as CaseSummary[]).find((s) => s.title.startsWith('Casus R.'))!.id as CaseId;
+    const caseR = ((await chair.waitFor((r) => r.event === 'cases:snapshot')).args[0] as CaseSummary[]).find((s) => s.title.startsWith('Casus R.'))!
+      .id as CaseId;
     expect((await chair.cmd('case:removeParticipant', { caseId: caseR, orgId: 'org_om' as OrgId })).ok).toBe(true);
     const after = await connect('om');
     expect(await titles(after)).toEqual(['Casus T. (1984), Heerenveen']);

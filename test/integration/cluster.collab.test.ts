@@ -257,15 +257,15 @@ describe('P-PEER cursors across processes', () => {
         observer.awareness.on('change', fn);
         return () => observer.awareness.off('change', fn);
       });
-    await until('the peer\'s cursor at 1 on a', () => stateOf()?.cursor?.anchor === 1);
+    await until("the peer's cursor at 1 on a", () => stateOf()?.cursor?.anchor === 1);
     // The document is loaded on b only now, after the peer's cursor went by: b has never heard of the id.
     const thief = await wsOpen(b.url, docId, await login(b.url, 'om'));
     thief.ws.send(awarenessMessage(ID, 1_000, { cursor: { anchor: 0, head: 0 } }));
     // Its own cursor after the claim: once a has that, it has had the claim (one channel, in order).
     thief.ws.send(awarenessMessage(6262, 1, { cursor: { anchor: 2, head: 2 } }));
-    await until('the thief\'s own cursor on a', () => observer.awareness.getStates().has(6262));
+    await until("the thief's own cursor on a", () => observer.awareness.getStates().has(6262));
     peer.ws.send(awarenessMessage(ID, 2, { cursor: { anchor: 9, head: 9 } }));
-    await until('the peer\'s cursor at 9 on a', () => stateOf()?.cursor?.anchor === 9);
+    await until("the peer's cursor at 9 on a", () => stateOf()?.cursor?.anchor === 9);
     expect(stateOf()?.user?.id).toBe('usr_politie');
     for (const c of [peer, thief]) c.ws.terminate();
     observer.destroy();

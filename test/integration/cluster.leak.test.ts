@@ -85,10 +85,14 @@ const backend: LeakBackend = {
   async settle(caseId: CaseId, version: number) {
     // The chair always takes part, so its open answer carries each process's position.
     for (const [i, o] of now().observers.entries()) {
-      await poll(`process ${i + 1} to reach version ${version} of the case`, async () => {
-        const r = await o.cmd('case:open', { caseId });
-        return r.ok && (now().cursors.decode(caseId, (r.data as { view: CaseView }).view.cursor) ?? 0) >= version;
-      }, { ms: 30_000 });
+      await poll(
+        `process ${i + 1} to reach version ${version} of the case`,
+        async () => {
+          const r = await o.cmd('case:open', { caseId });
+          return r.ok && (now().cursors.decode(caseId, (r.data as { view: CaseView }).view.cursor) ?? 0) >= version;
+        },
+        { ms: 30_000 },
+      );
     }
   },
   orgOf: (userId: UserId) => now().dir.user(userId)!.orgId as OrgId,

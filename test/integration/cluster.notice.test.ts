@@ -112,7 +112,15 @@ describe('R-FILE: commit notices between processes', () => {
     const u = (await store.listUsers()).find((x) => x.username === 'regisseur')!;
     const chair: Actor = { viewer: { userId: u.id as UserId, orgId: u.orgId, roles: u.roles }, address: '127.0.0.1' };
     const created = await a.create(
-      { tableId: 'tbl_topx' as never, title: 'Nieuw tijdens de onderbreking', subjectNote: '', goal: 'Doel.', participants: [{ orgId: u.orgId, role: 'voorzitter', userIds: [u.id as UserId] }], informerOrgId: u.orgId, informDueDate: '2026-12-31' },
+      {
+        tableId: 'tbl_topx' as never,
+        title: 'Nieuw tijdens de onderbreking',
+        subjectNote: '',
+        goal: 'Doel.',
+        participants: [{ orgId: u.orgId, role: 'voorzitter', userIds: [u.id as UserId] }],
+        informerOrgId: u.orgId,
+        informDueDate: '2026-12-31',
+      },
       chair,
     );
     if (!created.ok) throw new Error(created.error.code);

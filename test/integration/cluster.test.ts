@@ -40,8 +40,9 @@ beforeAll(async () => {
   [redis, bus] = await Promise.all([startRedis({ appendOnly: true }), startRedis()]);
   await Promise.all([start(), start(), start()]);
   store = await RedisStore.connect(redis.url, prefix, quietLog);
-  caseR = (await Promise.all((await store.caseIds()).map(async (id) => ({ id, first: (await store.readEvents(id, 0, 1))[0]! }))))
-    .find((x) => (x.first.payload as { title: string }).title.startsWith('Casus R.'))!.id;
+  caseR = (await Promise.all((await store.caseIds()).map(async (id) => ({ id, first: (await store.readEvents(id, 0, 1))[0]! })))).find((x) =>
+    (x.first.payload as { title: string }).title.startsWith('Casus R.'),
+  )!.id;
 });
 
 afterAll(async () => {
@@ -64,11 +65,22 @@ describe('R-ROLE R-NEED across three processes', () => {
     const chair = await connect(p1, 'regisseur');
     for (const c of [pol, ggz, om, chair]) expect((await c.cmd('case:open', { caseId: caseR })).ok).toBe(true);
 
-    expect((await pol.cmd('item:add', { caseId: caseR, phase: 'beeldvorming', text: 'Van politie, voor iedereen.', visibility: { kind: 'table' } })).ok).toBe(true);
+    expect((await pol.cmd('item:add', { caseId: caseR, phase: 'beeldvorming', text: 'Van politie, voor iedereen.', visibility: { kind: 'table' } })).ok).toBe(
+      true,
+    );
     await Promise.all([waitItem(ggz, 'Van politie, voor iedereen.'), waitItem(om, 'Van politie, voor iedereen.')]);
     expect((await ggz.cmd('item:add', { caseId: caseR, phase: 'beeldvorming', text: 'Van GGZ op proces 2.', visibility: { kind: 'table' } })).ok).toBe(true);
     await Promise.all([waitItem(pol, 'Van GGZ op proces 2.'), waitItem(om, 'Van GGZ op proces 2.')]);
-    expect((await pol.cmd('item:add', { caseId: caseR, phase: 'beeldvorming', text: 'Alleen voor het OM.', visibility: { kind: 'orgs', orgIds: ['org_om' as OrgId] } })).ok).toBe(true);
+    expect(
+      (
+        await pol.cmd('item:add', {
+          caseId: caseR,
+          phase: 'beeldvorming',
+          text: 'Alleen voor het OM.',
+          visibility: { kind: 'orgs', orgIds: ['org_om' as OrgId] },
+        })
+      ).ok,
+    ).toBe(true);
     await waitItem(om, 'Alleen voor het OM.');
 
     // Presence spans processes: GGZ on process 2 sees the police (1) and the OM (3).
@@ -82,11 +94,16 @@ describe('R-ROLE R-NEED across three processes', () => {
     const from = om.nextSeq;
     expect((await chair.cmd('case:removeParticipant', { caseId: caseR, orgId: 'org_om' as OrgId })).ok).toBe(true);
     await om.waitFor((r) => r.event === 'case:patch' && (r.args[0] as CasePatch).ops.some((o) => o.op === 'revoked'), 10_000, from);
-    expect((await pol.cmd('item:add', { caseId: caseR, phase: 'beeldvorming', text: 'Na het vertrek van het OM.', visibility: { kind: 'table' } })).ok).toBe(true);
+    expect((await pol.cmd('item:add', { caseId: caseR, phase: 'beeldvorming', text: 'Na het vertrek van het OM.', visibility: { kind: 'table' } })).ok).toBe(
+      true,
+    );
     await waitItem(ggz, 'Na het vertrek van het OM.');
     expect((await om.cmd('case:open', { caseId: caseR })).ok).toBe(false);
     // Put the OM back for the tests that follow.
-    expect((await chair.cmd('case:setParticipant', { caseId: caseR, participant: { orgId: 'org_om' as OrgId, role: 'deelnemer', userIds: ['usr_om' as never] } })).ok).toBe(true);
+    expect(
+      (await chair.cmd('case:setParticipant', { caseId: caseR, participant: { orgId: 'org_om' as OrgId, role: 'deelnemer', userIds: ['usr_om' as never] } }))
+        .ok,
+    ).toBe(true);
   });
 
   it('the links between processes run over the bus Redis, the logs stay on the durable one', async () => {
@@ -235,7 +252,7 @@ describe('R-ROLE R-NEED across three processes', () => {
     await Promise.all([p1, p3].map((p) => whenReady(p.url)));
     const after = await b.cmd('item:add', { caseId: caseR, phase: 'beeldvorming', text: 'Na de herstart.', visibility: { kind: 'table' } });
     expect(after.ok).toBe(true);
-    if (!store.redis.isReady) await within('the test\'s store client to be ready again', once(store.redis, 'ready'));
+    if (!store.redis.isReady) await within("the test's store client to be ready again", once(store.redis, 'ready'));
     const events = await store.readEvents(caseT);
     expect(events.some((e) => (e.payload as { text?: string }).text === 'Voor de herstart.')).toBe(true);
     await waitItem(viewer, 'Na de herstart.');
@@ -249,7 +266,13 @@ describe('R-ROLE R-NEED across three processes', () => {
     const log = await store.readEvents(caseR);
     const template = log.find((e) => e.type === 'item.added')!;
     const { caseId: _c, version: _v, ...event } = template;
-    const payload = { ...(template.payload as object), itemId: newId('it'), textDocId: newId('doc'), text: 'Niet aangekondigd.', visibility: { kind: 'table' } };
+    const payload = {
+      ...(template.payload as object),
+      itemId: newId('it'),
+      textDocId: newId('doc'),
+      text: 'Niet aangekondigd.',
+      visibility: { kind: 'table' },
+    };
     await store.appendEvents(caseR, log.length, [{ ...event, payload }]);
     await redis.restart();
     await waitItem(viewer, 'Niet aangekondigd.');

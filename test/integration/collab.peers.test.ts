@@ -2,7 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
 import type { CaseId } from '../../shared/ids.js';
-import { COLLAB_KEEPALIVE_MS, COLLAB_UPDATES_PER_S, MAX_CURSOR_IDS_PER_CONNECTION, MAX_DOC_UPDATE_BYTES, MAX_ITEM_TEXT_CHARS, MAX_MINUTES_CHARS } from '../../shared/limits.js';
+import {
+  COLLAB_KEEPALIVE_MS,
+  COLLAB_UPDATES_PER_S,
+  MAX_CURSOR_IDS_PER_CONNECTION,
+  MAX_DOC_UPDATE_BYTES,
+  MAX_ITEM_TEXT_CHARS,
+  MAX_MINUTES_CHARS,
+} from '../../shared/limits.js';
 import { COLLAB_MESSAGE_REFUSED, COLLAB_PATH, CollabClose, CollabRefusal, type CaseView } from '../../shared/protocol.js';
 import { login, TestClient } from '../support/client.js';
 import { awarenessMessage, provider, synced, textWhere, updateMessage, wsOpen, type WsConn } from '../support/collab.js';
@@ -73,17 +80,17 @@ describe('P-PEER: co-editing identity and fairness', () => {
       observer.awareness.on('change', fn);
       return () => observer.awareness.off('change', fn);
     };
-    expect((await when('the peer\'s cursor', () => (stateOf()?.cursor ? stateOf() : undefined), onChange)).user?.id).toBe('usr_politie');
+    expect((await when("the peer's cursor", () => (stateOf()?.cursor ? stateOf() : undefined), onChange)).user?.id).toBe('usr_politie');
     // The peer drops; while it reconnects, another user speaks for its id with a higher clock.
     peer.ws.close();
     await peer.closed;
-    await when('the dropped peer\'s state to go', () => stateOf() === undefined, onChange);
+    await when("the dropped peer's state to go", () => stateOf() === undefined, onChange);
     const thief = await wsConn('om', docId);
     thief.ws.send(awarenessMessage(ID, 50, { cursor: { anchor: 0, head: 0 } }));
     // The peer is back and moves its cursor: it is its own, shown at its new place.
     const back = await wsConn('politie', docId);
     back.ws.send(awarenessMessage(ID, 2, { cursor: { anchor: 7, head: 7 } }));
-    const seen = await when('the returned peer\'s cursor at 7', () => (stateOf()?.cursor?.anchor === 7 ? stateOf() : undefined), onChange);
+    const seen = await when("the returned peer's cursor at 7", () => (stateOf()?.cursor?.anchor === 7 ? stateOf() : undefined), onChange);
     expect(seen!.user?.id).toBe('usr_politie');
     // The thief's claim never reached anyone.
     expect(stateOf()?.user?.id).toBe('usr_politie');

@@ -190,7 +190,7 @@ describe('R-NEED R-OWN co-editing of item texts', () => {
       await textWhere(b.doc, (t) => t.includes('Van A.'));
       b.doc.getText('text').delete(0, 6);
       b.doc.getText('text').insert(0, 'B:');
-      await within('access records of both writers\' texts', both);
+      await within("access records of both writers' texts", both);
     } finally {
       access.record = record;
     }
@@ -209,7 +209,7 @@ describe('R-NEED R-OWN co-editing of item texts', () => {
     await Promise.all([synced(a), synced(b)]);
     a.awareness.setLocalState({ user: { name: 'Iemand Anders', orgId: 'org_om' }, cursor: { anchor: 1, head: 1 } });
     const seen = await when(
-      'a\'s cursor in b\'s awareness',
+      "a's cursor in b's awareness",
       () => {
         const s = b.awareness.getStates().get(a.doc.clientID);
         return s?.cursor ? s : undefined;
@@ -342,12 +342,15 @@ describe('R-OWN an editing burst and the typing after it', () => {
     const docId = own.app.cases.get(caseR)!.items.get(itemId)!.textDocId;
     const w = provider(own.url, docId, ownCookie);
     const r = provider(own.url, docId, ownCookie);
-    cleanup.push(() => w.destroy(), () => r.destroy());
+    cleanup.push(
+      () => w.destroy(),
+      () => r.destroy(),
+    );
     await Promise.all([synced(w), synced(r)]);
     return { caseR, itemId, docId, w, r };
   }
 
-  it('P-DURABLE: a burst\'s board copy holds the typing committed before its turn in the case\'s queue', async () => {
+  it("P-DURABLE: a burst's board copy holds the typing committed before its turn in the case's queue", async () => {
     const cases = own.app.cases;
     const { caseR, itemId, w: one, r: two } = await twoWriters('Start.');
     one.doc.getText('text').insert(6, ' Een.');

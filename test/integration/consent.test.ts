@@ -99,9 +99,7 @@ beforeAll(async () => {
   for (const n of openers) await open(n);
   // Presence is sent a moment after the last open; it must be in before the tests count messages.
   await Promise.all(
-    openers.map((n) =>
-      u[n]!.waitFor((r) => r.event === 'presence:update' && (r.args[0] as { present: unknown[] }).present.length === openers.length),
-    ),
+    openers.map((n) => u[n]!.waitFor((r) => r.event === 'presence:update' && (r.args[0] as { present: unknown[] }).present.length === openers.length)),
   );
   item.pol = await add('politie', 'Politie: meldingen van overlast.');
   item.polOm = await add('politie', 'Politie: alleen voor OM.', ['org_om']);
@@ -163,7 +161,12 @@ describe('R-REUSE: no automatic reuse', () => {
     expect((await u.politie!.cmd('consent:answer', { caseId, requestId: req, answers: [{ itemId: item.pol!, answer: 'yes' }] })).ok).toBe(true);
     await settle();
     expect(reuseOf('ggz', item.pol!)!.items[0]).toMatchObject({ answer: 'yes', reason: null });
-    expect(srv.app.cases.get(caseId)!.consents.get(req)!.answers.map((a) => a.answer)).toEqual(['no', 'yes']);
+    expect(
+      srv.app.cases
+        .get(caseId)!
+        .consents.get(req)!
+        .answers.map((a) => a.answer),
+    ).toEqual(['no', 'yes']);
     await srv.app.access.flush();
     const log = await srv.app.store.readAccess({ caseId });
     expect(log.filter((x) => x.operation === 'consent:answer' && x.outcome === 'ok').length).toBe(2);
@@ -192,7 +195,11 @@ describe('R-GOAL: a changed goal needs fresh consent', () => {
 
   it('R-GOAL: progress counts only items the viewer may know of, and is live for everyone', () => {
     // GGZ may know 4 items (not the police item meant for the OM), the OM all 5.
-    expect(meta('ggz').goalProgress).toEqual({ settled: 0, total: 4, waitingOrgIds: expect.arrayContaining(['org_politie', 'org_ggz', 'org_om', 'org_leeuwarden']) });
+    expect(meta('ggz').goalProgress).toEqual({
+      settled: 0,
+      total: 4,
+      waitingOrgIds: expect.arrayContaining(['org_politie', 'org_ggz', 'org_om', 'org_leeuwarden']),
+    });
     expect(meta('om').goalProgress!.total).toBe(5);
   });
 
@@ -202,15 +209,33 @@ describe('R-GOAL: a changed goal needs fresh consent', () => {
     expect(polReq.items.map((i) => i.itemId).sort()).toEqual([item.pol, item.polOm].sort());
     // Another organisation cannot answer for the police.
     expect(code(await u.ggz!.cmd('consent:answer', { caseId, requestId: polReq.id, answers: [{ itemId: item.pol!, answer: 'yes' }] }))).toBe('NOT_FOUND');
-    expect((await u.politie!.cmd('consent:answer', { caseId, requestId: polReq.id, answers: polReq.items.map((i) => ({ itemId: i.itemId, answer: 'yes' as const })) })).ok).toBe(true);
+    expect(
+      (
+        await u.politie!.cmd('consent:answer', {
+          caseId,
+          requestId: polReq.id,
+          answers: polReq.items.map((i) => ({ itemId: i.itemId, answer: 'yes' as const })),
+        })
+      ).ok,
+    ).toBe(true);
     const ggzReq = goalReq('ggz');
-    expect((await u.ggz!.cmd('consent:answer', { caseId, requestId: ggzReq.id, answers: [{ itemId: item.ggz!, answer: 'no', reason: 'Niet nodig voor dit doel.' }] })).ok).toBe(true);
+    expect(
+      (
+        await u.ggz!.cmd('consent:answer', {
+          caseId,
+          requestId: ggzReq.id,
+          answers: [{ itemId: item.ggz!, answer: 'no', reason: 'Niet nodig voor dit doel.' }],
+        })
+      ).ok,
+    ).toBe(true);
     expect((await u.om!.cmd('consent:answer', { caseId, requestId: goalReq('om').id, answers: [{ itemId: item.om!, answer: 'yes' }] })).ok).toBe(true);
     await settle();
     expect(meta('ggz').goalProgress).toEqual({ settled: 3, total: 4, waitingOrgIds: ['org_leeuwarden'] });
     // Still frozen: the returns wait for the last one.
     expect(board('ggz')).toEqual(new Set());
-    expect((await u.gemeente!.cmd('consent:answer', { caseId, requestId: goalReq('gemeente').id, answers: [{ itemId: item.gem!, answer: 'yes' }] })).ok).toBe(true);
+    expect((await u.gemeente!.cmd('consent:answer', { caseId, requestId: goalReq('gemeente').id, answers: [{ itemId: item.gem!, answer: 'yes' }] })).ok).toBe(
+      true,
+    );
     await settle();
     expect(meta('ggz').goal).toEqual({ text: 'Veiligheid van de buren herstellen.', version: 2 });
     expect(meta('ggz').goalProposal).toBeNull();
@@ -238,7 +263,13 @@ describe('R-TAKEHOME: take home only what your intervention needs', () => {
     // GGZ was not chosen for the OM-only police item: an intervention cannot hand it over.
     const leak = await u.regisseur!.cmd('intervention:add', { caseId, what: 'x', orgId: 'org_ggz' as OrgId, itemIds: [item.polOm!] });
     expect(code(leak)).toBe('NOT_FOUND');
-    const r = await u.regisseur!.cmd('intervention:add', { caseId, what: 'Intake en behandeling', orgId: 'org_ggz' as OrgId, dueDate: '2027-01-15', itemIds: [item.pol!, item.om!] });
+    const r = await u.regisseur!.cmd('intervention:add', {
+      caseId,
+      what: 'Intake en behandeling',
+      orgId: 'org_ggz' as OrgId,
+      dueDate: '2027-01-15',
+      itemIds: [item.pol!, item.om!],
+    });
     expect(r.ok).toBe(true);
     // A partner records interventions for itself only.
     expect(code(await u.om!.cmd('intervention:add', { caseId, what: 'x', orgId: 'org_ggz' as OrgId, itemIds: [] }))).toBe('FORBIDDEN');
@@ -246,10 +277,17 @@ describe('R-TAKEHOME: take home only what your intervention needs', () => {
     const th = meta('politie').consents.find((c) => c.kind === 'takehome')!;
     expect(th.forOrgId).toBe('org_ggz');
     // Everyone who may see the items sees the request; each contributor answers for its own.
-    expect(th.items.map((i) => [i.itemId, i.orgId]).sort()).toEqual([[item.pol, 'org_politie'], [item.om, 'org_om']].sort());
+    expect(th.items.map((i) => [i.itemId, i.orgId]).sort()).toEqual(
+      [
+        [item.pol, 'org_politie'],
+        [item.om, 'org_om'],
+      ].sort(),
+    );
     expect(code(await u.politie!.cmd('consent:answer', { caseId, requestId: th.id, answers: [{ itemId: item.om!, answer: 'yes' }] }))).toBe('FORBIDDEN');
     expect((await u.politie!.cmd('consent:answer', { caseId, requestId: th.id, answers: [{ itemId: item.pol!, answer: 'yes' }] })).ok).toBe(true);
-    expect((await u.om!.cmd('consent:answer', { caseId, requestId: th.id, answers: [{ itemId: item.om!, answer: 'no', reason: 'Gevoelig strafdossier.' }] })).ok).toBe(true);
+    expect(
+      (await u.om!.cmd('consent:answer', { caseId, requestId: th.id, answers: [{ itemId: item.om!, answer: 'no', reason: 'Gevoelig strafdossier.' }] })).ok,
+    ).toBe(true);
   });
 
   it('R-TAKEHOME: when the meeting closes each board shrinks, live, to own, consented and reused items', async () => {

@@ -206,31 +206,34 @@ async function typeThroughOutage(e: Editing, store: Store, outage: Outage): Prom
 }
 
 describe('P-DURABLE: nothing typed is lost', () => {
-  it.skipIf(!isRoot)('P-DURABLE: typing on a full disk reaches nobody and is refused (1013); the client keeps it, and with room again it is stored once and reaches the board', async () => {
-    const dir = tempDir();
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=24m', 'tmpfs', dir]);
-    cleanup.push(() => void execFileSync('umount', ['-l', dir]));
-    const srv = await startTestServer({ dataDir: dir, burstMs: 200 });
-    cleanup.push(() => srv.close());
-    const e = await editing(srv.url);
-    const filler = path.join(dir, 'vol');
-    await typeThroughOutage(e, srv.app.store, {
-      async begin() {
-        const fd = fs.openSync(filler, 'w');
-        try {
-          for (;;) fs.writeSync(fd, Buffer.alloc(256 * 1024, 1));
-        } catch (err) {
-          expect((err as NodeJS.ErrnoException).code).toBe('ENOSPC');
-        } finally {
-          fs.closeSync(fd);
-        }
-      },
-      async end() {
-        fs.rmSync(filler);
-      },
-      readable: true,
-    });
-  });
+  it.skipIf(!isRoot)(
+    'P-DURABLE: typing on a full disk reaches nobody and is refused (1013); the client keeps it, and with room again it is stored once and reaches the board',
+    async () => {
+      const dir = tempDir();
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=24m', 'tmpfs', dir]);
+      cleanup.push(() => void execFileSync('umount', ['-l', dir]));
+      const srv = await startTestServer({ dataDir: dir, burstMs: 200 });
+      cleanup.push(() => srv.close());
+      const e = await editing(srv.url);
+      const filler = path.join(dir, 'vol');
+      await typeThroughOutage(e, srv.app.store, {
+        async begin() {
+          const fd = fs.openSync(filler, 'w');
+          try {
+            for (;;) fs.writeSync(fd, Buffer.alloc(256 * 1024, 1));
+          } catch (err) {
+            expect((err as NodeJS.ErrnoException).code).toBe('ENOSPC');
+          } finally {
+            fs.closeSync(fd);
+          }
+        },
+        async end() {
+          fs.rmSync(filler);
+        },
+        readable: true,
+      });
+    },
+  );
 
   it('P-DURABLE: typing while Redis is stopped reaches nobody and is refused (1013); the client keeps it, and with Redis back it is stored once and reaches the board', async () => {
     const redis = await startRedis({ appendOnly: true });

@@ -63,9 +63,11 @@ describe('R-FILE durability', () => {
     // Nothing half-written: the file is consistent and every case log is gap-free.
     const db = new Database(path.join(dataDir, 'casusbord.sqlite'), { readonly: true });
     expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
-    const gaps = db
-      .prepare('SELECT case_id, COUNT(*) AS n, MAX(version) AS v FROM events GROUP BY case_id')
-      .all() as { case_id: string; n: number; v: number }[];
+    const gaps = db.prepare('SELECT case_id, COUNT(*) AS n, MAX(version) AS v FROM events GROUP BY case_id').all() as {
+      case_id: string;
+      n: number;
+      v: number;
+    }[];
     for (const g of gaps) expect(g.n).toBe(g.v);
     db.close();
 

@@ -55,20 +55,41 @@ const utf8Bad = Buffer.from([0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xcf, 0x83, 0xce, 0xb
 
 /** Every condition on which RFC 6455 §5 and §7 make a server fail the connection. */
 const MUST_FAIL: { name: string; frames: FrameSpec[] }[] = [
-  ...[1, 2, 4].map((rsv) => ({ name: `reserved bit RSV${rsv === 4 ? 1 : rsv === 2 ? 2 : 3}`, frames: [{ opcode: Op.BINARY, rsv, payload: Buffer.from([0, 0]) }] })),
+  ...[1, 2, 4].map((rsv) => ({
+    name: `reserved bit RSV${rsv === 4 ? 1 : rsv === 2 ? 2 : 3}`,
+    frames: [{ opcode: Op.BINARY, rsv, payload: Buffer.from([0, 0]) }],
+  })),
   ...[3, 4, 5, 6, 7, 0xb, 0xc, 0xd, 0xe, 0xf].map((opcode) => ({ name: `unknown opcode ${opcode}`, frames: [{ opcode, payload: Buffer.from('x') }] })),
-  ...[Op.PING, Op.PONG, Op.CLOSE].map((opcode) => ({ name: `fragmented control frame ${opcode}`, frames: [{ opcode, fin: false, payload: Buffer.from([0x03, 0xe8]) }] })),
+  ...[Op.PING, Op.PONG, Op.CLOSE].map((opcode) => ({
+    name: `fragmented control frame ${opcode}`,
+    frames: [{ opcode, fin: false, payload: Buffer.from([0x03, 0xe8]) }],
+  })),
   { name: 'control frame over 125 bytes', frames: [{ opcode: Op.PING, payload: Buffer.alloc(126, 1) }] },
   { name: 'oversize payload claimed', frames: [{ opcode: Op.BINARY, payload: Buffer.alloc(0), declaredLength: BigInt(MAX_DOC_UPDATE_BYTES * 64) }] },
   { name: '64-bit length with the top bit set', frames: [{ opcode: Op.BINARY, declaredLength: 1n << 63n }] },
   { name: 'bad UTF-8 in a text frame', frames: [{ opcode: Op.TEXT, payload: utf8Bad }] },
-  { name: 'bad UTF-8 in a fragmented text message', frames: [{ opcode: Op.TEXT, fin: false, payload: utf8Bad.subarray(0, 12) }, { opcode: Op.CONT, payload: utf8Bad.subarray(12) }] },
+  {
+    name: 'bad UTF-8 in a fragmented text message',
+    frames: [
+      { opcode: Op.TEXT, fin: false, payload: utf8Bad.subarray(0, 12) },
+      { opcode: Op.CONT, payload: utf8Bad.subarray(12) },
+    ],
+  },
   { name: 'bad UTF-8 in a close reason', frames: [{ opcode: Op.CLOSE, payload: closePayload(1000, utf8Bad) }] },
-  ...[0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535].map((code) => ({ name: `bad close code ${code}`, frames: [{ opcode: Op.CLOSE, payload: closePayload(code) }] })),
+  ...[0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535].map((code) => ({
+    name: `bad close code ${code}`,
+    frames: [{ opcode: Op.CLOSE, payload: closePayload(code) }],
+  })),
   { name: 'close frame with a one-byte payload', frames: [{ opcode: Op.CLOSE, payload: Buffer.from([0x03]) }] },
   { name: 'unmasked client frame', frames: [{ opcode: Op.BINARY, masked: false, payload: Buffer.from([0, 0]) }] },
   { name: 'continuation without a start', frames: [{ opcode: Op.CONT, payload: Buffer.from('x') }] },
-  { name: 'new data frame inside a fragmented message', frames: [{ opcode: Op.BINARY, fin: false, payload: Buffer.from([0]) }, { opcode: Op.BINARY, payload: Buffer.from([0]) }] },
+  {
+    name: 'new data frame inside a fragmented message',
+    frames: [
+      { opcode: Op.BINARY, fin: false, payload: Buffer.from([0]) },
+      { opcode: Op.BINARY, payload: Buffer.from([0]) },
+    ],
+  },
 ];
 
 async function stillServing(): Promise<void> {
@@ -185,7 +206,10 @@ async function newWork(): Promise<{ docId: string; run(): Promise<number>; check
   const docId = ops.find((o) => o.item?.id === r.data.itemId)!.item!.textDocId;
   const writer = provider(server.url, docId, cookie.politie!, new Y.Doc());
   const reader = provider(server.url, docId, cookie.regisseur!, new Y.Doc());
-  cleanup.push(() => writer.destroy(), () => reader.destroy());
+  cleanup.push(
+    () => writer.destroy(),
+    () => reader.destroy(),
+  );
   await Promise.all([synced(writer), synced(reader)]);
   let typed = '';
   return {

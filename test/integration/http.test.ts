@@ -13,7 +13,11 @@ beforeAll(async () => {
 afterAll(async () => srv?.close());
 
 const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-  fetch(`${srv.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  fetch(`${srv.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
 
 describe('accounts and sessions', () => {
   it('logs in with an HttpOnly, SameSite=Strict session cookie and answers /api/me', async () => {
@@ -141,7 +145,11 @@ describe('HTTP bad input and operations', () => {
     const big = await post('/api/login', { username: 'a', password: 'x'.repeat(MAX_MESSAGE_BYTES * 2) });
     expect(big.status).toBe(413);
     expect(await big.json()).toEqual({ error: { code: 'TOO_LARGE', message: ERROR_TEXT_NL.TOO_LARGE } });
-    const form = await fetch(`${srv.url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'username=a&password=b' });
+    const form = await fetch(`${srv.url}/api/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'username=a&password=b',
+    });
     expect(form.status).toBe(415);
     const crossSite = await post('/api/login', { username: 'ggz', password: DEMO_PASSWORD }, { origin: 'https://evil.example' });
     expect(crossSite.status).toBe(403);

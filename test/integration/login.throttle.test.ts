@@ -29,7 +29,15 @@ async function accounts(usernames: string[]): Promise<void> {
   const key = scryptSync(PASSWORD.normalize('NFKC'), salt, 32, { N: 1024, r: 8, p: 1 });
   const passwordHash = ['scrypt', 1024, 8, 1, salt.toString('base64url'), key.toString('base64url')].join('$');
   for (const username of usernames) {
-    await srv.app.store.putUser({ id: `usr_${username}` as UserId, username, displayName: username, orgId: 'org_leeuwarden' as OrgId, roles: [], active: true, passwordHash });
+    await srv.app.store.putUser({
+      id: `usr_${username}` as UserId,
+      username,
+      displayName: username,
+      orgId: 'org_leeuwarden' as OrgId,
+      roles: [],
+      active: true,
+      passwordHash,
+    });
   }
   await srv.app.dir.load();
 }
@@ -78,7 +86,7 @@ async function ownerDevice(username: string, address: string, password = PASSWOR
  */
 async function guess(username: string, failures: number, addresses: (n: number) => string): Promise<number[]> {
   const waits: number[] = [];
-  for (let n = 0; n < failures; ) {
+  for (let n = 0; n < failures;) {
     const a = await new Browser().login(username, WRONG, addresses(n));
     if (a.status === 429) {
       expect(a.code).toBe('LOGIN_THROTTLED');
@@ -126,7 +134,9 @@ describe('P-THROTTLE: login throttling that a stranger cannot turn against the o
       expect([capped.status, capped.code]).toEqual([429, 'LOGIN_THROTTLED']);
       // Closed for the rest of the 30 days, and the answer says how long in Dutch.
       expect(capped.retryAfter!).toBeGreaterThan(28 * 24 * 3600);
-      expect(capped.message).toMatch(/^Te veel mislukte pogingen om in te loggen\. Probeer het over (29|30) dagen opnieuw\. Op een apparaat waarop u eerder inlogde/);
+      expect(capped.message).toMatch(
+        /^Te veel mislukte pogingen om in te loggen\. Probeer het over (29|30) dagen opnieuw\. Op een apparaat waarop u eerder inlogde/,
+      );
     }
     // The owner's device is held back by its own failures only.
     expect((await owner.login('eigenaar', PASSWORD, home)).status).toBe(200);
@@ -154,7 +164,9 @@ describe('P-THROTTLE: login throttling that a stranger cannot turn against the o
     }
     expect(waits).toEqual([1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 900, 900]);
     const last = await new Browser().login('vertraagd', WRONG, address);
-    expect(last.message).toBe('Te veel mislukte pogingen om in te loggen. Probeer het over 15 minuten opnieuw. Op een apparaat waarop u eerder inlogde, kunt u wel meteen inloggen.');
+    expect(last.message).toBe(
+      'Te veel mislukte pogingen om in te loggen. Probeer het over 15 minuten opnieuw. Op een apparaat waarop u eerder inlogde, kunt u wel meteen inloggen.',
+    );
     clock += LOGIN_THROTTLE_ACCOUNT.windowMs;
   });
 

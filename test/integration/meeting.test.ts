@@ -45,8 +45,7 @@ afterAll(async () => {
 
 describe('R-ROLE scripted meeting', () => {
   it('R-ROLE: each user lists only the cases its organisation and person take part in', async () => {
-    const titles = async (u: string) =>
-      ((await clients[u]!.waitFor((r) => r.event === 'cases:snapshot')).args[0] as CaseSummary[]).map((c) => c.title).sort();
+    const titles = async (u: string) => ((await clients[u]!.waitFor((r) => r.event === 'cases:snapshot')).args[0] as CaseSummary[]).map((c) => c.title).sort();
     expect(await titles('politie')).toEqual(['Casus R. (1991), Leeuwarden-Oost', 'Gezin B., Sneek']);
     expect(await titles('om')).toEqual(['Casus R. (1991), Leeuwarden-Oost', 'Casus T. (1984), Heerenveen']);
     expect(await titles('veiligthuis')).toEqual(['Gezin B., Sneek']);
@@ -77,12 +76,22 @@ describe('R-ROLE scripted meeting', () => {
 
   it('R-NEED: items appear live for whom they are meant, and move with visibility changes', async () => {
     const from = Object.fromEntries(users.map((u) => [u, clients[u]!.nextSeq]));
-    const added = await clients.ggz!.cmd('item:add', { caseId: caseR, phase: 'beeldvorming', text: 'GGZ ziet kansen voor een nieuwe intake.', visibility: { kind: 'table' } });
+    const added = await clients.ggz!.cmd('item:add', {
+      caseId: caseR,
+      phase: 'beeldvorming',
+      text: 'GGZ ziet kansen voor een nieuwe intake.',
+      visibility: { kind: 'table' },
+    });
     expect(added.ok).toBe(true);
     const ggzItem = (added as { data: { itemId: ItemId } }).data.itemId;
     await Promise.all(['politie', 'om', 'regisseur', 'ggz'].map((u) => waitItem(clients[u]!, ggzItem, from[u]!)));
 
-    const r = await clients.politie!.cmd('item:add', { caseId: caseR, phase: 'beeldvorming', text: 'Alleen voor het OM: nieuwe aangifte.', visibility: { kind: 'orgs', orgIds: ['org_om' as OrgId] } });
+    const r = await clients.politie!.cmd('item:add', {
+      caseId: caseR,
+      phase: 'beeldvorming',
+      text: 'Alleen voor het OM: nieuwe aangifte.',
+      visibility: { kind: 'orgs', orgIds: ['org_om' as OrgId] },
+    });
     const polItem = (r as { data: { itemId: ItemId } }).data.itemId;
     await waitItem(clients.om!, polItem, from.om!);
     await waitItem(clients.politie!, polItem, from.politie!);
@@ -113,9 +122,7 @@ describe('R-ROLE scripted meeting', () => {
   });
 
   it('R-ROLE: presence lists only participants and reaches only participants', async () => {
-    const u = await clients.ggz!.waitFor(
-      (r) => r.event === 'presence:update' && (r.args[0] as PresenceUpdate).present.length === 4,
-    );
+    const u = await clients.ggz!.waitFor((r) => r.event === 'presence:update' && (r.args[0] as PresenceUpdate).present.length === 4);
     const names = (u.args[0] as PresenceUpdate).present.map((p) => p.orgId).sort();
     expect(names).toEqual(['org_ggz', 'org_om', 'org_politie', 'org_zvh']);
     expect(clients.veiligthuis!.received.some((r) => r.event === 'presence:update')).toBe(false);
@@ -127,11 +134,7 @@ describe('R-ROLE scripted meeting', () => {
     expect((await clients.regisseur!.cmd('case:removeParticipant', { caseId: caseR, orgId: 'org_om' as OrgId })).ok).toBe(true);
     await clients.om!.waitFor((r) => r.event === 'case:patch' && (r.args[0] as CasePatch).ops.some((o) => o.op === 'revoked'), 5000, fOm);
     await clients.om!.waitFor((r) => r.event === 'cases:removed' && r.args[0] === caseR, 5000, fOm);
-    await clients.ggz!.waitFor(
-      (r) => r.event === 'presence:update' && !(r.args[0] as PresenceUpdate).present.some((p) => p.orgId === 'org_om'),
-      5000,
-      fGgz,
-    );
+    await clients.ggz!.waitFor((r) => r.event === 'presence:update' && !(r.args[0] as PresenceUpdate).present.some((p) => p.orgId === 'org_om'), 5000, fGgz);
     const after = clients.om!.nextSeq;
     await clients.ggz!.cmd('item:add', { caseId: caseR, phase: 'beeldvorming', text: 'Na vertrek OM.', visibility: { kind: 'table' } });
     const again = await clients.om!.cmd('case:open', { caseId: caseR });
@@ -161,12 +164,19 @@ describe('R-ROLE scripted meeting', () => {
     expect(early.ok ? null : early.error.code).toBe('WRONG_PHASE');
     const f = clients.politie!.nextSeq;
     expect((await clients.regisseur!.cmd('case:setPhase', { caseId: caseR, phase: 'oordelen' })).ok).toBe(true);
-    await clients.politie!.waitFor((r) => r.event === 'case:patch' && (r.args[0] as CasePatch).ops.some((o) => o.op === 'meta' && o.meta.phase === 'oordelen'), 5000, f);
+    await clients.politie!.waitFor(
+      (r) => r.event === 'case:patch' && (r.args[0] as CasePatch).ops.some((o) => o.op === 'meta' && o.meta.phase === 'oordelen'),
+      5000,
+      f,
+    );
   });
 
   it('R-INFORM: the informing organisation marks it done; postponing needs a ground; others may not', async () => {
     const due = '2026-12-04';
-    const ggz = await clients.ggz!.cmd('case:setInforming', { caseId: caseR, informing: { status: 'done', informerOrgId: 'org_politie' as OrgId, dueDate: due } });
+    const ggz = await clients.ggz!.cmd('case:setInforming', {
+      caseId: caseR,
+      informing: { status: 'done', informerOrgId: 'org_politie' as OrgId, dueDate: due },
+    });
     expect(ggz.ok ? null : ggz.error.code).toBe('FORBIDDEN');
     const noGround = await clients.regisseur!.cmd('case:setInforming', {
       caseId: caseR,
@@ -175,17 +185,36 @@ describe('R-ROLE scripted meeting', () => {
     expect(noGround.ok ? null : noGround.error.code).toBe('BAD_REQUEST');
     const post = await clients.regisseur!.cmd('case:setInforming', {
       caseId: caseR,
-      informing: { status: 'postponed', informerOrgId: 'org_politie' as OrgId, dueDate: due, ground: 'Lopend strafrechtelijk onderzoek (AVG art. 23).', reviewDate: '2027-01-15' },
+      informing: {
+        status: 'postponed',
+        informerOrgId: 'org_politie' as OrgId,
+        dueDate: due,
+        ground: 'Lopend strafrechtelijk onderzoek (AVG art. 23).',
+        reviewDate: '2027-01-15',
+      },
     });
     expect(post.ok).toBe(true);
     // A postponement is the chair's decision: the informing organisation cannot overrule it.
-    const overrule = await clients.politie!.cmd('case:setInforming', { caseId: caseR, informing: { status: 'done', informerOrgId: 'org_politie' as OrgId, dueDate: due } });
+    const overrule = await clients.politie!.cmd('case:setInforming', {
+      caseId: caseR,
+      informing: { status: 'done', informerOrgId: 'org_politie' as OrgId, dueDate: due },
+    });
     expect(overrule.ok ? null : overrule.error.code).toBe('FORBIDDEN');
-    expect((await clients.regisseur!.cmd('case:setInforming', { caseId: caseR, informing: { status: 'open', informerOrgId: 'org_politie' as OrgId, dueDate: due } })).ok).toBe(true);
+    expect(
+      (await clients.regisseur!.cmd('case:setInforming', { caseId: caseR, informing: { status: 'open', informerOrgId: 'org_politie' as OrgId, dueDate: due } }))
+        .ok,
+    ).toBe(true);
     const f = clients.ggz!.nextSeq;
-    const done = await clients.politie!.cmd('case:setInforming', { caseId: caseR, informing: { status: 'done', informerOrgId: 'org_politie' as OrgId, dueDate: due } });
+    const done = await clients.politie!.cmd('case:setInforming', {
+      caseId: caseR,
+      informing: { status: 'done', informerOrgId: 'org_politie' as OrgId, dueDate: due },
+    });
     expect(done.ok).toBe(true);
-    const m = await clients.ggz!.waitFor((r) => r.event === 'case:patch' && (r.args[0] as CasePatch).ops.some((o) => o.op === 'meta' && o.meta.informing.status === 'done'), 5000, f);
+    const m = await clients.ggz!.waitFor(
+      (r) => r.event === 'case:patch' && (r.args[0] as CasePatch).ops.some((o) => o.op === 'meta' && o.meta.informing.status === 'done'),
+      5000,
+      f,
+    );
     const meta = (m.args[0] as CasePatch).ops.find((o) => o.op === 'meta')!;
     if (meta.op !== 'meta') throw new Error('no meta');
     expect(meta.meta.informingHistory.map((h) => h.status)).toEqual(['open', 'postponed', 'open', 'done']);

@@ -13,10 +13,7 @@ let srv: TestServer;
 let plain: TestServer;
 
 beforeAll(async () => {
-  [srv, plain] = await Promise.all([
-    startTestServer({ commandsPerSecond: 10_000, env: { METRICS_TOKEN: TOKEN, METRICS_PORT: '0' } }),
-    startTestServer(),
-  ]);
+  [srv, plain] = await Promise.all([startTestServer({ commandsPerSecond: 10_000, env: { METRICS_TOKEN: TOKEN, METRICS_PORT: '0' } }), startTestServer()]);
 });
 afterAll(async () => {
   await Promise.all([srv?.close(), plain?.close()]);
@@ -175,7 +172,7 @@ describe('P-METRICS: Redis links and the access-log backlog', () => {
       const every = { pauseMs: 20 };
       await poll(
         'the read record to wait in the backlog',
-        async () => ((value((seen = await scrape(onRedis)), 'casusbord_access_log_backlog_records') ?? 0) > 0),
+        async () => (value((seen = await scrape(onRedis)), 'casusbord_access_log_backlog_records') ?? 0) > 0,
         every,
       );
       // Counted while its write hangs, not only once the write failed (after the link's bound).

@@ -30,7 +30,8 @@ describe('P-ONCE: a command retried with its id runs once', () => {
     return c;
   };
   const version = (): number => srv.app.cases.get(caseR)!.version;
-  const texts = async (text: string): Promise<number> => (await srv.app.store.readEvents(caseR)).filter((e) => (e.payload as { text?: string }).text === text).length;
+  const texts = async (text: string): Promise<number> =>
+    (await srv.app.store.readEvents(caseR)).filter((e) => (e.payload as { text?: string }).text === text).length;
 
   beforeAll(async () => {
     srv = await startTestServer({ commandsPerSecond: 100_000 });

@@ -29,7 +29,13 @@ describe('Redis scripts after a restart emptied the script cache', () => {
     const store = await RedisStore.connect(redis.url, newId('t'), quietLog);
     try {
       const caseId = newId<CaseId>('cs');
-      const event: NewEvent = { type: 'test.event', payload: { n: 1 }, at: new Date().toISOString(), actorUserId: 'usr_a' as UserId, actorOrgId: 'org_a' as OrgId };
+      const event: NewEvent = {
+        type: 'test.event',
+        payload: { n: 1 },
+        at: new Date().toISOString(),
+        actorUserId: 'usr_a' as UserId,
+        actorOrgId: 'org_a' as OrgId,
+      };
       expect(await store.appendEvents(caseId, 0, [event])).toBe(1);
       await store.redis.sendCommand(['SCRIPT', 'FLUSH']);
       expect(await store.appendEvents(caseId, 1, [event])).toBe(2);
@@ -43,7 +49,13 @@ describe('Redis scripts after a restart emptied the script cache', () => {
 describe('P-CATCHUP: a lost append race', () => {
   it('P-CATCHUP: is answered with the entries it missed, numbered as the log holds them; none when it missed more than a few', async () => {
     const store = await RedisStore.connect(redis.url, newId('t'), quietLog);
-    const eventN = (n: number): NewEvent => ({ type: 'test.event', payload: { n }, at: '2026-11-01T10:00:00.000Z', actorUserId: 'usr_a' as UserId, actorOrgId: 'org_a' as OrgId });
+    const eventN = (n: number): NewEvent => ({
+      type: 'test.event',
+      payload: { n },
+      at: '2026-11-01T10:00:00.000Z',
+      actorUserId: 'usr_a' as UserId,
+      actorOrgId: 'org_a' as OrgId,
+    });
     try {
       const caseId = newId<CaseId>('cs');
       await store.appendEvents(caseId, 0, [eventN(1), eventN(2), eventN(3)]);
@@ -53,7 +65,11 @@ describe('P-CATCHUP: a lost append race', () => {
         { caseId, version: 2, ...eventN(2) },
         { caseId, version: 3, ...eventN(3) },
       ]);
-      await store.appendEvents(caseId, 3, Array.from({ length: 100 }, (_, i) => eventN(10 + i)));
+      await store.appendEvents(
+        caseId,
+        3,
+        Array.from({ length: 100 }, (_, i) => eventN(10 + i)),
+      );
       const far = await store.appendEvents(caseId, 1, [eventN(9)]).catch((e: unknown) => e);
       expect(far).toBeInstanceOf(VersionConflictError);
       expect((far as VersionConflictError).missed).toBeUndefined();
@@ -85,7 +101,13 @@ describe('R-FILE: an append that fails inside Redis', () => {
     const store = await RedisStore.connect(redis.url, newId('t'), quietLog);
     try {
       const caseId = newId<CaseId>('cs');
-      const event: NewEvent = { type: 'test.event', payload: { n: 1 }, at: new Date().toISOString(), actorUserId: 'usr_a' as UserId, actorOrgId: 'org_a' as OrgId };
+      const event: NewEvent = {
+        type: 'test.event',
+        payload: { n: 1 },
+        at: new Date().toISOString(),
+        actorUserId: 'usr_a' as UserId,
+        actorOrgId: 'org_a' as OrgId,
+      };
       const record: AccessRecord = { ...accessRecordOf(caseId, 'item:add'), at: event.at, action: 'create' };
       // The records' hash made unwritable: the script fails when it writes the record.
       await store.redis.set(store.keyNames.accessRecords, 'geen hash');
@@ -104,7 +126,13 @@ describe('R-FILE: an append that fails inside Redis', () => {
 });
 
 describe('P-ONCE: which failed appends may have committed', () => {
-  const event = (): NewEvent => ({ type: 'test.event', payload: { n: 1 }, at: new Date().toISOString(), actorUserId: 'usr_a' as UserId, actorOrgId: 'org_a' as OrgId });
+  const event = (): NewEvent => ({
+    type: 'test.event',
+    payload: { n: 1 },
+    at: new Date().toISOString(),
+    actorUserId: 'usr_a' as UserId,
+    actorOrgId: 'org_a' as OrgId,
+  });
 
   it('P-ONCE: an append sent to a Redis that then died unanswered is an unknown outcome', async () => {
     const own = await startRedis();
@@ -117,8 +145,12 @@ describe('P-ONCE: which failed appends may have committed', () => {
       const caseId = newId<CaseId>('cs');
       // Writes held: the append reaches Redis and waits there, unanswered.
       await watcher.sendCommand(['CLIENT', 'PAUSE', '60000', 'WRITE']);
-      const append = store.appendEvents(caseId, 0, [event()], [], { userId: 'usr_a' as UserId, commandId: newCommandId(), answer: 'null', at: Date.now() }).catch((e: unknown) => e);
-      await poll('the held append to reach Redis (CLIENT LIST shows its evalsha)', async () => String(await watcher.sendCommand(['CLIENT', 'LIST'])).includes('cmd=evalsha'));
+      const append = store
+        .appendEvents(caseId, 0, [event()], [], { userId: 'usr_a' as UserId, commandId: newCommandId(), answer: 'null', at: Date.now() })
+        .catch((e: unknown) => e);
+      await poll('the held append to reach Redis (CLIENT LIST shows its evalsha)', async () =>
+        String(await watcher.sendCommand(['CLIENT', 'LIST'])).includes('cmd=evalsha'),
+      );
       await own.restart({ signal: 'SIGKILL' });
       expect(await append).toBeInstanceOf(OutcomeUnknownError);
     } finally {

@@ -45,9 +45,20 @@ describe('SQLite write-ahead log', () => {
     const restarted = (): boolean => seen.some((c, i) => i > 0 && c.log >= 0 && c.log < seen[i - 1]!.log);
     try {
       const caseId = 'cs_wal' as CaseId;
-      const ev = (n: number) => ({ type: 'test.event', payload: { n, text: 'x'.repeat(500) }, at: new Date().toISOString(), actorUserId: 'usr_a' as UserId, actorOrgId: 'org_a' as OrgId });
+      const ev = (n: number) => ({
+        type: 'test.event',
+        payload: { n, text: 'x'.repeat(500) },
+        at: new Date().toISOString(),
+        actorUserId: 'usr_a' as UserId,
+        actorOrgId: 'org_a' as OrgId,
+      });
       let version = 0;
-      for (let n = 1; n <= 200; n += 10) version = await store.appendEvents(caseId, version, Array.from({ length: 10 }, (_, i) => ev(n + i)));
+      for (let n = 1; n <= 200; n += 10)
+        version = await store.appendEvents(
+          caseId,
+          version,
+          Array.from({ length: 10 }, (_, i) => ev(n + i)),
+        );
       // One commit a tick: between ticks the thread has copied everything, so a commit starts the log over.
       for (let tick = 0; tick < 8 && !restarted(); tick++) {
         const report = nextReport();
@@ -115,7 +126,12 @@ describe('P-ONCE: SQLite command records', () => {
       }
     };
     const ev = { type: 'test.event', payload: {}, at: '2026-11-29T10:00:00.000Z', actorUserId: 'usr_a' as UserId, actorOrgId: 'org_a' as OrgId };
-    const cmd = (n: number, at: number): CommandRecord => ({ userId: 'usr_a' as UserId, commandId: `command-${String(n).padStart(10, '0')}` as CommandId, answer: 'null', at });
+    const cmd = (n: number, at: number): CommandRecord => ({
+      userId: 'usr_a' as UserId,
+      commandId: `command-${String(n).padStart(10, '0')}` as CommandId,
+      answer: 'null',
+      at,
+    });
     try {
       const t = Date.UTC(2026, 10, 29, 10);
       let v = 0;

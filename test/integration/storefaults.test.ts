@@ -57,9 +57,7 @@ async function board(env: Record<string, string>): Promise<Board> {
 /** The board's copy of the item, once a patch shows it satisfying `pred`. */
 function boardText(b: Board, pred: (t: string) => boolean): Promise<unknown> {
   return b.pol.waitFor(
-    (r) =>
-      r.event === 'case:patch' &&
-      (r.args[0] as { ops: PatchOp[] }).ops.some((o) => o.op === 'item' && o.item.id === b.itemId && pred(o.item.text)),
+    (r) => r.event === 'case:patch' && (r.args[0] as { ops: PatchOp[] }).ops.some((o) => o.op === 'item' && o.item.id === b.itemId && pred(o.item.text)),
     30_000,
   );
 }

@@ -44,7 +44,10 @@ class Ears {
 
   async subscribe(docId: string): Promise<() => Promise<void>> {
     this.docs.set(docId, []);
-    const unsubscribe = await within(`subscribing to ${docId}`, this.link.subscribeDoc(docId, (caseVersion, message) => this.heard(() => this.docs.get(docId)!.push({ caseVersion, message: [...message] }))));
+    const unsubscribe = await within(
+      `subscribing to ${docId}`,
+      this.link.subscribeDoc(docId, (caseVersion, message) => this.heard(() => this.docs.get(docId)!.push({ caseVersion, message: [...message] }))),
+    );
     return () => within(`unsubscribing from ${docId}`, unsubscribe());
   }
 
@@ -115,7 +118,13 @@ export function runClusterContract(name: string, make: () => Promise<ClusterForm
       await sender.until(`marker ${v}`, () => sender.cases.some((c) => c.caseId === MARKER && c.version === v));
     };
 
-    const ev = (n: number): NewEvent => ({ type: 'test.event', payload: { n }, at: '2026-11-29T10:00:00.000Z', actorUserId: 'usr_a' as UserId, actorOrgId: 'org_a' as OrgId });
+    const ev = (n: number): NewEvent => ({
+      type: 'test.event',
+      payload: { n },
+      at: '2026-11-29T10:00:00.000Z',
+      actorUserId: 'usr_a' as UserId,
+      actorOrgId: 'org_a' as OrgId,
+    });
     const A = 'cs_a' as CaseId;
     const B = 'cs_b' as CaseId;
     /** Session ids as sessions hash them (43 characters of base64url). */
@@ -126,7 +135,14 @@ export function runClusterContract(name: string, make: () => Promise<ClusterForm
       a.link.caseCommitted(A, 5, [ev(1), ev(2)]);
       a.link.caseCommitted(B, 1, [ev(3)]);
       const expected = [
-        { caseId: A, version: 5, events: [{ caseId: A, version: 4, ...ev(1) }, { caseId: A, version: 5, ...ev(2) }] },
+        {
+          caseId: A,
+          version: 5,
+          events: [
+            { caseId: A, version: 4, ...ev(1) },
+            { caseId: A, version: 5, ...ev(2) },
+          ],
+        },
         { caseId: B, version: 1, events: [{ caseId: B, version: 1, ...ev(3) }] },
       ];
       for (const o of others) {
@@ -143,12 +159,20 @@ export function runClusterContract(name: string, make: () => Promise<ClusterForm
       const N = 60;
       // Two senders at once, each over three cases; no order between them is promised.
       for (let i = 1; i <= N; i++) for (const [k, s] of senders.entries()) s.link.caseCommitted(`cs_${k}_${i % 3}` as CaseId, i, []);
-      const sentBy = (k: number) => (c: { caseId: CaseId }): boolean => c.caseId.startsWith(`cs_${k}_`);
+      const sentBy =
+        (k: number) =>
+        (c: { caseId: CaseId }): boolean =>
+          c.caseId.startsWith(`cs_${k}_`);
       for (const [j, l] of [a, ...others].entries()) {
         for (const k of senders.keys()) {
           if (k === j) continue;
           await l.until(`${N} notices of link ${k}`, () => l.notices().filter(sentBy(k)).length >= N);
-          expect(l.notices().filter(sentBy(k)).map((c) => c.version)).toEqual(Array.from({ length: N }, (_, i) => i + 1));
+          expect(
+            l
+              .notices()
+              .filter(sentBy(k))
+              .map((c) => c.version),
+          ).toEqual(Array.from({ length: N }, (_, i) => i + 1));
         }
       }
     });

@@ -113,12 +113,20 @@ export const PROBES: { [N in CommandName]: Probe } = {
     payload: (n) => ({ caseId: n.CaseId, phase: 'beeldvorming', text: 'inbreng', visibility: { kind: 'table' } }),
     broken: {
       'text too long': (n) => ({ caseId: n.CaseId, phase: 'beeldvorming', text: 'x'.repeat(MAX_ITEM_TEXT_CHARS + 1), visibility: { kind: 'table' } }),
-      'organisation twice (decide step)': (n) => ({ caseId: n.CaseId, phase: 'beeldvorming', text: 'inbreng', visibility: { kind: 'orgs', orgIds: [n.OrgId, n.OrgId] } }),
+      'organisation twice (decide step)': (n) => ({
+        caseId: n.CaseId,
+        phase: 'beeldvorming',
+        text: 'inbreng',
+        visibility: { kind: 'orgs', orgIds: [n.OrgId, n.OrgId] },
+      }),
     },
   },
   'item:edit': {
     payload: (n) => ({ caseId: n.CaseId, itemId: n.ItemId, text: 'bewerkt' }),
-    broken: { 'nothing to change (refinement)': (n) => ({ caseId: n.CaseId, itemId: n.ItemId }), 'empty text': (n) => ({ caseId: n.CaseId, itemId: n.ItemId, text: ' ' }) },
+    broken: {
+      'nothing to change (refinement)': (n) => ({ caseId: n.CaseId, itemId: n.ItemId }),
+      'empty text': (n) => ({ caseId: n.CaseId, itemId: n.ItemId, text: ' ' }),
+    },
   },
   'item:setVisibility': {
     payload: (n) => ({ caseId: n.CaseId, itemId: n.ItemId, visibility: { kind: 'table' } }),
@@ -208,9 +216,28 @@ async function ok<T>(c: TestClient, name: CommandName, input: unknown): Promise<
  */
 export async function buildHouse(c: Clients): Promise<{ ggz: Sight; regisseur: Sight }> {
   const create = async (by: TestClient, participants: ReturnType<typeof p>[]) =>
-    (await ok<{ caseId: CaseId }>(by, 'case:create', { tableId: 'tbl_topx', title: 'Casus P.', subjectNote: '', goal: 'doel', participants, informDueDate: DUE })).caseId;
-  const V = await create(c.regisseur, [p('zvh', 'voorzitter', 'regisseur'), p('politie', 'aanmelder', 'politie'), p('ggz', 'deelnemer', 'ggz'), p('om', 'deelnemer', 'om')]);
-  const H = await create(c.regisseur2, [p('zvh', 'voorzitter', 'regisseur2'), p('politie', 'aanmelder', 'politie'), p('ggz', 'deelnemer', 'ggz2'), p('om', 'deelnemer', 'om')]);
+    (
+      await ok<{ caseId: CaseId }>(by, 'case:create', {
+        tableId: 'tbl_topx',
+        title: 'Casus P.',
+        subjectNote: '',
+        goal: 'doel',
+        participants,
+        informDueDate: DUE,
+      })
+    ).caseId;
+  const V = await create(c.regisseur, [
+    p('zvh', 'voorzitter', 'regisseur'),
+    p('politie', 'aanmelder', 'politie'),
+    p('ggz', 'deelnemer', 'ggz'),
+    p('om', 'deelnemer', 'om'),
+  ]);
+  const H = await create(c.regisseur2, [
+    p('zvh', 'voorzitter', 'regisseur2'),
+    p('politie', 'aanmelder', 'politie'),
+    p('ggz', 'deelnemer', 'ggz2'),
+    p('om', 'deelnemer', 'om'),
+  ]);
   const Hx = await create(c.regisseur2, [p('zvh', 'voorzitter', 'regisseur2'), p('politie', 'aanmelder', 'politie'), p('om', 'deelnemer', 'om')]);
   const add = async (by: TestClient, caseId: CaseId, visibility: unknown) =>
     (await ok<{ itemId: string }>(by, 'item:add', { caseId, phase: 'beeldvorming', text: 'inbreng', visibility })).itemId;

@@ -76,7 +76,6 @@ const cmd = fc.oneof(
 );
 type Cmd = typeof cmd extends fc.Arbitrary<infer T> ? T : never;
 
-
 interface Seat {
   clients: TestClient[];
   opens: OpenRecord[][];

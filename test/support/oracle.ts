@@ -129,7 +129,13 @@ export class LeakOracle {
             for (const p of piecesOfUpdate(Buffer.from(e.payload.update, 'base64'))) {
               let list = inserted.get(p.client);
               if (!list) inserted.set(p.client, (list = []));
-              list.push({ clock: p.clock, length: p.str.length, version: row.version, docId: e.payload.docId, writer: { userId: row.actorUserId, orgId: row.actorOrgId } });
+              list.push({
+                clock: p.clock,
+                length: p.str.length,
+                version: row.version,
+                docId: e.payload.docId,
+                writer: { userId: row.actorUserId, orgId: row.actorOrgId },
+              });
             }
           }
           states.push((s = applyEvent(s, e, row, row.version)));
@@ -167,7 +173,7 @@ export class LeakOracle {
       for (const p of m.pieces) {
         const what = `${JSON.stringify(p.str)} (${p.client}:${p.clock}) in message ${i} of ${rec.docId}`;
         // Every character of the piece, entry by entry: a piece may span several of one client.
-        for (let clock = p.clock; clock < p.clock + p.str.length; ) {
+        for (let clock = p.clock; clock < p.clock + p.str.length;) {
           const e = inserted.get(p.client)?.find((x) => x.clock <= clock && clock < x.clock + x.length);
           if (!e) {
             this.fail(name, `${what}, stored nowhere`);
@@ -175,7 +181,8 @@ export class LeakOracle {
           }
           clock = e.clock + e.length;
           if (e.docId !== rec.docId) this.fail(name, `${what}, stored in ${e.docId}`);
-          else if (!mayWriteDoc(states[e.version - 1] ?? null, e.docId, e.writer)) this.fail(name, `${what}, written @${e.version} by ${e.writer.userId}, who could not`);
+          else if (!mayWriteDoc(states[e.version - 1] ?? null, e.docId, e.writer))
+            this.fail(name, `${what}, written @${e.version} by ${e.writer.userId}, who could not`);
           else if (!states.slice(e.version, upTo + 1).some((s) => mayReadDoc(s, e.docId, who))) {
             this.fail(name, `${what}, stored @${e.version}, handed while it could not read it (up to @${upTo})`);
           }

@@ -47,9 +47,13 @@ interface Launched {
 
 /** Started once its log shows `until` (by default: loaded and serving). */
 function launch(port: number, dir: string, appendOnly: boolean, args: string[] = [], until = 'Ready to accept connections'): Promise<Launched> {
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', appendOnly ? 'yes' : 'no', '--dir', dir, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const proc = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', appendOnly ? 'yes' : 'no', '--dir', dir, ...args],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   const waiters: { text: string; resolve: () => void }[] = [];
   proc.stdout!.on('data', (c: Buffer) => {

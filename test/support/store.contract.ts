@@ -28,7 +28,13 @@ export function runStoreContract(name: string, make: () => Promise<{ store: Stor
       await cleanup?.();
     });
 
-    const ev = (n: number): NewEvent => ({ type: 'test.event', payload: { n }, at: new Date().toISOString(), actorUserId: 'usr_a' as UserId, actorOrgId: 'org_a' as OrgId });
+    const ev = (n: number): NewEvent => ({
+      type: 'test.event',
+      payload: { n },
+      at: new Date().toISOString(),
+      actorUserId: 'usr_a' as UserId,
+      actorOrgId: 'org_a' as OrgId,
+    });
     const rec = (op: string, caseId: CaseId | null = null): AccessRecord => ({
       at: new Date().toISOString(),
       action: 'read',
@@ -65,7 +71,11 @@ export function runStoreContract(name: string, make: () => Promise<{ store: Stor
         expect(await store.appendEvents(A, 0, [ev(1), ev(2)])).toBe(2);
         expect(await store.appendEvents(A, 2, [ev(3)])).toBe(3);
         const all = await store.readEvents(A);
-        expect(all.map((e) => [e.version, (e.payload as { n: number }).n])).toEqual([[1, 1], [2, 2], [3, 3]]);
+        expect(all.map((e) => [e.version, (e.payload as { n: number }).n])).toEqual([
+          [1, 1],
+          [2, 2],
+          [3, 3],
+        ]);
         expect((await store.readEvents(A, 1, 2)).map((e) => e.version)).toEqual([2]);
         expect(await store.readEvents(B)).toEqual([]);
       });
@@ -151,10 +161,24 @@ export function runStoreContract(name: string, make: () => Promise<{ store: Stor
       it('R-FILE: keeps every field of every record, in order, read per case, per person and in all', async () => {
         const at = '2026-11-29T10:00:00.000Z';
         const base = { at, action: 'read', purpose: 'casusoverleg', outcome: 'ok' } as const;
-        const r = (over: Partial<AccessRecord>): AccessRecord => ({ ...base, operation: 'case:patch', caseId: A, itemId: 'it_1' as ItemId, userId: 'usr_a' as UserId, orgId: 'org_a' as OrgId, role: 'deelnemer', address: '10.0.0.1', ...over });
+        const r = (over: Partial<AccessRecord>): AccessRecord => ({
+          ...base,
+          operation: 'case:patch',
+          caseId: A,
+          itemId: 'it_1' as ItemId,
+          userId: 'usr_a' as UserId,
+          orgId: 'org_a' as OrgId,
+          role: 'deelnemer',
+          address: '10.0.0.1',
+          ...over,
+        });
         // A delivery (one case and item, several viewers), a case list (one viewer, several cases),
         // a login outside any case, and records that share nothing.
-        const delivery = [r({}), r({ userId: 'usr_b' as UserId, orgId: 'org_b' as OrgId, role: 'voorzitter', address: '10.0.0.2' }), r({ userId: 'usr_c' as UserId, itemId: null })];
+        const delivery = [
+          r({}),
+          r({ userId: 'usr_b' as UserId, orgId: 'org_b' as OrgId, role: 'voorzitter', address: '10.0.0.2' }),
+          r({ userId: 'usr_c' as UserId, itemId: null }),
+        ];
         const list = [r({ operation: 'cases:list', itemId: null, caseId: B }), r({ operation: 'cases:list', itemId: null, role: 'voorzitter' })];
         const login = r({ action: 'login', operation: 'login', caseId: null, itemId: null });
         const denied = r({ action: 'update', operation: 'item:edit', outcome: 'denied', at: '2026-11-29T10:00:01.000Z' });
@@ -208,8 +232,24 @@ export function runStoreContract(name: string, make: () => Promise<{ store: Stor
 
     describe('DirectoryStore', () => {
       it('stores organisations, people and tables, each by its id', async () => {
-        await store.putOrg({ id: 'org_x' as OrgId, name: 'X', shortName: 'X', colour: '#000000', kind: 'partner', protocolSignedAt: null, protocolSignedBy: null });
-        await store.putOrg({ id: 'org_x' as OrgId, name: 'X2', shortName: 'X', colour: '#000000', kind: 'partner', protocolSignedAt: null, protocolSignedBy: null });
+        await store.putOrg({
+          id: 'org_x' as OrgId,
+          name: 'X',
+          shortName: 'X',
+          colour: '#000000',
+          kind: 'partner',
+          protocolSignedAt: null,
+          protocolSignedBy: null,
+        });
+        await store.putOrg({
+          id: 'org_x' as OrgId,
+          name: 'X2',
+          shortName: 'X',
+          colour: '#000000',
+          kind: 'partner',
+          protocolSignedAt: null,
+          protocolSignedBy: null,
+        });
         expect((await store.listOrgs()).map((o) => o.name)).toEqual(['X2']);
         await store.putUser({ id: 'usr_x' as UserId, username: 'x', displayName: 'X', orgId: 'org_x' as OrgId, roles: [], active: true, passwordHash: 'h' });
         expect((await store.listUsers()).length).toBe(1);
@@ -356,7 +396,15 @@ export function runStoreContract(name: string, make: () => Promise<{ store: Stor
 
     describe('Store as a whole', () => {
       it('a write that breaks a rule fails alone: writes of the same moment are kept', async () => {
-        const user = (id: string, username: string) => ({ id: id as UserId, username, displayName: id, orgId: 'org_x' as OrgId, roles: [], active: true, passwordHash: 'h' });
+        const user = (id: string, username: string) => ({
+          id: id as UserId,
+          username,
+          displayName: id,
+          orgId: 'org_x' as OrgId,
+          roles: [],
+          active: true,
+          passwordHash: 'h',
+        });
         await store.putUser(user('usr_1', 'een'));
         // Issued together, so a store that commits in groups puts them in one group.
         const results = await Promise.allSettled([

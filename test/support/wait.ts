@@ -51,7 +51,11 @@ export function when<T>(what: string, check: () => T | undefined | false, subscr
  * request) until it holds, for state that tells no event (another process's position, a Redis's
  * client list, a scrape); fails after `ms` naming `what`.
  */
-export async function poll(what: string, check: () => boolean | Promise<boolean>, { ms = WAIT_MS, pauseMs = 0 }: { ms?: number; pauseMs?: number } = {}): Promise<void> {
+export async function poll(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  { ms = WAIT_MS, pauseMs = 0 }: { ms?: number; pauseMs?: number } = {},
+): Promise<void> {
   const until = performance.now() + ms;
   while (!(await check())) {
     if (performance.now() >= until) throw new Error(`waited ${ms} ms for ${what}`);

@@ -6,7 +6,6 @@ import { MAX_DOC_UPDATE_BYTES, MAX_ITEM_TEXT_CHARS } from '../../shared/limits.j
 import { admit, Staged } from '../../server/collab/admit.js';
 import { CollabDoc } from '../../server/collab/doc.js';
 
-
 const WRITER = 'usr_writer' as UserId;
 /** The update `inner` (v1 structs, no delete set) with a delete set of `ranges` for one client, as a modified client writes it. */
 function withDeletes(structs: Uint8Array, client: number, ranges: [number, number][]): Uint8Array {
@@ -31,7 +30,7 @@ function itemDoc(text: string): { doc: CollabDoc; client: number } {
   return { doc, client: src.clientID };
 }
 
-describe('P-PEER: admitting a writer\'s update', () => {
+describe("P-PEER: admitting a writer's update", () => {
   it('P-PEER: a delete set that names the same live character many times does not buy room past the cap', () => {
     const { doc, client } = itemDoc('x'.repeat(MAX_ITEM_TEXT_CHARS));
     // The attacker's own client appends 4000 characters past the cap, and deletes the first character 4000 times over.
@@ -40,7 +39,11 @@ describe('P-PEER: admitting a writer\'s update', () => {
     const sv = Y.encodeStateVector(attacker);
     attacker.getText('text').insert(MAX_ITEM_TEXT_CHARS, 'y'.repeat(4000));
     const inserts = Y.encodeStateAsUpdate(attacker, sv);
-    const update = withDeletes(inserts, client, Array.from({ length: 4001 }, () => [0, 1] as [number, number]));
+    const update = withDeletes(
+      inserts,
+      client,
+      Array.from({ length: 4001 }, () => [0, 1] as [number, number]),
+    );
     expect(update.length).toBeLessThan(MAX_DOC_UPDATE_BYTES);
     const verdict = admit(doc, update, new Staged(), WRITER);
     // Applied, the document would hold MAX_ITEM_TEXT_CHARS - 1 + 4000 characters.
@@ -95,7 +98,7 @@ describe('P-PEER: admitting a writer\'s update', () => {
     expect(verdicts).toEqual(['apply', 'too-long', 'too-long']);
   });
 
-  it('P-PEER: nobody writes under the Yjs client id of another writer, and so makes that writer\'s next typing vanish', () => {
+  it("P-PEER: nobody writes under the Yjs client id of another writer, and so makes that writer's next typing vanish", () => {
     const server = new CollabDoc('d', 'cs_x' as CaseId, { kind: 'minutes' });
     const victim = new Y.Doc();
     const sent: Uint8Array[] = [];
@@ -117,7 +120,7 @@ describe('P-PEER: admitting a writer\'s update', () => {
     expect(admit(server, inFlight, new Staged(), 'usr_victim' as UserId)).toBe('apply');
   });
 
-  it('P-PEER: within one batch, a client id is its first writer\'s', () => {
+  it("P-PEER: within one batch, a client id is its first writer's", () => {
     const server = new CollabDoc('d', 'cs_x' as CaseId, { kind: 'minutes' });
     const a = new Y.Doc();
     a.getText('text').insert(0, 'Eerst.');

@@ -51,7 +51,10 @@ describe('R-NEED: every version of a case keeps its own items', () => {
   });
 
   it('R-NEED: a key added by a version that was then discarded is absent from the others', () => {
-    const base = ItemMap.empty<string, V>().withAll([{ id: 'a', n: 1 }, { id: 'b', n: 1 }]);
+    const base = ItemMap.empty<string, V>().withAll([
+      { id: 'a', n: 1 },
+      { id: 'b', n: 1 },
+    ]);
     const lost = base.with({ id: 'verloren', n: 2 });
     const won = base.with({ id: 'gewonnen', n: 2 });
     expect(lost.get('verloren')).toEqual({ id: 'verloren', n: 2 });

@@ -26,7 +26,9 @@ describe('R-ROLE: only those with a role', () => {
   it('R-ROLE: an organisation outside the case sees nothing, and gets NOT_FOUND for every command', () => {
     expect(maySeeCase(c, U.u1!)).toBe(false);
     expect(maySeeNamed(c, namedIds(COMMANDS['case:open'].names, { caseId: cs }), U.u1!)).toBe(false);
-    expect(code(authorizeCaseCommand('item:add', { caseId: cs, phase: 'beeldvorming', text: 'x', visibility: { kind: 'table' } }, c, U.u1!, dir))).toBe('NOT_FOUND');
+    expect(code(authorizeCaseCommand('item:add', { caseId: cs, phase: 'beeldvorming', text: 'x', visibility: { kind: 'table' } }, c, U.u1!, dir))).toBe(
+      'NOT_FOUND',
+    );
     expect(code(authorizeCaseCommand('case:setPhase', { caseId: cs, phase: 'oordelen' }, c, U.u1!, dir))).toBe('NOT_FOUND');
   });
 });
@@ -54,7 +56,13 @@ describe('R-NEED: need to know', () => {
     expect(maySeeItem(left, onlyOm, U.om1!)).toBe(false);
   });
   it('R-NEED: restricting to an organisation not at the table is refused', () => {
-    const err = authorizeCaseCommand('item:add', { caseId: cs, phase: 'beeldvorming', text: 'x', visibility: { kind: 'orgs', orgIds: ['unsigned' as OrgId] } }, c, U.pol1!, dir);
+    const err = authorizeCaseCommand(
+      'item:add',
+      { caseId: cs, phase: 'beeldvorming', text: 'x', visibility: { kind: 'orgs', orgIds: ['unsigned' as OrgId] } },
+      c,
+      U.pol1!,
+      dir,
+    );
     expect(code(err)).toBe('BAD_REQUEST');
   });
   it('R-NEED: the delta removes an item from whoever lost it and adds it for whoever gained it', () => {
@@ -98,7 +106,9 @@ describe('R-BOB: picture, judgement, decision', () => {
     expect(authorizeCaseCommand('case:setPhase', { caseId: cs, phase: 'besluiten' }, judging, U.chair!, dir)).toBeNull();
   });
   it('R-BOB: an item belongs to a phase the case has reached', () => {
-    expect(code(authorizeCaseCommand('item:add', { caseId: cs, phase: 'besluiten', text: 'x', visibility: { kind: 'table' } }, c, U.pol1!, dir))).toBe('WRONG_PHASE');
+    expect(code(authorizeCaseCommand('item:add', { caseId: cs, phase: 'besluiten', text: 'x', visibility: { kind: 'table' } }, c, U.pol1!, dir))).toBe(
+      'WRONG_PHASE',
+    );
     const later = caseState([], { phase: 'besluiten' });
     expect(authorizeCaseCommand('item:add', { caseId: cs, phase: 'besluiten', text: 'x', visibility: { kind: 'table' } }, later, U.pol1!, dir)).toBeNull();
   });
@@ -119,7 +129,10 @@ describe('R-INFORM: the person is informed', () => {
   });
   it('R-INFORM: dates are real calendar days', () => {
     const parse = (reviewDate: string) =>
-      CommandSchemas['case:setInforming'].safeParse({ caseId: cs, informing: { status: 'postponed', informerOrgId: 'pol', dueDate: '2026-12-01', ground: 'x', reviewDate } }).success;
+      CommandSchemas['case:setInforming'].safeParse({
+        caseId: cs,
+        informing: { status: 'postponed', informerOrgId: 'pol', dueDate: '2026-12-01', ground: 'x', reviewDate },
+      }).success;
     expect(parse('2027-02-28')).toBe(true);
     expect(parse('2027-02-31')).toBe(false);
     expect(parse('2027-13-01')).toBe(false);

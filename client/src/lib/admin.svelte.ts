@@ -1,14 +1,7 @@
 import type { Organisation, Table, User } from '../../../shared/domain.js';
 import type { OrgId, UserId } from '../../../shared/ids.js';
 import type { z } from 'zod';
-import type {
-  OrgInputSchema,
-  OrgUpdateSchema,
-  SignatureSchema,
-  TableInputSchema,
-  UserInputSchema,
-  UserUpdateSchema,
-} from '../../../shared/schemas.js';
+import type { OrgInputSchema, OrgUpdateSchema, SignatureSchema, TableInputSchema, UserInputSchema, UserUpdateSchema } from '../../../shared/schemas.js';
 import type { Api } from './api.js';
 import type { DirectoryStore } from './directory.svelte.js';
 import { errorText, type Result } from './errors.js';

@@ -1,15 +1,7 @@
 import { SvelteMap, SvelteSet } from 'svelte/reactivity';
 import { PHASES, type Phase } from '../../../shared/domain.js';
 import type { CaseId, ConsentId, ItemId, OrgId } from '../../../shared/ids.js';
-import type {
-  CaseMetaView,
-  CasePatch,
-  CaseView,
-  ConsentView,
-  ItemView,
-  PresenceEntry,
-  PresenceUpdate,
-} from '../../../shared/protocol.js';
+import type { CaseMetaView, CasePatch, CaseView, ConsentView, ItemView, PresenceEntry, PresenceUpdate } from '../../../shared/protocol.js';
 import type { Connection } from './connection.svelte.js';
 import { errorText } from './errors.js';
 import { retryDelay } from './retry.js';

@@ -102,7 +102,6 @@ export class CollabText {
     this.#conn = this.#connect();
   }
 
-
   /** Follow changes of `text`; returns the unsubscribe. */
   subscribe(listener: TextListener): () => void {
     this.#listeners.push(listener);

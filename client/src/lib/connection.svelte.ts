@@ -208,4 +208,3 @@ export class Connection {
     }, retryDelay(this.#refusals++));
   }
 }
-

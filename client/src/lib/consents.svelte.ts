@@ -60,11 +60,7 @@ export class CaseConsents {
   });
 
   /** For the chair: every request it can see that still waits for some answer. */
-  openInCase = $derived(
-    this.#all
-      .filter((r) => !r.closed && r.items.some((i) => i.answer === null))
-      .sort((a, b) => a.createdAt.localeCompare(b.createdAt)),
-  );
+  openInCase = $derived(this.#all.filter((r) => !r.closed && r.items.some((i) => i.answer === null)).sort((a, b) => a.createdAt.localeCompare(b.createdAt)));
 
   /** R-REUSE: the user's organisation's own reuse requests, per item. */
   #reuseByItem = $derived.by(() => {

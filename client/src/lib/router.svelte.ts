@@ -3,11 +3,7 @@ import { CaseIdSchema, type CaseId } from '../../../shared/ids.js';
 /** The board itself, or the user's own take-home list of the same open case (R-TAKEHOME). */
 export type BoardView = 'bord' | 'meeneemlijst';
 
-export type Route =
-  | { name: 'overview' }
-  | { name: 'board'; caseId: CaseId; view: BoardView }
-  | { name: 'admin' }
-  | { name: 'notFound' };
+export type Route = { name: 'overview' } | { name: 'board'; caseId: CaseId; view: BoardView } | { name: 'admin' } | { name: 'notFound' };
 
 export const href = {
   overview: '#/',

@@ -3,9 +3,7 @@ import type { CaseMetaView, ConsentView, ItemView } from '../../../shared/protoc
 
 /** Why an organisation may take an item home (R-TAKEHOME, R-REUSE). */
 export type TakeHomeReason =
-  | { kind: 'own' }
-  | { kind: 'takehome'; what: string; interventionId: InterventionId | null }
-  | { kind: 'reuse'; purpose: string; requestId: ConsentId };
+  { kind: 'own' } | { kind: 'takehome'; what: string; interventionId: InterventionId | null } | { kind: 'reuse'; purpose: string; requestId: ConsentId };
 
 export interface TakeHomeEntry {
   itemId: ItemId;
@@ -51,9 +49,6 @@ export function takeHomeList(meta: CaseMetaView, items: Iterable<ItemView>, orgI
   }
   // Own items first, then the others in the order of the board.
   return [...byId.values()].sort(
-    (a, b) =>
-      Number(b.reasons[0]?.kind === 'own') - Number(a.reasons[0]?.kind === 'own') ||
-      (a.item?.createdAt ?? '').localeCompare(b.item?.createdAt ?? ''),
+    (a, b) => Number(b.reasons[0]?.kind === 'own') - Number(a.reasons[0]?.kind === 'own') || (a.item?.createdAt ?? '').localeCompare(b.item?.createdAt ?? ''),
   );
 }
-

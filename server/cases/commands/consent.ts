@@ -50,7 +50,10 @@ export const consentCommands = {
     },
     decide(a, c, viewer, now) {
       const events: CaseEvent[] = [
-        { type: 'consent.answered', payload: { requestId: a.requestId, answers: a.answers.map((x) => ({ itemId: x.itemId, answer: x.answer, reason: x.reason ?? null })) } },
+        {
+          type: 'consent.answered',
+          payload: { requestId: a.requestId, answers: a.answers.map((x) => ({ itemId: x.itemId, answer: x.answer, reason: x.reason ?? null })) },
+        },
       ];
       // R-GOAL: a contributor that finds an item no longer necessary withdraws it.
       if (c.consents.get(a.requestId)!.kind === 'goal') {

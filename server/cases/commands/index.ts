@@ -39,7 +39,13 @@ export function caseCommand<N extends CaseCommandName>(name: N): CaseCommand<N> 
  * R-ROLE, R-OWN, R-BOB, R-INFORM, R-PROTOCOL: may this viewer run this command on this case?
  * Returns the error to answer with, or null. Pure: the caller supplies state and directory.
  */
-export function authorizeCaseCommand<N extends CaseCommandName>(name: N, input: CommandInput<N>, c: CaseState, viewer: Viewer, dir: DirectoryLookup): AppError | null {
+export function authorizeCaseCommand<N extends CaseCommandName>(
+  name: N,
+  input: CommandInput<N>,
+  c: CaseState,
+  viewer: Viewer,
+  dir: DirectoryLookup,
+): AppError | null {
   const command = CASE_COMMANDS[name];
   // P-EXIST: everything the command names must be visible before any other rule is applied.
   if (!maySeeNamed(c, namedIds(command.names, input), viewer)) return notFound();
