@@ -40,7 +40,7 @@ export interface DocEntry {
  * stands at the case's current position, that makes its text `text` (null: nothing to change).
  * Called inside the case's queue.
  */
-export type DocTextWriter = (c: CaseState, docId: string, edit: { from: string; to: string } | { fresh: string }) => Promise<Uint8Array | null>;
+export type DocTextWriter = (c: CaseState, docId: string, edit: { from: string; to: string }) => Promise<Uint8Array | null>;
 
 /** One committed change of one case, as the delivery step needs it. */
 export interface Committed {
@@ -485,15 +485,13 @@ export class CaseService {
     let s = before;
     for (const e of events) {
       out.push(e);
+      // An added item's document starts from its event (genesisUpdate): only edits are written into it.
+      const from = e.type === 'item.edited' ? s?.items.get(e.payload.itemId)?.text : undefined;
       s = applyEvent(s, e, meta, (s?.version ?? 0) + 1);
-      if (!this.docText || (e.type !== 'item.added' && e.type !== 'item.edited')) continue;
-      const text = e.payload.text;
-      if (text === undefined) continue;
+      if (!this.docText || e.type !== 'item.edited' || e.payload.text === undefined || from === undefined) continue;
       const item = s.items.get(e.payload.itemId);
       if (!item || item.textDocId === source) continue;
-      const from = before?.items.get(e.payload.itemId)?.text;
-      const edit = e.type === 'item.added' || from === undefined ? { fresh: text } : { from, to: text };
-      const update = await this.docText(s, item.textDocId, edit);
+      const update = await this.docText(s, item.textDocId, { from, to: e.payload.text });
       if (update) out.push({ type: 'doc.update', payload: { docId: item.textDocId, update: Buffer.from(update).toString('base64') } });
     }
     return { all: out, after: s };

@@ -132,8 +132,7 @@ export class DocRegistry {
   }
 
   /** Inside the case's queue (a commit): the update that makes the document's text `text` at this position. */
-  private async textUpdate(c: CaseState, docId: string, edit: { from: string; to: string } | { fresh: string }): Promise<Uint8Array | null> {
-    if ('fresh' in edit) return textUpdate(null, edit.fresh);
+  private async textUpdate(c: CaseState, docId: string, edit: { from: string; to: string }): Promise<Uint8Array | null> {
     const doc = this.docs.get(docId);
     const state = doc ? Y.encodeStateAsUpdate(doc.ydoc) : (await readStoredDoc(this.d.store, this.d.cases, c.id, docId)).state;
     const current = doc ? doc.text.toString() : textOf(state);

@@ -3,7 +3,7 @@ import type { CaseId, UserId } from '../../shared/ids.js';
 import { CaseEventSchemas } from '../cases/events.js';
 import type { CaseService } from '../cases/service.js';
 import type { DocStore, EventLog } from '../store/types.js';
-import { scratchDoc } from './text.js';
+import { genesisUpdate, GENESIS_CLIENT, scratchDoc } from './text.js';
 
 /** A document as the store holds it at its case's current position. */
 export interface StoredDoc {
@@ -18,8 +18,8 @@ export interface StoredDoc {
 }
 
 /**
- * Reads a document: its snapshot and the accepted entries of it after the snapshot, up to the
- * case's position here. Only inside the case's queue, so the position does not move meanwhile.
+ * Reads a document: its snapshot (or its first text, from its item's `item.added`) and the
+ * accepted entries of it after that, up to the case's position here. Only inside the case's queue, so the position does not move meanwhile.
  */
 export async function readStoredDoc(store: DocStore & EventLog, cases: CaseService, caseId: CaseId, docId: string): Promise<StoredDoc> {
   const position = cases.get(caseId)?.version ?? 0;
@@ -33,6 +33,16 @@ export async function readStoredDoc(store: DocStore & EventLog, cases: CaseServi
   const writers = new Map<number, UserId>();
   if (position > from) {
     for (const row of await store.readEvents(caseId, from, position)) {
+      if (row.type === 'item.added') {
+        // Its first text, derived as every process derives it (a snapshot past it holds it already).
+        const p = CaseEventSchemas['item.added'].parse(row.payload);
+        const first = p.textDocId === docId ? genesisUpdate(p.text) : null;
+        if (first) {
+          updates.push(first);
+          writers.set(GENESIS_CLIENT, row.actorUserId);
+        }
+        continue;
+      }
       if (row.type !== 'doc.update' || cases.isDropped(caseId, row.version)) continue;
       const p = CaseEventSchemas['doc.update'].parse(row.payload);
       if (p.docId !== docId) continue;

@@ -8,6 +8,25 @@ import * as Y from 'yjs';
 export const scratchDoc = (): Y.Doc => new Y.Doc({ gc: true, guid: 'scratch' });
 
 /**
+ * The Yjs client id of every document's first text: an item's text as `item:add` gave it. Every
+ * process derives the same update from the `item.added` event, so it is not stored a second time.
+ */
+export const GENESIS_CLIENT = 0;
+
+/** The update that writes an item's first text into its empty document; null for no text. */
+export function genesisUpdate(text: string): Uint8Array | null {
+  if (text === '') return null;
+  const doc = scratchDoc();
+  try {
+    doc.clientID = GENESIS_CLIENT;
+    doc.getText('text').insert(0, text);
+    return Y.encodeStateAsUpdate(doc);
+  } finally {
+    doc.destroy();
+  }
+}
+
+/**
  * Makes the text `to` by replacing only what lies between the parts it shares with the present
  * text at either end, so cursors outside the change are kept. Surrogate pairs are never split.
  */

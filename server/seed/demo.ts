@@ -3,7 +3,6 @@ import { newId, type CaseId, type ItemId, type OrgId, type TableId, type UserId 
 import { hashPassword } from '../auth/passwords.js';
 import type { Logger } from '../log.js';
 import type { CaseEvent } from '../cases/events.js';
-import { textUpdate } from '../collab/text.js';
 import { VersionConflictError, type DirectoryStore, type EventLog, type MetaStore } from '../store/types.js';
 
 /** What seeding writes: the directory, the demo cases' logs, and the marks of what is done. */
@@ -240,6 +239,7 @@ export async function seedDemo(store: SeedStore, opts: { halfway?: () => Promise
     if (c.phase) events.push({ by: chair, e: { type: 'case.phaseSet', payload: { phase: c.phase } } });
     for (const i of c.items) {
       const by = uid(i.by);
+      // Its document starts from this event's text (genesisUpdate in server/collab/text.ts).
       const textDocId = newId('doc');
       events.push({
         by,
@@ -257,9 +257,6 @@ export async function seedDemo(store: SeedStore, opts: { halfway?: () => Promise
           },
         },
       });
-      // The item's document starts with its text, as `item:add` does (docs/DESIGN-ordering.md).
-      const update = textUpdate(null, i.text);
-      if (update) events.push({ by, e: { type: 'doc.update', payload: { docId: textDocId, update: Buffer.from(update).toString('base64') } } });
     }
     const at = new Date().toISOString();
     try {

@@ -7,6 +7,7 @@ import * as Y from 'yjs';
 import { COLLAB_PATH } from '../../shared/protocol.js';
 import type { CaseId } from '../../shared/ids.js';
 import type { DocStore, EventLog } from '../../server/store/types.js';
+import { genesisUpdate } from '../../server/collab/text.js';
 import { WAIT_MS, when } from './wait.js';
 
 /** A stock y-websocket provider in Node, authenticated by the session cookie like a browser. */
@@ -111,14 +112,16 @@ export function updateMessage(update: Uint8Array): Buffer {
   return Buffer.from(encoding.toUint8Array(enc));
 }
 
-/** A document's text as the store holds it: its snapshot and the case log's entries of it after that. */
+/** A document's text as the store holds it: its snapshot (or its item's first text) and the case log's entries of it after that. */
 export async function storedText(store: DocStore & EventLog, caseId: CaseId, docId: string): Promise<string> {
   const snap = await store.readDocSnapshot(docId);
   const doc = new Y.Doc();
   try {
     if (snap) Y.applyUpdate(doc, snap.state);
     for (const row of await store.readEvents(caseId, snap?.version ?? 0)) {
-      const p = row.payload as { docId?: string; update?: string };
+      const p = row.payload as { docId?: string; update?: string; textDocId?: string; text?: string };
+      const first = row.type === 'item.added' && p.textDocId === docId && p.text !== undefined ? genesisUpdate(p.text) : null;
+      if (first) Y.applyUpdate(doc, first);
       if (row.type === 'doc.update' && p.docId === docId && p.update) Y.applyUpdate(doc, Buffer.from(p.update, 'base64'));
     }
     return doc.getText('text').toString();

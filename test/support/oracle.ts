@@ -5,6 +5,7 @@ import { applyEvent, parseStoredEvent, replay } from '../../server/cases/events.
 import type { Casusbord } from '../../server/app.js';
 import type { TestClient } from './client.js';
 import { piecesOfUpdate, type TextPiece } from './collab.js';
+import { genesisUpdate } from '../../server/collab/text.js';
 
 /**
  * An entitlement oracle written apart from shared/rules, straight from RULES.md (R-ROLE, R-NEED):
@@ -77,6 +78,8 @@ interface Inserted {
   length: number;
   version: number;
   docId: string;
+  /** An item's first text, from its `item.added` (no entry of its own). */
+  first: boolean;
   writer: Person;
 }
 
@@ -125,15 +128,20 @@ export class LeakOracle {
         let s: CaseState | null = null;
         for (const row of rows) {
           const e = parseStoredEvent(row);
-          if (e.type === 'doc.update') {
-            for (const p of piecesOfUpdate(Buffer.from(e.payload.update, 'base64'))) {
+          // An item's first text is in its document without an entry: derived from its event.
+          const first = e.type === 'item.added' ? genesisUpdate(e.payload.text) : null;
+          const docId = e.type === 'doc.update' ? e.payload.docId : e.type === 'item.added' ? e.payload.textDocId : null;
+          const update = e.type === 'doc.update' ? Buffer.from(e.payload.update, 'base64') : first;
+          if (docId && update) {
+            for (const p of piecesOfUpdate(update)) {
               let list = inserted.get(p.client);
               if (!list) inserted.set(p.client, (list = []));
               list.push({
                 clock: p.clock,
                 length: p.str.length,
                 version: row.version,
-                docId: e.payload.docId,
+                docId,
+                first: e.type === 'item.added',
                 writer: { userId: row.actorUserId, orgId: row.actorOrgId },
               });
             }
@@ -174,14 +182,18 @@ export class LeakOracle {
         const what = `${JSON.stringify(p.str)} (${p.client}:${p.clock}) in message ${i} of ${rec.docId}`;
         // Every character of the piece, entry by entry: a piece may span several of one client.
         for (let clock = p.clock; clock < p.clock + p.str.length;) {
-          const e = inserted.get(p.client)?.find((x) => x.clock <= clock && clock < x.clock + x.length);
+          // Every document's first text has the same client id: its own document's comes first.
+          const within = (x: { clock: number; length: number }): boolean => x.clock <= clock && clock < x.clock + x.length;
+          const list = inserted.get(p.client);
+          const e = list?.find((x) => x.docId === rec.docId && within(x)) ?? list?.find(within);
           if (!e) {
             this.fail(name, `${what}, stored nowhere`);
             break;
           }
           clock = e.clock + e.length;
           if (e.docId !== rec.docId) this.fail(name, `${what}, stored in ${e.docId}`);
-          else if (!mayWriteDoc(states[e.version - 1] ?? null, e.docId, e.writer))
+          // An item's first text is its author's, in the item it made (by the command's rights).
+          else if (!mayWriteDoc(states[e.first ? e.version : e.version - 1] ?? null, e.docId, e.writer))
             this.fail(name, `${what}, written @${e.version} by ${e.writer.userId}, who could not`);
           else if (!states.slice(e.version, upTo + 1).some((s) => mayReadDoc(s, e.docId, who))) {
             this.fail(name, `${what}, stored @${e.version}, handed while it could not read it (up to @${upTo})`);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { mergeBoardEdit, replaceText } from '../../server/collab/text.js';
+import { GENESIS_CLIENT, genesisUpdate, mergeBoardEdit, replaceText } from '../../server/collab/text.js';
 
 const docWith = (text: string): Y.Doc => {
   const d = new Y.Doc();
@@ -76,5 +76,19 @@ describe('R-OWN: a board edit keeps what was typed meanwhile elsewhere in the te
       ['Open.', 'GEHEIM Open.', 'GEHEIM Open. Nieuw.', 'GEHEIM Open. Nieuw.'],
     ];
     for (const [base, current, edited, merged] of cases) expect(mergeBoardEdit(base, current, edited), `${base} | ${current} | ${edited}`).toBe(merged);
+  });
+});
+
+describe('P-ORDER: an item document starts from its item.added', () => {
+  it('every process derives the same first update, under the genesis client id', () => {
+    const a = genesisUpdate('Gezin met drie kinderen 👪');
+    const b = genesisUpdate('Gezin met drie kinderen 👪');
+    expect(a).not.toBeNull();
+    expect(Buffer.from(a!).equals(Buffer.from(b!))).toBe(true);
+    expect([...Y.parseUpdateMeta(a!).to.keys()]).toEqual([GENESIS_CLIENT]);
+    const d = new Y.Doc();
+    Y.applyUpdate(d, a!);
+    expect(d.getText('text').toString()).toBe('Gezin met drie kinderen 👪');
+    expect(genesisUpdate('')).toBeNull();
   });
 });
