@@ -50,6 +50,16 @@ export function unavailability(err: unknown): { maybeApplied: boolean } | null {
   return null;
 }
 
+/**
+ * Runs `fn` after the event loop's next turn of I/O. A bound that passes while the process is
+ * busy (thousands of boards reconnecting at once) may pass with the answer already waiting in the
+ * socket, unread: timers run before I/O in each turn. Taken for a Redis that does not answer, it
+ * refused every call until the next PING, and the boards that were refused came back together.
+ */
+function afterPendingReads(fn: () => void): void {
+  setImmediate(fn);
+}
+
 /** Replies that say the server did not run the command, and is not ready (LOADING after a restart). */
 const NOT_READY = /^(LOADING|BUSY|MASTERDOWN)\b/;
 /** Replies that refuse a write the server cannot keep now (MISCONF: its disk), though it answers. */
@@ -107,17 +117,24 @@ export class RedisHealth implements LinkHealth {
     if (!this.up) return Promise.reject(new StoreUnavailableError(false, `${this.name} is down`));
     return new Promise<T>((resolve, reject) => {
       let timer: NodeJS.Timeout | null = null;
+      let settled = false;
       // A call sent into a hang that a PING has since seen end is answered in turn, just after
       // that PING: it gets the bound again from there, rather than failing a moment too soon.
       const arm = (after: number): void => {
-        timer = setTimeout(() => {
-          if (this.recoveries !== after) return arm(this.recoveries);
-          this.down(`no answer within ${this.boundMs} ms`);
-          reject(new StoreUnavailableError(write, `${this.name} did not answer in time`));
-        }, this.boundMs);
+        timer = setTimeout(
+          () =>
+            afterPendingReads(() => {
+              if (settled) return;
+              if (this.recoveries !== after) return arm(this.recoveries);
+              this.down(`no answer within ${this.boundMs} ms`);
+              reject(new StoreUnavailableError(write, `${this.name} did not answer in time`));
+            }),
+          this.boundMs,
+        );
       };
       if (bounded) arm(this.recoveries);
       const settle = (): void => {
+        settled = true;
         if (timer) clearTimeout(timer);
       };
       let pending: Promise<T>;
@@ -172,10 +189,15 @@ export class RedisHealth implements LinkHealth {
   private probe(): void {
     if (this.probing || !this.client.isOpen) return;
     this.probing = true;
-    const timer = setTimeout(() => {
-      this.down(`no answer to PING within ${this.boundMs} ms`);
-      this.reconnect();
-    }, this.boundMs);
+    const timer = setTimeout(
+      () =>
+        afterPendingReads(() => {
+          if (!this.probing) return;
+          this.down(`no answer to PING within ${this.boundMs} ms`);
+          this.reconnect();
+        }),
+      this.boundMs,
+    );
     this.client
       .ping()
       .then(
