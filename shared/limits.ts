@@ -122,6 +122,8 @@ export const DOC_COMPACT_AFTER_UPDATES = 200;
 export const EDIT_BURST_MS = 5_000;
 /** Presence changes within this window go out as one update per case. */
 export const PRESENCE_COALESCE_MS = 50;
+/** Each process tells the others everything it has open this often; one silent for three times as long has stopped. */
+export const PRESENCE_REFRESH_MS = 15_000;
 /** How long a start waits for each Redis (REDIS_URL, REDIS_BUS_URL) to answer before it stops, naming it. */
 export const REDIS_START_TIMEOUT_MS = 5_000;
 /**

@@ -11,7 +11,7 @@ import type { Logger } from '../log.js';
 import type { Cursors } from './cursor.js';
 import type { TokenBucket } from './rateLimit.js';
 
-/** What other processes may read of a socket (fetchSockets): plain data only. */
+/** What the server keeps of a board socket: plain data only. */
 export interface SocketData {
   viewer: Viewer;
   sessionIdHash: string;
@@ -27,9 +27,14 @@ export interface LocalState {
   bucket: TokenBucket;
 }
 
-/** Between server processes (through the Socket.IO Redis adapter): "presence of this case changed". */
+/**
+ * Between server processes (through the Socket.IO Redis adapter): who has which case open on
+ * the sender (realtime/presence.ts; checked there, as anything that crosses between processes).
+ */
 export interface InterServerEvents {
-  presence: (caseId: CaseId) => void;
+  presence: (notice: unknown) => void;
+  'presence:all': (refresh: unknown) => void;
+  'presence:hello': () => void;
 }
 
 export type IO = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;

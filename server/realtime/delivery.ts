@@ -123,7 +123,9 @@ export class Delivery {
     // (The reducers copy on write: untouched participants are the same array.)
     const participantsChanged =
       before !== null && before.participants !== after.participants && JSON.stringify(before.participants) !== JSON.stringify(after.participants);
-    if (someoneLeft || participantsChanged) this.presence.schedule(caseId);
+    // A board revoked here is closed: every process hears it. A re-seating alone changes only who may be listed.
+    if (someoneLeft) this.presence.changed(caseId);
+    else if (participantsChanged) this.presence.schedule(caseId);
   }
 
   private deliverSummaries(before: CaseState | null, after: CaseState): void {

@@ -99,11 +99,23 @@ describe('R-ROLE R-NEED across three processes', () => {
     );
     await waitItem(ggz, 'Na het vertrek van het OM.');
     expect((await om.cmd('case:open', { caseId: caseR })).ok).toBe(false);
-    // Put the OM back for the tests that follow.
+    // Put the OM back for the tests that follow. Its board was closed by the revocation on process 3:
+    // GGZ on process 2 is told so (process 3 says who it has open after a change, not when asked).
+    const mark = ggz.nextSeq;
     expect(
       (await chair.cmd('case:setParticipant', { caseId: caseR, participant: { orgId: 'org_om' as OrgId, role: 'deelnemer', userIds: ['usr_om' as never] } }))
         .ok,
     ).toBe(true);
+    await ggz.waitFor(
+      (r) => {
+        const u = r.args[0] as PresenceUpdate;
+        if (r.event !== 'presence:update' || u.caseId !== caseR) return false;
+        const orgs = u.present.map((p) => p.orgId);
+        return orgs.includes('org_politie' as OrgId) && !orgs.includes('org_om' as OrgId);
+      },
+      10_000,
+      mark,
+    );
   });
 
   it('the links between processes run over the bus Redis, the logs stay on the durable one', async () => {
