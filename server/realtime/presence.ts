@@ -36,6 +36,8 @@ export class Presence {
   /** The last list this process published per case, so an unchanged one is not sent again. */
   private readonly published = new Map<CaseId, string>();
   private readonly refresher: NodeJS.Timeout | null = null;
+  /** After close nothing is sent: the adapter's client closes next, and Socket.IO leaves a failed publish unhandled. */
+  private closed = false;
 
   constructor(private readonly ctx: RealtimeContext) {
     if (!ctx.d.adapter) return;
@@ -58,6 +60,7 @@ export class Presence {
 
   /** Told again to this process's viewers (rights changed): who may be listed follows the case. */
   schedule(caseId: CaseId, publish = false): void {
+    if (this.closed) return;
     const p = this.pending.get(caseId);
     if (p) {
       p.publish ||= publish;
@@ -97,6 +100,7 @@ export class Presence {
 
   /** Everything this process has open, to every other process (liveness, and for one that started). */
   private refresh(): void {
+    if (this.closed) return;
     const cases: [CaseId, Viewer[]][] = [];
     for (const caseId of this.published.keys()) {
       const viewers = this.local(caseId);
@@ -170,6 +174,7 @@ export class Presence {
   }
 
   close(): void {
+    this.closed = true;
     for (const p of this.pending.values()) clearTimeout(p.timer);
     if (this.refresher) clearInterval(this.refresher);
   }
