@@ -122,6 +122,7 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
     sessionEnds,
     commandsPerSecond: opts.commandsPerSecond ?? config.COMMANDS_PER_SECOND,
     trustProxy: config.TRUST_PROXY,
+    presence: cluster,
     adapter,
   });
   const endSessions = (ids: string[]): Promise<void> => sessionEnds.end(ids);

@@ -25,7 +25,21 @@ import type { LinkChaos } from './chaos.js';
  *   shared store: a later notice that does not follow on, onResync, the session sweep.
  * - One process alone (SingleProcess) sends nothing, hears nothing and never resyncs.
  */
-export interface Cluster extends CaseNotices, SessionEndBus, DocRelay {
+/**
+ * Who has which case open on each process (realtime/presence.ts). Over this link, not Socket.IO's
+ * server-side events: the Redis Streams adapter publishes those without handling a failed publish,
+ * and a bus that drops its connection then ends the process with an unhandled rejection.
+ */
+export interface PresenceBus {
+  /** Whether other processes may be listening (a single process sends nothing). */
+  readonly shared: boolean;
+  /** Sends `body` to every other process; a failure is logged, the next refresh makes up for it. */
+  publishPresence(body: object): void;
+  /** Another process's presence message, as it sent it (checked by the receiver), with its sender. */
+  onPresence(fn: (from: string, body: unknown) => void): void;
+}
+
+export interface Cluster extends CaseNotices, SessionEndBus, DocRelay, PresenceBus {
   close(): Promise<void>;
 }
 
@@ -94,6 +108,9 @@ export function storedEvents(caseId: CaseId, version: number, rows: readonly New
 
 /** One process: nothing to tell anyone. */
 export class SingleProcess implements Cluster {
+  readonly shared = false;
+  publishPresence(): void {}
+  onPresence(): void {}
   caseCommitted(): void {}
   directoryChanged(): void {}
   async sessionsEnded(): Promise<void> {}
@@ -132,6 +149,8 @@ export class RedisCluster implements Cluster {
   /** Session ends this process announced, waiting for the others' answers. */
   private readonly sessionAcks = new Map<string, () => void>();
   private readonly resyncFns: (() => void)[] = [];
+  private readonly presenceFns: ((from: string, body: unknown) => void)[] = [];
+  readonly shared = true;
 
   private constructor(
     private readonly pub: RedisClientType,
@@ -178,15 +197,17 @@ export class RedisCluster implements Cluster {
     try {
       const m = JSON.parse(raw) as {
         from: string;
-        kind: 'case' | 'directory' | 'sessions' | 'sessionsDone';
+        kind: 'case' | 'directory' | 'sessions' | 'sessionsDone' | 'presence';
         caseId?: CaseId;
         version?: number;
         events?: unknown;
         ids?: unknown;
         token?: unknown;
+        body?: unknown;
       };
       if (m.from === this.hexId) return;
       if (m.kind === 'directory') for (const fn of this.dirFns) fn();
+      else if (m.kind === 'presence') for (const fn of this.presenceFns) fn(m.from, m.body);
       else if (m.kind === 'sessions') {
         const ids = SessionHashes.safeParse(m.ids);
         if (!ids.success || typeof m.token !== 'string') return this.log.warn('bad session-end message');
@@ -261,6 +282,12 @@ export class RedisCluster implements Cluster {
   }
   onDirectory(fn: () => void): void {
     this.dirFns.push(fn);
+  }
+  publishPresence(body: object): void {
+    this.publish({ kind: 'presence', body });
+  }
+  onPresence(fn: (from: string, body: unknown) => void): void {
+    this.presenceFns.push(fn);
   }
   onResync(fn: () => void): void {
     this.resyncFns.push(fn);

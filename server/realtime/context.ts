@@ -8,6 +8,7 @@ import type { Sessions } from '../auth/sessions.js';
 import type { CaseService } from '../cases/service.js';
 import type { Directory } from '../directory/directory.js';
 import type { Logger } from '../log.js';
+import type { PresenceBus } from '../cluster/cluster.js';
 import type { Cursors } from './cursor.js';
 import type { TokenBucket } from './rateLimit.js';
 
@@ -27,15 +28,8 @@ export interface LocalState {
   bucket: TokenBucket;
 }
 
-/**
- * Between server processes (through the Socket.IO Redis adapter): who has which case open on
- * the sender (realtime/presence.ts; checked there, as anything that crosses between processes).
- */
-export interface InterServerEvents {
-  presence: (notice: unknown) => void;
-  'presence:all': (refresh: unknown) => void;
-  'presence:hello': () => void;
-}
+/** Between server processes through the Socket.IO adapter: none (presence has its own link, PresenceBus). */
+export type InterServerEvents = Record<string, never>;
 
 export type IO = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 export type BoardSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
@@ -54,6 +48,8 @@ export interface RealtimeDeps {
   sessionEnds: SessionEnds;
   commandsPerSecond: number;
   trustProxy: number;
+  /** Who has which case open on the other processes (one process alone: nobody). */
+  presence: PresenceBus;
   /** The Socket.IO Redis adapter when several processes serve one board. */
   adapter?: ServerOptions['adapter'];
 }

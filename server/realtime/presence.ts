@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { USER_ROLES, type Viewer } from '../../shared/domain.js';
 import { CaseIdSchema, OrgIdSchema, UserIdSchema } from '../../shared/ids.js';
@@ -10,10 +9,16 @@ import { caseRoom, type RealtimeContext } from './context.js';
 
 /** Who has a case open on one process, as that process tells the others. */
 const Viewers = z.array(z.object({ userId: UserIdSchema, orgId: OrgIdSchema, roles: z.array(z.enum(USER_ROLES)).max(USER_ROLES.length) })).max(10_000);
-/** One case's viewers on the sending process (`viewers` empty: none left). */
-export const PresenceNotice = z.object({ from: z.string().max(64), caseId: CaseIdSchema, viewers: Viewers });
-/** Every case with viewers on the sending process: what the others hold of it is replaced. */
-export const PresenceRefresh = z.object({ from: z.string().max(64), cases: z.array(z.tuple([CaseIdSchema, Viewers])).max(100_000) });
+/**
+ * What one process tells the others: one case's viewers on it (`viewers` empty: none left); every
+ * case with viewers on it (`all`: what the others hold of it is replaced); or, as it starts, a
+ * request for everyone's `all`.
+ */
+const PresenceMessage = z.discriminatedUnion('what', [
+  z.object({ what: z.literal('case'), caseId: CaseIdSchema, viewers: Viewers }),
+  z.object({ what: z.literal('all'), cases: z.array(z.tuple([CaseIdSchema, Viewers])).max(100_000) }),
+  z.object({ what: z.literal('hello') }),
+]);
 
 interface Remote {
   viewers: Viewer[];
@@ -29,28 +34,26 @@ interface Remote {
  * every process a round over all the others, with every socket's handshake in the answers.
  */
 export class Presence {
-  private readonly id = randomBytes(8).toString('hex');
   /** Cases waiting to be told to this process's viewers; `publish`: also to the other processes. */
   private readonly pending = new Map<CaseId, { timer: NodeJS.Timeout; publish: boolean }>();
   private readonly remote = new Map<CaseId, Map<string, Remote>>();
   /** The last list this process published per case, so an unchanged one is not sent again. */
   private readonly published = new Map<CaseId, string>();
   private readonly refresher: NodeJS.Timeout | null = null;
-  /** After close nothing is sent: the adapter's client closes next, and Socket.IO leaves a failed publish unhandled. */
+  /** After close nothing is sent or scheduled: the link closes next. */
   private closed = false;
 
   constructor(private readonly ctx: RealtimeContext) {
-    if (!ctx.d.adapter) return;
-    ctx.io.on('presence', (raw) => this.heard(raw));
-    ctx.io.on('presence:all', (raw) => this.heardAll(raw));
-    // A process that starts asks the others for what they have: it is told within a turn, not a refresh later.
-    ctx.io.on('presence:hello', () => this.refresh());
+    const bus = ctx.d.presence;
+    if (!bus.shared) return;
+    bus.onPresence((from, raw) => this.heard(from, raw));
     this.refresher = setInterval(() => {
       this.refresh();
       this.expire();
     }, PRESENCE_REFRESH_MS);
     this.refresher.unref();
-    ctx.io.serverSideEmit('presence:hello');
+    // A process that starts asks the others for what they have: told at once, not a refresh later.
+    bus.publishPresence({ what: 'hello' });
   }
 
   /** A board opened or closed here: told here and to every other process. */
@@ -89,13 +92,13 @@ export class Presence {
   }
 
   private publish(caseId: CaseId): void {
-    if (!this.ctx.d.adapter) return;
+    if (!this.ctx.d.presence.shared) return;
     const viewers = this.local(caseId);
-    const key = JSON.stringify(viewers);
-    if (this.published.get(caseId) === (viewers.length === 0 ? undefined : key)) return;
-    if (viewers.length === 0) this.published.delete(caseId);
+    const key = viewers.length === 0 ? undefined : JSON.stringify(viewers);
+    if (this.published.get(caseId) === key) return;
+    if (key === undefined) this.published.delete(caseId);
     else this.published.set(caseId, key);
-    this.ctx.io.serverSideEmit('presence', { from: this.id, caseId, viewers });
+    this.ctx.d.presence.publishPresence({ what: 'case', caseId, viewers });
   }
 
   /** Everything this process has open, to every other process (liveness, and for one that started). */
@@ -106,24 +109,21 @@ export class Presence {
       const viewers = this.local(caseId);
       if (viewers.length > 0) cases.push([caseId, viewers]);
     }
-    this.ctx.io.serverSideEmit('presence:all', { from: this.id, cases });
+    this.ctx.d.presence.publishPresence({ what: 'all', cases });
   }
 
-  private heard(raw: unknown): void {
-    const m = PresenceNotice.safeParse(raw);
-    if (!m.success || m.data.from === this.id) return;
-    this.set(m.data.caseId, m.data.from, m.data.viewers as Viewer[]);
-  }
-
-  private heardAll(raw: unknown): void {
-    const m = PresenceRefresh.safeParse(raw);
-    if (!m.success || m.data.from === this.id) return;
+  private heard(from: string, raw: unknown): void {
+    const parsed = PresenceMessage.safeParse(raw);
+    if (!parsed.success) return this.ctx.d.log.warn({ from }, 'bad presence message');
+    const m = parsed.data;
+    if (m.what === 'hello') return this.refresh();
+    if (m.what === 'case') return this.set(m.caseId, from, m.viewers as Viewer[]);
     const listed = new Set<CaseId>();
-    for (const [caseId, viewers] of m.data.cases) {
+    for (const [caseId, viewers] of m.cases) {
       listed.add(caseId);
-      this.set(caseId, m.data.from, viewers as Viewer[]);
+      this.set(caseId, from, viewers as Viewer[]);
     }
-    for (const [caseId, byProcess] of this.remote) if (!listed.has(caseId) && byProcess.has(m.data.from)) this.set(caseId, m.data.from, []);
+    for (const [caseId, byProcess] of this.remote) if (!listed.has(caseId) && byProcess.has(from)) this.set(caseId, from, []);
   }
 
   private set(caseId: CaseId, from: string, viewers: Viewer[]): void {

@@ -30,6 +30,7 @@ export function within<T>(what: string, p: Promise<T>, ms = WAIT_MS): Promise<T>
 class Ears {
   readonly cases: { caseId: CaseId; version: number; events: StoredEvent[] }[] = [];
   readonly sessions: string[][] = [];
+  readonly presence: { from: string; body: unknown }[] = [];
   readonly docs = new Map<string, { caseVersion: number; message: number[] }[]>();
   directory = 0;
   resyncs = 0;
@@ -39,6 +40,7 @@ class Ears {
     link.onCase((caseId, version, events) => this.heard(() => this.cases.push({ caseId, version, events })));
     link.onSessionsEnded((ids) => this.heard(() => this.sessions.push(ids)));
     link.onDirectory(() => this.heard(() => this.directory++));
+    link.onPresence((from, body) => this.heard(() => this.presence.push({ from, body })));
     link.onResync(() => this.heard(() => this.resyncs++));
   }
 
@@ -188,6 +190,21 @@ export function runClusterContract(name: string, make: () => Promise<ClusterForm
       }
       await echoesSettled(a, others);
       expect(a.directory).toBe(0);
+    });
+
+    it('a presence message reaches every other link once, as sent, with one sender name per link; never its sender', async () => {
+      const [a, others] = await links(3);
+      a.link.publishPresence({ what: 'case', caseId: A, viewers: [] });
+      a.link.publishPresence({ what: 'hello' });
+      a.link.caseCommitted(A, 1, []);
+      for (const o of others) {
+        // The case notice was sent after them: once it is here, so are they.
+        await o.until('the notice behind them', () => o.notices().length === 1);
+        expect(o.presence.map((p) => p.body)).toEqual([{ what: 'case', caseId: A, viewers: [] }, { what: 'hello' }]);
+        expect(new Set(o.presence.map((p) => p.from)).size).toBe(1);
+      }
+      await echoesSettled(a, others);
+      expect(a.presence).toEqual([]);
     });
 
     it('P-SESSION: a session end resolves only once every other link has run its listeners with it; the sender hears none', async () => {
