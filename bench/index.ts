@@ -52,6 +52,19 @@ async function prepare(system: Topology, pinned: boolean, shared: boolean): Prom
   }
 }
 
+/** A scenario that measured nothing: skipped, or its setting up failed. */
+const notRun = (scenario: ScenarioName, system: SystemName, pinned: boolean, error: string): ScenarioResult => ({
+  scenario,
+  system,
+  pinning: pinned ? 'pinned' : 'unpinned',
+  participants: 0,
+  cases: 0,
+  generators: 0,
+  connectSeconds: null,
+  steps: [],
+  error,
+});
+
 let fakeCaseNo = 0;
 const fakeCases = (n: number): string[] => Array.from({ length: n }, () => `case-${fakeCaseNo++}`);
 
@@ -173,17 +186,7 @@ async function runSystem(system: Topology, pinned: boolean): Promise<ScenarioRes
       const sysName: SystemName = system === 'baseline' && name === 'coedit' ? 'reference' : system;
       if ((performance.now() - started) / 1000 > config.budgetSeconds) {
         say(`  ${name} · ${sysName} · ${pinned ? 'pinned' : 'unpinned'} · skipped: past the time budget of ${config.budgetSeconds} s (BENCH_BUDGET_S)`);
-        out.push({
-          scenario: name,
-          system: sysName,
-          pinning: pinned ? 'pinned' : 'unpinned',
-          participants: 0,
-          cases: 0,
-          generators: 0,
-          connectSeconds: null,
-          steps: [],
-          error: `skipped: past the time budget of ${config.budgetSeconds} s`,
-        });
+        out.push(notRun(name, sysName, pinned, `skipped: past the time budget of ${config.budgetSeconds} s`));
         continue;
       }
       const own = ownServer(name);
@@ -199,17 +202,7 @@ async function runSystem(system: Topology, pinned: boolean): Promise<ScenarioRes
         // Setting up failed (a server that did not start): recorded, and the run goes on.
         const message = e instanceof Error ? e.message.slice(0, 2000) : String(e);
         say(`    FAILED: ${message}`);
-        out.push({
-          scenario: name,
-          system: sysName,
-          pinning: pinned ? 'pinned' : 'unpinned',
-          participants: 0,
-          cases: 0,
-          generators: 0,
-          connectSeconds: null,
-          steps: [],
-          error: message,
-        });
+        out.push(notRun(name, sysName, pinned, message));
         if (p?.shared) {
           await p.sys.stop();
           shared = null;

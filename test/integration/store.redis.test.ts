@@ -23,19 +23,21 @@ runStoreContract('Redis', async () => {
   };
 });
 
+const testEvent = (): NewEvent => ({
+  type: 'test.event',
+  payload: { n: 1 },
+  at: new Date().toISOString(),
+  actorUserId: 'usr_a' as UserId,
+  actorOrgId: 'org_a' as OrgId,
+});
+
 // Scripts run by their SHA1; a Redis that lost its script cache (a restart) gets the text once.
 describe('Redis scripts after a restart emptied the script cache', () => {
   it('an append after SCRIPT FLUSH is applied exactly once', async () => {
     const store = await RedisStore.connect(redis.url, newId('t'), quietLog);
     try {
       const caseId = newId<CaseId>('cs');
-      const event: NewEvent = {
-        type: 'test.event',
-        payload: { n: 1 },
-        at: new Date().toISOString(),
-        actorUserId: 'usr_a' as UserId,
-        actorOrgId: 'org_a' as OrgId,
-      };
+      const event = testEvent();
       expect(await store.appendEvents(caseId, 0, [event])).toBe(1);
       await store.redis.sendCommand(['SCRIPT', 'FLUSH']);
       expect(await store.appendEvents(caseId, 1, [event])).toBe(2);
@@ -101,13 +103,7 @@ describe('R-FILE: an append that fails inside Redis', () => {
     const store = await RedisStore.connect(redis.url, newId('t'), quietLog);
     try {
       const caseId = newId<CaseId>('cs');
-      const event: NewEvent = {
-        type: 'test.event',
-        payload: { n: 1 },
-        at: new Date().toISOString(),
-        actorUserId: 'usr_a' as UserId,
-        actorOrgId: 'org_a' as OrgId,
-      };
+      const event = testEvent();
       const record: AccessRecord = { ...accessRecordOf(caseId, 'item:add'), at: event.at, action: 'create' };
       // The records' hash made unwritable: the script fails when it writes the record.
       await store.redis.set(store.keyNames.accessRecords, 'geen hash');
