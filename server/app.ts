@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import express, { type Request } from 'express';
 import { MAX_MESSAGE_BYTES } from '../shared/limits.js';
 import { adminRoutes } from './admin/routes.js';
+import { meetingRoutes } from './meetings/routes.js';
 import { AccessLog } from './audit/accessLog.js';
 import { authRoutes } from './auth/routes.js';
 import { SessionEnds } from './auth/sessionEnds.js';
@@ -138,6 +139,7 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
       onSignatureRevoked: (orgId, actor) => cases.removeOrganisationEverywhere(orgId, actor),
     }),
   );
+  app.use('/api/meetings', meetingRoutes({ dir, sessions, access, cases, addressOf }));
   app.use('/api', () => {
     throw new HttpError(404, 'NOT_FOUND');
   });

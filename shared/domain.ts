@@ -1,4 +1,4 @@
-import type { CaseId, ConsentId, DecisionId, InterventionId, ItemId, OrgId, TableId, UserId } from './ids.js';
+import type { CaseId, ConsentId, DecisionId, InterventionId, ItemId, MeetingId, OrgId, TableId, UserId } from './ids.js';
 
 /** R-BOB: picture, judgement, decision. */
 export const PHASES = ['beeldvorming', 'oordelen', 'besluiten'] as const;
@@ -40,6 +40,39 @@ export interface Table {
   id: TableId;
   name: string;
   description: string;
+}
+
+/**
+ * A meeting (overleg) of one table: an afternoon of cases, each discussed in its own slot of the
+ * agenda. The agenda itself is in the cases' logs (AgendaEntry), so each partner is shown only the
+ * entries of the cases it takes part in (R-ROLE).
+ */
+export interface Meeting {
+  id: MeetingId;
+  tableId: TableId;
+  /** YYYY-MM-DD, the house's local day. */
+  date: string;
+  /** HH:MM, local time. */
+  startTime: string;
+  endTime: string;
+  /** Where the table meets; empty for a meeting that is online only. */
+  place: string;
+  onlineUrl: string | null;
+  /** A house chair, who plans and runs it. */
+  chairUserId: UserId;
+  /** Set when the chair closed the meeting: no entry of it is discussed any more. */
+  closedAt: string | null;
+  createdAt: string;
+}
+
+/** One case's slot in one meeting: planned, being discussed (the case is open), or discussed. */
+export type AgendaState = 'planned' | 'running' | 'done';
+export interface AgendaEntry {
+  meetingId: MeetingId;
+  /** HH:MM, within the meeting's times. */
+  start: string;
+  end: string;
+  state: AgendaState;
 }
 
 /** R-NEED: the whole case table, or only the named organisations (the contributor always). */
@@ -174,7 +207,12 @@ export interface CaseState {
   consents: Map<ConsentId, ConsentRequest>;
   decisions: Decision[];
   interventions: Intervention[];
-  /** R-TAKEHOME: while closed, each organisation sees only its own and its consented items. */
+  /** The case's slots in meetings, in the order they were planned. */
+  agenda: AgendaEntry[];
+  /**
+   * R-TAKEHOME: open only while one of its agenda entries runs; while closed, each organisation
+   * sees only its own and its consented items.
+   */
   meetingOpen: boolean;
   version: number;
   createdAt: string;

@@ -11,6 +11,7 @@ export const TableIdSchema = z.string().regex(idPattern).brand<'TableId'>();
 export const ConsentIdSchema = z.string().regex(idPattern).brand<'ConsentId'>();
 export const InterventionIdSchema = z.string().regex(idPattern).brand<'InterventionId'>();
 export const DecisionIdSchema = z.string().regex(idPattern).brand<'DecisionId'>();
+export const MeetingIdSchema = z.string().regex(idPattern).brand<'MeetingId'>();
 /**
  * Chosen by the client for each command it sends, kept by its retries (P-ONCE). At least 16
  * characters, so a well-behaved client's ids do not collide; newCommandId makes 32 (128 bits).
@@ -28,6 +29,7 @@ export type TableId = z.infer<typeof TableIdSchema>;
 export type ConsentId = z.infer<typeof ConsentIdSchema>;
 export type InterventionId = z.infer<typeof InterventionIdSchema>;
 export type DecisionId = z.infer<typeof DecisionIdSchema>;
+export type MeetingId = z.infer<typeof MeetingIdSchema>;
 export type CommandId = z.infer<typeof CommandIdSchema>;
 
 const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));

@@ -10,6 +10,10 @@ export const MAX_ITEMS_PER_CASE = 5_000;
 export const MAX_NAME_CHARS = 120;
 export const MAX_SHORT_NAME_CHARS = 24;
 export const MAX_TABLE_DESCRIPTION_CHARS = 500;
+export const MAX_PLACE_CHARS = 200;
+export const MAX_URL_CHARS = 500;
+/** Slots of one case across meetings: a case discussed monthly for years stays well under. */
+export const MAX_AGENDA_ENTRIES_PER_CASE = 200;
 export const MAX_USERNAME_CHARS = 64;
 export const MIN_PASSWORD_CHARS = 10;
 export const MAX_PASSWORD_CHARS = 256;

@@ -1,13 +1,26 @@
-import type { CaseRole, ConsentKind, Goal, Informing, InformingDecision, Organisation, Phase, Table, UserRole, Visibility } from './domain.js';
+import type {
+  AgendaState,
+  CaseRole,
+  ConsentKind,
+  Goal,
+  Informing,
+  InformingDecision,
+  Meeting,
+  Organisation,
+  Phase,
+  Table,
+  UserRole,
+  Visibility,
+} from './domain.js';
 import type { AppError } from './errors.js';
-import type { CaseId, ConsentId, DecisionId, InterventionId, ItemId, OrgId, TableId, UserId } from './ids.js';
+import type { CaseId, ConsentId, DecisionId, InterventionId, ItemId, MeetingId, OrgId, TableId, UserId } from './ids.js';
 import type { CommandEnvelope, CommandName } from './schemas.js';
 
 /**
  * Bumped on every incompatible change. A client of another version is refused at the handshake
  * with PROTOCOL_OUTDATED, which it shows as "please reload".
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** Path of the Socket.IO endpoint; WebSocket transport only, so no sticky sessions are needed. */
 export const SOCKET_PATH = '/socket.io';
@@ -123,6 +136,29 @@ export interface InterventionView {
   at: string;
 }
 
+/**
+ * A case's slot in a meeting, with the meeting it is in: shown to those who take part in the case,
+ * and nothing of the meeting's other cases (R-ROLE): not even the meeting's own start and end,
+ * whose gaps around the slot would tell that others are discussed.
+ */
+export interface AgendaEntryView {
+  meetingId: MeetingId;
+  /** The meeting: its day and where it is. */
+  date: string;
+  place: string;
+  onlineUrl: string | null;
+  chairName: string;
+  /** The chair closed the meeting. */
+  meetingClosed: boolean;
+  /** This case's slot. */
+  start: string;
+  end: string;
+  state: AgendaState;
+}
+
+/** A meeting as its planners (the house's chairs) see it: no case of it, only when and where. */
+export type MeetingView = Meeting & { chairName: string };
+
 export interface CaseMetaView {
   id: CaseId;
   tableId: TableId;
@@ -140,7 +176,9 @@ export interface CaseMetaView {
   goalProposal: { text: string; version: number; proposedAt: string } | null;
   goalProgress: GoalProgress | null;
   goalHistory: Goal[];
+  /** Open only while one of its agenda entries is being discussed. */
   meetingOpen: boolean;
+  agenda: AgendaEntryView[];
   decisions: DecisionView[];
   interventions: InterventionView[];
   consents: ConsentView[];
@@ -164,7 +202,10 @@ export interface CaseSummary {
   phase: Phase;
   myRole: CaseRole;
   informingOpen: boolean;
+  /** When the person is to be informed (R-INFORM); overdue once past while still open. */
+  informingDue: string;
   meetingOpen: boolean;
+  agenda: AgendaEntryView[];
   goalFrozen: boolean;
   /** Open questions about this user's organisation's own items (R-OWN). */
   awaitingMyAnswer: number;
@@ -233,12 +274,15 @@ export interface CommandResults {
   'consent:answer': null;
   'decision:add': null;
   'intervention:add': null;
-  'meeting:open': null;
-  'meeting:close': null;
+  'agenda:schedule': null;
+  'agenda:unschedule': null;
+  'agenda:move': null;
+  'agenda:begin': null;
+  'agenda:end': null;
   'intervention:remove': null;
 }
 
-/** Every command is `emit(name, { commandId, input }, ack)` (version 2; version 1 sent the input alone). */
+/** Every command is `emit(name, { commandId, input }, ack)`. */
 export type ClientToServerEvents = {
   [N in CommandName]: (command: CommandEnvelope<N>, ack: (res: Ack<CommandResults[N]>) => void) => void;
 };

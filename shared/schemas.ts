@@ -1,6 +1,16 @@
 import { z } from 'zod';
 import { CASE_ROLES, PHASES } from './domain.js';
-import { CaseIdSchema, CommandIdSchema, ConsentIdSchema, InterventionIdSchema, ItemIdSchema, OrgIdSchema, TableIdSchema, UserIdSchema } from './ids.js';
+import {
+  CaseIdSchema,
+  CommandIdSchema,
+  ConsentIdSchema,
+  InterventionIdSchema,
+  ItemIdSchema,
+  MeetingIdSchema,
+  OrgIdSchema,
+  TableIdSchema,
+  UserIdSchema,
+} from './ids.js';
 import * as L from './limits.js';
 
 // Strict objects: an unknown field is an error, not something silently carried along.
@@ -13,6 +23,12 @@ const isoDate = z
     const d = new Date(`${s}T00:00:00Z`);
     return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
   }, 'invalid date');
+
+/** HH:MM on a 24-hour clock. */
+export const clockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'invalid time');
+
+/** A slot from `start` to `end`, later than its start. */
+const slot = <T extends { start: string; end: string }>(o: z.ZodType<T>) => o.refine((v) => v.start < v.end, { message: 'end before start', path: ['end'] });
 
 export const PhaseSchema = z.enum(PHASES);
 const itemIds = z
@@ -110,8 +126,14 @@ export const CommandSchemas = {
     itemIds,
   }),
   'intervention:remove': z.strictObject({ caseId: CaseIdSchema, interventionId: InterventionIdSchema }),
-  'meeting:open': z.strictObject({ caseId: CaseIdSchema }),
-  'meeting:close': z.strictObject({ caseId: CaseIdSchema }),
+  // The agenda: a case's slot in a meeting of its table, and its discussion there (R-ROLE, R-TAKEHOME).
+  'agenda:schedule': slot(z.strictObject({ caseId: CaseIdSchema, meetingId: MeetingIdSchema, start: clockTime, end: clockTime })),
+  'agenda:unschedule': z.strictObject({ caseId: CaseIdSchema, meetingId: MeetingIdSchema }),
+  'agenda:move': slot(
+    z.strictObject({ caseId: CaseIdSchema, fromMeetingId: MeetingIdSchema, meetingId: MeetingIdSchema, start: clockTime, end: clockTime }),
+  ).refine((v) => v.fromMeetingId !== v.meetingId, { message: 'same meeting', path: ['meetingId'] }),
+  'agenda:begin': z.strictObject({ caseId: CaseIdSchema, meetingId: MeetingIdSchema }),
+  'agenda:end': z.strictObject({ caseId: CaseIdSchema, meetingId: MeetingIdSchema }),
 } as const;
 
 export type CommandName = keyof typeof CommandSchemas;
@@ -178,4 +200,25 @@ export const UserUpdateSchema = z.strictObject({
   active: z.boolean().optional(),
   password: z.string().min(L.MIN_PASSWORD_CHARS).max(L.MAX_PASSWORD_CHARS).optional(),
 });
+const meetingFields = {
+  date: isoDate,
+  startTime: clockTime,
+  endTime: clockTime,
+  place: z.string().trim().max(L.MAX_PLACE_CHARS),
+  // A link that participants click: https only, never javascript: or the like.
+  onlineUrl: z
+    .url({ protocol: /^https$/ })
+    .max(L.MAX_URL_CHARS)
+    .nullable(),
+};
+const meetingTimes = <T extends { startTime?: string; endTime?: string }>(o: z.ZodType<T>) =>
+  o.refine((m) => m.startTime === undefined || m.endTime === undefined || m.startTime < m.endTime, { message: 'end before start', path: ['endTime'] });
+/** A meeting as a chair plans it: somewhere to meet, in a room or online. */
+export const MeetingInputSchema = meetingTimes(z.strictObject({ tableId: TableIdSchema, ...meetingFields })).refine(
+  (m) => m.place !== '' || m.onlineUrl !== null,
+  { message: 'a place or an online link', path: ['place'] },
+);
+export const MeetingUpdateSchema = meetingTimes(z.strictObject(meetingFields).partial());
+export type MeetingInput = z.infer<typeof MeetingInputSchema>;
+
 export const TableInputSchema = z.strictObject({ name: text(L.MAX_NAME_CHARS), description: z.string().trim().max(L.MAX_TABLE_DESCRIPTION_CHARS) });

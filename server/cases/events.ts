@@ -1,11 +1,12 @@
 import { z } from 'zod';
-import { CONSENT_KINDS, type CaseState, type ConsentRequest, type InformingDecision, type Item } from '../../shared/domain.js';
+import { CONSENT_KINDS, type AgendaEntry, type CaseState, type ConsentRequest, type InformingDecision, type Item } from '../../shared/domain.js';
 import {
   CaseIdSchema,
   ConsentIdSchema,
   DecisionIdSchema,
   InterventionIdSchema,
   ItemIdSchema,
+  MeetingIdSchema,
   OrgIdSchema,
   TableIdSchema,
   UserIdSchema,
@@ -13,7 +14,7 @@ import {
 } from '../../shared/ids.js';
 import { ItemMap } from '../../shared/itemMap.js';
 import { latestAnswer } from '../../shared/rules/access.js';
-import { CaseRoleSchema, PhaseSchema, VisibilitySchema } from '../../shared/schemas.js';
+import { CaseRoleSchema, clockTime, PhaseSchema, VisibilitySchema } from '../../shared/schemas.js';
 import type { StoredEvent } from '../store/types.js';
 
 const DocIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
@@ -44,6 +45,12 @@ export const CaseEventSchemas = {
   'case.participantRemoved': z.object({ orgId: OrgIdSchema }),
   'case.phaseSet': z.object({ phase: PhaseSchema }),
   'case.informingSet': z.object({ informing: InformingSchema }),
+  /** A slot in a meeting, new or moved within it (a planned one only). */
+  'case.agendaScheduled': z.object({ meetingId: MeetingIdSchema, start: clockTime, end: clockTime }),
+  'case.agendaUnscheduled': z.object({ meetingId: MeetingIdSchema }),
+  /** The chair began the case's slot: the case is open for discussion (R-TAKEHOME) until it ends. */
+  'case.discussionBegan': z.object({ meetingId: MeetingIdSchema }),
+  'case.discussionEnded': z.object({ meetingId: MeetingIdSchema }),
   'item.added': z.object({
     itemId: ItemIdSchema,
     orgId: OrgIdSchema,
@@ -83,8 +90,6 @@ export const CaseEventSchemas = {
     itemIds: z.array(ItemIdSchema),
   }),
   'intervention.removed': z.object({ interventionId: InterventionIdSchema }),
-  'meeting.opened': z.object({}),
-  'meeting.closed': z.object({}),
   /** A co-editing update of one document (docs/DESIGN-ordering.md): its writer is the entry's actor. */
   // The server's own base64, written as it was admitted: a regex over every keystroke of a long
   // log at every replay would buy nothing.
@@ -133,7 +138,9 @@ export function applyEvent(s: CaseState | null, e: CaseEvent, meta: EventMeta, v
       consents: new Map(),
       decisions: [],
       interventions: [],
-      meetingOpen: true,
+      agenda: [],
+      // Open only while discussed in a meeting (agenda.ts in cases/commands/).
+      meetingOpen: false,
       version,
       createdAt: meta.at,
       updatedAt: meta.at,
@@ -261,14 +268,26 @@ export function applyEvent(s: CaseState | null, e: CaseEvent, meta: EventMeta, v
         interventions: s.interventions.filter((i) => i.id !== e.payload.interventionId),
         consents: closeWhere(s, (r) => r.interventionId === e.payload.interventionId),
       };
-    case 'meeting.opened':
-      return { ...next, meetingOpen: true };
-    case 'meeting.closed':
-      return { ...next, meetingOpen: false };
+    case 'case.agendaScheduled': {
+      const { meetingId, start, end } = e.payload;
+      const others = s.agenda.filter((a) => a.meetingId !== meetingId);
+      return { ...next, agenda: [...others, { meetingId, start, end, state: 'planned' }] };
+    }
+    case 'case.agendaUnscheduled':
+      return { ...next, agenda: s.agenda.filter((a) => a.meetingId !== e.payload.meetingId) };
+    case 'case.discussionBegan':
+      return { ...next, agenda: withEntryState(s, e.payload.meetingId, 'running'), meetingOpen: true };
+    case 'case.discussionEnded':
+      return { ...next, agenda: withEntryState(s, e.payload.meetingId, 'done'), meetingOpen: false };
     case 'doc.update':
       // Text, not the case: the document holds it (collab/), and nothing else moves.
       return next;
   }
+}
+
+function withEntryState(s: CaseState, meetingId: AgendaEntry['meetingId'], state: AgendaEntry['state']): AgendaEntry[] {
+  if (!s.agenda.some((a) => a.meetingId === meetingId)) throw new Error('discussion of a slot the case does not have');
+  return s.agenda.map((a) => (a.meetingId === meetingId ? { ...a, state } : a));
 }
 
 /** Closes the requests that match: they keep their answers but take no new ones. */

@@ -1,10 +1,10 @@
-import type { Organisation, Table, User } from '../../shared/domain.js';
-import type { OrgId, TableId, UserId } from '../../shared/ids.js';
+import type { Meeting, Organisation, Table, User } from '../../shared/domain.js';
+import type { MeetingId, OrgId, TableId, UserId } from '../../shared/ids.js';
 import type { DirectoryLookup } from '../../shared/rules/commands.js';
 import type { DirectoryStore, UserRecord } from '../store/types.js';
 
 /**
- * The house's organisations, people and tables, held in memory for the rule functions and kept in
+ * The house's organisations, people, tables and meetings, held in memory for the rule functions and kept in
  * step with the store by the admin routes, which write through here.
  */
 export class Directory implements DirectoryLookup {
@@ -12,6 +12,8 @@ export class Directory implements DirectoryLookup {
   private users = new Map<UserId, UserRecord>();
   private byUsername = new Map<string, UserRecord>();
   private tables = new Map<TableId, Table>();
+  private meetings = new Map<MeetingId, Meeting>();
+  private readonly meetingListeners = new Set<(changed: MeetingId[]) => void>();
 
   constructor(
     private readonly store: DirectoryStore,
@@ -20,11 +22,28 @@ export class Directory implements DirectoryLookup {
   ) {}
 
   async load(): Promise<void> {
-    const [orgs, users, tables] = await Promise.all([this.store.listOrgs(), this.store.listUsers(), this.store.listTables()]);
+    const [orgs, users, tables, meetings] = await Promise.all([
+      this.store.listOrgs(),
+      this.store.listUsers(),
+      this.store.listTables(),
+      this.store.listMeetings(),
+    ]);
     this.orgs = new Map(orgs.map((o) => [o.id, o]));
     this.users = new Map(users.map((u) => [u.id, u]));
     this.byUsername = new Map(users.map((u) => [u.username, u]));
     this.tables = new Map(tables.map((t) => [t.id, t]));
+    const before = this.meetings;
+    this.meetings = new Map(meetings.map((m) => [m.id, m]));
+    const changed = meetings.filter((m) => JSON.stringify(before.get(m.id)) !== JSON.stringify(m)).map((m) => m.id);
+    if (changed.length > 0) this.meetingsChanged(changed);
+  }
+
+  /** Hears which meetings changed, here or (after a reload) on another process. */
+  onMeetingsChanged(fn: (changed: MeetingId[]) => void): void {
+    this.meetingListeners.add(fn);
+  }
+  private meetingsChanged(ids: MeetingId[]): void {
+    for (const fn of this.meetingListeners) fn(ids);
   }
 
   org(id: OrgId): Organisation | undefined {
@@ -51,6 +70,12 @@ export class Directory implements DirectoryLookup {
   allTables(): Table[] {
     return [...this.tables.values()];
   }
+  meeting(id: MeetingId): Meeting | undefined {
+    return this.meetings.get(id);
+  }
+  allMeetings(): Meeting[] {
+    return [...this.meetings.values()];
+  }
   /** A person's display name; an unknown id (a removed account) shows neutrally. */
   readonly nameOf = (id: string): string => this.users.get(id as UserId)?.displayName ?? 'Onbekende gebruiker';
 
@@ -70,6 +95,12 @@ export class Directory implements DirectoryLookup {
   async putTable(table: Table): Promise<void> {
     await this.store.putTable(table);
     this.tables.set(table.id, table);
+    this.changed();
+  }
+  async putMeeting(meeting: Meeting): Promise<void> {
+    await this.store.putMeeting(meeting);
+    this.meetings.set(meeting.id, meeting);
+    this.meetingsChanged([meeting.id]);
     this.changed();
   }
 }

@@ -46,10 +46,10 @@ export class Boards {
       let result: OpenResult;
       let ops: PatchOp[];
       if (history) {
-        ops = deltaFor(history.before, c, history.touched, actor.viewer, d.dir.nameOf, cursor);
+        ops = deltaFor(history.before, c, history.touched, actor.viewer, d.dir, cursor);
         result = { patch: { caseId, cursor, ops } };
       } else {
-        const view = projectCase(c, actor.viewer, d.dir.nameOf, cursor)!;
+        const view = projectCase(c, actor.viewer, d.dir, cursor)!;
         result = { view };
         ops = [{ op: 'snapshot', view }];
       }

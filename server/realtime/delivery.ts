@@ -1,8 +1,8 @@
 import type { CaseState, Viewer } from '../../shared/domain.js';
-import type { ItemId, UserId } from '../../shared/ids.js';
+import type { CaseId, ItemId, MeetingId, UserId } from '../../shared/ids.js';
 import type { CaseSummary, PatchOp } from '../../shared/protocol.js';
 import { maySeeCase } from '../../shared/rules/access.js';
-import { deltaFor, summarise } from '../../shared/rules/projection.js';
+import { deltaFor, projectMeta, summarise } from '../../shared/rules/projection.js';
 import { accessRecord, type AccessLog, type Actor } from '../audit/accessLog.js';
 import type { Committed } from '../cases/service.js';
 import type { AccessRecord } from '../store/types.js';
@@ -40,6 +40,43 @@ export class Delivery {
     private readonly presence: Presence,
   ) {
     ctx.d.cases.onApplied(() => this.lists.clear());
+    ctx.d.dir.onMeetingsChanged((ids) => this.meetingsChanged(new Set(ids)));
+  }
+
+  /**
+   * A meeting's time or place changed, or it closed: every case on its agenda shows it, in the
+   * case list and on open boards. Run in each case's queue, after what was committed before it.
+   */
+  private meetingsChanged(ids: ReadonlySet<MeetingId>): void {
+    this.lists.clear();
+    const { d } = this.ctx;
+    for (const c of d.cases.all()) {
+      if (!c.agenda.some((a) => ids.has(a.meetingId))) continue;
+      d.cases
+        .withCase(c.id, () => Promise.resolve(this.resendMeta(c.id)))
+        .catch((err: unknown) => d.log.error({ err, caseId: c.id }, 'meeting change not delivered'));
+    }
+  }
+
+  private resendMeta(caseId: CaseId): void {
+    const { d } = this.ctx;
+    const c = d.cases.get(caseId);
+    if (!c) return;
+    const at = new Date().toISOString();
+    for (const s of this.ctx.localSocketsIn(caseRoom(caseId))) {
+      const served = this.ctx.st(s).open.get(caseId);
+      const viewer = s.data.viewer;
+      if (served === undefined || !maySeeCase(c, viewer)) continue;
+      if (!d.access.writable) {
+        s.disconnect(true);
+        continue;
+      }
+      // The position it was served stays its cursor: what came after reaches it with its own patch.
+      const ops: PatchOp[] = [{ op: 'meta', meta: projectMeta(c, viewer, d.dir) }];
+      logReads(d.access, { viewer, address: s.data.address }, c, ops, 'case:patch', at);
+      s.emit('case:patch', { caseId, cursor: d.cursors.encode(caseId, served), ops });
+    }
+    this.deliverSummaries(null, c);
   }
 
   /** The case list a viewer starts with. */
@@ -52,7 +89,7 @@ export class Delivery {
     for (const c of cases.all()) {
       // A cursor costs a cipher call: only for cases listed (a user sees a few of many).
       if (!maySeeCase(c, viewer)) continue;
-      const s = summarise(c, viewer, cursors.encode(c.id, c.version));
+      const s = summarise(c, viewer, this.ctx.d.dir, cursors.encode(c.id, c.version));
       if (s) out.push(s);
     }
     this.lists.set(key, out);
@@ -82,7 +119,7 @@ export class Delivery {
       const viewer = s.data.viewer;
       let built = perUser.get(viewer.userId);
       if (!built) {
-        const ops = deltaFor(before, after, touchedNow, viewer, d.dir.nameOf, cursor);
+        const ops = deltaFor(before, after, touchedNow, viewer, d.dir, cursor);
         // Users whose patches are equal share a packet (compared, not encoded: a few kinds of viewer per change).
         let packet = null;
         if (ops.length > 0) {
@@ -137,10 +174,10 @@ export class Delivery {
       const u = d.dir.user(userId);
       if (!u) continue;
       const viewer: Viewer = { userId, orgId: u.orgId, roles: u.roles };
-      const summary = summarise(after, viewer, cursor);
+      const summary = summarise(after, viewer, d.dir, cursor);
       const removed = !summary && before !== null && maySeeCase(before, viewer);
       // An unchanged summary is not sent: it would tell of activity the user cannot see.
-      const previous = before && summarise(before, viewer, cursor);
+      const previous = before && summarise(before, viewer, d.dir, cursor);
       if (summary && previous && JSON.stringify(summary) === JSON.stringify(previous)) continue;
       for (const s of this.ctx.localSocketsIn(userRoom(userId))) {
         if (summary) {

@@ -1,5 +1,5 @@
-import type { Organisation, Participant, Table, UserRole } from '../../shared/domain.js';
-import { newId, type CaseId, type ItemId, type OrgId, type TableId, type UserId } from '../../shared/ids.js';
+import type { AgendaState, Meeting, Organisation, Participant, Table, UserRole } from '../../shared/domain.js';
+import { newId, type CaseId, type ItemId, type MeetingId, type OrgId, type TableId, type UserId } from '../../shared/ids.js';
 import { hashPassword } from '../auth/passwords.js';
 import type { Logger } from '../log.js';
 import type { CaseEvent } from '../cases/events.js';
@@ -52,6 +52,59 @@ const p = (orgId: string, role: Participant['role'], ...users: string[]): Partic
   userIds: users.map(uid),
 });
 
+/** The house's local day, `days` from today (YYYY-MM-DD). */
+export function houseDay(days = 0, now = new Date()): string {
+  const d = new Date(now.getTime() + days * 86_400_000);
+  return new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Amsterdam', year: 'numeric', month: '2-digit', day: '2-digit' }).format(d);
+}
+
+interface DemoMeeting {
+  key: string;
+  table: TableId;
+  /** Days from the first start. */
+  day: number;
+  startTime: string;
+  endTime: string;
+  place: string;
+  onlineUrl: string | null;
+  chair: string;
+}
+
+// This afternoon's meetings of both tables, each with its first case under discussion, and the
+// next Top X meeting a week later: `npm start` opens on a meeting in progress.
+const MEETINGS: DemoMeeting[] = [
+  {
+    key: 'topx-today',
+    table: 'tbl_topx' as TableId,
+    day: 0,
+    startTime: '13:00',
+    endTime: '16:00',
+    place: 'Zorg- en Veiligheidshuis, Leeuwarden, zaal 2.14',
+    onlineUrl: 'https://overleg.example.nl/topx',
+    chair: 'regisseur',
+  },
+  {
+    key: 'hg-today',
+    table: 'tbl_hg' as TableId,
+    day: 0,
+    startTime: '14:00',
+    endTime: '16:30',
+    place: 'Gemeentehuis Sneek, kamer 1.05',
+    onlineUrl: null,
+    chair: 'regisseur2',
+  },
+  {
+    key: 'topx-next',
+    table: 'tbl_topx' as TableId,
+    day: 7,
+    startTime: '13:00',
+    endTime: '16:00',
+    place: 'Zorg- en Veiligheidshuis, Leeuwarden, zaal 2.14',
+    onlineUrl: 'https://overleg.example.nl/topx',
+    chair: 'regisseur',
+  },
+];
+
 interface DemoItem {
   by: string;
   phase: 'beeldvorming' | 'oordelen' | 'besluiten';
@@ -71,6 +124,8 @@ interface DemoCase {
   due: string;
   phase?: 'oordelen' | 'besluiten';
   items: DemoItem[];
+  /** Its slots: in the meeting (by key), and whether it is under discussion now. */
+  agenda: { meeting: string; start: string; end: string; state: Exclude<AgendaState, 'done'> }[];
 }
 
 const CASES: DemoCase[] = [
@@ -90,6 +145,10 @@ const CASES: DemoCase[] = [
     ],
     informer: 'org_politie',
     due: '2026-12-04',
+    agenda: [
+      { meeting: 'topx-today', start: '13:00', end: '13:45', state: 'running' },
+      { meeting: 'topx-next', start: '13:00', end: '13:30', state: 'planned' },
+    ],
     items: [
       {
         by: 'politie',
@@ -136,6 +195,7 @@ const CASES: DemoCase[] = [
     ],
     informer: 'org_veiligthuis',
     due: '2026-12-01',
+    agenda: [{ meeting: 'hg-today', start: '14:00', end: '14:45', state: 'running' }],
     items: [
       {
         by: 'veiligthuis',
@@ -166,6 +226,7 @@ const CASES: DemoCase[] = [
     informer: 'org_reclassering',
     due: '2026-11-20',
     phase: 'oordelen',
+    agenda: [{ meeting: 'topx-today', start: '13:45', end: '14:30', state: 'planned' }],
     items: [
       { by: 'reclassering', phase: 'beeldvorming', text: 'Houdt zich aan meldplicht; twee keer positief getest op cocaïne in oktober.' },
       { by: 'politie2', phase: 'beeldvorming', text: 'Gezien in gezelschap van bekenden uit het drugsmilieu in Heerenveen-Centrum.' },
@@ -180,7 +241,8 @@ const CASES: DemoCase[] = [
 ];
 
 /**
- * First-start demo data: the Frisian partners, their people, two tables and three cases. It
+ * First-start demo data: the Frisian partners, their people, two tables, this afternoon's meetings
+ * and three cases on their agendas. It
  * writes only what is missing, so running it again completes a seed that stopped half-way (a
  * crash, a kill), and two processes seeding one Redis at once leave one copy. Of two such
  * processes, both may find a person missing and both write it: the same record. (Had an admin on
@@ -210,6 +272,27 @@ export async function seedDemo(store: SeedStore, opts: { halfway?: () => Promise
   }
   const tables = new Set((await store.listTables()).map((t) => t.id));
   for (const t of TABLES) if (!tables.has(t.id)) await store.putTable(t);
+
+  const meetingIds = new Map<string, MeetingId>();
+  const meetings = new Set((await store.listMeetings()).map((m) => m.id));
+  for (const m of MEETINGS) {
+    const id = (await store.initMeta(`demo-meeting:${m.key}`, newId<MeetingId>('mt'))) as MeetingId;
+    meetingIds.set(m.key, id);
+    if (meetings.has(id)) continue;
+    const meeting: Meeting = {
+      id,
+      tableId: m.table,
+      date: houseDay(m.day),
+      startTime: m.startTime,
+      endTime: m.endTime,
+      place: m.place,
+      onlineUrl: m.onlineUrl,
+      chairUserId: uid(m.chair),
+      closedAt: null,
+      createdAt: new Date().toISOString(),
+    };
+    await store.putMeeting(meeting);
+  }
 
   const orgOf = new Map<UserId, OrgId>(USERS.map(([username, , orgId]) => [uid(username), orgId]));
   for (const [n, c] of CASES.entries()) {
@@ -257,6 +340,11 @@ export async function seedDemo(store: SeedStore, opts: { halfway?: () => Promise
           },
         },
       });
+    }
+    for (const a of c.agenda) {
+      const meetingId = meetingIds.get(a.meeting)!;
+      events.push({ by: chair, e: { type: 'case.agendaScheduled', payload: { meetingId, start: a.start, end: a.end } } });
+      if (a.state === 'running') events.push({ by: chair, e: { type: 'case.discussionBegan', payload: { meetingId } } });
     }
     const at = new Date().toISOString();
     try {

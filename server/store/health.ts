@@ -269,6 +269,7 @@ const READS = new Set<string>(
     'listOrgs',
     'listUsers',
     'listTables',
+    'listMeetings',
     'getSession',
     'isLoginDevice',
     'readAccess',

@@ -11,6 +11,7 @@ export function redisKeys(prefix: string) {
     users: k('users'),
     usernames: k('usernames'),
     tables: k('tables'),
+    meetings: k('meetings'),
     session: (idHash: string) => k('session', idHash),
     userSessions: (userId: string) => k('user-sessions', userId),
     /** A login bucket's failures (hash: count, firstAt, lastAt); expires with its window. */

@@ -1,12 +1,12 @@
 import { ClientClosedError, ClientOfflineError, createClient, ErrorReply, RESP_TYPES, type RedisClientType } from 'redis';
-import type { Organisation, Table } from '../../shared/domain.js';
+import type { Meeting, Organisation, Table } from '../../shared/domain.js';
 import type { CaseId, CommandId, UserId } from '../../shared/ids.js';
 import { COMMAND_ANSWER_KEEP_MS } from '../../shared/limits.js';
 import { logRedisErrors, type Logger } from '../log.js';
 import { redisKeys, type RedisKeys } from './keys.js';
 import { LuaScript } from './luaScript.js';
 import { groupAccess, unpackAccess } from './redisAccess.js';
-import { OrganisationRow, SessionRow, StoredEventRow, TableRow, UserRow } from './rows.js';
+import { MeetingRow, OrganisationRow, SessionRow, StoredEventRow, TableRow, UserRow } from './rows.js';
 import { closeRedis } from './redisClose.js';
 import {
   CommandDoneError,
@@ -273,6 +273,12 @@ export class RedisStore implements Store {
   }
   async putTable(table: Table): Promise<void> {
     await this.client.hSet(this.keys.tables, table.id, JSON.stringify(table));
+  }
+  async listMeetings(): Promise<Meeting[]> {
+    return Object.values(await this.client.hGetAll(this.keys.meetings)).map((j) => MeetingRow.parse(JSON.parse(j)));
+  }
+  async putMeeting(meeting: Meeting): Promise<void> {
+    await this.client.hSet(this.keys.meetings, meeting.id, JSON.stringify(meeting));
   }
 
   async putSession(s: SessionRecord): Promise<void> {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CASE_ROLES, USER_ROLES } from '../../shared/domain.js';
-import { CaseIdSchema, ItemIdSchema, OrgIdSchema, TableIdSchema, UserIdSchema } from '../../shared/ids.js';
+import { CaseIdSchema, ItemIdSchema, MeetingIdSchema, OrgIdSchema, TableIdSchema, UserIdSchema } from '../../shared/ids.js';
 
 // Rows read back from any store are parsed like network input: a damaged row fails loudly here.
 export const OrganisationRow = z.object({
@@ -24,6 +24,19 @@ export const UserRow = z.object({
 });
 
 export const TableRow = z.object({ id: TableIdSchema, name: z.string(), description: z.string() });
+
+export const MeetingRow = z.object({
+  id: MeetingIdSchema,
+  tableId: TableIdSchema,
+  date: z.string(),
+  startTime: z.string(),
+  endTime: z.string(),
+  place: z.string(),
+  onlineUrl: z.string().nullable(),
+  chairUserId: UserIdSchema,
+  closedAt: z.string().nullable(),
+  createdAt: z.string(),
+});
 
 export const StoredEventRow = z.object({
   caseId: CaseIdSchema,

@@ -2,9 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import type { Organisation, Table } from '../../shared/domain.js';
+import type { Meeting, Organisation, Table } from '../../shared/domain.js';
 import type { CaseId, CommandId, UserId } from '../../shared/ids.js';
-import { AccessRow, OrganisationRow, SessionRow, StoredEventRow, TableRow, UserRow } from './rows.js';
+import { AccessRow, MeetingRow, OrganisationRow, SessionRow, StoredEventRow, TableRow, UserRow } from './rows.js';
 import { ACCESS_BLOCK_ROWS, configure, SCHEMA } from './sqliteSchema.js';
 import type { CheckpointerReply } from './sqliteCheckpointer.worker.js';
 import { startThread, stopThread } from './sqliteThread.js';
@@ -117,6 +117,7 @@ export class SqliteStore implements Store {
       listOrgs: db.prepare<[], { json: string }>('SELECT json FROM orgs ORDER BY rowid'),
       listUsers: db.prepare<[], { json: string }>('SELECT json FROM users ORDER BY rowid'),
       listTables: db.prepare<[], { json: string }>('SELECT json FROM tables_ ORDER BY rowid'),
+      listMeetings: db.prepare<[], { json: string }>('SELECT json FROM meetings ORDER BY rowid'),
       getSession: db.prepare<[string], { id_hash: string; user_id: string; created_at: number; last_seen_at: number }>(
         'SELECT * FROM sessions WHERE id_hash = ?',
       ),
@@ -196,6 +197,12 @@ export class SqliteStore implements Store {
   }
   putTable(table: Table): Promise<void> {
     return this.write({ op: 'putTable', table });
+  }
+  async listMeetings(): Promise<Meeting[]> {
+    return this.stmts.listMeetings.all().map((r) => MeetingRow.parse(JSON.parse(r.json)));
+  }
+  putMeeting(meeting: Meeting): Promise<void> {
+    return this.write({ op: 'putMeeting', meeting });
   }
 
   putSession(session: SessionRecord): Promise<void> {

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { Organisation, Table } from '../../shared/domain.js';
+import type { Meeting, Organisation, Table } from '../../shared/domain.js';
 import type { CaseId, UserId } from '../../shared/ids.js';
 import { COMMAND_ANSWER_KEEP_MS } from '../../shared/limits.js';
 import { ACCESS_BLOCK_ROWS } from './sqliteSchema.js';
@@ -55,6 +55,7 @@ export type WriteOp =
   | { op: 'putOrg'; org: Organisation }
   | { op: 'putUser'; user: UserRecord }
   | { op: 'putTable'; table: Table }
+  | { op: 'putMeeting'; meeting: Meeting }
   | { op: 'putSession'; session: SessionRecord }
   | { op: 'touchSession'; idHash: string; lastSeenAt: number }
   | { op: 'deleteSession'; idHash: string }
@@ -121,6 +122,7 @@ export class SqliteWrites {
         'INSERT INTO users (id, username, json) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET username = excluded.username, json = excluded.json',
       ),
       putTable: db.prepare('INSERT INTO tables_ (id, json) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET json = excluded.json'),
+      putMeeting: db.prepare('INSERT INTO meetings (id, json) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET json = excluded.json'),
       putSession: db.prepare(
         'INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at) VALUES (?, ?, ?, ?) ON CONFLICT (id_hash) DO UPDATE SET last_seen_at = excluded.last_seen_at',
       ),
@@ -238,6 +240,8 @@ export class SqliteWrites {
         return void s.putUser.run(w.user.id, w.user.username, JSON.stringify(w.user));
       case 'putTable':
         return void s.putTable.run(w.table.id, JSON.stringify(w.table));
+      case 'putMeeting':
+        return void s.putMeeting.run(w.meeting.id, JSON.stringify(w.meeting));
       case 'putSession':
         return void s.putSession.run(w.session.idHash, w.session.userId, w.session.createdAt, w.session.lastSeenAt);
       case 'touchSession':

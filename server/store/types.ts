@@ -1,4 +1,4 @@
-import type { CaseRole, Organisation, Table, User } from '../../shared/domain.js';
+import type { CaseRole, Meeting, Organisation, Table, User } from '../../shared/domain.js';
 import type { CaseId, CommandId, ItemId, OrgId, UserId } from '../../shared/ids.js';
 import type { LoginThrottlePolicy } from '../../shared/limits.js';
 
@@ -154,6 +154,9 @@ export interface DirectoryStore {
   putUser(user: UserRecord): Promise<void>;
   listTables(): Promise<Table[]>;
   putTable(table: Table): Promise<void>;
+  /** Meetings of every table, planned and past (a meeting's agenda is in its cases' logs). */
+  listMeetings(): Promise<Meeting[]>;
+  putMeeting(meeting: Meeting): Promise<void>;
 }
 
 /** Sessions, and what logins leave behind: throttled failures and known devices. */

@@ -1,4 +1,4 @@
-import type { CaseState, Organisation, Table, User, Viewer } from '../domain.js';
+import type { CaseState, Meeting, Organisation, Table, User, Viewer } from '../domain.js';
 import {
   CaseIdSchema,
   ConsentIdSchema,
@@ -8,6 +8,7 @@ import {
   type ConsentId,
   type InterventionId,
   type ItemId,
+  type MeetingId,
   type OrgId,
   type TableId,
   type UserId,
@@ -23,6 +24,7 @@ export interface DirectoryLookup {
   org(id: OrgId): Organisation | undefined;
   user(id: UserId): User | undefined;
   table(id: TableId): Table | undefined;
+  meeting(id: MeetingId): Meeting | undefined;
 }
 
 /** What a command names in a case: the things whose visibility is judged before anything else. */

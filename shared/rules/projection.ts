@@ -1,9 +1,41 @@
-import type { CaseState, ConsentRequest, Item, Viewer } from '../domain.js';
-import type { CaseSummary, CaseView, ConsentView, GoalProgress, ItemView, PatchOp, ParticipantView } from '../protocol.js';
+import type { CaseState, ConsentRequest, Item, Meeting, Viewer } from '../domain.js';
+import type { MeetingId } from '../ids.js';
+import type { AgendaEntryView, CaseSummary, CaseView, ConsentView, GoalProgress, ItemView, PatchOp, ParticipantView } from '../protocol.js';
 import { chosenToSee, isChairOf, latestAnswer, maySeeCase, maySeeIntervention, maySeeItem, participationOf, requestItemsSeen } from './access.js';
 
 /** Names of people, resolved by the caller from its directory. */
 export type NameOf = (userId: string) => string;
+
+/** What a projection looks up in the caller's directory: people's names and meetings. */
+export interface Lookup {
+  readonly nameOf: NameOf;
+  meeting(id: MeetingId): Meeting | undefined;
+}
+
+/**
+ * R-ROLE: the case's own slots, each with its meeting's day and place; nothing of the meeting's
+ * other cases, nor its start and end (the gaps would tell of them). A slot whose meeting is gone
+ * from the directory is left out.
+ */
+export function projectAgenda(c: CaseState, look: Lookup): AgendaEntryView[] {
+  const out: AgendaEntryView[] = [];
+  for (const e of c.agenda) {
+    const m = look.meeting(e.meetingId);
+    if (!m) continue;
+    out.push({
+      meetingId: m.id,
+      date: m.date,
+      place: m.place,
+      onlineUrl: m.onlineUrl,
+      chairName: look.nameOf(m.chairUserId),
+      meetingClosed: m.closedAt !== null,
+      start: e.start,
+      end: e.end,
+      state: e.state,
+    });
+  }
+  return out;
+}
 
 export function projectItem(item: Item, viewer: Viewer, nameOf: NameOf): ItemView {
   return {
@@ -30,7 +62,8 @@ function projectParticipants(c: CaseState, nameOf: NameOf): ParticipantView[] {
 }
 
 /** Case data without items: only for a viewer that may see the case. */
-export function projectMeta(c: CaseState, viewer: Viewer, nameOf: NameOf): CaseView['meta'] {
+export function projectMeta(c: CaseState, viewer: Viewer, look: Lookup): CaseView['meta'] {
+  const { nameOf } = look;
   const me = participationOf(c, viewer);
   if (!me) throw new Error('projectMeta for a viewer outside the case');
   return {
@@ -50,6 +83,7 @@ export function projectMeta(c: CaseState, viewer: Viewer, nameOf: NameOf): CaseV
     goalProgress: goalProgress(c, viewer),
     goalHistory: c.goalHistory,
     meetingOpen: c.meetingOpen,
+    agenda: projectAgenda(c, look),
     decisions: c.decisions.map((d) => ({ id: d.id, text: d.text, byName: nameOf(d.byUserId), at: d.at })),
     interventions: projectInterventions(c, viewer, nameOf),
     consents: projectConsents(c, viewer, nameOf),
@@ -145,16 +179,16 @@ function goalProgress(c: CaseState, viewer: Viewer): GoalProgress | null {
 }
 
 /** The whole case as this viewer may see it, or null when it may see nothing of it. */
-export function projectCase(c: CaseState, viewer: Viewer, nameOf: NameOf, cursor: string): CaseView | null {
+export function projectCase(c: CaseState, viewer: Viewer, look: Lookup, cursor: string): CaseView | null {
   if (!maySeeCase(c, viewer)) return null;
   const items: ItemView[] = [];
   for (const item of c.items.values()) {
-    if (maySeeItem(c, item, viewer)) items.push(projectItem(item, viewer, nameOf));
+    if (maySeeItem(c, item, viewer)) items.push(projectItem(item, viewer, look.nameOf));
   }
-  return { cursor, meta: projectMeta(c, viewer, nameOf), items };
+  return { cursor, meta: projectMeta(c, viewer, look), items };
 }
 
-export function summarise(c: CaseState, viewer: Viewer, cursor: string): CaseSummary | null {
+export function summarise(c: CaseState, viewer: Viewer, look: Lookup, cursor: string): CaseSummary | null {
   const me = participationOf(c, viewer);
   if (!me) return null;
   return {
@@ -165,7 +199,9 @@ export function summarise(c: CaseState, viewer: Viewer, cursor: string): CaseSum
     phase: c.phase,
     myRole: me.role,
     informingOpen: c.informing.status !== 'done',
+    informingDue: c.informing.dueDate,
     meetingOpen: c.meetingOpen,
+    agenda: projectAgenda(c, look),
     goalFrozen: c.goalProposal !== null,
     awaitingMyAnswer: awaitingAnswer(c, viewer),
     updatedAt: c.updatedAt,
@@ -195,20 +231,20 @@ export interface Touched {
  * The patch one viewer receives for a change from `before` to `after`. It carries only what the
  * viewer may see in `after`, and removes what it could see in `before` but no longer can.
  */
-export function deltaFor(before: CaseState | null, after: CaseState, touched: Touched, viewer: Viewer, nameOf: NameOf, cursor: string): PatchOp[] {
+export function deltaFor(before: CaseState | null, after: CaseState, touched: Touched, viewer: Viewer, look: Lookup, cursor: string): PatchOp[] {
   const sawCase = before !== null && maySeeCase(before, viewer);
   const seesCase = maySeeCase(after, viewer);
   if (!seesCase) return sawCase ? [{ op: 'revoked' }] : [];
   if (!sawCase) {
-    const view = projectCase(after, viewer, nameOf, cursor);
+    const view = projectCase(after, viewer, look, cursor);
     return view ? [{ op: 'snapshot', view }] : [];
   }
   const ops: PatchOp[] = [];
   if (touched.meta) {
     // Only a change this viewer can see is sent: an identical meta would tell of activity
     // around items kept from it (R-NEED: not even that something happened).
-    const meta = projectMeta(after, viewer, nameOf);
-    if (JSON.stringify(meta) !== JSON.stringify(projectMeta(before, viewer, nameOf))) ops.push({ op: 'meta', meta });
+    const meta = projectMeta(after, viewer, look);
+    if (JSON.stringify(meta) !== JSON.stringify(projectMeta(before, viewer, look))) ops.push({ op: 'meta', meta });
   }
   // Participation changes can change every item's visibility for this viewer.
   const ids = touched.meta ? after.items.keys() : touched.items;
@@ -218,7 +254,7 @@ export function deltaFor(before: CaseState | null, after: CaseState, touched: To
     const sees = now !== undefined && maySeeItem(after, now, viewer);
     const saw = then !== undefined && maySeeItem(before, then, viewer);
     if (sees) {
-      if (!saw || then !== now) ops.push({ op: 'item', item: projectItem(now, viewer, nameOf) });
+      if (!saw || then !== now) ops.push({ op: 'item', item: projectItem(now, viewer, look.nameOf) });
     } else if (saw) {
       ops.push({ op: 'itemRemoved', itemId: id });
     }

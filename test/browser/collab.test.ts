@@ -55,12 +55,12 @@ describe('R-OWN co-editing in the browser', () => {
     await ggz.getByText('Jan Dijkstra (Politie)', { exact: true }).waitFor();
   });
 
-  it('R-TAKEHOME: after the chair closes the meeting the minutes are read-only everywhere', async () => {
+  it('R-TAKEHOME: after the chair ends the discussion the minutes are read-only everywhere', async () => {
     const chair = users.regisseur!.page;
-    await chair.getByRole('button', { name: 'Overleg sluiten' }).click();
-    await chair.getByRole('dialog', { name: 'Overleg sluiten?' }).getByRole('button', { name: 'Ja, sluiten' }).click();
+    await chair.getByRole('button', { name: 'Bespreking afronden' }).click();
+    await chair.getByRole('dialog', { name: 'Bespreking afronden?' }).getByRole('button', { name: 'Ja, afronden' }).click();
     const ggz = users.ggz!.page;
-    await ggz.getByText('Het overleg is gesloten; het verslag is alleen te lezen.').waitFor();
+    await ggz.getByText('Deze casus wordt nu niet besproken; het verslag is alleen te lezen.').waitFor();
     expect(await minutes(ggz).getAttribute('readonly')).not.toBeNull();
     for (const u of Object.values(users)) expect(u.problems).toEqual([]);
   });

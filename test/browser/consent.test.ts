@@ -3,16 +3,28 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestServer } from '../support/server.js';
 import { openAs, startBrowserEnv, type UserPage } from './support.js';
 
-// R-REUSE, R-GOAL and R-TAKEHOME in real Chromium, on the demo case "Casus T." (Heerenveen).
+// R-REUSE, R-GOAL and R-TAKEHOME in real Chromium, on the demo case "Casus T." (Heerenveen), which
+// comes up in this afternoon's Top X meeting after "Casus R.".
 let srv: TestServer;
 let browser: Browser;
 const users: Record<string, UserPage> = {};
 
 beforeAll(async () => {
   ({ srv, browser } = await startBrowserEnv());
-  for (const u of ['regisseur', 'reclassering', 'ggz', 'politie2']) {
-    users[u] = await openAs(browser, srv.url, u);
-    await users[u]!.page.getByRole('link', { name: /Casus T\./ }).click();
+  const partners = ['reclassering', 'ggz', 'politie2'];
+  for (const u of ['regisseur', ...partners]) users[u] = await openAs(browser, srv.url, u);
+  // The partners wait on the overview; when the chair moves the meeting on to T., each is taken to it.
+  for (const u of partners) await users[u]!.page.getByRole('heading', { name: 'Mijn overleggen' }).waitFor();
+  const chair = users.regisseur!.page;
+  await chair
+    .getByRole('region', { name: 'Mijn overleggen' })
+    .getByRole('link', { name: /Top X-aanpak/ })
+    .first()
+    .click();
+  await chair.getByRole('listitem').filter({ hasText: 'Casus T.' }).getByRole('button', { name: 'Volgende: deze bespreken' }).click();
+  // Everyone who follows the meeting, the chair too, is taken to the case that comes up.
+  for (const u of ['regisseur', ...partners]) {
+    await users[u]!.page.getByRole('heading', { name: 'Casus T. (1984), Heerenveen' }).waitFor();
     await users[u]!.page.getByRole('region', { name: 'Beeldvorming' }).waitFor();
   }
 });
@@ -74,7 +86,7 @@ describe('R-GOAL in the browser', () => {
 });
 
 describe('R-TAKEHOME in the browser', () => {
-  it('R-TAKEHOME: after the meeting closes, the take-home list shows exactly what may be taken home', async () => {
+  it('R-TAKEHOME: after the discussion ends, the take-home list shows exactly what may be taken home', async () => {
     const chair = page('regisseur');
     await chair.getByRole('button', { name: 'Naar Besluiten' }).click();
     const plan = chair.getByRole('region', { name: 'Plan van aanpak' });
@@ -90,11 +102,11 @@ describe('R-TAKEHOME in the browser', () => {
     await request.getByRole('button', { name: 'Toestaan' }).click();
     await page('ggz').getByRole('region', { name: 'Plan van aanpak' }).getByText('Toegestaan').first().waitFor();
 
-    await chair.getByRole('button', { name: 'Overleg sluiten' }).click();
-    await chair.getByRole('dialog', { name: 'Overleg sluiten?' }).getByRole('button', { name: 'Ja, sluiten' }).click();
+    await chair.getByRole('button', { name: 'Bespreking afronden' }).click();
+    await chair.getByRole('dialog', { name: 'Bespreking afronden?' }).getByRole('button', { name: 'Ja, afronden' }).click();
 
     const ggz = page('ggz');
-    await ggz.getByText('Het overleg is gesloten. U ziet alleen uw eigen inbreng en wat u mee naar huis mag nemen.').waitFor();
+    await ggz.getByText('Deze casus wordt nu niet besproken. U ziet alleen uw eigen inbreng en wat u mee naar huis mag nemen.').waitFor();
     await card(ggz, 'Politie', /drugsmilieu/).waitFor({ state: 'detached' });
     await card(ggz, 'Reclassering', /meldplicht/).waitFor();
 

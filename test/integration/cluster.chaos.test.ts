@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebsocketProvider } from 'y-websocket';
 import type * as Y from 'yjs';
-import { newId, type CaseId, type ItemId, type OrgId, type TableId, type UserId } from '../../shared/ids.js';
+import { newId, type CaseId, type ItemId, type MeetingId, type OrgId, type TableId, type UserId } from '../../shared/ids.js';
 import { CollabClose, type CasePatch, type CaseView } from '../../shared/protocol.js';
 import type { CommandInput } from '../../shared/schemas.js';
 import { loadConfig } from '../../server/config.js';
@@ -13,6 +13,7 @@ import { spawnServer, type ServerProcess } from '../support/process.js';
 import { propertySeed, seededRandom } from '../support/property.js';
 import { quietLog, startRedis, type PrivateRedis } from '../support/redis.js';
 import { poll, within } from '../support/wait.js';
+import { discuss } from '../support/meetings.js';
 
 // Three server processes on one Redis, with a lossy link between them (TEST_LINK_CHAOS): what each
 // hears from the others is held back at random, reordered between senders, and a fifth of the
@@ -38,6 +39,7 @@ const cookies = new Map<string, string>();
 const boards = new Map<string, TestClient>();
 const open: { destroy(): void }[] = [];
 let caseId: CaseId;
+let meetingId: MeetingId;
 const random = seededRandom(SEED);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
 /** Three different processes in a random order. */
@@ -90,6 +92,7 @@ beforeAll(async () => {
   });
   if (!created.ok) throw new Error(created.error.code);
   caseId = created.data.caseId;
+  meetingId = await discuss(await board('regisseur', 0), caseId);
   // The chair watches the board on every process: how the test sees what each has applied.
   for (const i of [0, 1, 2]) expect((await (await board('regisseur', i)).cmd('case:open', { caseId })).ok).toBe(true);
 }, 60_000);
@@ -331,7 +334,7 @@ describe('P-ORDER P-CATCHUP P-REVOKE co-editing over three processes with a loss
         variant === 'person removed'
           ? (await chair(b)).cmd('case:setParticipant', { caseId, participant: { ...POLITIE, userIds: [uid('politie')] } })
           : variant === 'meeting closed'
-            ? (await chair(b)).cmd('meeting:close', { caseId })
+            ? (await chair(b)).cmd('agenda:end', { caseId, meetingId })
             : variant === 'organisation removed'
               ? (await chair(b)).cmd('case:removeParticipant', { caseId, orgId: GGZ.orgId })
               : (await board('ggz2', b)).cmd('item:withdraw', { caseId, itemId: item!.itemId });
@@ -361,7 +364,7 @@ describe('P-ORDER P-CATCHUP P-REVOKE co-editing over three processes with a loss
       for (const r of readers) r.ws.close();
       // Back as it was, for the next variant (the writer, which holds its late text, is gone).
       if (variant === 'person removed') expect((await (await chair(b)).cmd('case:setParticipant', { caseId, participant: POLITIE })).ok).toBe(true);
-      if (minutes) expect((await (await chair(b)).cmd('meeting:open', { caseId })).ok).toBe(true);
+      if (minutes) expect((await (await chair(b)).cmd('agenda:begin', { caseId, meetingId })).ok).toBe(true);
       if (variant === 'organisation removed') expect((await (await chair(b)).cmd('case:setParticipant', { caseId, participant: GGZ })).ok).toBe(true);
       // A command is judged on the case as its process holds it: the next variant starts where every process has the restored case.
       for (const i of [0, 1, 2]) await settled(i);

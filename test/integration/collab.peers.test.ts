@@ -16,6 +16,7 @@ import { awarenessMessage, provider, synced, textWhere, updateMessage, wsOpen, t
 import { startTestServer, type TestServer } from '../support/server.js';
 import { rawWs } from '../support/wsframes.js';
 import { when, within } from '../support/wait.js';
+import { discuss } from '../support/meetings.js';
 
 // P-PEER: who speaks for a cursor, and how far one writer can fill a shared text.
 // P-ALIVE: a lone co-editor stays connected.
@@ -34,7 +35,7 @@ beforeAll(async () => {
   caseId = [...srv.app.cases.all()].find((c) => c.title.startsWith('Casus R.'))!.id;
   const r = await chair.cmd('case:open', { caseId });
   view = (r as { data: { view: CaseView } }).data.view;
-  if (!view.meta.meetingOpen) expect((await chair.cmd('meeting:open', { caseId })).ok).toBe(true);
+  if (!view.meta.meetingOpen) await discuss(chair, caseId);
 });
 afterAll(async () => {
   for (const f of cleanup) f();

@@ -9,6 +9,7 @@ import { provider, rawConn, synced, textWhere, updateMessage } from '../support/
 import { startRedis, type PrivateRedis } from '../support/redis.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { frame, Op, rawWs, type RawWs } from '../support/wsframes.js';
+import { discuss } from '../support/meetings.js';
 
 // P-SESSION: a co-editing connection lives exactly as long as its session, on every process.
 
@@ -31,10 +32,7 @@ async function openMeeting(url: string, chairCookie: string): Promise<{ chair: T
   const r = await chair.cmd('case:open', { caseId });
   if (!r.ok) throw new Error(r.error.code);
   const { minutesDocId, meetingOpen } = (r.data as { view: { meta: { minutesDocId: string; meetingOpen: boolean } } }).view.meta;
-  if (!meetingOpen) {
-    const opened = await chair.cmd('meeting:open', { caseId });
-    if (!opened.ok) throw new Error(opened.error.code);
-  }
+  if (!meetingOpen) await discuss(chair, caseId);
   return { chair, caseId, minutesDocId };
 }
 

@@ -9,6 +9,7 @@ import { provider, rawConn, synced, textWhere } from '../support/collab.js';
 import type { WebsocketProvider } from 'y-websocket';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { when, within } from '../support/wait.js';
+import { runningIn } from '../support/meetings.js';
 
 // Co-editing over the y-websocket protocol, authorised per document like the item it belongs to.
 let srv: TestServer;
@@ -419,7 +420,8 @@ describe('R-TAKEHOME the minutes', () => {
     b.doc.getText('text').insert(0, 'OM aanwezig. ');
     const both = (t: string) => t.includes('Verslag:') && t.includes('OM aanwezig.');
     await Promise.all([textWhere(a.doc, both), textWhere(b.doc, both)]);
-    expect((await chair.cmd('meeting:close', { caseId })).ok).toBe(true);
+    const meetingId = runningIn(view.meta);
+    expect((await chair.cmd('agenda:end', { caseId, meetingId })).ok).toBe(true);
     const stored = a.doc.getText('text').toString();
     b.doc.getText('text').insert(0, 'NA SLUITING ');
     a.doc.getText('text').insert(0, 'OOK DE VOORZITTER NIET ');
@@ -428,7 +430,7 @@ describe('R-TAKEHOME the minutes', () => {
     await synced(later);
     expect(later.doc.getText('text').toString()).toBe(stored);
     expect(a.doc.getText('text').toString()).not.toContain('NA SLUITING');
-    expect((await chair.cmd('meeting:open', { caseId })).ok).toBe(true);
+    expect((await chair.cmd('agenda:begin', { caseId, meetingId })).ok).toBe(true);
     chair.close();
   });
 });

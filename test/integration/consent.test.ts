@@ -1,15 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CaseId, ConsentId, ItemId, OrgId } from '../../shared/ids.js';
+import type { CaseId, ConsentId, ItemId, MeetingId, OrgId } from '../../shared/ids.js';
 import type { CaseMetaView, CasePatch, CaseView, ConsentView } from '../../shared/protocol.js';
 import { TestClient } from '../support/client.js';
 import { LeakOracle } from '../support/oracle.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { discuss } from '../support/meetings.js';
 
 // R-REUSE, R-GOAL, R-TAKEHOME on a fresh case with four partners, each with real sockets.
 let srv: TestServer;
 const u: Record<string, TestClient> = {};
 const opens: Record<string, { caseId: CaseId; data: unknown }[]> = {};
 let caseId: CaseId;
+let meetingId: MeetingId;
 const item: Record<string, ItemId> = {};
 const USERS = ['regisseur', 'politie', 'ggz', 'om', 'gemeente', 'veiligthuis'] as const;
 
@@ -95,6 +97,7 @@ beforeAll(async () => {
   });
   if (!created.ok) throw new Error(created.error.code);
   caseId = created.data.caseId;
+  meetingId = await discuss(u.regisseur!, caseId);
   const openers = USERS.filter((x) => x !== 'veiligthuis');
   for (const n of openers) await open(n);
   // Presence is sent a moment after the last open; it must be in before the tests count messages.
@@ -291,8 +294,8 @@ describe('R-TAKEHOME: take home only what your intervention needs', () => {
   });
 
   it('R-TAKEHOME: when the meeting closes each board shrinks, live, to own, consented and reused items', async () => {
-    expect(code(await u.politie!.cmd('meeting:close', { caseId }))).toBe('FORBIDDEN');
-    expect((await u.regisseur!.cmd('meeting:close', { caseId })).ok).toBe(true);
+    expect(code(await u.politie!.cmd('agenda:end', { caseId, meetingId }))).toBe('FORBIDDEN');
+    expect((await u.regisseur!.cmd('agenda:end', { caseId, meetingId })).ok).toBe(true);
     await settle();
     // GGZ: no own active item (withdrawn under the goal change), the consented police item (also its reuse grant).
     expect(board('ggz')).toEqual(new Set([item.pol]));
@@ -316,8 +319,8 @@ describe('R-TAKEHOME: take home only what your intervention needs', () => {
     expect(JSON.stringify(catchUp)).not.toContain('OM: lopende zaak');
   });
 
-  it('R-TAKEHOME: reopening the meeting restores the table’s view', async () => {
-    expect((await u.regisseur!.cmd('meeting:open', { caseId })).ok).toBe(true);
+  it('R-TAKEHOME: discussing the case again in the meeting restores the table’s view', async () => {
+    expect((await u.regisseur!.cmd('agenda:begin', { caseId, meetingId })).ok).toBe(true);
     await settle();
     for (const id of [item.pol, item.polOm, item.om, item.gem]) expect(board('om').has(id!)).toBe(true);
     expect(board('ggz').has(item.gem!)).toBe(true);

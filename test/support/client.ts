@@ -38,6 +38,9 @@ export class TestClient {
   private constructor(
     readonly username: string,
     readonly socket: Socket<ServerToClientEvents, ClientToServerEvents>,
+    /** The server and the session cookie, for the HTTP API beside the socket. */
+    readonly url: string,
+    readonly cookie: string,
   ) {
     socket.onAny((event: string, ...args: unknown[]) => this.push({ event, args, seq: this.seq++ }));
   }
@@ -52,7 +55,7 @@ export class TestClient {
       reconnection: false,
       forceNew: true,
     });
-    const client = new TestClient(username, socket);
+    const client = new TestClient(username, socket, url, c);
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', () => resolve());
       socket.once('connect_error', (e) => reject(e));
@@ -104,6 +107,17 @@ export class TestClient {
         else resolve({ ack, seq: this.seq });
       });
     });
+  }
+
+  /** A request to the HTTP API in this client's session: its status and JSON body. */
+  async http<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+    const res = await fetch(`${this.url}${path}`, {
+      method,
+      headers: { cookie: this.cookie, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
   }
 
   /** Sends any input at all in a well-formed envelope, for bad-input tests. */

@@ -4,6 +4,7 @@ import * as ids from '../../shared/ids.js';
 import { MAX_ITEM_TEXT_CHARS } from '../../shared/limits.js';
 import { CommandSchemas, type CommandName } from '../../shared/schemas.js';
 import type { TestClient } from './client.js';
+import { discuss, endDiscussion, planMeeting } from './meetings.js';
 
 // P-EXIST support: which kinds of id each command names (read from its schema, so a new command
 // or field is found without being listed here), a small house in which each kind exists both
@@ -173,8 +174,22 @@ export const PROBES: { [N in CommandName]: Probe } = {
     payload: (n) => ({ caseId: n.CaseId, interventionId: n.InterventionId }),
     broken: {},
   },
-  'meeting:open': { payload: (n) => ({ caseId: n.CaseId }), broken: {} },
-  'meeting:close': { payload: (n) => ({ caseId: n.CaseId }), broken: {} },
+  'agenda:schedule': {
+    payload: (n) => ({ caseId: n.CaseId, meetingId: n.MeetingId, start: '10:00', end: '10:30' }),
+    broken: {
+      'end before start (refinement)': (n) => ({ caseId: n.CaseId, meetingId: n.MeetingId, start: '10:30', end: '10:00' }),
+      'no such time': (n) => ({ caseId: n.CaseId, meetingId: n.MeetingId, start: '24:00', end: '24:30' }),
+    },
+  },
+  'agenda:unschedule': { payload: (n) => ({ caseId: n.CaseId, meetingId: n.MeetingId }), broken: {} },
+  'agenda:move': {
+    payload: (n) => ({ caseId: n.CaseId, fromMeetingId: n.MeetingId, meetingId: `${n.MeetingId}x`, start: '10:00', end: '10:30' }),
+    broken: {
+      'to the same meeting (refinement)': (n) => ({ caseId: n.CaseId, fromMeetingId: n.MeetingId, meetingId: n.MeetingId, start: '10:00', end: '10:30' }),
+    },
+  },
+  'agenda:begin': { payload: (n) => ({ caseId: n.CaseId, meetingId: n.MeetingId }), broken: {} },
+  'agenda:end': { payload: (n) => ({ caseId: n.CaseId, meetingId: n.MeetingId }), broken: {} },
 };
 
 /** Every shape error of a probe, with the generic one: a field the command does not have. */
@@ -239,6 +254,9 @@ export async function buildHouse(c: Clients): Promise<{ ggz: Sight; regisseur: S
     p('om', 'deelnemer', 'om'),
   ]);
   const Hx = await create(c.regisseur2, [p('zvh', 'voorzitter', 'regisseur2'), p('politie', 'aanmelder', 'politie'), p('om', 'deelnemer', 'om')]);
+  // Cases are open for discussion only in a meeting: V and H are discussed now.
+  const M = await discuss(c.regisseur, V);
+  await discuss(c.regisseur2, H, (await planMeeting(c.regisseur2)).id);
   const add = async (by: TestClient, caseId: CaseId, visibility: unknown) =>
     (await ok<{ itemId: string }>(by, 'item:add', { caseId, phase: 'beeldvorming', text: 'inbreng', visibility })).itemId;
   const table = { kind: 'table' };
@@ -268,12 +286,13 @@ export async function buildHouse(c: Clients): Promise<{ ggz: Sight; regisseur: S
   const iV = await intervene(c.regisseur, V, 'org_ggz', [gOwn]);
   const iH = await intervene(c.regisseur, V, 'org_om', []);
   // After the meeting, others' items are seen only with consent, others' interventions not at all.
-  await ok(c.regisseur, 'meeting:close', { caseId: V });
+  await endDiscussion(c.regisseur, V, M);
   await toDecisions(c.regisseur2, H);
   const hIv = await intervene(c.regisseur2, H, 'org_om', []);
   const inH = { CaseId: H, ItemId: hItem, ConsentId: hReq, InterventionId: hIv };
   const cases = [V, H, Hx];
-  const directory = { OrgId: 'org_ggz', TableId: 'tbl_topx' };
+  // Meetings are named only by chair-only commands, and every chair may see every meeting.
+  const directory = { OrgId: 'org_ggz', TableId: 'tbl_topx', MeetingId: M };
   return {
     ggz: {
       username: 'ggz',
@@ -286,7 +305,7 @@ export async function buildHouse(c: Clients): Promise<{ ggz: Sight; regisseur: S
         // Only chairs are given the list of people.
         UserId: [{ UserId: 'usr_politie2' }],
       },
-      public: ['OrgId', 'TableId'],
+      public: ['OrgId', 'TableId', 'MeetingId'],
       cases,
     },
     regisseur: {
@@ -298,7 +317,7 @@ export async function buildHouse(c: Clients): Promise<{ ggz: Sight; regisseur: S
         ConsentId: [{ ConsentId: rH }, { ConsentId: rV }, { ConsentId: hReq }],
         InterventionId: [{ InterventionId: hIv }],
       },
-      public: ['OrgId', 'TableId', 'UserId'],
+      public: ['OrgId', 'TableId', 'UserId', 'MeetingId'],
       cases,
     },
   };

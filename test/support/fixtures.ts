@@ -1,6 +1,7 @@
-import type { CaseState, Item, Organisation, Table, User, Viewer, Visibility } from '../../shared/domain.js';
-import type { CaseId, ItemId, OrgId, TableId, UserId } from '../../shared/ids.js';
+import type { CaseState, Item, Meeting, Organisation, Table, User, Viewer, Visibility } from '../../shared/domain.js';
+import type { CaseId, ItemId, MeetingId, OrgId, TableId, UserId } from '../../shared/ids.js';
 import type { DirectoryLookup } from '../../shared/rules/commands.js';
+import type { Lookup } from '../../shared/rules/projection.js';
 
 // A small in-memory house for the pure rule functions: no server, no store.
 export const org = (id: string, signed = true, kind: Organisation['kind'] = 'partner'): Organisation => ({
@@ -36,11 +37,30 @@ export const USERS = [
 ];
 export const U = Object.fromEntries(USERS.map((u) => [u.id, viewerOf(u)])) as Record<string, Viewer>;
 
+export const meeting = (id: string, extra: Partial<Meeting> = {}): Meeting => ({
+  id: id as MeetingId,
+  tableId: 'tbl' as TableId,
+  date: '2026-12-07',
+  startTime: '13:00',
+  endTime: '16:00',
+  place: 'zaal 1',
+  onlineUrl: null,
+  chairUserId: 'chair' as UserId,
+  closedAt: null,
+  createdAt: 't',
+  ...extra,
+});
+/** mt_1: the meeting the fixture case is discussed in; mt_2 another of its table; mt_closed closed; mt_other of another table. */
+export const MEETINGS = [meeting('mt_1'), meeting('mt_2'), meeting('mt_closed', { closedAt: 't' }), meeting('mt_other', { tableId: 'tbl2' as TableId })];
+
 export const dir: DirectoryLookup = {
   org: (id) => ORGS.find((o) => o.id === id),
   user: (id) => USERS.find((u) => u.id === id),
   table: (id): Table | undefined => (id === 'tbl' ? { id: 'tbl' as TableId, name: 't', description: '' } : undefined),
+  meeting: (id) => MEETINGS.find((m) => m.id === id),
 };
+
+export const look: Lookup = { nameOf: (id) => `naam ${id}`, meeting: dir.meeting };
 
 export function item(id: string, orgId: string, visibility: Visibility = { kind: 'table' }, extra: Partial<Item> = {}): Item {
   return {
@@ -83,6 +103,7 @@ export function caseState(items: Item[] = [], extra: Partial<CaseState> = {}): C
     consents: new Map(),
     decisions: [],
     interventions: [],
+    agenda: [{ meetingId: 'mt_1' as MeetingId, start: '13:00', end: '13:30', state: 'running' }],
     meetingOpen: true,
     version: 1,
     createdAt: 't',

@@ -8,6 +8,7 @@ import { TestClient } from './client.js';
 import { piecesIn, recorder, roundTrip, updateMessage, type Recorder } from './collab.js';
 import { ClientModel, replayInto, type OpenRecord } from './model.js';
 import { entitledToCase, entitledToItem, LeakOracle, type OracleSource } from './oracle.js';
+import { discuss } from './meetings.js';
 
 // R-ROLE / R-NEED / R-GOAL / R-TAKEHOME property: random commands from random users, concurrently,
 // including visibility changes, participant removal and re-adding, reconnects with catch-up, goal
@@ -123,6 +124,8 @@ export async function runScenario(b: LeakBackend, batches: Cmd[][]): Promise<voi
   });
   if (!created.ok) throw new Error(created.error.code);
   const caseId: CaseId = created.data.caseId;
+  // Open for discussion in a meeting from the start; the scenario ends and resumes it at random.
+  const meetingId = await discuss(chair(), caseId);
   const items: ItemId[] = [];
   const models = new Map<Username, ClientModel>(USERS.map((u) => [u, new ClientModel()]));
 
@@ -271,7 +274,7 @@ export async function runScenario(b: LeakBackend, batches: Cmd[][]): Promise<voi
         return;
       }
       case 'meeting':
-        await chair().cmd(x.open ? 'meeting:open' : 'meeting:close', { caseId });
+        await chair().cmd(x.open ? 'agenda:begin' : 'agenda:end', { caseId, meetingId });
         return;
       case 'watch': {
         const docId = await docOf(x);

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CaseId, CommandId, ItemId, OrgId, TableId, UserId } from '../../shared/ids.js';
+import type { Meeting } from '../../shared/domain.js';
+import type { CaseId, CommandId, ItemId, MeetingId, OrgId, TableId, UserId } from '../../shared/ids.js';
 import { COMMAND_ANSWER_KEEP_MS, type LoginThrottlePolicy } from '../../shared/limits.js';
 import {
   CommandDoneError,
@@ -256,6 +257,27 @@ export function runStoreContract(name: string, make: () => Promise<{ store: Stor
         await store.putTable({ id: 'tbl_x' as TableId, name: 'X', description: 'x' });
         await store.putTable({ id: 'tbl_x' as TableId, name: 'X2', description: 'x' });
         expect((await store.listTables()).map((t) => t.name)).toEqual(['X2']);
+      });
+
+      it('stores meetings, a second put replacing the first', async () => {
+        const m: Meeting = {
+          id: 'mt_x' as MeetingId,
+          tableId: 'tbl_x' as TableId,
+          date: '2026-12-08',
+          startTime: '13:00',
+          endTime: '16:00',
+          place: 'Zaal 1',
+          onlineUrl: null,
+          chairUserId: 'usr_x' as UserId,
+          closedAt: null,
+          createdAt: '2026-12-07T10:00:00.000Z',
+        };
+        await store.putMeeting(m);
+        await store.putMeeting({ ...m, place: '', onlineUrl: 'https://overleg.example.nl/x', closedAt: '2026-12-08T16:00:00.000Z' });
+        await store.putMeeting({ ...m, id: 'mt_y' as MeetingId });
+        const byId = new Map((await store.listMeetings()).map((x) => [x.id, x]));
+        expect(byId.size).toBe(2);
+        expect(byId.get(m.id)).toEqual({ ...m, place: '', onlineUrl: 'https://overleg.example.nl/x', closedAt: '2026-12-08T16:00:00.000Z' });
       });
     });
 

@@ -1,4 +1,5 @@
 import type { CaseId } from '../../../shared/ids.js';
+import type { CaseSummary } from '../../../shared/protocol.js';
 import { Api } from './api.js';
 import { Board } from './board.svelte.js';
 import { CaseList } from './cases.svelte.js';
@@ -6,6 +7,7 @@ import { CollabHub } from './collab.svelte.js';
 import { CaseConsents } from './consents.svelte.js';
 import { Connection } from './connection.svelte.js';
 import { DirectoryStore } from './directory.svelte.js';
+import { MeetingPlanner } from './meetings.svelte.js';
 import { href, Router } from './router.svelte.js';
 import { Session } from './session.svelte.js';
 
@@ -23,6 +25,8 @@ export class AppState {
   readonly directory = new DirectoryStore(this.api);
   readonly connection = new Connection();
   readonly cases = new CaseList();
+  /** For chairs: the meetings of every table, to plan them and put cases on their agendas. */
+  readonly planner = new MeetingPlanner(this.api);
   /** The open board's co-edited texts; a refused upgrade counts only while the server is up. */
   readonly collab = new CollabHub(() => this.connection.connected);
   readonly board = new Board(
@@ -66,10 +70,15 @@ export class AppState {
   #start(): void {
     this.notice = null;
     void this.directory.load();
+    if (this.session.isChair) void this.planner.load();
     this.connection.start({
       bind: (socket) => {
         socket.on('cases:snapshot', (list) => this.cases.replace(Array.isArray(list) ? list : []));
-        socket.on('cases:upsert', (summary) => this.cases.upsert(summary));
+        socket.on('cases:upsert', (summary) => {
+          const before = this.cases.get(summary.id);
+          this.cases.upsert(summary);
+          this.#discussionBegan(before, summary);
+        });
         socket.on('cases:removed', (caseId) => {
           this.cases.remove(caseId);
           this.board.receiveRemoved(caseId);
@@ -89,7 +98,19 @@ export class AppState {
     this.board.reset();
     this.cases.reset();
     this.directory.reset();
+    this.planner.reset();
     this.notice = null;
+  }
+
+  /**
+   * A case of mine comes up in the meeting: whoever follows that meeting (its page, or the
+   * overview) is taken to the case's board. Someone busy on another board is left there.
+   */
+  #discussionBegan(before: CaseSummary | undefined, after: CaseSummary): void {
+    const now = after.agenda.find((a) => a.state === 'running');
+    if (!now || before?.agenda.some((a) => a.meetingId === now.meetingId && a.state === 'running')) return;
+    const route = this.router.route;
+    if (route.name === 'overview' || (route.name === 'meeting' && route.meetingId === now.meetingId)) this.router.go(href.board(after.id));
   }
 
   #revoked(caseId: CaseId): void {

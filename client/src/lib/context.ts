@@ -7,6 +7,7 @@ import type { CollabHub } from './collab.svelte.js';
 import type { CaseConsents } from './consents.svelte.js';
 import type { Connection } from './connection.svelte.js';
 import type { DirectoryStore } from './directory.svelte.js';
+import type { MeetingPlanner } from './meetings.svelte.js';
 import type { Router } from './router.svelte.js';
 import type { Session } from './session.svelte.js';
 
@@ -20,6 +21,7 @@ export const [getBoard, setBoard] = createContext<Board>();
 export const [getConsents, setConsents] = createContext<CaseConsents>();
 export const [getRouter, setRouter] = createContext<Router>();
 export const [getCollab, setCollab] = createContext<CollabHub>();
+export const [getPlanner, setPlanner] = createContext<MeetingPlanner>();
 
 /** Called once by the root component. */
 export function provideStores(app: AppState): void {
@@ -32,6 +34,7 @@ export function provideStores(app: AppState): void {
   setConsents(app.consents);
   setRouter(app.router);
   setCollab(app.collab);
+  setPlanner(app.planner);
 }
 
 /** The admin screen's store lives only while that screen is open. */

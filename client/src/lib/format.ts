@@ -94,3 +94,15 @@ export function daysBetween(fromYmd: string, toYmd: string): number {
   const b = parseYmd(toYmd);
   return a && b ? Math.round((b.getTime() - a.getTime()) / 86_400_000) : 0;
 }
+
+const weekday = new Intl.DateTimeFormat('nl-NL', { weekday: 'long', day: 'numeric', month: 'long' });
+
+/** A meeting's day: "vandaag", "morgen" or "dinsdag 8 december". */
+export function formatMeetingDay(ymd: string): string {
+  if (ymd === todayYmd()) return 'vandaag';
+  if (ymd === addDaysYmd(1)) return 'morgen';
+  const d = parseYmd(ymd);
+  return d ? weekday.format(d) : ymd;
+}
+
+export const AGENDA_STATE_LABEL = { planned: 'Gepland', running: 'Nu in bespreking', done: 'Besproken' } as const;

@@ -8,7 +8,7 @@ import type { CaseMetaView, ItemView } from '../../../shared/protocol.js';
 export function planBlocked(meta: CaseMetaView): string | null {
   if (meta.phase !== 'besluiten') return 'Besluiten en interventies worden vastgelegd in de fase Besluiten.';
   if (meta.goalProposal) return 'Tijdens een doelwijziging wordt niets besloten.';
-  if (!meta.meetingOpen) return 'Het overleg is gesloten. De voorzitter kan het opnieuw openen.';
+  if (!meta.meetingOpen) return 'Deze casus wordt nu niet besproken. Het plan van aanpak wordt in een overleg gemaakt.';
   return null;
 }
 

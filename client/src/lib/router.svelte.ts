@@ -1,21 +1,40 @@
-import { CaseIdSchema, type CaseId } from '../../../shared/ids.js';
+import { CaseIdSchema, MeetingIdSchema, type CaseId, type MeetingId } from '../../../shared/ids.js';
 
 /** The board itself, or the user's own take-home list of the same open case (R-TAKEHOME). */
 export type BoardView = 'bord' | 'meeneemlijst';
 
-export type Route = { name: 'overview' } | { name: 'board'; caseId: CaseId; view: BoardView } | { name: 'admin' } | { name: 'notFound' };
+export type Route =
+  | { name: 'overview' }
+  | { name: 'board'; caseId: CaseId; view: BoardView }
+  | { name: 'meeting'; meetingId: MeetingId }
+  | { name: 'admin' }
+  | { name: 'notFound' };
 
 export const href = {
   overview: '#/',
   admin: '#/beheer',
   board: (id: CaseId) => `#/casus/${encodeURIComponent(id)}`,
   takeHome: (id: CaseId) => `#/casus/${encodeURIComponent(id)}/meeneemlijst`,
+  meeting: (id: MeetingId) => `#/overleg/${encodeURIComponent(id)}`,
 };
+
+function decoded(raw: string): string | null {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return null;
+  }
+}
 
 export function parseHash(hash: string): Route {
   const path = hash.replace(/^#/, '') || '/';
   if (path === '/' || path === '') return { name: 'overview' };
   if (path === '/beheer') return { name: 'admin' };
+  const meeting = /^\/overleg\/([^/]+)$/.exec(path);
+  if (meeting) {
+    const id = MeetingIdSchema.safeParse(decoded(meeting[1]!));
+    return id.success ? { name: 'meeting', meetingId: id.data } : { name: 'notFound' };
+  }
   const m = /^\/casus\/([^/]+)(\/meeneemlijst)?$/.exec(path);
   if (m) {
     let raw: string;

@@ -2,12 +2,13 @@ import type { CaseState, Viewer } from '../../../shared/domain.js';
 import type { AppError } from '../../../shared/errors.js';
 import { maySeeNamed, namedIds, type DirectoryLookup } from '../../../shared/rules/commands.js';
 import type { CommandInput, CommandName } from '../../../shared/schemas.js';
+import { agendaCommands } from './agenda.js';
 import { caseCommands } from './case.js';
 import { consentCommands } from './consent.js';
 import { notFound, type CaseCommand, type CaseCommandName, type Command } from './define.js';
 import { goalCommands } from './goal.js';
 import { itemCommands } from './items.js';
-import { meetingCommands } from './meeting.js';
+
 import { openCommands } from './open.js';
 import { participantCommands } from './participants.js';
 import { planCommands } from './plan.js';
@@ -25,7 +26,7 @@ export const COMMANDS: { readonly [N in CommandName]: Command<N> } = {
   ...goalCommands,
   ...consentCommands,
   ...planCommands,
-  ...meetingCommands,
+  ...agendaCommands,
 };
 
 /** The same table, seen as its commands on a case: looked up by a generic name, each has its own input type. */

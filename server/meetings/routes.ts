@@ -1,0 +1,107 @@
+import { Router, type Request, type RequestHandler } from 'express';
+import type { Meeting } from '../../shared/domain.js';
+import { newId, type MeetingId } from '../../shared/ids.js';
+import type { MeetingView } from '../../shared/protocol.js';
+import { MeetingInputSchema, MeetingUpdateSchema } from '../../shared/schemas.js';
+import type { AccessLog } from '../audit/accessLog.js';
+import { requireSession, sessionOf } from '../auth/routes.js';
+import type { Sessions } from '../auth/sessions.js';
+import type { CaseService } from '../cases/service.js';
+import type { Directory } from '../directory/directory.js';
+import { HttpError, parseBody } from '../http/errors.js';
+
+export interface MeetingDeps {
+  dir: Directory;
+  sessions: Sessions;
+  access: AccessLog;
+  cases: CaseService;
+  addressOf: (req: Request) => string;
+}
+
+/**
+ * Planning meetings: when and where a table meets, for the house's chairs. Which cases a meeting
+ * discusses is in the cases' own logs (agenda commands), so a partner learns of a meeting only
+ * through a case it takes part in (R-ROLE); this API shows no case at all.
+ */
+export function meetingRoutes(d: MeetingDeps): Router {
+  const r = Router();
+  r.use(requireSession(d.sessions));
+  const chairsOnly: RequestHandler = (_req, res, next) => {
+    if (!sessionOf(res).viewer.roles.includes('chair')) throw new HttpError(403, 'FORBIDDEN');
+    next();
+  };
+  r.use(chairsOnly);
+  const view = (m: Meeting): MeetingView => ({ ...m, chairName: d.dir.nameOf(m.chairUserId) });
+  const audit = (req: Request, action: 'create' | 'update', operation: string): void => {
+    const { viewer } = sessionOf(req.res!);
+    d.access.record({
+      at: new Date().toISOString(),
+      action,
+      operation,
+      caseId: null,
+      itemId: null,
+      userId: viewer.userId,
+      orgId: viewer.orgId,
+      role: 'none',
+      purpose: 'overleg plannen',
+      address: d.addressOf(req),
+      outcome: 'ok',
+    });
+  };
+  /** A meeting its chair may change: planned by the one asking, not yet closed. */
+  const own = (req: Request): Meeting => {
+    const m = d.dir.meeting(req.params.id as MeetingId);
+    if (!m) throw new HttpError(404, 'NOT_FOUND');
+    if (m.chairUserId !== sessionOf(req.res!).viewer.userId) throw new HttpError(403, 'FORBIDDEN', 'Alleen de voorzitter van dit overleg kan het wijzigen.');
+    if (m.closedAt !== null) throw new HttpError(409, 'CONFLICT', 'Dit overleg is gesloten.');
+    return m;
+  };
+
+  r.get('/', (_req, res) => {
+    const meetings = d.dir
+      .allMeetings()
+      .map(view)
+      .sort((a, b) => (a.date + a.startTime).localeCompare(b.date + b.startTime));
+    res.json({ meetings });
+  });
+
+  r.post('/', async (req, res) => {
+    const input = parseBody(MeetingInputSchema, req.body);
+    if (!d.dir.table(input.tableId)) throw new HttpError(400, 'BAD_REQUEST', 'Deze tafel bestaat niet.');
+    const m: Meeting = {
+      id: newId<MeetingId>('mt'),
+      ...input,
+      chairUserId: sessionOf(res).viewer.userId,
+      closedAt: null,
+      createdAt: new Date().toISOString(),
+    };
+    await d.dir.putMeeting(m);
+    audit(req, 'create', `meeting:create ${m.id}`);
+    res.status(201).json({ meeting: view(m) });
+  });
+
+  r.patch('/:id', async (req, res) => {
+    const input = parseBody(MeetingUpdateSchema, req.body);
+    const m: Meeting = { ...own(req), ...input };
+    if (m.startTime >= m.endTime) throw new HttpError(400, 'BAD_REQUEST', 'Het overleg eindigt voor het begint.');
+    if (m.place === '' && m.onlineUrl === null) throw new HttpError(400, 'BAD_REQUEST', 'Geef een plaats of een link voor online deelname.');
+    await d.dir.putMeeting(m);
+    audit(req, 'update', `meeting:update ${m.id} ${Object.keys(input).sort().join(',')}`);
+    res.json({ meeting: view(m) });
+  });
+
+  // Closing ends the afternoon: no case of it is discussed any more. One still under discussion is
+  // ended first, by its chair on the board (agenda:end), so its take-home scoping is seen there.
+  r.post('/:id/close', async (req, res) => {
+    const m = own(req);
+    if ([...d.cases.all()].some((c) => c.agenda.some((a) => a.meetingId === m.id && a.state === 'running'))) {
+      throw new HttpError(409, 'CONFLICT', 'Er wordt nog een casus besproken. Rond die eerst af.');
+    }
+    const closed: Meeting = { ...m, closedAt: new Date().toISOString() };
+    await d.dir.putMeeting(closed);
+    audit(req, 'update', `meeting:close ${m.id}`);
+    res.json({ meeting: view(closed) });
+  });
+
+  return r;
+}

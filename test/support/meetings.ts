@@ -1,0 +1,50 @@
+import type { CaseId, MeetingId } from '../../shared/ids.js';
+import type { CaseMetaView, MeetingView } from '../../shared/protocol.js';
+import { houseDay } from '../../server/seed/demo.js';
+import type { TestClient } from './client.js';
+
+/** A meeting of a table, planned by this chair over the HTTP API, today from 09:00 to 17:00. */
+export async function planMeeting(chair: TestClient, tableId = 'tbl_topx', extra: Record<string, unknown> = {}): Promise<MeetingView> {
+  const r = await chair.http<{ meeting: MeetingView }>('POST', '/api/meetings', {
+    tableId,
+    date: houseDay(),
+    startTime: '09:00',
+    endTime: '17:00',
+    place: 'Zaal 1',
+    onlineUrl: null,
+    ...extra,
+  });
+  if (r.status !== 201) throw new Error(`${chair.username} plan meeting: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body.meeting;
+}
+
+async function ok(chair: TestClient, p: Promise<{ ok: boolean; error?: { code: string; message: string } }>, what: string): Promise<void> {
+  const r = await p;
+  if (!r.ok) throw new Error(`${chair.username} ${what}: ${r.error!.code} ${r.error!.message}`);
+}
+
+/**
+ * Puts a case on a meeting's agenda (one the chair plans for it when none is given) and begins its
+ * discussion: the case is open for discussion until `endDiscussion`.
+ */
+export async function discuss(chair: TestClient, caseId: CaseId, meetingId?: MeetingId, tableId = 'tbl_topx'): Promise<MeetingId> {
+  const m = meetingId ?? (await planMeeting(chair, tableId)).id;
+  const scheduled = await chair.cmd('agenda:schedule', { caseId, meetingId: m, start: '09:00', end: '09:30' });
+  // Already on it (and discussed before): it is discussed again.
+  if (!scheduled.ok && !/al besproken/.test(scheduled.error.message))
+    throw new Error(`${chair.username} schedule: ${scheduled.error.code} ${scheduled.error.message}`);
+  await ok(chair, chair.cmd('agenda:begin', { caseId, meetingId: m }), 'begin');
+  return m;
+}
+
+/** The meeting in which a case is under discussion now (the demo cases R. and B. are, from the seed on). */
+export function runningIn(meta: CaseMetaView): MeetingId {
+  const m = meta.agenda.find((a) => a.state === 'running')?.meetingId;
+  if (!m) throw new Error(`${meta.title} is not under discussion`);
+  return m;
+}
+
+/** Ends the discussion of a case in that meeting: the take-home scoping (R-TAKEHOME) applies. */
+export function endDiscussion(chair: TestClient, caseId: CaseId, meetingId: MeetingId): Promise<void> {
+  return ok(chair, chair.cmd('agenda:end', { caseId, meetingId }), 'end');
+}
