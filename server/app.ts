@@ -74,6 +74,17 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
   const access = new AccessLog(store, log, storeLinks);
   const cases = new CaseService(store, dir, access, log, cluster);
   await cases.load();
+  // A meeting closed on another process: what this one began in it meanwhile ends too, in the
+  // name of the meeting's chair (the process that closed it ends its own, as the one who asked).
+  dir.onMeetingsChanged((changed, reloaded) => {
+    if (!reloaded) return;
+    for (const m of changed) {
+      const chair = dir.user(m.chairUserId);
+      if (m.closedAt === null || !chair) continue;
+      const actor = { viewer: { userId: chair.id, orgId: chair.orgId, roles: chair.roles }, address: 'server' };
+      cases.endDiscussionsIn(m.id, actor).catch((err: unknown) => log.error({ err, meetingId: m.id }, 'ending the discussions of a closed meeting failed'));
+    }
+  });
   // The store answers again after an outage (after loading, too, unlike the client's 'ready'):
   // a commit whose answer was lost, or another process's, may be in the log unseen here.
   for (const l of storeLinks) {
@@ -90,7 +101,10 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
     storeLinks.length === 0
       ? null
       : setInterval(() => {
-          if (storeLinks.every((l) => l.ready)) void cases.catchUpAll();
+          if (!storeLinks.every((l) => l.ready)) return;
+          void cases.catchUpAll();
+          // Directory notices are made up the same way (a closed meeting, a disabled account).
+          reloadDirectory();
         }, config.CLUSTER_CATCHUP_MS);
   catchUpTimer?.unref();
   const cursors = new Cursors(Buffer.from(await store.initMeta('cursor-key', randomBytes(32).toString('base64')), 'base64'));

@@ -209,6 +209,7 @@ const meetingFields = {
   onlineUrl: z
     .url({ protocol: /^https$/ })
     .max(L.MAX_URL_CHARS)
+    .refine((u) => u.startsWith('https://'), 'https://…')
     .nullable(),
 };
 const meetingTimes = <T extends { startTime?: string; endTime?: string }>(o: z.ZodType<T>) =>

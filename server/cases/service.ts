@@ -1,6 +1,6 @@
 import type { CaseState, Viewer } from '../../shared/domain.js';
 import { appError, type AppError } from '../../shared/errors.js';
-import { newId, type CaseId, type CommandId, type ItemId, type OrgId, type UserId } from '../../shared/ids.js';
+import { newId, type CaseId, type CommandId, type ItemId, type MeetingId, type OrgId, type UserId } from '../../shared/ids.js';
 import { docAccess, type DocTarget } from '../../shared/rules/access.js';
 import { maySeeNamed, namedIds } from '../../shared/rules/commands.js';
 import type { Touched } from '../../shared/rules/projection.js';
@@ -343,6 +343,32 @@ export class CaseService {
           if (!c.participants.some((p) => p.orgId === orgId)) return;
           try {
             await this.commit(c, id, [{ type: 'case.participantRemoved', payload: { orgId } }], actor, 'case:removeParticipant', null);
+            n++;
+            return;
+          } catch (e) {
+            if (!(e instanceof VersionConflictError) || attempt >= MAX_CONFLICT_RETRIES) throw e;
+            await conflictPause(attempt);
+            await this.readOn(id, e.missed);
+          }
+        }
+      });
+    }
+    return n;
+  }
+
+  /**
+   * R-TAKEHOME: a closed meeting discusses nothing more: every case still under discussion in it
+   * is ended, each in its own queue, judged at its position (another process may have ended it).
+   */
+  async endDiscussionsIn(meetingId: MeetingId, actor: Actor): Promise<number> {
+    let n = 0;
+    const running = (id: CaseId): boolean => this.cases.get(id)?.agenda.some((a) => a.meetingId === meetingId && a.state === 'running') ?? false;
+    for (const id of [...this.cases.keys()].filter(running)) {
+      await this.withCase(id, async () => {
+        for (let attempt = 0; ; attempt++) {
+          if (!running(id)) return;
+          try {
+            await this.commit(this.cases.get(id)!, id, [{ type: 'case.discussionEnded', payload: { meetingId } }], actor, 'agenda:end', null);
             n++;
             return;
           } catch (e) {

@@ -1,6 +1,7 @@
 import type { Meeting, Organisation, Table, User } from '../../shared/domain.js';
 import type { MeetingId, OrgId, TableId, UserId } from '../../shared/ids.js';
 import type { DirectoryLookup } from '../../shared/rules/commands.js';
+import { houseDay } from '../meetings/day.js';
 import type { DirectoryStore, UserRecord } from '../store/types.js';
 
 /**
@@ -13,7 +14,7 @@ export class Directory implements DirectoryLookup {
   private byUsername = new Map<string, UserRecord>();
   private tables = new Map<TableId, Table>();
   private meetings = new Map<MeetingId, Meeting>();
-  private readonly meetingListeners = new Set<(changed: MeetingId[]) => void>();
+  private readonly meetingListeners = new Set<(changed: Meeting[], reloaded: boolean) => void>();
 
   constructor(
     private readonly store: DirectoryStore,
@@ -34,16 +35,19 @@ export class Directory implements DirectoryLookup {
     this.tables = new Map(tables.map((t) => [t.id, t]));
     const before = this.meetings;
     this.meetings = new Map(meetings.map((m) => [m.id, m]));
-    const changed = meetings.filter((m) => JSON.stringify(before.get(m.id)) !== JSON.stringify(m)).map((m) => m.id);
-    if (changed.length > 0) this.meetingsChanged(changed);
+    const changed = meetings.filter((m) => shownChange(before.get(m.id), m));
+    if (changed.length > 0) this.meetingsChanged(changed, true);
   }
 
-  /** Hears which meetings changed, here or (after a reload) on another process. */
-  onMeetingsChanged(fn: (changed: MeetingId[]) => void): void {
+  /**
+   * Hears of meetings changed in what their cases show (day, place, link, chair, closing): written
+   * here, or found changed by a reload (another process wrote them; `reloaded`).
+   */
+  onMeetingsChanged(fn: (changed: Meeting[], reloaded: boolean) => void): void {
     this.meetingListeners.add(fn);
   }
-  private meetingsChanged(ids: MeetingId[]): void {
-    for (const fn of this.meetingListeners) fn(ids);
+  private meetingsChanged(changed: Meeting[], reloaded: boolean): void {
+    for (const fn of this.meetingListeners) fn(changed, reloaded);
   }
 
   org(id: OrgId): Organisation | undefined {
@@ -69,6 +73,9 @@ export class Directory implements DirectoryLookup {
   }
   allTables(): Table[] {
     return [...this.tables.values()];
+  }
+  today(): string {
+    return houseDay();
   }
   meeting(id: MeetingId): Meeting | undefined {
     return this.meetings.get(id);
@@ -97,10 +104,31 @@ export class Directory implements DirectoryLookup {
     this.tables.set(table.id, table);
     this.changed();
   }
-  async putMeeting(meeting: Meeting): Promise<void> {
-    await this.store.putMeeting(meeting);
+  /** False when the stored meeting was closed meanwhile (elsewhere): nothing is written, and it is read again. */
+  async putMeeting(meeting: Meeting): Promise<boolean> {
+    if (!(await this.store.putMeeting(meeting))) {
+      await this.load();
+      return false;
+    }
+    const before = this.meetings.get(meeting.id);
     this.meetings.set(meeting.id, meeting);
-    this.meetingsChanged([meeting.id]);
+    if (shownChange(before, meeting)) this.meetingsChanged([meeting], false);
     this.changed();
+    return true;
   }
+}
+
+/**
+ * What the cases on a meeting's agenda show of it (projectAgenda): a change of its times alone
+ * is not re-sent, since it would tell partners of an edit that shows them nothing.
+ */
+function shownChange(before: Meeting | undefined, after: Meeting): boolean {
+  return (
+    before === undefined ||
+    before.date !== after.date ||
+    before.place !== after.place ||
+    before.onlineUrl !== after.onlineUrl ||
+    before.chairUserId !== after.chairUserId ||
+    before.closedAt !== after.closedAt
+  );
 }

@@ -9,6 +9,7 @@ import type { Sessions } from '../auth/sessions.js';
 import type { CaseService } from '../cases/service.js';
 import type { Directory } from '../directory/directory.js';
 import { HttpError, parseBody } from '../http/errors.js';
+import { houseDay } from './day.js';
 
 export interface MeetingDeps {
   dir: Directory;
@@ -48,18 +49,22 @@ export function meetingRoutes(d: MeetingDeps): Router {
       outcome: 'ok',
     });
   };
+  const closed = (): HttpError => new HttpError(409, 'CONFLICT', 'Dit overleg is gesloten.');
   /** A meeting its chair may change: planned by the one asking, not yet closed. */
   const own = (req: Request): Meeting => {
     const m = d.dir.meeting(req.params.id as MeetingId);
     if (!m) throw new HttpError(404, 'NOT_FOUND');
     if (m.chairUserId !== sessionOf(req.res!).viewer.userId) throw new HttpError(403, 'FORBIDDEN', 'Alleen de voorzitter van dit overleg kan het wijzigen.');
-    if (m.closedAt !== null) throw new HttpError(409, 'CONFLICT', 'Dit overleg is gesloten.');
+    if (m.closedAt !== null) throw closed();
     return m;
   };
 
+  // Those of the last month and after: enough to plan with, not the house's whole history.
   r.get('/', (_req, res) => {
+    const since = houseDay(-31);
     const meetings = d.dir
       .allMeetings()
+      .filter((m) => m.date >= since)
       .map(view)
       .sort((a, b) => (a.date + a.startTime).localeCompare(b.date + b.startTime));
     res.json({ meetings });
@@ -85,22 +90,22 @@ export function meetingRoutes(d: MeetingDeps): Router {
     const m: Meeting = { ...own(req), ...input };
     if (m.startTime >= m.endTime) throw new HttpError(400, 'BAD_REQUEST', 'Het overleg eindigt voor het begint.');
     if (m.place === '' && m.onlineUrl === null) throw new HttpError(400, 'BAD_REQUEST', 'Geef een plaats of een link voor online deelname.');
-    await d.dir.putMeeting(m);
+    if (!(await d.dir.putMeeting(m))) throw closed();
     audit(req, 'update', `meeting:update ${m.id} ${Object.keys(input).sort().join(',')}`);
     res.json({ meeting: view(m) });
   });
 
-  // Closing ends the afternoon: no case of it is discussed any more. One still under discussion is
-  // ended first, by its chair on the board (agenda:end), so its take-home scoping is seen there.
+  // Closing ends the afternoon: no case of it is discussed any more, and one still under
+  // discussion ends now (R-TAKEHOME). Whether there was one is not said: it may be a case the
+  // meeting's chair does not take part in (R-ROLE). Other processes end what they began meanwhile
+  // as they hear of the closing (app.ts).
   r.post('/:id/close', async (req, res) => {
     const m = own(req);
-    if ([...d.cases.all()].some((c) => c.agenda.some((a) => a.meetingId === m.id && a.state === 'running'))) {
-      throw new HttpError(409, 'CONFLICT', 'Er wordt nog een casus besproken. Rond die eerst af.');
-    }
-    const closed: Meeting = { ...m, closedAt: new Date().toISOString() };
-    await d.dir.putMeeting(closed);
+    const closedNow: Meeting = { ...m, closedAt: new Date().toISOString() };
+    if (!(await d.dir.putMeeting(closedNow))) throw closed();
     audit(req, 'update', `meeting:close ${m.id}`);
-    res.json({ meeting: view(closed) });
+    await d.cases.endDiscussionsIn(m.id, { viewer: sessionOf(res).viewer, address: d.addressOf(req) });
+    res.json({ meeting: view(closedNow) });
   });
 
   return r;

@@ -2,7 +2,7 @@ import { appError } from '../../shared/errors.js';
 import type { CaseId } from '../../shared/ids.js';
 import type { Ack, OpenResult, PatchOp } from '../../shared/protocol.js';
 import { maySeeCase } from '../../shared/rules/access.js';
-import { deltaFor, projectCase } from '../../shared/rules/projection.js';
+import { deltaFor, projectCase, projectMeta } from '../../shared/rules/projection.js';
 import type { CommandInput } from '../../shared/schemas.js';
 import { accessRecord } from '../audit/accessLog.js';
 import { caseRoom, type BoardSocket, type RealtimeContext } from './context.js';
@@ -47,6 +47,10 @@ export class Boards {
       let ops: PatchOp[];
       if (history) {
         ops = deltaFor(history.before, c, history.touched, actor.viewer, d.dir, cursor);
+        // The case's meta shows its meetings, which change outside its log (a place, a closing)
+        // and may have while this client was away: a catch-up always brings it.
+        if (!ops.some((o) => o.op === 'meta' || o.op === 'snapshot' || o.op === 'revoked'))
+          ops.unshift({ op: 'meta', meta: projectMeta(c, actor.viewer, d.dir) });
         result = { patch: { caseId, cursor, ops } };
       } else {
         const view = projectCase(c, actor.viewer, d.dir, cursor)!;

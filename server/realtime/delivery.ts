@@ -40,7 +40,7 @@ export class Delivery {
     private readonly presence: Presence,
   ) {
     ctx.d.cases.onApplied(() => this.lists.clear());
-    ctx.d.dir.onMeetingsChanged((ids) => this.meetingsChanged(new Set(ids)));
+    ctx.d.dir.onMeetingsChanged((changed) => this.meetingsChanged(new Set(changed.map((m) => m.id))));
   }
 
   /**

@@ -2,6 +2,7 @@ import type { AgendaState, Meeting, Organisation, Participant, Table, UserRole }
 import { newId, type CaseId, type ItemId, type MeetingId, type OrgId, type TableId, type UserId } from '../../shared/ids.js';
 import { hashPassword } from '../auth/passwords.js';
 import type { Logger } from '../log.js';
+import { houseDay } from '../meetings/day.js';
 import type { CaseEvent } from '../cases/events.js';
 import { VersionConflictError, type DirectoryStore, type EventLog, type MetaStore } from '../store/types.js';
 
@@ -51,12 +52,6 @@ const p = (orgId: string, role: Participant['role'], ...users: string[]): Partic
   role,
   userIds: users.map(uid),
 });
-
-/** The house's local day, `days` from today (YYYY-MM-DD). */
-export function houseDay(days = 0, now = new Date()): string {
-  const d = new Date(now.getTime() + days * 86_400_000);
-  return new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Amsterdam', year: 'numeric', month: '2-digit', day: '2-digit' }).format(d);
-}
 
 interface DemoMeeting {
   key: string;

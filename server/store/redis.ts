@@ -148,6 +148,16 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[1])
 return 1`);
 
+// Closing is for good: a closed meeting is not written over (by a process that had not heard).
+const PUT_MEETING = new LuaScript(`
+local old = redis.call('HGET', KEYS[1], ARGV[1])
+if old then
+  local closed = cjson.decode(old)['closedAt']
+  if closed ~= nil and closed ~= cjson.null then return 0 end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1`);
+
 const TOUCH_SESSION = new LuaScript(`if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'lastSeenAt', ARGV[1]) end return 1`);
 
 // Keeps a snapshot only when it is past the stored one.
@@ -277,8 +287,8 @@ export class RedisStore implements Store {
   async listMeetings(): Promise<Meeting[]> {
     return Object.values(await this.client.hGetAll(this.keys.meetings)).map((j) => MeetingRow.parse(JSON.parse(j)));
   }
-  async putMeeting(meeting: Meeting): Promise<void> {
-    await this.client.hSet(this.keys.meetings, meeting.id, JSON.stringify(meeting));
+  async putMeeting(meeting: Meeting): Promise<boolean> {
+    return ((await PUT_MEETING.run(this.client, [this.keys.meetings], [meeting.id, JSON.stringify(meeting)])) as unknown) === 1;
   }
 
   async putSession(s: SessionRecord): Promise<void> {

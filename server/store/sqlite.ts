@@ -201,7 +201,7 @@ export class SqliteStore implements Store {
   async listMeetings(): Promise<Meeting[]> {
     return this.stmts.listMeetings.all().map((r) => MeetingRow.parse(JSON.parse(r.json)));
   }
-  putMeeting(meeting: Meeting): Promise<void> {
+  putMeeting(meeting: Meeting): Promise<boolean> {
     return this.write({ op: 'putMeeting', meeting });
   }
 

@@ -122,7 +122,10 @@ export class SqliteWrites {
         'INSERT INTO users (id, username, json) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET username = excluded.username, json = excluded.json',
       ),
       putTable: db.prepare('INSERT INTO tables_ (id, json) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET json = excluded.json'),
-      putMeeting: db.prepare('INSERT INTO meetings (id, json) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET json = excluded.json'),
+      // Closing is for good: a closed meeting is not written over (by a process that had not heard).
+      putMeeting: db.prepare(
+        "INSERT INTO meetings (id, json) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET json = excluded.json WHERE json_extract(meetings.json, '$.closedAt') IS NULL",
+      ),
       putSession: db.prepare(
         'INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at) VALUES (?, ?, ?, ?) ON CONFLICT (id_hash) DO UPDATE SET last_seen_at = excluded.last_seen_at',
       ),
@@ -241,7 +244,7 @@ export class SqliteWrites {
       case 'putTable':
         return void s.putTable.run(w.table.id, JSON.stringify(w.table));
       case 'putMeeting':
-        return void s.putMeeting.run(w.meeting.id, JSON.stringify(w.meeting));
+        return s.putMeeting.run(w.meeting.id, JSON.stringify(w.meeting)).changes > 0;
       case 'putSession':
         return void s.putSession.run(w.session.idHash, w.session.userId, w.session.createdAt, w.session.lastSeenAt);
       case 'touchSession':

@@ -156,7 +156,8 @@ export interface DirectoryStore {
   putTable(table: Table): Promise<void>;
   /** Meetings of every table, planned and past (a meeting's agenda is in its cases' logs). */
   listMeetings(): Promise<Meeting[]>;
-  putMeeting(meeting: Meeting): Promise<void>;
+  /** Writes a meeting, unless the stored one is closed: closing is for good. Whether it was written. */
+  putMeeting(meeting: Meeting): Promise<boolean>;
 }
 
 /** Sessions, and what logins leave behind: throttled failures and known devices. */

@@ -25,6 +25,8 @@ export interface DirectoryLookup {
   user(id: UserId): User | undefined;
   table(id: TableId): Table | undefined;
   meeting(id: MeetingId): Meeting | undefined;
+  /** The house's day now (YYYY-MM-DD, its own time zone): a meeting is held on its day. */
+  today(): string;
 }
 
 /** What a command names in a case: the things whose visibility is judged before anything else. */

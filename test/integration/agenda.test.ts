@@ -152,17 +152,45 @@ describe('running the meeting', () => {
     expect(JSON.stringify(c.politie!.received.slice(from))).not.toContain(caseT);
   });
 
-  it('a closed meeting takes no more discussion; it is not closed while a case is under discussion', async () => {
+  it('a board that reconnects from its cursor is brought the meeting as it is now', async () => {
+    const open = await c.politie!.cmd('case:open', { caseId: caseK });
+    const cursor = (open.ok && (open.data as { view: CaseView }).view.cursor) as string;
+    expect((await c.regisseur!.http('PATCH', `/api/meetings/${meeting.id}`, { place: 'Zaal 4.02' })).status).toBe(200);
+    const again = await c.politie!.cmd('case:open', { caseId: caseK, since: cursor });
+    if (!again.ok || !('patch' in again.data)) throw new Error('no catch-up');
+    const meta = again.data.patch.ops.find((o) => o.op === 'meta');
+    expect(meta && meta.op === 'meta' && meta.meta.agenda[0]!.place).toBe('Zaal 4.02');
+  });
+
+  it('R-TAKEHOME: closing a meeting ends the case under discussion in it; nothing is discussed there any more', async () => {
+    const from = { politie: c.politie!.nextSeq, om: c.om!.nextSeq };
     expect((await c.regisseur!.cmd('agenda:begin', { caseId: caseT, meetingId: meeting.id })).ok).toBe(true);
-    expect((await c.regisseur!.http('POST', `/api/meetings/${meeting.id}/close`)).status).toBe(409);
-    expect((await c.regisseur!.cmd('agenda:end', { caseId: caseT, meetingId: meeting.id })).ok).toBe(true);
     expect((await c.regisseur2!.http('POST', `/api/meetings/${meeting.id}/close`)).status).toBe(403);
-    const from = c.politie!.nextSeq;
     expect((await c.regisseur!.http('POST', `/api/meetings/${meeting.id}/close`)).status).toBe(200);
-    await summaryOf(c.politie!, caseK, from, (s) => s.agenda[0]!.meetingClosed);
+    await summaryOf(c.om!, caseT, from.om, (s) => !s.meetingOpen && s.agenda.some((a) => a.meetingId === meeting.id && a.state === 'done'));
+    await summaryOf(c.politie!, caseK, from.politie, (s) => s.agenda[0]!.meetingClosed);
+    expect(srv.app.cases.get(caseT)!.meetingOpen).toBe(false);
     const again = await c.regisseur!.cmd('agenda:begin', { caseId: caseK, meetingId: meeting.id });
     expect(again.ok ? null : again.error.message).toBe('Dit overleg is gesloten.');
     expect((await c.regisseur!.http('PATCH', `/api/meetings/${meeting.id}`, { place: 'Weer elders' })).status).toBe(409);
+    // Closing is for good in the store too: a process that had not heard cannot write it open again.
+    expect(await srv.app.store.putMeeting({ ...srv.app.dir.meeting(meeting.id)!, closedAt: null })).toBe(false);
+    expect((await srv.app.store.listMeetings()).find((m) => m.id === meeting.id)!.closedAt).not.toBeNull();
+  });
+
+  it('R-ROLE: a meeting’s chair learns nothing of a case on it that it does not take part in, not even by closing', async () => {
+    // Another chair's meeting of the same table; the regisseur puts its own case K on it.
+    const other = await planMeeting(c.regisseur2!, 'tbl_topx');
+    const empty = await planMeeting(c.regisseur2!, 'tbl_topx');
+    expect((await c.regisseur!.cmd('agenda:schedule', { caseId: caseK, meetingId: other.id, start: '09:00', end: '09:30' })).ok).toBe(true);
+    expect((await c.regisseur!.cmd('agenda:begin', { caseId: caseK, meetingId: other.id })).ok).toBe(true);
+    const from = c.regisseur2!.nextSeq;
+    const busy = await c.regisseur2!.http<{ meeting: MeetingView }>('POST', `/api/meetings/${other.id}/close`);
+    const quiet = await c.regisseur2!.http<{ meeting: MeetingView }>('POST', `/api/meetings/${empty.id}/close`);
+    expect([busy.status, quiet.status]).toEqual([200, 200]);
+    expect(Object.keys(busy.body.meeting).sort()).toEqual(Object.keys(quiet.body.meeting).sort());
+    expect(JSON.stringify(c.regisseur2!.received.slice(from))).not.toContain(caseK);
+    expect(srv.app.cases.get(caseK)!.meetingOpen).toBe(false);
   });
 
   it('R-FILE: planning and changing meetings is in the access log', async () => {

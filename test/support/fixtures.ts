@@ -58,6 +58,7 @@ export const dir: DirectoryLookup = {
   user: (id) => USERS.find((u) => u.id === id),
   table: (id): Table | undefined => (id === 'tbl' ? { id: 'tbl' as TableId, name: 't', description: '' } : undefined),
   meeting: (id) => MEETINGS.find((m) => m.id === id),
+  today: () => '2026-12-07',
 };
 
 export const look: Lookup = { nameOf: (id) => `naam ${id}`, meeting: dir.meeting };

@@ -1,6 +1,6 @@
 import type { CaseId, MeetingId } from '../../shared/ids.js';
 import type { CaseMetaView, MeetingView } from '../../shared/protocol.js';
-import { houseDay } from '../../server/seed/demo.js';
+import { houseDay } from '../../server/meetings/day.js';
 import type { TestClient } from './client.js';
 
 /** A meeting of a table, planned by this chair over the HTTP API, today from 09:00 to 17:00. */

@@ -272,12 +272,16 @@ export function runStoreContract(name: string, make: () => Promise<{ store: Stor
           closedAt: null,
           createdAt: '2026-12-07T10:00:00.000Z',
         };
-        await store.putMeeting(m);
-        await store.putMeeting({ ...m, place: '', onlineUrl: 'https://overleg.example.nl/x', closedAt: '2026-12-08T16:00:00.000Z' });
-        await store.putMeeting({ ...m, id: 'mt_y' as MeetingId });
+        expect(await store.putMeeting(m)).toBe(true);
+        expect(await store.putMeeting({ ...m, place: '', onlineUrl: 'https://overleg.example.nl/x' })).toBe(true);
+        const closed = { ...m, place: '', onlineUrl: 'https://overleg.example.nl/x', closedAt: '2026-12-08T16:00:00.000Z' };
+        expect(await store.putMeeting(closed)).toBe(true);
+        expect(await store.putMeeting({ ...m, id: 'mt_y' as MeetingId })).toBe(true);
+        // Closing is for good: a write from a process that had not heard of it is refused.
+        expect(await store.putMeeting({ ...m, place: 'Elders' })).toBe(false);
         const byId = new Map((await store.listMeetings()).map((x) => [x.id, x]));
         expect(byId.size).toBe(2);
-        expect(byId.get(m.id)).toEqual({ ...m, place: '', onlineUrl: 'https://overleg.example.nl/x', closedAt: '2026-12-08T16:00:00.000Z' });
+        expect(byId.get(m.id)).toEqual(closed);
       });
     });
 

@@ -107,6 +107,9 @@ describe('R-ROLE: only the case’s chair plans and runs its slots', () => {
     expect(run('agenda:end', { caseId: cs, meetingId: mt('mt_1') }, both)).toBeNull();
     const closed = idle({ agenda: [{ meetingId: mt('mt_closed'), start: '13:00', end: '13:30', state: 'planned' }] });
     expect(run('agenda:begin', { caseId: cs, meetingId: mt('mt_closed') }, closed)).toBe('BAD_REQUEST');
+    // Not at will: only on the meeting's day.
+    const dayBefore = { ...dir, today: () => '2026-12-06' };
+    expect(code(authorizeCaseCommand('agenda:begin', { caseId: cs, meetingId: mt('mt_2') }, planned, U.chair!, dayBefore))).toBe('BAD_REQUEST');
   });
 });
 

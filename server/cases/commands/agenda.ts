@@ -32,8 +32,13 @@ function plannedEntry(c: CaseState, meetingId: MeetingId): AppError | null {
   return null;
 }
 
-const openMeeting = (m: Meeting | undefined): AppError | null =>
-  !m ? bad('Dit overleg bestaat niet.') : m.closedAt !== null ? bad('Dit overleg is gesloten.') : null;
+/** A case is discussed only in a meeting held today, not closed (R-TAKEHOME: no opening at will). */
+function heldToday(m: Meeting | undefined, dir: DirectoryLookup): AppError | null {
+  if (!m) return bad('Dit overleg bestaat niet.');
+  if (m.closedAt !== null) return bad('Dit overleg is gesloten.');
+  if (m.date !== dir.today()) return bad('Een casus wordt besproken op de dag van het overleg.');
+  return null;
+}
 
 const chairThen = (c: CaseState, viewer: Viewer, rest: () => AppError | null): AppError | null => chairOnly(c, viewer) ?? rest();
 
@@ -73,7 +78,7 @@ export const agendaCommands = {
         const e = entryOf(c, input.meetingId);
         if (!e) return bad('Deze casus staat niet op de agenda van dit overleg.');
         if (c.meetingOpen) return bad(e.state === 'running' ? 'Deze casus wordt al besproken.' : 'Deze casus wordt al in een ander overleg besproken.');
-        return openMeeting(dir.meeting(input.meetingId));
+        return heldToday(dir.meeting(input.meetingId), dir);
       }),
     decide: ({ meetingId }) => ({ events: [{ type: 'case.discussionBegan', payload: { meetingId } }], data: null }),
   }),
