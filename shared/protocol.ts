@@ -259,6 +259,7 @@ export type OpenResult = { view: CaseView } | { patch: CasePatch };
 export interface CommandResults {
   'case:open': OpenResult;
   'case:leave': null;
+  'case:print': null;
   'case:create': { caseId: CaseId };
   'case:setParticipant': null;
   'case:removeParticipant': null;

@@ -64,6 +64,8 @@ export const InformingInputSchema = z.discriminatedUnion('status', [
 export const CommandSchemas = {
   'case:open': z.strictObject({ caseId: CaseIdSchema, since: z.string().max(200).optional() }),
   'case:leave': z.strictObject({ caseId: CaseIdSchema }),
+  // R-FILE: a print for the house's file (the plan, by the case's chair) or of one's own take-home list.
+  'case:print': z.strictObject({ caseId: CaseIdSchema, what: z.enum(['plan', 'meeneemlijst']) }),
   'case:create': z.strictObject({
     tableId: TableIdSchema,
     title: text(L.MAX_CASE_TITLE_CHARS),
@@ -164,7 +166,7 @@ export const CommandEnvelopeSchema = z.strictObject({ commandId: CommandIdSchema
 export type CommandEnvelope<N extends CommandName> = { commandId: z.infer<typeof CommandIdSchema>; input: CommandInput<N> };
 
 /** Commands that change nothing: a retry simply runs them again. Every other one runs once per id. */
-export const READ_COMMANDS = ['case:open', 'case:leave'] as const satisfies readonly CommandName[];
+export const READ_COMMANDS = ['case:open', 'case:leave', 'case:print'] as const satisfies readonly CommandName[];
 export type ReadCommandName = (typeof READ_COMMANDS)[number];
 const READS: ReadonlySet<CommandName> = new Set(READ_COMMANDS);
 export const changesState = (name: CommandName): boolean => !READS.has(name);

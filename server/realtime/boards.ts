@@ -1,7 +1,7 @@
 import { appError } from '../../shared/errors.js';
 import type { CaseId } from '../../shared/ids.js';
 import type { Ack, OpenResult, PatchOp } from '../../shared/protocol.js';
-import { maySeeCase } from '../../shared/rules/access.js';
+import { isChairOf, maySeeCase } from '../../shared/rules/access.js';
 import { deltaFor, projectCase, projectMeta } from '../../shared/rules/projection.js';
 import type { CommandInput } from '../../shared/schemas.js';
 import { accessRecord } from '../audit/accessLog.js';
@@ -67,6 +67,36 @@ export class Boards {
       // After the ack, so the opener has the board before it hears who is there.
       setImmediate(() => this.presence.changed(caseId));
       return { ok: true as const, data: result };
+    });
+  }
+
+  /**
+   * R-FILE: a print leaves the board, so it is an access-log record of its own. The plan is the
+   * house's file and printed by the case's chair; a partner prints only its own take-home list,
+   * which the client builds from what it was served.
+   */
+  print(socket: BoardSocket, input: CommandInput<'case:print'>): Promise<Ack<null>> {
+    const { d } = this.ctx;
+    const { caseId, what } = input;
+    // P-READLOG: no print without its record.
+    if (!d.access.writable) return Promise.resolve({ ok: false as const, error: appError('UNAVAILABLE') });
+    return d.cases.withCase(caseId, (): Promise<Ack<null>> => {
+      const c = d.cases.get(caseId);
+      const actor = this.ctx.actor(socket);
+      const operation = `case:print ${what}`;
+      if (!c || !maySeeCase(c, actor.viewer)) {
+        d.access.record(accessRecord(actor, c ?? null, { action: 'export', operation, caseId, outcome: 'denied' }));
+        return Promise.resolve({ ok: false as const, error: appError('NOT_FOUND') });
+      }
+      if (what === 'plan' && !isChairOf(c, actor.viewer)) {
+        d.access.record(accessRecord(actor, c, { action: 'export', operation, outcome: 'denied' }));
+        return Promise.resolve({
+          ok: false as const,
+          error: appError('FORBIDDEN', 'Het plan van aanpak drukt de voorzitter af voor het dossier; u drukt uw meeneemlijst af.'),
+        });
+      }
+      d.access.record(accessRecord(actor, c, { action: 'export', operation }));
+      return Promise.resolve({ ok: true as const, data: null });
     });
   }
 

@@ -60,6 +60,8 @@ export class Dispatch {
         this.boards.leave(socket, caseId);
         return { ok: true, data: null };
       }
+      case 'case:print':
+        return this.boards.print(socket, call.input);
       // Reads above run again on a retry; what changes something runs once per command id.
       default:
         return this.ctx.d.cases.command(commandId, call, this.ctx.actor(socket));

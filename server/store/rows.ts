@@ -50,7 +50,7 @@ export const StoredEventRow = z.object({
 
 export const AccessRow = z.object({
   at: z.string(),
-  action: z.enum(['read', 'create', 'update', 'delete', 'login', 'logout', 'admin']),
+  action: z.enum(['read', 'export', 'create', 'update', 'delete', 'login', 'logout', 'admin']),
   operation: z.string(),
   caseId: CaseIdSchema.nullable(),
   itemId: ItemIdSchema.nullable(),

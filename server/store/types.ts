@@ -101,8 +101,8 @@ export function loginRetryAt(f: LoginFailures | undefined, p: LoginThrottlePolic
 /** One NEN 7513 access-log record (R-FILE). */
 export interface AccessRecord {
   at: string;
-  /** read, create, update, delete, or an authentication action. */
-  action: 'read' | 'create' | 'update' | 'delete' | 'login' | 'logout' | 'admin';
+  /** read, export (a print), create, update, delete, or an authentication action. */
+  action: 'read' | 'export' | 'create' | 'update' | 'delete' | 'login' | 'logout' | 'admin';
   /** The command or view that caused it, e.g. `item:edit` or `case:open`. */
   operation: string;
   caseId: CaseId | null;

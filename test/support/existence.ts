@@ -73,6 +73,10 @@ const BAD_DATE = '2026-02-31';
 export const PROBES: { [N in CommandName]: Probe } = {
   'case:open': { payload: (n) => ({ caseId: n.CaseId }), broken: { 'since too long': (n) => ({ caseId: n.CaseId, since: 'x'.repeat(201) }) } },
   'case:leave': { payload: (n) => ({ caseId: n.CaseId }), broken: {} },
+  'case:print': {
+    payload: (n) => ({ caseId: n.CaseId, what: 'meeneemlijst' }),
+    broken: { 'something else to print': (n) => ({ caseId: n.CaseId, what: 'bord' }) },
+  },
   'case:create': {
     payload: (n) => ({
       tableId: n.TableId,

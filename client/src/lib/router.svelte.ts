@@ -1,7 +1,7 @@
 import { CaseIdSchema, MeetingIdSchema, type CaseId, type MeetingId } from '../../../shared/ids.js';
 
-/** The board itself, or the user's own take-home list of the same open case (R-TAKEHOME). */
-export type BoardView = 'bord' | 'meeneemlijst';
+/** The board itself, the user's own take-home list of the same open case (R-TAKEHOME), or the plan to print (the chair's). */
+export type BoardView = 'bord' | 'meeneemlijst' | 'plan';
 
 export type Route =
   | { name: 'overview' }
@@ -15,6 +15,7 @@ export const href = {
   admin: '#/beheer',
   board: (id: CaseId) => `#/casus/${encodeURIComponent(id)}`,
   takeHome: (id: CaseId) => `#/casus/${encodeURIComponent(id)}/meeneemlijst`,
+  plan: (id: CaseId) => `#/casus/${encodeURIComponent(id)}/plan`,
   meeting: (id: MeetingId) => `#/overleg/${encodeURIComponent(id)}`,
 };
 
@@ -35,7 +36,7 @@ export function parseHash(hash: string): Route {
     const id = MeetingIdSchema.safeParse(decoded(meeting[1]!));
     return id.success ? { name: 'meeting', meetingId: id.data } : { name: 'notFound' };
   }
-  const m = /^\/casus\/([^/]+)(\/meeneemlijst)?$/.exec(path);
+  const m = /^\/casus\/([^/]+)(?:\/(meeneemlijst|plan))?$/.exec(path);
   if (m) {
     let raw: string;
     try {
@@ -44,7 +45,7 @@ export function parseHash(hash: string): Route {
       return { name: 'notFound' };
     }
     const id = CaseIdSchema.safeParse(raw);
-    return id.success ? { name: 'board', caseId: id.data, view: m[2] ? 'meeneemlijst' : 'bord' } : { name: 'notFound' };
+    return id.success ? { name: 'board', caseId: id.data, view: (m[2] as BoardView | undefined) ?? 'bord' } : { name: 'notFound' };
   }
   return { name: 'notFound' };
 }
