@@ -87,12 +87,15 @@ export type DocTarget = { kind: 'item'; itemId: ItemId } | { kind: 'minutes' };
 /**
  * Co-editing, by the same rules as the board: an item's text is written by its contributing
  * organisation and read, live, by whoever may see the item; the minutes are written by the
- * participants while the meeting is open and only read after it closes.
+ * participants while the case is discussed, and after that belong to the house's file (R-TAKEHOME):
+ * read by the house's seat at the case (its chair) only.
  */
 export function docAccess(c: CaseState, target: DocTarget, viewer: Viewer): 'write' | 'read' | 'none' {
   if (target.kind === 'minutes') {
-    if (!maySeeCase(c, viewer)) return 'none';
-    return c.meetingOpen ? 'write' : 'read';
+    const me = participationOf(c, viewer);
+    if (!me) return 'none';
+    if (c.meetingOpen) return 'write';
+    return me.role === 'voorzitter' ? 'read' : 'none';
   }
   const item = c.items.get(target.itemId);
   if (!item || !maySeeItem(c, item, viewer)) return 'none';

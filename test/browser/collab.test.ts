@@ -55,13 +55,16 @@ describe('R-OWN co-editing in the browser', () => {
     await ggz.getByText('Jan Dijkstra (Politie)', { exact: true }).waitFor();
   });
 
-  it('R-TAKEHOME: after the chair ends the discussion the minutes are read-only everywhere', async () => {
+  it('R-TAKEHOME: after the chair ends the discussion the minutes belong to the house’s file: partners no longer see them, the chair reads them', async () => {
     const chair = users.regisseur!.page;
     await chair.getByRole('button', { name: 'Bespreking afronden' }).click();
     await chair.getByRole('dialog', { name: 'Bespreking afronden?' }).getByRole('button', { name: 'Ja, afronden' }).click();
     const ggz = users.ggz!.page;
-    await ggz.getByText('Deze casus wordt nu niet besproken; het verslag is alleen te lezen.').waitFor();
-    expect(await minutes(ggz).getAttribute('readonly')).not.toBeNull();
+    await ggz.getByText('Na de bespreking hoort het verslag bij het dossier van het Zorg- en Veiligheidshuis.', { exact: false }).waitFor();
+    expect(await minutes(ggz).count()).toBe(0);
+    expect(await ggz.content()).not.toContain('Politie: huisbezoek dinsdag.');
+    await chair.getByText('Deze casus wordt nu niet besproken; het verslag hoort bij het dossier en is alleen te lezen.').waitFor();
+    expect(await minutes(chair).getAttribute('readonly')).not.toBeNull();
     for (const u of Object.values(users)) expect(u.problems).toEqual([]);
   });
 });

@@ -5,7 +5,7 @@ import type { CaseId, ItemId, OrgId } from '../../shared/ids.js';
 import { CollabClose, type CaseView } from '../../shared/protocol.js';
 import { MAX_DOC_UPDATE_BYTES } from '../../shared/limits.js';
 import { login, TestClient } from '../support/client.js';
-import { provider, rawConn, synced, textWhere } from '../support/collab.js';
+import { provider, rawConn, recorder, synced, textWhere } from '../support/collab.js';
 import type { WebsocketProvider } from 'y-websocket';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { when, within } from '../support/wait.js';
@@ -410,7 +410,7 @@ describe('R-OWN an editing burst and the typing after it', () => {
 });
 
 describe('R-TAKEHOME the minutes', () => {
-  it('R-TAKEHOME: participants write the minutes while the meeting is open; read-only after it closes', async () => {
+  it('R-TAKEHOME: participants write the minutes while the case is discussed; then they belong to the house’s file, read by its chair only', async () => {
     const minutes = view.meta.minutesDocId;
     const chair = await TestClient.connect(srv.url, 'regisseur', cookie.regisseur);
     const a = open('regisseur', minutes);
@@ -420,16 +420,21 @@ describe('R-TAKEHOME the minutes', () => {
     b.doc.getText('text').insert(0, 'OM aanwezig. ');
     const both = (t: string) => t.includes('Verslag:') && t.includes('OM aanwezig.');
     await Promise.all([textWhere(a.doc, both), textWhere(b.doc, both)]);
+    const om = recorder(srv.url, minutes, cookie.om!);
+    cleanup.push(() => om.ws.terminate());
+    await om.handed('the minutes so far', (ts) => ts.some((t) => t.includes('OM aanwezig.')));
     const meetingId = runningIn(view.meta);
     expect((await chair.cmd('agenda:end', { caseId, meetingId })).ok).toBe(true);
+    // The partners' connections end; a partner cannot open them again, the house's chair can.
+    expect(await om.closed).toBe(CollabClose.REVOKED);
+    const refused = rawConn(srv.url, minutes, cookie.ggz!);
+    expect(await refused.closed).toBe(CollabClose.FORBIDDEN);
+    expect(refused.received).toEqual([]);
     const stored = a.doc.getText('text').toString();
-    b.doc.getText('text').insert(0, 'NA SLUITING ');
     a.doc.getText('text').insert(0, 'OOK DE VOORZITTER NIET ');
-    // A participant who opens the minutes now reads them as they were at closing.
-    const later = open('ggz', minutes);
+    const later = open('regisseur', minutes, new Y.Doc());
     await synced(later);
     expect(later.doc.getText('text').toString()).toBe(stored);
-    expect(a.doc.getText('text').toString()).not.toContain('NA SLUITING');
     expect((await chair.cmd('agenda:begin', { caseId, meetingId })).ok).toBe(true);
     chair.close();
   });

@@ -49,10 +49,16 @@ function docTarget(s: CaseState | null, docId: string): { minutes: true } | { it
   return null;
 }
 
-/** R-ROLE: the minutes are read by whoever takes part; R-NEED: an item's text by whoever may see the item. */
+/** R-TAKEHOME: the minutes are read by whoever takes part while the case is discussed, then by the house's seat only. */
+function mayReadMinutes(s: CaseState | null, who: Person): boolean {
+  if (!s || !entitledToCase(s, who)) return false;
+  return s.meetingOpen || s.participants.some((p) => p.role === 'voorzitter' && p.orgId === who.orgId && p.userIds.includes(who.userId));
+}
+
+/** R-NEED: an item's text is read by whoever may see the item. */
 function mayReadDoc(s: CaseState | null, docId: string, who: Person): boolean {
   const t = docTarget(s, docId);
-  return !!t && ('minutes' in t ? entitledToCase(s, who) : entitledToItem(s, t.itemId, who));
+  return !!t && ('minutes' in t ? mayReadMinutes(s, who) : entitledToItem(s, t.itemId, who));
 }
 
 /** R-OWN: an item's text is written only by its contributor; the minutes by those taking part, while the meeting is open. */
