@@ -73,6 +73,8 @@ export interface AgendaEntry {
   start: string;
   end: string;
   state: AgendaState;
+  /** The Yjs document of this discussion's minutes (verslag): a random name that reveals nothing. */
+  minutesDocId: string;
 }
 
 /** R-NEED: the whole case table, or only the named organisations (the contributor always). */
@@ -200,8 +202,6 @@ export interface CaseState {
   informingHistory: InformingDecision[];
   /** In the order they were added; an `ItemMap` when built by the reducers (copied only in part per change). */
   items: ReadonlyMap<ItemId, Item>;
-  /** The Yjs document of the meeting minutes (verslag). */
-  minutesDocId: string;
   goalProposal: GoalProposal | null;
   goalHistory: Goal[];
   consents: Map<ConsentId, ConsentRequest>;

@@ -154,6 +154,8 @@ export interface AgendaEntryView {
   start: string;
   end: string;
   state: AgendaState;
+  /** This discussion's minutes, where the viewer may open them (the house's seat, after it). */
+  minutesDocId: string | null;
 }
 
 /** A meeting as its planners (the house's chairs) see it: no case of it, only when and where. */
@@ -171,8 +173,8 @@ export interface CaseMetaView {
   informingHistory: (InformingDecision & { byName: string })[];
   myRole: CaseRole;
   iAmChair: boolean;
-  /** Name of the minutes' Yjs document at the collaboration endpoint. */
-  minutesDocId: string;
+  /** The minutes of the discussion running now (its Yjs document), or null when the case is not discussed. */
+  minutesDocId: string | null;
   goalProposal: { text: string; version: number; proposedAt: string } | null;
   goalProgress: GoalProgress | null;
   goalHistory: Goal[];

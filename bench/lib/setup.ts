@@ -169,12 +169,13 @@ export async function addItems(url: string, cookies: Cookies, caseId: string, n:
   }
 }
 
-/** The name of a case's minutes document (every participant writes while the meeting is open). */
+/** The name of the minutes document of a case under discussion (every participant writes them then). */
 export async function minutesDocId(url: string, cookie: string, caseId: string): Promise<string> {
   const s = await connect(url, cookie);
   try {
     const r = await ok<OpenResult>(s, 'case:open', { caseId });
     if (!('view' in r)) throw new Error('case:open gave no view');
+    if (!r.view.meta.minutesDocId) throw new Error('the case is not under discussion');
     return r.view.meta.minutesDocId;
   } finally {
     s.disconnect();

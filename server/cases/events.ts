@@ -39,14 +39,13 @@ export const CaseEventSchemas = {
     goal: z.string(),
     participants: z.array(ParticipantSchema),
     informing: InformingSchema,
-    minutesDocId: DocIdSchema,
   }),
   'case.participantSet': z.object({ participant: ParticipantSchema }),
   'case.participantRemoved': z.object({ orgId: OrgIdSchema }),
   'case.phaseSet': z.object({ phase: PhaseSchema }),
   'case.informingSet': z.object({ informing: InformingSchema }),
   /** A slot in a meeting, new or moved within it (a planned one only). */
-  'case.agendaScheduled': z.object({ meetingId: MeetingIdSchema, start: clockTime, end: clockTime }),
+  'case.agendaScheduled': z.object({ meetingId: MeetingIdSchema, start: clockTime, end: clockTime, minutesDocId: DocIdSchema }),
   'case.agendaUnscheduled': z.object({ meetingId: MeetingIdSchema }),
   /** The chair began the case's slot: the case is open for discussion (R-TAKEHOME) until it ends. */
   'case.discussionBegan': z.object({ meetingId: MeetingIdSchema }),
@@ -132,7 +131,6 @@ export function applyEvent(s: CaseState | null, e: CaseEvent, meta: EventMeta, v
       informing: p.informing,
       informingHistory: [decision(p.informing, meta)],
       items: ItemMap.empty(),
-      minutesDocId: p.minutesDocId,
       goalProposal: null,
       goalHistory: [],
       consents: new Map(),
@@ -270,8 +268,10 @@ export function applyEvent(s: CaseState | null, e: CaseEvent, meta: EventMeta, v
       };
     case 'case.agendaScheduled': {
       const { meetingId, start, end } = e.payload;
+      // Moved within the meeting: it keeps its minutes (a planned slot's are empty, but one name is one document).
+      const minutesDocId = s.agenda.find((a) => a.meetingId === meetingId)?.minutesDocId ?? e.payload.minutesDocId;
       const others = s.agenda.filter((a) => a.meetingId !== meetingId);
-      return { ...next, agenda: [...others, { meetingId, start, end, state: 'planned' }] };
+      return { ...next, agenda: [...others, { meetingId, start, end, state: 'planned', minutesDocId }] };
     }
     case 'case.agendaUnscheduled':
       return { ...next, agenda: s.agenda.filter((a) => a.meetingId !== e.payload.meetingId) };

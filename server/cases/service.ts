@@ -435,8 +435,10 @@ export class CaseService {
       }
       s = applyEvent(s, e, row, row.version);
       // Which document is whose never changes: known from the event that makes it.
-      if (e.type === 'case.created') this.docs.set(s.minutesDocId, { caseId: s.id, target: { kind: 'minutes' } });
-      else if (e.type === 'item.added') this.docs.set(e.payload.textDocId, { caseId: s.id, target: { kind: 'item', itemId: e.payload.itemId } });
+      if (e.type === 'case.agendaScheduled') {
+        const { meetingId, minutesDocId } = e.payload;
+        this.docs.set(minutesDocId, { caseId: s.id, target: { kind: 'minutes', meetingId } });
+      } else if (e.type === 'item.added') this.docs.set(e.payload.textDocId, { caseId: s.id, target: { kind: 'item', itemId: e.payload.itemId } });
       if ((e.type === 'item.added' || e.type === 'item.edited') && e.payload.text !== undefined) {
         const docId = s.items.get(e.payload.itemId)?.textDocId;
         if (docId) {
@@ -459,7 +461,10 @@ export class CaseService {
   private docTargetIn(c: CaseState, docId: string): DocTarget | null {
     const known = this.docs.get(docId);
     if (!known || known.caseId !== c.id) return null;
-    if (known.target.kind === 'minutes') return docId === c.minutesDocId ? known.target : null;
+    if (known.target.kind === 'minutes') {
+      const { meetingId } = known.target;
+      return c.agenda.find((a) => a.meetingId === meetingId)?.minutesDocId === docId ? known.target : null;
+    }
     return c.items.get(known.target.itemId)?.textDocId === docId ? known.target : null;
   }
 

@@ -309,7 +309,6 @@ export async function seedDemo(store: SeedStore, opts: { halfway?: () => Promise
             goal: c.goal,
             participants: c.participants,
             informing: { informerOrgId: c.informer as OrgId, dueDate: c.due, status: 'open', ground: null, reviewDate: null, doneAt: null },
-            minutesDocId: newId('doc'),
           },
         },
       },
@@ -338,7 +337,7 @@ export async function seedDemo(store: SeedStore, opts: { halfway?: () => Promise
     }
     for (const a of c.agenda) {
       const meetingId = meetingIds.get(a.meeting)!;
-      events.push({ by: chair, e: { type: 'case.agendaScheduled', payload: { meetingId, start: a.start, end: a.end } } });
+      events.push({ by: chair, e: { type: 'case.agendaScheduled', payload: { meetingId, start: a.start, end: a.end, minutesDocId: newId('doc') } } });
       if (a.state === 'running') events.push({ by: chair, e: { type: 'case.discussionBegan', payload: { meetingId } } });
     }
     const at = new Date().toISOString();

@@ -1,5 +1,5 @@
 import type { CaseState, ConsentRequest, Intervention, Item, Participant, Viewer } from '../domain.js';
-import type { ItemId, OrgId } from '../ids.js';
+import type { ItemId, MeetingId, OrgId } from '../ids.js';
 
 /**
  * The one authorisation function for reading (R-ROLE, R-NEED). Everything that carries case data
@@ -82,19 +82,20 @@ export function maySeeIntervention(c: CaseState, i: Intervention, viewer: Viewer
 }
 
 /** What a co-editing document belongs to. */
-export type DocTarget = { kind: 'item'; itemId: ItemId } | { kind: 'minutes' };
+export type DocTarget = { kind: 'item'; itemId: ItemId } | { kind: 'minutes'; meetingId: MeetingId };
 
 /**
  * Co-editing, by the same rules as the board: an item's text is written by its contributing
- * organisation and read, live, by whoever may see the item; the minutes are written by the
- * participants while the case is discussed, and after that belong to the house's file (R-TAKEHOME):
- * read by the house's seat at the case (its chair) only.
+ * organisation and read, live, by whoever may see the item; the minutes of a discussion (one per
+ * agenda slot) are written by the participants while it runs, and are then the house's file
+ * (R-TAKEHOME): read by the house's seat at the case (its chair) only.
  */
 export function docAccess(c: CaseState, target: DocTarget, viewer: Viewer): 'write' | 'read' | 'none' {
   if (target.kind === 'minutes') {
     const me = participationOf(c, viewer);
-    if (!me) return 'none';
-    if (c.meetingOpen) return 'write';
+    const slot = c.agenda.find((a) => a.meetingId === target.meetingId);
+    if (!me || !slot) return 'none';
+    if (slot.state === 'running') return 'write';
     return me.role === 'voorzitter' ? 'read' : 'none';
   }
   const item = c.items.get(target.itemId);

@@ -1,7 +1,7 @@
 import type { CaseState, ConsentRequest, Item, Meeting, Viewer } from '../domain.js';
 import type { MeetingId } from '../ids.js';
 import type { AgendaEntryView, CaseSummary, CaseView, ConsentView, GoalProgress, ItemView, PatchOp, ParticipantView } from '../protocol.js';
-import { chosenToSee, isChairOf, latestAnswer, maySeeCase, maySeeIntervention, maySeeItem, participationOf, requestItemsSeen } from './access.js';
+import { chosenToSee, docAccess, isChairOf, latestAnswer, maySeeCase, maySeeIntervention, maySeeItem, participationOf, requestItemsSeen } from './access.js';
 
 /** Names of people, resolved by the caller from its directory. */
 export type NameOf = (userId: string) => string;
@@ -17,7 +17,7 @@ export interface Lookup {
  * other cases, nor its start and end (the gaps would tell of them). A slot whose meeting is gone
  * from the directory is left out.
  */
-export function projectAgenda(c: CaseState, look: Lookup): AgendaEntryView[] {
+export function projectAgenda(c: CaseState, viewer: Viewer, look: Lookup): AgendaEntryView[] {
   const out: AgendaEntryView[] = [];
   for (const e of c.agenda) {
     const m = look.meeting(e.meetingId);
@@ -32,6 +32,7 @@ export function projectAgenda(c: CaseState, look: Lookup): AgendaEntryView[] {
       start: e.start,
       end: e.end,
       state: e.state,
+      minutesDocId: docAccess(c, { kind: 'minutes', meetingId: e.meetingId }, viewer) === 'none' ? null : e.minutesDocId,
     });
   }
   return out;
@@ -78,12 +79,12 @@ export function projectMeta(c: CaseState, viewer: Viewer, look: Lookup): CaseVie
     informingHistory: c.informingHistory.map((d) => ({ ...d, byName: nameOf(d.byUserId) })),
     myRole: me.role,
     iAmChair: isChairOf(c, viewer),
-    minutesDocId: c.minutesDocId,
+    minutesDocId: c.agenda.find((a) => a.state === 'running')?.minutesDocId ?? null,
     goalProposal: c.goalProposal && { text: c.goalProposal.text, version: c.goalProposal.version, proposedAt: c.goalProposal.proposedAt },
     goalProgress: goalProgress(c, viewer),
     goalHistory: c.goalHistory,
     meetingOpen: c.meetingOpen,
-    agenda: projectAgenda(c, look),
+    agenda: projectAgenda(c, viewer, look),
     decisions: c.decisions.map((d) => ({ id: d.id, text: d.text, byName: nameOf(d.byUserId), at: d.at })),
     interventions: projectInterventions(c, viewer, nameOf),
     consents: projectConsents(c, viewer, nameOf),
@@ -201,7 +202,7 @@ export function summarise(c: CaseState, viewer: Viewer, look: Lookup, cursor: st
     informingOpen: c.informing.status !== 'done',
     informingDue: c.informing.dueDate,
     meetingOpen: c.meetingOpen,
-    agenda: projectAgenda(c, look),
+    agenda: projectAgenda(c, viewer, look),
     goalFrozen: c.goalProposal !== null,
     awaitingMyAnswer: awaitingAnswer(c, viewer),
     updatedAt: c.updatedAt,

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CaseId, ItemId, MeetingId, OrgId, UserId } from '../../shared/ids.js';
-import type { CasePatch, CaseSummary, CaseView, MeetingView } from '../../shared/protocol.js';
+import { CollabClose, type CasePatch, type CaseSummary, type CaseView, type MeetingView } from '../../shared/protocol.js';
 import { TestClient } from '../support/client.js';
+import { provider, rawConn, synced, textWhere } from '../support/collab.js';
 import { planMeeting } from '../support/meetings.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -197,5 +198,32 @@ describe('running the meeting', () => {
     await srv.app.access.flush();
     const ops = (await srv.app.store.readAccess({ userId: 'usr_regisseur' as UserId })).map((r) => r.operation);
     expect(ops).toEqual(expect.arrayContaining([`meeting:create ${meeting.id}`, `meeting:update ${meeting.id} place`, `meeting:close ${meeting.id}`]));
+  });
+
+  it('R-TAKEHOME: each discussion has minutes of its own; a partner writes those of the one running and is shown no earlier ones', async () => {
+    const third = await planMeeting(c.regisseur!, 'tbl_topx');
+    expect((await c.regisseur!.cmd('agenda:schedule', { caseId: caseK, meetingId: third.id, start: '10:00', end: '10:30' })).ok).toBe(true);
+    expect((await c.regisseur!.cmd('agenda:begin', { caseId: caseK, meetingId: third.id })).ok).toBe(true);
+    const pol = await c.politie!.cmd('case:open', { caseId: caseK });
+    const chair = await c.regisseur!.cmd('case:open', { caseId: caseK });
+    if (!pol.ok || !chair.ok || !('view' in pol.data) || !('view' in chair.data)) throw new Error('no view');
+    const now = pol.data.view.meta.minutesDocId!;
+    const earlier = chair.data.view.meta.agenda.filter((a) => a.state === 'done').map((a) => a.minutesDocId);
+    // The chair keeps the earlier minutes (the house's file); the police is given none of them.
+    expect(earlier.length).toBe(2);
+    expect(earlier.every((id) => id !== null && id !== now)).toBe(true);
+    expect(pol.data.view.meta.agenda.filter((a) => a.state === 'done').map((a) => a.minutesDocId)).toEqual([null, null]);
+    const writer = provider(srv.url, now, c.politie!.cookie);
+    await synced(writer);
+    writer.doc.getText('text').insert(0, 'Politie: afspraak met de wijkagent.');
+    const reader = provider(srv.url, now, c.regisseur!.cookie);
+    await textWhere(reader.doc, (t) => t.includes('wijkagent'));
+    const old = rawConn(srv.url, earlier[0]!, c.politie!.cookie);
+    expect(await old.closed).toBe(CollabClose.FORBIDDEN);
+    const archived = provider(srv.url, earlier[0]!, c.regisseur!.cookie);
+    await synced(archived);
+    expect(archived.doc.getText('text').toString()).not.toContain('wijkagent');
+    for (const p of [writer, reader, archived]) p.destroy();
+    expect((await c.regisseur!.cmd('agenda:end', { caseId: caseK, meetingId: third.id })).ok).toBe(true);
   });
 });

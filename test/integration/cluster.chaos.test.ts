@@ -168,7 +168,7 @@ async function settled(i: number): Promise<void> {
 async function minutesDoc(): Promise<string> {
   const r = await (await board('regisseur', 0)).cmd('case:open', { caseId });
   if (!r.ok || !('view' in r.data)) throw new Error('no view of the case');
-  return r.data.view.meta.minutesDocId;
+  return r.data.view.meta.minutesDocId!;
 }
 
 /** A new item of `user`'s organisation, visible to the table, once every process holds it. */

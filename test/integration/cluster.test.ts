@@ -140,8 +140,8 @@ describe('R-ROLE R-NEED across three processes', () => {
     const [p1, p2] = procs as [ServerProcess, ServerProcess];
     const c = clients.find((x) => x.user === 'politie')!.c;
     const view = ((await c.cmd('case:open', { caseId: caseR })) as { data: { view: CaseView } }).data.view;
-    const a = provider(p1.url, view.meta.minutesDocId, await login(p1.url, 'politie'));
-    const b = provider(p2.url, view.meta.minutesDocId, await login(p2.url, 'ggz'));
+    const a = provider(p1.url, view.meta.minutesDocId!, await login(p1.url, 'politie'));
+    const b = provider(p2.url, view.meta.minutesDocId!, await login(p2.url, 'ggz'));
     await Promise.all([synced(a), synced(b)]);
     a.doc.getText('text').insert(0, 'Proces 1. ');
     b.doc.getText('text').insert(0, 'Proces 2. ');
@@ -299,7 +299,7 @@ describe('R-ROLE R-NEED across three processes', () => {
     const [created] = await store.readEvents(caseR, 0, 1);
     const { caseId: _c, version: _v, ...event } = created!;
     const caseId = newId('cs') as CaseId;
-    const payload = { ...(created!.payload as object), caseId, title: 'Nog niet gehoord', minutesDocId: newId('doc') };
+    const payload = { ...(created!.payload as object), caseId, title: 'Nog niet gehoord' };
     await store.appendEvents(caseId, 0, [{ ...event, payload }]);
     const r = await viewer.cmd('case:open', { caseId });
     expect(r.ok && 'view' in r.data && r.data.view.meta.title).toBe('Nog niet gehoord');

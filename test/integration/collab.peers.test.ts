@@ -98,7 +98,7 @@ describe('P-PEER: co-editing identity and fairness', () => {
   });
 
   it('P-PEER: a full text refuses more growth with a message to the writer; others still delete and rewrite', async () => {
-    const minutes = view.meta.minutesDocId;
+    const minutes = view.meta.minutesDocId!;
     const filler = open('politie', minutes);
     const other = open('ggz', minutes);
     await Promise.all([synced(filler), synced(other)]);

@@ -62,7 +62,7 @@ describe('R-NEED R-OWN co-editing of item texts', () => {
     const refused = [
       rawConn(srv.url, restricted.textDocId, cookie.ggz),
       rawConn(srv.url, 'doc_doesnotexist', cookie.ggz),
-      rawConn(srv.url, view.meta.minutesDocId, cookie.veiligthuis),
+      rawConn(srv.url, view.meta.minutesDocId!, cookie.veiligthuis),
     ];
     for (const c of refused) expect(await c.closed).toBe(CollabClose.FORBIDDEN);
     for (const c of [anon, ...refused]) expect(c.received).toEqual([]);
@@ -411,7 +411,7 @@ describe('R-OWN an editing burst and the typing after it', () => {
 
 describe('R-TAKEHOME the minutes', () => {
   it('R-TAKEHOME: participants write the minutes while the case is discussed; then they belong to the house’s file, read by its chair only', async () => {
-    const minutes = view.meta.minutesDocId;
+    const minutes = view.meta.minutesDocId!;
     const chair = await TestClient.connect(srv.url, 'regisseur', cookie.regisseur);
     const a = open('regisseur', minutes);
     const b = open('om', minutes);

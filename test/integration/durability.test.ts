@@ -96,7 +96,7 @@ describe('R-FILE durability of co-edited text', () => {
     const snap = await pol.waitFor((r) => r.event === 'cases:snapshot');
     const caseId = (snap.args[0] as CaseSummary[]).find((c) => c.title.startsWith('Casus R.'))!.id as CaseId;
     const r = await pol.cmd('case:open', { caseId });
-    const minutes = (r as { data: { view: CaseView } }).data.view.meta.minutesDocId;
+    const minutes = (r as { data: { view: CaseView } }).data.view.meta.minutesDocId!;
     const a = provider(server.url, minutes, cookie);
     await synced(a);
     a.doc.getText('text').insert(0, 'Afspraak: huisbezoek dinsdag.');

@@ -57,7 +57,8 @@ describe('P-READLOG: no read without its record', () => {
       return 'ok';
     };
     expect(await open()).toBe('ok');
-    const minutesDocId = ((await board.cmd('case:open', { caseId })) as { ok: true; data: Extract<OpenResult, { view: unknown }> }).data.view.meta.minutesDocId;
+    const minutesDocId = ((await board.cmd('case:open', { caseId })) as { ok: true; data: Extract<OpenResult, { view: unknown }> }).data.view.meta
+      .minutesDocId!;
     served++;
 
     const filler = path.join(dir, 'filler');

@@ -30,7 +30,7 @@ beforeAll(async () => {
   caseId = list.find((c) => c.title.startsWith('Casus R.'))!.id;
   const open = await board.cmd('case:open', { caseId });
   if (!open.ok) throw new Error(open.error.code);
-  minutesDocId = (open.data as Extract<OpenResult, { view: unknown }>).view.meta.minutesDocId;
+  minutesDocId = (open.data as Extract<OpenResult, { view: unknown }>).view.meta.minutesDocId!;
 });
 
 afterAll(async () => {

@@ -152,7 +152,8 @@ export async function runScenario(b: LeakBackend, batches: Cmd[][]): Promise<voi
   };
   for (const u of USERS) await open(u);
 
-  const minutesDocId = (await b.state(caseId)).minutesDocId;
+  // The minutes of the discussion the scenario ends and resumes (one slot, so one document).
+  const minutesDocId = (await b.state(caseId)).agenda.find((a) => a.meetingId === meetingId)!.minutesDocId;
   const itemDocs = new Map<ItemId, string>();
   /** Every co-editing connection of the meeting, the closed ones too; and the one open per user and document. */
   const docConns: DocConn[] = [];

@@ -1,4 +1,4 @@
-import type { CaseState, ConsentRequest } from '../../shared/domain.js';
+import type { AgendaEntry, CaseState, ConsentRequest } from '../../shared/domain.js';
 import type { CaseId, ItemId, OrgId, UserId } from '../../shared/ids.js';
 import type { CaseMetaView, CasePatch, CaseSummary, CaseView, PresenceUpdate } from '../../shared/protocol.js';
 import { applyEvent, parseStoredEvent, replay } from '../../server/cases/events.js';
@@ -41,31 +41,32 @@ export function entitledToItem(s: CaseState | null, itemId: ItemId, who: Person)
   return contributorAtTable && chosen && !frozen && (s.meetingOpen || consented);
 }
 
-/** Which document of the case a document id names: its minutes, or an item's text. */
-function docTarget(s: CaseState | null, docId: string): { minutes: true } | { itemId: ItemId } | null {
+/** Which document of the case a document id names: the minutes of one of its discussions, or an item's text. */
+function docTarget(s: CaseState | null, docId: string): { minutes: AgendaEntry } | { itemId: ItemId } | null {
   if (!s) return null;
-  if (s.minutesDocId === docId) return { minutes: true };
+  const slot = s.agenda.find((a) => a.minutesDocId === docId);
+  if (slot) return { minutes: slot };
   for (const it of s.items.values()) if (it.textDocId === docId) return { itemId: it.id };
   return null;
 }
 
-/** R-TAKEHOME: the minutes are read by whoever takes part while the case is discussed, then by the house's seat only. */
-function mayReadMinutes(s: CaseState | null, who: Person): boolean {
+/** R-TAKEHOME: a discussion's minutes are read by whoever takes part while it runs, then by the house's seat only. */
+function mayReadMinutes(s: CaseState | null, slot: AgendaEntry, who: Person): boolean {
   if (!s || !entitledToCase(s, who)) return false;
-  return s.meetingOpen || s.participants.some((p) => p.role === 'voorzitter' && p.orgId === who.orgId && p.userIds.includes(who.userId));
+  return slot.state === 'running' || s.participants.some((p) => p.role === 'voorzitter' && p.orgId === who.orgId && p.userIds.includes(who.userId));
 }
 
 /** R-NEED: an item's text is read by whoever may see the item. */
 function mayReadDoc(s: CaseState | null, docId: string, who: Person): boolean {
   const t = docTarget(s, docId);
-  return !!t && ('minutes' in t ? mayReadMinutes(s, who) : entitledToItem(s, t.itemId, who));
+  return !!t && ('minutes' in t ? mayReadMinutes(s, t.minutes, who) : entitledToItem(s, t.itemId, who));
 }
 
-/** R-OWN: an item's text is written only by its contributor; the minutes by those taking part, while the meeting is open. */
+/** R-OWN: an item's text is written only by its contributor; a discussion's minutes by those taking part, while it runs. */
 function mayWriteDoc(s: CaseState | null, docId: string, who: Person): boolean {
   const t = docTarget(s, docId);
   if (!t) return false;
-  if ('minutes' in t) return entitledToCase(s, who) && s!.meetingOpen;
+  if ('minutes' in t) return entitledToCase(s, who) && t.minutes.state === 'running';
   return entitledToItem(s, t.itemId, who) && s!.items.get(t.itemId)!.orgId === who.orgId;
 }
 

@@ -1,7 +1,7 @@
 import * as encoding from 'lib0/encoding';
 import * as Y from 'yjs';
 import { describe, expect, it } from 'vitest';
-import type { CaseId, ItemId, UserId } from '../../shared/ids.js';
+import type { CaseId, ItemId, MeetingId, UserId } from '../../shared/ids.js';
 import { MAX_DOC_UPDATE_BYTES, MAX_ITEM_TEXT_CHARS } from '../../shared/limits.js';
 import { admit, Staged } from '../../server/collab/admit.js';
 import { CollabDoc } from '../../server/collab/doc.js';
@@ -53,7 +53,7 @@ describe("P-PEER: admitting a writer's update", () => {
   });
 
   it('P-FRAME: a delete set that repeats its ranges is refused before any of them is walked', () => {
-    const doc = new CollabDoc('d', 'cs_x' as CaseId, { kind: 'minutes' });
+    const doc = new CollabDoc('d', 'cs_x' as CaseId, { kind: 'minutes', meetingId: 'mt_x' as MeetingId });
     // Minutes typed backwards: every character its own struct (legal, within every cap).
     const src = new Y.Doc();
     const N = 20_000;
@@ -99,7 +99,7 @@ describe("P-PEER: admitting a writer's update", () => {
   });
 
   it("P-PEER: nobody writes under the Yjs client id of another writer, and so makes that writer's next typing vanish", () => {
-    const server = new CollabDoc('d', 'cs_x' as CaseId, { kind: 'minutes' });
+    const server = new CollabDoc('d', 'cs_x' as CaseId, { kind: 'minutes', meetingId: 'mt_x' as MeetingId });
     const victim = new Y.Doc();
     const sent: Uint8Array[] = [];
     victim.on('update', (u: Uint8Array) => sent.push(u));
@@ -121,7 +121,7 @@ describe("P-PEER: admitting a writer's update", () => {
   });
 
   it("P-PEER: within one batch, a client id is its first writer's", () => {
-    const server = new CollabDoc('d', 'cs_x' as CaseId, { kind: 'minutes' });
+    const server = new CollabDoc('d', 'cs_x' as CaseId, { kind: 'minutes', meetingId: 'mt_x' as MeetingId });
     const a = new Y.Doc();
     a.getText('text').insert(0, 'Eerst.');
     const staged = new Staged();

@@ -33,7 +33,6 @@ describe('R-TAKEHOME: a case is open only while discussed in a meeting', () => {
           goal: 'doel',
           participants: caseState().participants,
           informing: caseState().informing,
-          minutesDocId: 'doc_m',
         },
       },
       meta,
@@ -46,7 +45,7 @@ describe('R-TAKEHOME: a case is open only while discussed in a meeting', () => {
   });
 
   it('R-TAKEHOME: beginning the slot opens the case, ending it closes it again and marks it discussed', () => {
-    const planned = apply(idle(), { type: 'case.agendaScheduled', payload: { meetingId: mt('mt_1'), start: '13:00', end: '13:30' } });
+    const planned = apply(idle(), { type: 'case.agendaScheduled', payload: { meetingId: mt('mt_1'), start: '13:00', end: '13:30', minutesDocId: 'doc_m1' } });
     const running = apply(planned, { type: 'case.discussionBegan', payload: { meetingId: mt('mt_1') } });
     expect([running.meetingOpen, running.agenda[0]!.state]).toEqual([true, 'running']);
     expect(maySeeItem(running, running.items.get('i1' as never)!, U.ggz1!)).toBe(true);
@@ -88,24 +87,26 @@ describe('R-ROLE: only the case’s chair plans and runs its slots', () => {
 
   it('only a planned slot is moved or taken off; a move is one commit of both', () => {
     expect(run('agenda:unschedule', { caseId: cs, meetingId: mt('mt_1') }, caseState())).toBe('BAD_REQUEST');
-    const planned = idle({ agenda: [{ meetingId: mt('mt_1'), start: '13:00', end: '13:30', state: 'planned' }] });
+    const planned = idle({ agenda: [{ meetingId: mt('mt_1'), start: '13:00', end: '13:30', state: 'planned', minutesDocId: 'doc_mt_1' }] });
     expect(run('agenda:unschedule', { caseId: cs, meetingId: mt('mt_1') }, planned)).toBeNull();
     const move = { caseId: cs, fromMeetingId: mt('mt_1'), meetingId: mt('mt_2'), start: '15:00', end: '15:30' };
     expect(run('agenda:move', move, planned)).toBeNull();
     expect(run('agenda:move', move, caseState())).toBe('BAD_REQUEST');
     const moved = apply(planned, ...caseCommand('agenda:move').decide(move, planned, U.chair!, 't').events);
-    expect(moved.agenda).toEqual([{ meetingId: 'mt_2', start: '15:00', end: '15:30', state: 'planned' }]);
+    expect(moved.agenda).toEqual([{ meetingId: 'mt_2', start: '15:00', end: '15:30', state: 'planned', minutesDocId: expect.stringMatching(/^doc_/) }]);
   });
 
   it('a slot begins only in a meeting not closed, while the case is not discussed elsewhere; only a running slot ends', () => {
-    const planned = idle({ agenda: [{ meetingId: mt('mt_2'), start: '13:00', end: '13:30', state: 'planned' }] });
+    const planned = idle({ agenda: [{ meetingId: mt('mt_2'), start: '13:00', end: '13:30', state: 'planned', minutesDocId: 'doc_mt_2' }] });
     expect(run('agenda:begin', { caseId: cs, meetingId: mt('mt_2') }, planned)).toBeNull();
     expect(run('agenda:begin', { caseId: cs, meetingId: mt('mt_1') }, planned)).toBe('BAD_REQUEST');
     expect(run('agenda:end', { caseId: cs, meetingId: mt('mt_2') }, planned)).toBe('BAD_REQUEST');
-    const both = caseState([], { agenda: [...caseState().agenda, { meetingId: mt('mt_2'), start: '14:00', end: '14:30', state: 'planned' }] });
+    const both = caseState([], {
+      agenda: [...caseState().agenda, { meetingId: mt('mt_2'), start: '14:00', end: '14:30', state: 'planned', minutesDocId: 'doc_mt_2' }],
+    });
     expect(run('agenda:begin', { caseId: cs, meetingId: mt('mt_2') }, both)).toBe('BAD_REQUEST');
     expect(run('agenda:end', { caseId: cs, meetingId: mt('mt_1') }, both)).toBeNull();
-    const closed = idle({ agenda: [{ meetingId: mt('mt_closed'), start: '13:00', end: '13:30', state: 'planned' }] });
+    const closed = idle({ agenda: [{ meetingId: mt('mt_closed'), start: '13:00', end: '13:30', state: 'planned', minutesDocId: 'doc_mt_closed' }] });
     expect(run('agenda:begin', { caseId: cs, meetingId: mt('mt_closed') }, closed)).toBe('BAD_REQUEST');
     // Not at will: only on the meeting's day.
     const dayBefore = { ...dir, today: () => '2026-12-06' };
@@ -115,7 +116,9 @@ describe('R-ROLE: only the case’s chair plans and runs its slots', () => {
 
 describe('R-ROLE: the agenda as a participant is shown it', () => {
   it('R-ROLE: a summary carries the case’s own slots with their meetings, nothing else of them', () => {
-    const c = caseState([], { agenda: [...caseState().agenda, { meetingId: mt('mt_gone'), start: '10:00', end: '10:30', state: 'planned' }] });
+    const c = caseState([], {
+      agenda: [...caseState().agenda, { meetingId: mt('mt_gone'), start: '10:00', end: '10:30', state: 'planned', minutesDocId: 'doc_mt_gone' }],
+    });
     const s = summarise(c, U.ggz1!, look, 'cur')!;
     expect(s.agenda).toEqual([
       {
@@ -128,6 +131,7 @@ describe('R-ROLE: the agenda as a participant is shown it', () => {
         start: '13:00',
         end: '13:30',
         state: 'running',
+        minutesDocId: 'doc_minutes',
       },
     ]);
     expect(summarise(c, U.pol2!, look, 'cur')).toBeNull();

@@ -1,6 +1,6 @@
 import type { AgendaEntry, CaseState, Meeting, Viewer } from '../../../shared/domain.js';
 import type { AppError } from '../../../shared/errors.js';
-import type { MeetingId } from '../../../shared/ids.js';
+import { newId, type MeetingId } from '../../../shared/ids.js';
 import { MAX_AGENDA_ENTRIES_PER_CASE } from '../../../shared/limits.js';
 import type { DirectoryLookup } from '../../../shared/rules/commands.js';
 import { bad, chairOnly, defineCommand } from './define.js';
@@ -47,7 +47,10 @@ export const agendaCommands = {
     names: ['caseId'],
     action: 'update',
     authorize: (input, c, viewer, dir) => chairThen(c, viewer, () => slotIn(c, dir, input)),
-    decide: ({ meetingId, start, end }) => ({ events: [{ type: 'case.agendaScheduled', payload: { meetingId, start, end } }], data: null }),
+    decide: ({ meetingId, start, end }) => ({
+      events: [{ type: 'case.agendaScheduled', payload: { meetingId, start, end, minutesDocId: newId('doc') } }],
+      data: null,
+    }),
   }),
 
   'agenda:unschedule': defineCommand('agenda:unschedule', {
@@ -64,7 +67,7 @@ export const agendaCommands = {
     decide: ({ fromMeetingId, meetingId, start, end }) => ({
       events: [
         { type: 'case.agendaUnscheduled', payload: { meetingId: fromMeetingId } },
-        { type: 'case.agendaScheduled', payload: { meetingId, start, end } },
+        { type: 'case.agendaScheduled', payload: { meetingId, start, end, minutesDocId: newId('doc') } },
       ],
       data: null,
     }),

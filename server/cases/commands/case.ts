@@ -1,7 +1,6 @@
 import type { Informing } from '../../../shared/domain.js';
 import { phaseIndex } from '../../../shared/domain.js';
 import { appError } from '../../../shared/errors.js';
-import { newId } from '../../../shared/ids.js';
 import { isChairOf } from '../../../shared/rules/access.js';
 import { bad, chairOnly, defineCommand, defineCreate } from './define.js';
 import { checkParticipant } from './participants.js';
@@ -46,7 +45,6 @@ export const caseCommands = {
             goal: input.goal,
             participants: input.participants,
             informing: { informerOrgId: informer, dueDate: input.informDueDate, status: 'open', ground: null, reviewDate: null, doneAt: null },
-            minutesDocId: newId('doc'),
           },
         },
       ];
