@@ -96,6 +96,11 @@ export interface Informing {
   status: InformingStatus;
   /** Required when postponed (GDPR art. 14(5), 23). */
   ground: string | null;
+  /**
+   * R-NEED: who is shown the ground of a postponement (such as a criminal investigation): the whole
+   * table or named organisations; the one that recorded it and the chair always. Null when not postponed.
+   */
+  groundVisibility: Visibility | null;
   reviewDate: string | null;
   doneAt: string | null;
 }

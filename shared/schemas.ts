@@ -56,6 +56,8 @@ export const InformingInputSchema = z.discriminatedUnion('status', [
     informerOrgId: OrgIdSchema,
     dueDate: isoDate,
     ground: text(L.MAX_GROUND_CHARS),
+    // R-NEED: a ground such as a criminal investigation reaches only those named (the whole table when left out).
+    groundVisibility: VisibilitySchema.optional(),
     reviewDate: isoDate,
   }),
 ]);

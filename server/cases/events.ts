@@ -25,6 +25,7 @@ const InformingSchema = z.object({
   dueDate: z.string(),
   status: z.enum(['open', 'done', 'postponed']),
   ground: z.string().nullable(),
+  groundVisibility: VisibilitySchema.nullable(),
   reviewDate: z.string().nullable(),
   doneAt: z.string().nullable(),
 });

@@ -1,4 +1,4 @@
-import type { CaseState, ConsentRequest, Intervention, Item, Participant, Viewer } from '../domain.js';
+import type { CaseState, ConsentRequest, Informing, Intervention, Item, Participant, Viewer } from '../domain.js';
 import type { ItemId, MeetingId, OrgId } from '../ids.js';
 
 /**
@@ -56,6 +56,16 @@ export function maySeeItem(c: CaseState, item: Item, viewer: Viewer): boolean {
   if (c.goalProposal !== null) return false;
   if (!chosenToSee(item, viewer.orgId)) return false;
   return c.meetingOpen || mayTakeHome(c, item.id, viewer.orgId);
+}
+
+/**
+ * R-NEED: the ground of a postponed informing (a criminal investigation, someone's safety) is read
+ * by the organisations it names, the one that recorded it and the case's chair.
+ */
+export function mayReadGround(c: CaseState, i: Informing, byOrgId: OrgId | null, viewer: Viewer): boolean {
+  const v = i.groundVisibility;
+  if (!maySeeCase(c, viewer)) return false;
+  return v === null || v.kind === 'table' || v.orgIds.includes(viewer.orgId) || byOrgId === viewer.orgId || isChairOf(c, viewer);
 }
 
 /** R-BOB: the chair of a case is a house chair taking part in it as voorzitter. */

@@ -1,7 +1,18 @@
-import type { CaseState, ConsentRequest, Item, Meeting, Viewer } from '../domain.js';
-import type { MeetingId } from '../ids.js';
+import type { CaseState, ConsentRequest, Informing, Item, Meeting, Viewer } from '../domain.js';
+import type { MeetingId, OrgId } from '../ids.js';
 import type { AgendaEntryView, CaseSummary, CaseView, ConsentView, GoalProgress, ItemView, PatchOp, ParticipantView } from '../protocol.js';
-import { chosenToSee, docAccess, isChairOf, latestAnswer, maySeeCase, maySeeIntervention, maySeeItem, participationOf, requestItemsSeen } from './access.js';
+import {
+  chosenToSee,
+  docAccess,
+  isChairOf,
+  mayReadGround,
+  latestAnswer,
+  maySeeCase,
+  maySeeIntervention,
+  maySeeItem,
+  participationOf,
+  requestItemsSeen,
+} from './access.js';
 
 /** Names of people, resolved by the caller from its directory. */
 export type NameOf = (userId: string) => string;
@@ -62,6 +73,11 @@ function projectParticipants(c: CaseState, nameOf: NameOf): ParticipantView[] {
   }));
 }
 
+/** R-NEED: an informing decision as this viewer is shown it: a ground kept from it is left out, with whom it names. */
+function groundFor<I extends Informing>(c: CaseState, i: I, byOrgId: OrgId | null, viewer: Viewer): I {
+  return i.ground === null || mayReadGround(c, i, byOrgId, viewer) ? i : { ...i, ground: null, groundVisibility: null };
+}
+
 /** Case data without items: only for a viewer that may see the case. */
 export function projectMeta(c: CaseState, viewer: Viewer, look: Lookup): CaseView['meta'] {
   const { nameOf } = look;
@@ -75,8 +91,8 @@ export function projectMeta(c: CaseState, viewer: Viewer, look: Lookup): CaseVie
     goal: c.goal,
     phase: c.phase,
     participants: projectParticipants(c, nameOf),
-    informing: c.informing,
-    informingHistory: c.informingHistory.map((d) => ({ ...d, byName: nameOf(d.byUserId) })),
+    informing: groundFor(c, c.informing, c.informingHistory.at(-1)?.byOrgId ?? null, viewer),
+    informingHistory: c.informingHistory.map((d) => ({ ...groundFor(c, d, d.byOrgId, viewer), byName: nameOf(d.byUserId) })),
     myRole: me.role,
     iAmChair: isChairOf(c, viewer),
     minutesDocId: c.agenda.find((a) => a.state === 'running')?.minutesDocId ?? null,

@@ -95,7 +95,7 @@ export function caseState(items: Item[] = [], extra: Partial<CaseState> = {}): C
       { orgId: 'ggz' as OrgId, role: 'deelnemer', userIds: ['ggz1' as UserId] },
       { orgId: 'om' as OrgId, role: 'deelnemer', userIds: ['om1' as UserId] },
     ],
-    informing: { informerOrgId: 'pol' as OrgId, dueDate: '2026-12-01', status: 'open', ground: null, reviewDate: null, doneAt: null },
+    informing: { informerOrgId: 'pol' as OrgId, dueDate: '2026-12-01', status: 'open', ground: null, groundVisibility: null, reviewDate: null, doneAt: null },
     informingHistory: [],
     items: new Map(items.map((i) => [i.id, i])),
     goalProposal: null,

@@ -44,7 +44,15 @@ export const caseCommands = {
             subjectNote: input.subjectNote,
             goal: input.goal,
             participants: input.participants,
-            informing: { informerOrgId: informer, dueDate: input.informDueDate, status: 'open', ground: null, reviewDate: null, doneAt: null },
+            informing: {
+              informerOrgId: informer,
+              dueDate: input.informDueDate,
+              status: 'open',
+              ground: null,
+              groundVisibility: null,
+              reviewDate: null,
+              doneAt: null,
+            },
           },
         },
       ];
@@ -72,6 +80,8 @@ export const caseCommands = {
       if (!c.participants.some((p) => p.orgId === informing.informerOrgId)) {
         return bad('Kies een deelnemende organisatie die de betrokkene informeert.');
       }
+      const named = informing.status === 'postponed' && informing.groundVisibility?.kind === 'orgs' ? informing.groundVisibility.orgIds : [];
+      if (named.some((o) => !c.participants.some((p) => p.orgId === o))) return bad('De grond kan alleen zichtbaar zijn voor organisaties aan tafel.');
       if (isChairOf(c, viewer)) return null;
       // The informing organisation may record that it has informed the person, nothing more.
       // Not over a postponement: that is the chair's recorded decision.
@@ -89,6 +99,7 @@ export const caseCommands = {
         dueDate: i.dueDate,
         status: i.status,
         ground: i.status === 'postponed' ? i.ground : null,
+        groundVisibility: i.status === 'postponed' ? (i.groundVisibility ?? { kind: 'table' }) : null,
         reviewDate: i.status === 'postponed' ? i.reviewDate : null,
         doneAt: i.status === 'done' ? (c.informing.doneAt ?? now) : null,
       };
