@@ -1,10 +1,10 @@
-import { Router, type Request, type RequestHandler } from 'express';
+import { Router, type Request } from 'express';
 import type { Organisation, Table } from '../../shared/domain.js';
 import { newId, type OrgId, type TableId, type UserId } from '../../shared/ids.js';
 import { OrgInputSchema, OrgUpdateSchema, SignatureSchema, TableInputSchema, UserInputSchema, UserUpdateSchema } from '../../shared/schemas.js';
-import type { AccessLog, Actor } from '../audit/accessLog.js';
+import { houseRecord, type AccessLog, type Actor } from '../audit/accessLog.js';
 import { hashPassword } from '../auth/passwords.js';
-import { requireSession, sessionOf } from '../auth/routes.js';
+import { requireRole, requireSession, sessionOf } from '../auth/routes.js';
 import type { Sessions } from '../auth/sessions.js';
 import type { Directory } from '../directory/directory.js';
 import { HttpError, parseBody } from '../http/errors.js';
@@ -28,27 +28,9 @@ const publicUser = ({ passwordHash: _omit, ...u }: UserRecord) => u;
 export function adminRoutes(d: AdminDeps): Router {
   const r = Router();
   r.use(requireSession(d.sessions));
-  const adminOnly: RequestHandler = (_req, res, next) => {
-    if (!sessionOf(res).viewer.roles.includes('admin')) throw new HttpError(403, 'FORBIDDEN');
-    next();
-  };
-  r.use(adminOnly);
-  const audit = (req: Request, operation: string): void => {
-    const { viewer } = sessionOf(req.res!);
-    d.access.record({
-      at: new Date().toISOString(),
-      action: 'admin',
-      operation,
-      caseId: null,
-      itemId: null,
-      userId: viewer.userId,
-      orgId: viewer.orgId,
-      role: 'none',
-      purpose: 'beheer',
-      address: d.addressOf(req),
-      outcome: 'ok',
-    });
-  };
+  r.use(requireRole('admin'));
+  const audit = (req: Request, operation: string): void =>
+    d.access.record(houseRecord({ viewer: sessionOf(req.res!).viewer, address: d.addressOf(req) }, 'admin', operation, 'beheer'));
   const org = (id: string): Organisation => {
     const o = d.dir.org(id as OrgId);
     if (!o) throw new HttpError(404, 'NOT_FOUND');

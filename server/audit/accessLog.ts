@@ -36,6 +36,23 @@ export function accessRecord(
   };
 }
 
+/** A record of an act on the house itself (its directory, its meetings): no case, no role in one. */
+export function houseRecord(actor: Actor, action: AccessRecord['action'], operation: string, purpose: string, at = new Date().toISOString()): AccessRecord {
+  return {
+    at,
+    action,
+    operation,
+    caseId: null,
+    itemId: null,
+    userId: actor.viewer.userId,
+    orgId: actor.viewer.orgId,
+    role: 'none',
+    purpose,
+    address: actor.address,
+    outcome: 'ok',
+  };
+}
+
 /** How long reads gather before they are written, and how many at most. */
 const FLUSH_AFTER_MS = 50;
 const FLUSH_AT_RECORDS = 5_000;

@@ -1,5 +1,5 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
-import type { Viewer } from '../../shared/domain.js';
+import type { UserRole, Viewer } from '../../shared/domain.js';
 import { loginThrottledText } from '../../shared/errors.js';
 import { SESSION_IDLE_MS } from '../../shared/limits.js';
 import type { Directory as DirectoryView, Me } from '../../shared/protocol.js';
@@ -41,6 +41,14 @@ export function requireSession(sessions: Sessions): RequestHandler {
 }
 
 export const sessionOf = (res: Response): Session => res.locals.session as Session;
+
+/** After requireSession: only a user with this role of the house goes on; others get 403. */
+export function requireRole(role: UserRole): RequestHandler {
+  return (_req, res, next) => {
+    if (!sessionOf(res).viewer.roles.includes(role)) throw new HttpError(403, 'FORBIDDEN');
+    next();
+  };
+}
 
 export function authRoutes(d: AuthDeps): Router {
   const r = Router();

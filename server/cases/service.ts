@@ -334,41 +334,43 @@ export class CaseService {
    * R-PROTOCOL: an organisation whose signature is revoked leaves every case it takes part in,
    * recorded in each case's log as the admin's act. Returns how many cases it left.
    */
-  async removeOrganisationEverywhere(orgId: OrgId, actor: Actor): Promise<number> {
-    let n = 0;
-    for (const id of [...this.cases.keys()]) {
-      await this.withCase(id, async () => {
-        for (let attempt = 0; ; attempt++) {
-          const c = this.cases.get(id)!;
-          if (!c.participants.some((p) => p.orgId === orgId)) return;
-          try {
-            await this.commit(c, id, [{ type: 'case.participantRemoved', payload: { orgId } }], actor, 'case:removeParticipant', null);
-            n++;
-            return;
-          } catch (e) {
-            if (!(e instanceof VersionConflictError) || attempt >= MAX_CONFLICT_RETRIES) throw e;
-            await conflictPause(attempt);
-            await this.readOn(id, e.missed);
-          }
-        }
-      });
-    }
-    return n;
+  removeOrganisationEverywhere(orgId: OrgId, actor: Actor): Promise<number> {
+    return this.commitWherever(
+      (c) => c.participants.some((p) => p.orgId === orgId),
+      [{ type: 'case.participantRemoved', payload: { orgId } }],
+      actor,
+      'case:removeParticipant',
+    );
   }
 
   /**
    * R-TAKEHOME: a closed meeting discusses nothing more: every case still under discussion in it
-   * is ended, each in its own queue, judged at its position (another process may have ended it).
+   * is ended. Returns how many were.
    */
-  async endDiscussionsIn(meetingId: MeetingId, actor: Actor): Promise<number> {
+  endDiscussionsIn(meetingId: MeetingId, actor: Actor): Promise<number> {
+    return this.commitWherever(
+      (c) => c.agenda.some((a) => a.meetingId === meetingId && a.state === 'running'),
+      [{ type: 'case.discussionEnded', payload: { meetingId } }],
+      actor,
+      'agenda:end',
+    );
+  }
+
+  /**
+   * The same events, as the actor's act, in every case they apply to: each in its own queue,
+   * judged at its position (another process may have got there first) and judged again after a
+   * lost race. Returns in how many cases they were committed.
+   */
+  private async commitWherever(applies: (c: CaseState) => boolean, events: CaseEvent[], actor: Actor, operation: CaseCommandName): Promise<number> {
     let n = 0;
-    const running = (id: CaseId): boolean => this.cases.get(id)?.agenda.some((a) => a.meetingId === meetingId && a.state === 'running') ?? false;
-    for (const id of [...this.cases.keys()].filter(running)) {
+    // Each case is judged in its queue, after what is queued before: not by how it stands now.
+    for (const id of [...this.cases.keys()]) {
       await this.withCase(id, async () => {
         for (let attempt = 0; ; attempt++) {
-          if (!running(id)) return;
+          const c = this.cases.get(id)!;
+          if (!applies(c)) return;
           try {
-            await this.commit(this.cases.get(id)!, id, [{ type: 'case.discussionEnded', payload: { meetingId } }], actor, 'agenda:end', null);
+            await this.commit(c, id, events, actor, operation, null);
             n++;
             return;
           } catch (e) {

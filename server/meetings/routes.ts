@@ -1,10 +1,10 @@
-import { Router, type Request, type RequestHandler } from 'express';
+import { Router, type Request } from 'express';
 import type { Meeting } from '../../shared/domain.js';
 import { newId, type MeetingId } from '../../shared/ids.js';
 import type { MeetingView } from '../../shared/protocol.js';
 import { MeetingInputSchema, MeetingUpdateSchema } from '../../shared/schemas.js';
-import type { AccessLog } from '../audit/accessLog.js';
-import { requireSession, sessionOf } from '../auth/routes.js';
+import { houseRecord, type AccessLog } from '../audit/accessLog.js';
+import { requireRole, requireSession, sessionOf } from '../auth/routes.js';
 import type { Sessions } from '../auth/sessions.js';
 import type { CaseService } from '../cases/service.js';
 import type { Directory } from '../directory/directory.js';
@@ -26,29 +26,10 @@ export interface MeetingDeps {
  */
 export function meetingRoutes(d: MeetingDeps): Router {
   const r = Router();
-  r.use(requireSession(d.sessions));
-  const chairsOnly: RequestHandler = (_req, res, next) => {
-    if (!sessionOf(res).viewer.roles.includes('chair')) throw new HttpError(403, 'FORBIDDEN');
-    next();
-  };
-  r.use(chairsOnly);
+  r.use(requireSession(d.sessions), requireRole('chair'));
   const view = (m: Meeting): MeetingView => ({ ...m, chairName: d.dir.nameOf(m.chairUserId) });
-  const audit = (req: Request, action: 'create' | 'update', operation: string): void => {
-    const { viewer } = sessionOf(req.res!);
-    d.access.record({
-      at: new Date().toISOString(),
-      action,
-      operation,
-      caseId: null,
-      itemId: null,
-      userId: viewer.userId,
-      orgId: viewer.orgId,
-      role: 'none',
-      purpose: 'overleg plannen',
-      address: d.addressOf(req),
-      outcome: 'ok',
-    });
-  };
+  const audit = (req: Request, action: 'create' | 'update', operation: string): void =>
+    d.access.record(houseRecord({ viewer: sessionOf(req.res!).viewer, address: d.addressOf(req) }, action, operation, 'overleg plannen'));
   const closed = (): HttpError => new HttpError(409, 'CONFLICT', 'Dit overleg is gesloten.');
   /** A meeting its chair may change: planned by the one asking, not yet closed. */
   const own = (req: Request): Meeting => {
