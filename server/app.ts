@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import express, { type Request } from 'express';
 import { MAX_MESSAGE_BYTES } from '../shared/limits.js';
 import { adminRoutes } from './admin/routes.js';
+import { MeetingDiscussions } from './meetings/discussions.js';
 import { meetingRoutes } from './meetings/routes.js';
 import { AccessLog } from './audit/accessLog.js';
 import { authRoutes } from './auth/routes.js';
@@ -38,6 +39,8 @@ export interface AppOptions {
   collabKeepaliveMs?: number;
   /** The clock of login throttling: tests move it instead of waiting. */
   loginNow?: () => number;
+  /** The house's day (YYYY-MM-DD): tests move it instead of waiting for midnight. */
+  today?: () => string;
 }
 
 export interface Casusbord {
@@ -50,6 +53,7 @@ export interface Casusbord {
   readonly cursors: Cursors;
   readonly access: AccessLog;
   readonly sessionEnds: SessionEnds;
+  readonly discussions: MeetingDiscussions;
   /** Whether it can serve now (/healthz/ready), and what fails when not. */
   readonly readiness: Readiness;
   /** Prometheus metrics, when METRICS_PORT or METRICS_TOKEN is set. */
@@ -66,7 +70,7 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
   const log = opts.logger ?? createLogger(config.LOG_LEVEL);
   const { store, cluster, adapter, closeAdapter, links, storeLinks } = await openStore(config, log, opts.store);
   if (config.SEED_DEMO) await ensureDemoData(store, log, { holdHalfway: config.TEST_HOLD_DEMO_SEED });
-  const dir = new Directory(store, () => cluster.directoryChanged());
+  const dir = new Directory(store, () => cluster.directoryChanged(), opts.today);
   await dir.load();
   const reloadDirectory = (): void => void dir.load().catch((err: unknown) => log.error({ err }, 'directory reload failed'));
   cluster.onDirectory(reloadDirectory);
@@ -74,17 +78,8 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
   const access = new AccessLog(store, log, storeLinks);
   const cases = new CaseService(store, dir, access, log, cluster);
   await cases.load();
-  // A meeting closed on another process: what this one began in it meanwhile ends too, in the
-  // name of the meeting's chair (the process that closed it ends its own, as the one who asked).
-  dir.onMeetingsChanged((changed, reloaded) => {
-    if (!reloaded) return;
-    for (const m of changed) {
-      const chair = dir.user(m.chairUserId);
-      if (m.closedAt === null || !chair) continue;
-      const actor = { viewer: { userId: chair.id, orgId: chair.orgId, roles: chair.roles }, address: 'server' };
-      cases.endDiscussionsIn(m.id, actor).catch((err: unknown) => log.error({ err, meetingId: m.id }, 'ending the discussions of a closed meeting failed'));
-    }
-  });
+  const discussions = new MeetingDiscussions(dir, cases, log);
+  discussions.start();
   // The store answers again after an outage (after loading, too, unlike the client's 'ready'):
   // a commit whose answer was lost, or another process's, may be in the log unseen here.
   for (const l of storeLinks) {
@@ -207,6 +202,7 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
     cursors,
     access,
     sessionEnds,
+    discussions,
     readiness,
     log,
     metrics,
@@ -228,6 +224,7 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
       if (closing) return;
       closing = true;
       if (catchUpTimer) clearInterval(catchUpTimer);
+      discussions.stop();
       sessionEnds.close();
       // No new connections; the open ones finish what they sent before they are closed.
       server.close();

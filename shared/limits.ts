@@ -14,6 +14,8 @@ export const MAX_PLACE_CHARS = 200;
 export const MAX_URL_CHARS = 500;
 /** Slots of one case across meetings: a case discussed monthly for years stays well under. */
 export const MAX_AGENDA_ENTRIES_PER_CASE = 200;
+/** How often each process ends what still runs in meetings whose day has passed (and once at start). */
+export const MEETING_SWEEP_MS = 60_000;
 export const MAX_USERNAME_CHARS = 64;
 export const MIN_PASSWORD_CHARS = 10;
 export const MAX_PASSWORD_CHARS = 256;

@@ -20,6 +20,8 @@ export class Directory implements DirectoryLookup {
     private readonly store: DirectoryStore,
     /** Called after every change, so other processes reload. */
     private readonly changed: () => void = () => undefined,
+    /** The house's day (tests move it). */
+    readonly today: () => string = () => houseDay(),
   ) {}
 
   async load(): Promise<void> {
@@ -73,9 +75,6 @@ export class Directory implements DirectoryLookup {
   }
   allTables(): Table[] {
     return [...this.tables.values()];
-  }
-  today(): string {
-    return houseDay();
   }
   meeting(id: MeetingId): Meeting | undefined {
     return this.meetings.get(id);

@@ -4,6 +4,7 @@ import { CollabClose, type CasePatch, type CaseSummary, type CaseView, type Meet
 import { TestClient } from '../support/client.js';
 import { provider, rawConn, synced, textWhere } from '../support/collab.js';
 import { planMeeting } from '../support/meetings.js';
+import { houseDay } from '../../server/meetings/day.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 // A meeting of the Top X table with two cases on its agenda: the police takes part in one of them
@@ -15,6 +16,8 @@ let meeting: MeetingView;
 let caseK: CaseId;
 let caseT: CaseId;
 let ggzItem: ItemId;
+/** The house's day as the server sees it: moved by the test of a day that passes. */
+let day = houseDay();
 
 const summaryOf = (cl: TestClient, caseId: CaseId, from = 0, pred: (s: CaseSummary) => boolean = () => true) =>
   cl.waitFor(
@@ -28,7 +31,7 @@ const patchWith = (cl: TestClient, from: number, pred: (p: CasePatch) => boolean
   cl.waitFor((r) => r.event === 'case:patch' && pred(r.args[0] as CasePatch), 5000, from);
 
 beforeAll(async () => {
-  srv = await startTestServer({ commandsPerSecond: 10_000 });
+  srv = await startTestServer({ commandsPerSecond: 10_000, today: () => day });
   for (const u of ['regisseur', 'regisseur2', 'politie', 'om', 'ggz']) c[u] = await TestClient.connect(srv.url, u);
   const created = await c.regisseur!.cmd('case:create', {
     tableId: 'tbl_topx' as never,
@@ -225,5 +228,22 @@ describe('running the meeting', () => {
     expect(archived.doc.getText('text').toString()).not.toContain('wijkagent');
     for (const p of [writer, reader, archived]) p.destroy();
     expect((await c.regisseur!.cmd('agenda:end', { caseId: caseK, meetingId: third.id })).ok).toBe(true);
+  });
+
+  it('R-TAKEHOME: once its meeting’s day has passed, a case is no longer open: what still runs is ended', async () => {
+    const m = await planMeeting(c.regisseur!, 'tbl_topx');
+    expect((await c.regisseur!.cmd('agenda:schedule', { caseId: caseK, meetingId: m.id, start: '11:00', end: '11:30' })).ok).toBe(true);
+    expect((await c.regisseur!.cmd('agenda:begin', { caseId: caseK, meetingId: m.id })).ok).toBe(true);
+    const from = c.politie!.nextSeq;
+    day = houseDay(1);
+    try {
+      // K, and the demo's R. and B., under discussion in today's demo meetings.
+      expect(await srv.app.discussions.endPast()).toBe(3);
+      expect([...srv.app.cases.all()].filter((x) => x.meetingOpen)).toEqual([]);
+      await summaryOf(c.politie!, caseK, from, (s) => !s.meetingOpen && s.agenda.some((a) => a.meetingId === m.id && a.state === 'done'));
+      expect(await srv.app.discussions.endPast()).toBe(0);
+    } finally {
+      day = houseDay();
+    }
   });
 });
