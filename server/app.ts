@@ -148,7 +148,7 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
       onSignatureRevoked: (orgId, actor) => cases.removeOrganisationEverywhere(orgId, actor),
     }),
   );
-  app.use('/api/meetings', meetingRoutes({ dir, sessions, access, cases, addressOf }));
+  app.use('/api/meetings', meetingRoutes({ dir, sessions, access, cases, addressOf, log }));
   app.use('/api', () => {
     throw new HttpError(404, 'NOT_FOUND');
   });

@@ -336,6 +336,7 @@ export class CaseService {
    */
   removeOrganisationEverywhere(orgId: OrgId, actor: Actor): Promise<number> {
     return this.commitWherever(
+      [...this.cases.keys()],
       (c) => c.participants.some((p) => p.orgId === orgId),
       [{ type: 'case.participantRemoved', payload: { orgId } }],
       actor,
@@ -348,8 +349,11 @@ export class CaseService {
    * is ended. Returns how many were.
    */
   endDiscussionsIn(meetingId: MeetingId, actor: Actor): Promise<number> {
+    const running = (c: CaseState): boolean => c.agenda.some((a) => a.meetingId === meetingId && a.state === 'running');
+    // Only cases running in it now: a slot of a closed or past meeting is not begun any more.
     return this.commitWherever(
-      (c) => c.agenda.some((a) => a.meetingId === meetingId && a.state === 'running'),
+      [...this.cases.values()].filter(running).map((c) => c.id),
+      running,
       [{ type: 'case.discussionEnded', payload: { meetingId } }],
       actor,
       'agenda:end',
@@ -357,14 +361,19 @@ export class CaseService {
   }
 
   /**
-   * The same events, as the actor's act, in every case they apply to: each in its own queue,
-   * judged at its position (another process may have got there first) and judged again after a
-   * lost race. Returns in how many cases they were committed.
+   * The same events, as the actor's act, in each of these cases they apply to: each in its own
+   * queue, judged at its position (after what is queued before it; another process may have got
+   * there first) and judged again after a lost race. Returns in how many they were committed.
    */
-  private async commitWherever(applies: (c: CaseState) => boolean, events: CaseEvent[], actor: Actor, operation: CaseCommandName): Promise<number> {
+  private async commitWherever(
+    ids: CaseId[],
+    applies: (c: CaseState) => boolean,
+    events: CaseEvent[],
+    actor: Actor,
+    operation: CaseCommandName,
+  ): Promise<number> {
     let n = 0;
-    // Each case is judged in its queue, after what is queued before: not by how it stands now.
-    for (const id of [...this.cases.keys()]) {
+    for (const id of ids) {
       await this.withCase(id, async () => {
         for (let attempt = 0; ; attempt++) {
           const c = this.cases.get(id)!;

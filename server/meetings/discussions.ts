@@ -1,4 +1,5 @@
 import type { Meeting } from '../../shared/domain.js';
+import type { MeetingId } from '../../shared/ids.js';
 import { MEETING_SWEEP_MS } from '../../shared/limits.js';
 import type { Actor } from '../audit/accessLog.js';
 import type { CaseService } from '../cases/service.js';
@@ -27,10 +28,13 @@ export class MeetingDiscussions {
     });
   }
 
-  /** Ends now, and then every MEETING_SWEEP_MS, the discussions of meetings whose day has passed. */
+  /**
+   * Ends now, and then every MEETING_SWEEP_MS, the discussions of meetings whose day has passed,
+   * or that were closed while ending them failed (the store away): the sweep finishes it.
+   */
   start(): void {
-    void this.endPast();
-    this.timer = setInterval(() => void this.endPast(), MEETING_SWEEP_MS);
+    void this.endStale();
+    this.timer = setInterval(() => void this.endStale(), MEETING_SWEEP_MS);
     this.timer.unref();
   }
 
@@ -38,11 +42,14 @@ export class MeetingDiscussions {
     if (this.timer) clearInterval(this.timer);
   }
 
-  /** Resolves once the discussions of every meeting before the house's day are ended; how many were. */
-  async endPast(): Promise<number> {
+  /** Resolves once what runs in meetings closed or before the house's day is ended; how many were. */
+  async endStale(): Promise<number> {
     const today = this.dir.today();
-    const past = this.dir.allMeetings().filter((m) => m.date < today);
-    const ended = await Promise.all(past.map((m) => this.end(m)));
+    // Only meetings something still runs in: the past ones grow with the house's history.
+    const running = new Set<MeetingId>();
+    for (const c of this.cases.all()) for (const a of c.agenda) if (a.state === 'running') running.add(a.meetingId);
+    const stale = [...running].map((id) => this.dir.meeting(id)).filter((m): m is Meeting => m !== undefined && (m.closedAt !== null || m.date < today));
+    const ended = await Promise.all(stale.map((m) => this.end(m)));
     return ended.reduce((a, b) => a + b, 0);
   }
 

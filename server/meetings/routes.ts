@@ -9,6 +9,7 @@ import type { Sessions } from '../auth/sessions.js';
 import type { CaseService } from '../cases/service.js';
 import type { Directory } from '../directory/directory.js';
 import { HttpError, parseBody } from '../http/errors.js';
+import type { Logger } from '../log.js';
 import { houseDay } from './day.js';
 
 export interface MeetingDeps {
@@ -17,6 +18,7 @@ export interface MeetingDeps {
   access: AccessLog;
   cases: CaseService;
   addressOf: (req: Request) => string;
+  log: Logger;
 }
 
 /**
@@ -85,7 +87,11 @@ export function meetingRoutes(d: MeetingDeps): Router {
     const closedNow: Meeting = { ...m, closedAt: new Date().toISOString() };
     if (!(await d.dir.putMeeting(closedNow))) throw closed();
     audit(req, 'update', `meeting:close ${m.id}`);
-    await d.cases.endDiscussionsIn(m.id, { viewer: sessionOf(res).viewer, address: d.addressOf(req) });
+    // The closing is committed: its answer says so. Should ending what runs fail now (the store
+    // away), the sweep of stale meetings ends it (server/meetings/discussions.ts).
+    await d.cases.endDiscussionsIn(m.id, { viewer: sessionOf(res).viewer, address: d.addressOf(req) }).catch((err: unknown) => {
+      d.log.warn({ err: (err as Error).message, meetingId: m.id }, 'ending the discussions of a closed meeting failed; the sweep will');
+    });
     res.json({ meeting: view(closedNow) });
   });
 

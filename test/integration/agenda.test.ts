@@ -238,10 +238,10 @@ describe('running the meeting', () => {
     day = houseDay(1);
     try {
       // K, and the demo's R. and B., under discussion in today's demo meetings.
-      expect(await srv.app.discussions.endPast()).toBe(3);
+      expect(await srv.app.discussions.endStale()).toBe(3);
       expect([...srv.app.cases.all()].filter((x) => x.meetingOpen)).toEqual([]);
       await summaryOf(c.politie!, caseK, from, (s) => !s.meetingOpen && s.agenda.some((a) => a.meetingId === m.id && a.state === 'done'));
-      expect(await srv.app.discussions.endPast()).toBe(0);
+      expect(await srv.app.discussions.endStale()).toBe(0);
     } finally {
       day = houseDay();
     }
