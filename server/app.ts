@@ -27,6 +27,8 @@ import { securityHeaders } from './http/security.js';
 import { listenMetrics, Metrics, metricsRoute } from './metrics/metrics.js';
 import { clientApp } from './http/client.js';
 import type { Store } from './store/types.js';
+import { RoomScreens } from './room/screens.js';
+import { RoomTokens } from './room/tokens.js';
 
 export interface AppOptions {
   logger?: Logger;
@@ -148,7 +150,9 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
       onSignatureRevoked: (orgId, actor) => cases.removeOrganisationEverywhere(orgId, actor),
     }),
   );
-  app.use('/api/meetings', meetingRoutes({ dir, sessions, access, cases, addressOf, log }));
+  const roomTokens = new RoomTokens(Buffer.from(await store.initMeta('room-key', randomBytes(32).toString('base64')), 'base64'));
+  const roomScreens = new RoomScreens(realtime.io, { dir, cases, access, tokens: roomTokens, log, trustProxy: config.TRUST_PROXY });
+  app.use('/api/meetings', meetingRoutes({ dir, sessions, access, cases, addressOf, log, roomTokens }));
   app.use('/api', () => {
     throw new HttpError(404, 'NOT_FOUND');
   });
@@ -230,6 +234,7 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
       server.close();
       await realtime.drain();
       await collab.close();
+      roomScreens.close();
       await realtime.close();
       server.closeAllConnections();
       await access.flush();

@@ -65,6 +65,18 @@ export interface Meeting {
   createdAt: string;
 }
 
+/** Who the chair (or they themselves) recorded as present in a meeting's room (R-ROOM). */
+export interface MeetingRoom {
+  meetingId: MeetingId;
+  userIds: UserId[];
+}
+
+/** People who came into a meeting's room and who left it. */
+export interface RoomChange {
+  enter: UserId[];
+  leave: UserId[];
+}
+
 /** One case's slot in one meeting: planned, being discussed (the case is open), or discussed. */
 export type AgendaState = 'planned' | 'running' | 'done';
 export interface AgendaEntry {

@@ -158,3 +158,6 @@ export const ACCESS_LOG_RETRY_MS = 500;
  * only refusals, logins and admin acts add to them; past this, the oldest are given up, logged.
  */
 export const MAX_ACCESS_BACKLOG_RECORDS = 100_000;
+
+/** People recorded in one meeting's room: a full table and its guests. */
+export const MAX_ROOM_PEOPLE = 100;

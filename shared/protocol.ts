@@ -158,8 +158,15 @@ export interface AgendaEntryView {
   minutesDocId: string | null;
 }
 
-/** A meeting as its planners (the house's chairs) see it: no case of it, only when and where. */
-export type MeetingView = Meeting & { chairName: string };
+/** A meeting as its planners (the house's chairs) see it: no case of it, only when and where, and who is in its room. */
+export type MeetingView = Meeting & { chairName: string; room: RoomPersonView[] };
+
+/** Someone recorded in a meeting's room (R-ROOM). */
+export interface RoomPersonView {
+  userId: UserId;
+  name: string;
+  orgId: OrgId;
+}
 
 export interface CaseMetaView {
   id: CaseId;
@@ -298,6 +305,61 @@ export interface ServerToClientEvents {
   'presence:update': (update: PresenceUpdate) => void;
   /** The session ended (logout elsewhere, account disabled): the client returns to login. */
   'session:ended': () => void;
+}
+
+/**
+ * The room screen (zaalscherm, R-ROOM): a read-only Socket.IO namespace of its own, authenticated
+ * by its device link alone (never a user's session cookie), receiving whole views.
+ */
+export const ROOM_NAMESPACE = '/zaal';
+
+export interface RoomItemView {
+  id: ItemId;
+  orgName: string;
+  phase: Phase;
+  text: string;
+}
+
+export interface RoomCaseView {
+  caseId: CaseId;
+  title: string;
+  goal: string;
+  phase: Phase;
+  items: RoomItemView[];
+  decisions: { id: DecisionId; text: string }[];
+  interventions: { id: InterventionId; what: string; orgName: string; dueDate: string | null }[];
+}
+
+export interface RoomAgendaEntry {
+  caseId: CaseId;
+  title: string;
+  start: string;
+  end: string;
+  state: AgendaState;
+}
+
+/**
+ * What a room screen shows: only what every person recorded in the room may see (the
+ * intersection of their rights by the one read rule); with nobody recorded, nothing of any case.
+ */
+export interface RoomView {
+  meeting: { id: MeetingId; date: string; place: string; chairName: string; closed: boolean };
+  /** The organisations of those recorded in the room, by name. */
+  present: string[];
+  /** The slots of the cases the whole room may see, in time order (no others, no count). */
+  agenda: RoomAgendaEntry[];
+  /** The case under discussion, when the whole room may see it. */
+  current: RoomCaseView | null;
+}
+
+export interface RoomServerToClientEvents {
+  'room:view': (view: RoomView) => void;
+}
+
+/** Room screen handshake `auth` payload: the device link's token. */
+export interface RoomHandshakeAuth {
+  protocolVersion: number;
+  token: string;
 }
 
 /** Socket handshake `auth` payload. */

@@ -225,5 +225,10 @@ export const MeetingInputSchema = meetingTimes(z.strictObject({ tableId: TableId
 );
 export const MeetingUpdateSchema = meetingTimes(z.strictObject(meetingFields).partial());
 export type MeetingInput = z.infer<typeof MeetingInputSchema>;
+/** R-ROOM: who the chair records as coming into the meeting's room and leaving it. */
+export const RoomChangeSchema = z
+  .strictObject({ enter: z.array(UserIdSchema).max(L.MAX_ROOM_PEOPLE).default([]), leave: z.array(UserIdSchema).max(L.MAX_ROOM_PEOPLE).default([]) })
+  .refine((c) => c.enter.length + c.leave.length > 0, 'nobody enters or leaves')
+  .refine((c) => !c.enter.some((id) => c.leave.includes(id)), 'someone both enters and leaves');
 
 export const TableInputSchema = z.strictObject({ name: text(L.MAX_NAME_CHARS), description: z.string().trim().max(L.MAX_TABLE_DESCRIPTION_CHARS) });

@@ -1,4 +1,4 @@
-import type { Meeting, Organisation, Table, User } from '../../shared/domain.js';
+import type { Meeting, Organisation, RoomChange, Table, User } from '../../shared/domain.js';
 import type { MeetingId, OrgId, TableId, UserId } from '../../shared/ids.js';
 import type { DirectoryLookup } from '../../shared/rules/commands.js';
 import { houseDay } from '../meetings/day.js';
@@ -14,7 +14,9 @@ export class Directory implements DirectoryLookup {
   private byUsername = new Map<string, UserRecord>();
   private tables = new Map<TableId, Table>();
   private meetings = new Map<MeetingId, Meeting>();
+  private rooms = new Map<MeetingId, readonly UserId[]>();
   private readonly meetingListeners = new Set<(changed: Meeting[], reloaded: boolean) => void>();
+  private readonly changeListeners = new Set<() => void>();
 
   constructor(
     private readonly store: DirectoryStore,
@@ -25,11 +27,12 @@ export class Directory implements DirectoryLookup {
   ) {}
 
   async load(): Promise<void> {
-    const [orgs, users, tables, meetings] = await Promise.all([
+    const [orgs, users, tables, meetings, rooms] = await Promise.all([
       this.store.listOrgs(),
       this.store.listUsers(),
       this.store.listTables(),
       this.store.listMeetings(),
+      this.store.listMeetingRooms(),
     ]);
     this.orgs = new Map(orgs.map((o) => [o.id, o]));
     this.users = new Map(users.map((u) => [u.id, u]));
@@ -38,7 +41,14 @@ export class Directory implements DirectoryLookup {
     const before = this.meetings;
     this.meetings = new Map(meetings.map((m) => [m.id, m]));
     const changed = meetings.filter((m) => shownChange(before.get(m.id), m));
+    this.rooms = new Map(rooms.map((r) => [r.meetingId, r.userIds]));
     if (changed.length > 0) this.meetingsChanged(changed, true);
+    for (const fn of this.changeListeners) fn();
+  }
+
+  /** Hears of every load and every change written here: people, their organisations or rooms may differ. */
+  onChanged(fn: () => void): void {
+    this.changeListeners.add(fn);
   }
 
   /**
@@ -50,6 +60,12 @@ export class Directory implements DirectoryLookup {
   }
   private meetingsChanged(changed: Meeting[], reloaded: boolean): void {
     for (const fn of this.meetingListeners) fn(changed, reloaded);
+  }
+
+  /** After a change written here: this process's listeners, then the other processes. */
+  private told(): void {
+    for (const fn of this.changeListeners) fn();
+    this.changed();
   }
 
   org(id: OrgId): Organisation | undefined {
@@ -82,13 +98,17 @@ export class Directory implements DirectoryLookup {
   allMeetings(): Meeting[] {
     return [...this.meetings.values()];
   }
+  /** Who is recorded in a meeting's room (R-ROOM). */
+  room(id: MeetingId): readonly UserId[] {
+    return this.rooms.get(id) ?? [];
+  }
   /** A person's display name; an unknown id (a removed account) shows neutrally. */
   readonly nameOf = (id: string): string => this.users.get(id as UserId)?.displayName ?? 'Onbekende gebruiker';
 
   async putOrg(org: Organisation): Promise<void> {
     await this.store.putOrg(org);
     this.orgs.set(org.id, org);
-    this.changed();
+    this.told();
   }
   async putUser(user: UserRecord): Promise<void> {
     const previous = this.users.get(user.id);
@@ -96,7 +116,7 @@ export class Directory implements DirectoryLookup {
     await this.store.putUser(user);
     this.users.set(user.id, user);
     this.byUsername.set(user.username, user);
-    this.changed();
+    this.told();
   }
   async putTable(table: Table): Promise<void> {
     await this.store.putTable(table);
@@ -113,6 +133,17 @@ export class Directory implements DirectoryLookup {
     this.meetings.set(meeting.id, meeting);
     if (shownChange(before, meeting)) this.meetingsChanged([meeting], false);
     this.changed();
+    return true;
+  }
+  /** False when the meeting is unknown or closed (perhaps elsewhere): nothing is written, and it is read again. */
+  async changeRoom(meetingId: MeetingId, change: RoomChange): Promise<boolean> {
+    const userIds = await this.store.changeMeetingRoom(meetingId, change);
+    if (!userIds) {
+      await this.load();
+      return false;
+    }
+    this.rooms.set(meetingId, userIds);
+    this.told();
     return true;
   }
 }

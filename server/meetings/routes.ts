@@ -1,8 +1,10 @@
 import { Router, type Request } from 'express';
 import type { Meeting } from '../../shared/domain.js';
-import { newId, type MeetingId } from '../../shared/ids.js';
-import type { MeetingView } from '../../shared/protocol.js';
-import { MeetingInputSchema, MeetingUpdateSchema } from '../../shared/schemas.js';
+import { newId, type MeetingId, type UserId } from '../../shared/ids.js';
+import { MAX_ROOM_PEOPLE } from '../../shared/limits.js';
+import type { MeetingView, RoomPersonView } from '../../shared/protocol.js';
+import { MeetingInputSchema, MeetingUpdateSchema, RoomChangeSchema } from '../../shared/schemas.js';
+import { participationOf } from '../../shared/rules/access.js';
 import { houseRecord, type AccessLog } from '../audit/accessLog.js';
 import { requireRole, requireSession, sessionOf } from '../auth/routes.js';
 import type { Sessions } from '../auth/sessions.js';
@@ -10,6 +12,7 @@ import type { CaseService } from '../cases/service.js';
 import type { Directory } from '../directory/directory.js';
 import { HttpError, parseBody } from '../http/errors.js';
 import type { Logger } from '../log.js';
+import type { RoomTokens } from '../room/tokens.js';
 import { houseDay } from './day.js';
 
 export interface MeetingDeps {
@@ -19,6 +22,8 @@ export interface MeetingDeps {
   cases: CaseService;
   addressOf: (req: Request) => string;
   log: Logger;
+  /** Signs room screens' device links (R-ROOM). */
+  roomTokens: RoomTokens;
 }
 
 /**
@@ -28,11 +33,49 @@ export interface MeetingDeps {
  */
 export function meetingRoutes(d: MeetingDeps): Router {
   const r = Router();
-  r.use(requireSession(d.sessions), requireRole('chair'));
-  const view = (m: Meeting): MeetingView => ({ ...m, chairName: d.dir.nameOf(m.chairUserId) });
+  r.use(requireSession(d.sessions));
+  const person = (userId: UserId): RoomPersonView | undefined => {
+    const u = d.dir.user(userId);
+    return u && { userId, name: u.displayName, orgId: u.orgId };
+  };
+  const view = (m: Meeting): MeetingView => ({
+    ...m,
+    chairName: d.dir.nameOf(m.chairUserId),
+    room: d.dir.room(m.id).flatMap((id) => person(id) ?? []),
+  });
   const audit = (req: Request, action: 'create' | 'update', operation: string): void =>
     d.access.record(houseRecord({ viewer: sessionOf(req.res!).viewer, address: d.addressOf(req) }, action, operation, 'overleg plannen'));
   const closed = (): HttpError => new HttpError(409, 'CONFLICT', 'Dit overleg is gesloten.');
+
+  /** The meeting, to one who takes part in a case on its agenda or chairs it; to anyone else it does not exist. */
+  const known = (req: Request): Meeting => {
+    const me = sessionOf(req.res!).viewer;
+    const m = d.dir.meeting(req.params.id as MeetingId);
+    const takesPart = (id: MeetingId): boolean =>
+      [...d.cases.all()].some((c) => c.agenda.some((a) => a.meetingId === id) && participationOf(c, me) !== undefined);
+    if (!m || (m.chairUserId !== me.userId && !takesPart(m.id))) throw new HttpError(404, 'NOT_FOUND');
+    return m;
+  };
+  r.get('/:id/room/me', (req, res) => {
+    const m = known(req);
+    res.json({ inRoom: d.dir.room(m.id).includes(sessionOf(res).viewer.userId) });
+  });
+  // R-ROOM: a participant who joins in the room says so. Only to be added: leaving is recorded by
+  // the chair, or someone still in the room could widen the room screen to what others may see.
+  r.post('/:id/room/me', async (req, res) => {
+    const me = sessionOf(res).viewer;
+    const m = known(req);
+    if (m.closedAt !== null) throw closed();
+    const room = d.dir.room(m.id);
+    if (!room.includes(me.userId)) {
+      if (room.length >= MAX_ROOM_PEOPLE) throw new HttpError(409, 'CONFLICT', 'Er staan al te veel mensen in de zaal.');
+      if (!(await d.dir.changeRoom(m.id, { enter: [me.userId], leave: [] }))) throw closed();
+      audit(req, 'update', `meeting:room-enter ${m.id}`);
+    }
+    res.json({ inRoom: true });
+  });
+
+  r.use(requireRole('chair'));
   /** A meeting its chair may change: planned by the one asking, not yet closed. */
   const own = (req: Request): Meeting => {
     const m = d.dir.meeting(req.params.id as MeetingId);
@@ -93,6 +136,37 @@ export function meetingRoutes(d: MeetingDeps): Router {
       d.log.warn({ err: (err as Error).message, meetingId: m.id }, 'ending the discussions of a closed meeting failed; the sweep will');
     });
     res.json({ meeting: view(closedNow) });
+  });
+
+  // R-ROOM: who is in the room, and whom the chair may expect there: the people named in the
+  // meeting's cases that the chair takes part in (R-ROLE: no others' participants).
+  r.get('/:id/room', (req, res) => {
+    const m = own(req);
+    const me = sessionOf(res).viewer;
+    const named = new Set<UserId>();
+    for (const c of d.cases.all())
+      if (c.agenda.some((a) => a.meetingId === m.id) && participationOf(c, me)) for (const p of c.participants) for (const u of p.userIds) named.add(u);
+    res.json({ room: view(m).room, expected: [...named].flatMap((id) => person(id) ?? []) });
+  });
+
+  // R-ROOM: the chair records who is in the room; the room screen narrows before this answers.
+  // Changes, not a list: someone who marks themselves in meanwhile is not written out.
+  r.post('/:id/room', async (req, res) => {
+    const change = parseBody(RoomChangeSchema, req.body);
+    const m = own(req);
+    if (change.enter.some((id) => !d.dir.user(id)?.active)) throw new HttpError(400, 'BAD_REQUEST', 'Iemand in deze lijst is geen actieve gebruiker.');
+    if (new Set([...d.dir.room(m.id), ...change.enter]).size > MAX_ROOM_PEOPLE) throw new HttpError(409, 'CONFLICT', 'Er staan al te veel mensen in de zaal.');
+    if (!(await d.dir.changeRoom(m.id, change))) throw closed();
+    audit(req, 'update', `meeting:room ${m.id}`);
+    res.json({ meeting: view(d.dir.meeting(m.id)!) });
+  });
+
+  // R-ROOM: a device link for the room screen, valid for the meeting's day (server/room/).
+  r.post('/:id/screen', (req, res) => {
+    const m = own(req);
+    if (m.date < d.dir.today()) throw new HttpError(409, 'CONFLICT', 'Dit overleg is voorbij.');
+    audit(req, 'create', `meeting:screen ${m.id}`);
+    res.status(201).json({ token: d.roomTokens.issue(m.id, sessionOf(res).viewer.userId) });
   });
 
   return r;

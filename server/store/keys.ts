@@ -12,6 +12,9 @@ export function redisKeys(prefix: string) {
     usernames: k('usernames'),
     tables: k('tables'),
     meetings: k('meetings'),
+    /** The meetings with a room recorded (a set), and each one's people (a set). */
+    meetingRooms: k('meeting-rooms'),
+    meetingRoom: (meetingId: string) => k('meeting-room', meetingId),
     session: (idHash: string) => k('session', idHash),
     userSessions: (userId: string) => k('user-sessions', userId),
     /** A login bucket's failures (hash: count, firstAt, lastAt); expires with its window. */

@@ -1,12 +1,12 @@
 import { ClientClosedError, ClientOfflineError, createClient, ErrorReply, RESP_TYPES, type RedisClientType } from 'redis';
-import type { Meeting, Organisation, Table } from '../../shared/domain.js';
-import type { CaseId, CommandId, UserId } from '../../shared/ids.js';
+import type { Meeting, MeetingRoom, Organisation, RoomChange, Table } from '../../shared/domain.js';
+import type { CaseId, CommandId, MeetingId, UserId } from '../../shared/ids.js';
 import { COMMAND_ANSWER_KEEP_MS } from '../../shared/limits.js';
 import { logRedisErrors, type Logger } from '../log.js';
 import { redisKeys, type RedisKeys } from './keys.js';
 import { LuaScript } from './luaScript.js';
 import { groupAccess, unpackAccess } from './redisAccess.js';
-import { MeetingRow, OrganisationRow, SessionRow, StoredEventRow, TableRow, UserRow } from './rows.js';
+import { MeetingRoomRow, MeetingRow, OrganisationRow, SessionRow, StoredEventRow, TableRow, UserRow } from './rows.js';
 import { closeRedis } from './redisClose.js';
 import {
   CommandDoneError,
@@ -158,6 +158,22 @@ end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1`);
 
+// Like PUT_MEETING: a closed (or unknown) meeting's room is not written. ARGV: meeting id, the
+// number entering, who enters, who leaves. Answers {1, who is in the room...} or {0}.
+const CHANGE_MEETING_ROOM = new LuaScript(`
+local m = redis.call('HGET', KEYS[1], ARGV[1])
+if not m then return {0} end
+local closed = cjson.decode(m)['closedAt']
+if closed ~= nil and closed ~= cjson.null then return {0} end
+local entering = tonumber(ARGV[2])
+for i = 3, #ARGV do
+  if i - 2 <= entering then redis.call('SADD', KEYS[2], ARGV[i]) else redis.call('SREM', KEYS[2], ARGV[i]) end
+end
+redis.call('SADD', KEYS[3], ARGV[1])
+local out = redis.call('SMEMBERS', KEYS[2])
+table.insert(out, 1, 1)
+return out`);
+
 const TOUCH_SESSION = new LuaScript(`if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'lastSeenAt', ARGV[1]) end return 1`);
 
 // Keeps a snapshot only when it is past the stored one.
@@ -289,6 +305,24 @@ export class RedisStore implements Store {
   }
   async putMeeting(meeting: Meeting): Promise<boolean> {
     return ((await PUT_MEETING.run(this.client, [this.keys.meetings], [meeting.id, JSON.stringify(meeting)])) as unknown) === 1;
+  }
+
+  async listMeetingRooms(): Promise<MeetingRoom[]> {
+    const ids = await this.client.sMembers(this.keys.meetingRooms);
+    const out: MeetingRoom[] = [];
+    for (const meetingId of ids) {
+      const userIds = await this.client.sMembers(this.keys.meetingRoom(meetingId));
+      out.push(MeetingRoomRow.parse({ meetingId, userIds }));
+    }
+    return out;
+  }
+  async changeMeetingRoom(meetingId: MeetingId, change: RoomChange): Promise<UserId[] | null> {
+    const out = (await CHANGE_MEETING_ROOM.run(
+      this.client,
+      [this.keys.meetings, this.keys.meetingRoom(meetingId), this.keys.meetingRooms],
+      [meetingId, String(change.enter.length), ...change.enter, ...change.leave],
+    )) as unknown as [number, ...string[]];
+    return out[0] === 1 ? (out.slice(1) as UserId[]) : null;
   }
 
   async putSession(s: SessionRecord): Promise<void> {

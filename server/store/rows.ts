@@ -38,6 +38,8 @@ export const MeetingRow = z.object({
   createdAt: z.string(),
 });
 
+export const MeetingRoomRow = z.object({ meetingId: MeetingIdSchema, userIds: z.array(UserIdSchema) });
+
 export const StoredEventRow = z.object({
   caseId: CaseIdSchema,
   version: z.number().int().positive(),

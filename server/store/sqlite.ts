@@ -2,9 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import type { Meeting, Organisation, Table } from '../../shared/domain.js';
-import type { CaseId, CommandId, UserId } from '../../shared/ids.js';
-import { AccessRow, MeetingRow, OrganisationRow, SessionRow, StoredEventRow, TableRow, UserRow } from './rows.js';
+import type { Meeting, MeetingRoom, Organisation, RoomChange, Table } from '../../shared/domain.js';
+import type { CaseId, CommandId, MeetingId, UserId } from '../../shared/ids.js';
+import { AccessRow, MeetingRoomRow, MeetingRow, OrganisationRow, SessionRow, StoredEventRow, TableRow, UserRow } from './rows.js';
 import { ACCESS_BLOCK_ROWS, configure, SCHEMA } from './sqliteSchema.js';
 import type { CheckpointerReply } from './sqliteCheckpointer.worker.js';
 import { startThread, stopThread } from './sqliteThread.js';
@@ -118,6 +118,7 @@ export class SqliteStore implements Store {
       listUsers: db.prepare<[], { json: string }>('SELECT json FROM users ORDER BY rowid'),
       listTables: db.prepare<[], { json: string }>('SELECT json FROM tables_ ORDER BY rowid'),
       listMeetings: db.prepare<[], { json: string }>('SELECT json FROM meetings ORDER BY rowid'),
+      listMeetingRooms: db.prepare<[], { json: string }>('SELECT json FROM meeting_rooms'),
       getSession: db.prepare<[string], { id_hash: string; user_id: string; created_at: number; last_seen_at: number }>(
         'SELECT * FROM sessions WHERE id_hash = ?',
       ),
@@ -203,6 +204,12 @@ export class SqliteStore implements Store {
   }
   putMeeting(meeting: Meeting): Promise<boolean> {
     return this.write({ op: 'putMeeting', meeting });
+  }
+  async listMeetingRooms(): Promise<MeetingRoom[]> {
+    return this.stmts.listMeetingRooms.all().map((r) => MeetingRoomRow.parse(JSON.parse(r.json)));
+  }
+  changeMeetingRoom(meetingId: MeetingId, change: RoomChange): Promise<UserId[] | null> {
+    return this.write({ op: 'changeMeetingRoom', meetingId, change });
   }
 
   putSession(session: SessionRecord): Promise<void> {

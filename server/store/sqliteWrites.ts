@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
-import type { Meeting, Organisation, Table } from '../../shared/domain.js';
-import type { CaseId, UserId } from '../../shared/ids.js';
+import type { Meeting, MeetingRoom, Organisation, RoomChange, Table } from '../../shared/domain.js';
+import type { CaseId, MeetingId, UserId } from '../../shared/ids.js';
 import { COMMAND_ANSWER_KEEP_MS } from '../../shared/limits.js';
 import { ACCESS_BLOCK_ROWS } from './sqliteSchema.js';
 import {
@@ -56,6 +56,7 @@ export type WriteOp =
   | { op: 'putUser'; user: UserRecord }
   | { op: 'putTable'; table: Table }
   | { op: 'putMeeting'; meeting: Meeting }
+  | { op: 'changeMeetingRoom'; meetingId: MeetingId; change: RoomChange }
   | { op: 'putSession'; session: SessionRecord }
   | { op: 'touchSession'; idHash: string; lastSeenAt: number }
   | { op: 'deleteSession'; idHash: string }
@@ -126,6 +127,9 @@ export class SqliteWrites {
       putMeeting: db.prepare(
         "INSERT INTO meetings (id, json) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET json = excluded.json WHERE json_extract(meetings.json, '$.closedAt') IS NULL",
       ),
+      openMeeting: db.prepare<[string], { one: number }>("SELECT 1 AS one FROM meetings WHERE id = ? AND json_extract(json, '$.closedAt') IS NULL"),
+      meetingRoom: db.prepare<[string], { json: string }>('SELECT json FROM meeting_rooms WHERE meeting_id = ?'),
+      putMeetingRoom: db.prepare('INSERT INTO meeting_rooms (meeting_id, json) VALUES (?, ?) ON CONFLICT (meeting_id) DO UPDATE SET json = excluded.json'),
       putSession: db.prepare(
         'INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at) VALUES (?, ?, ?, ?) ON CONFLICT (id_hash) DO UPDATE SET last_seen_at = excluded.last_seen_at',
       ),
@@ -245,6 +249,17 @@ export class SqliteWrites {
         return void s.putTable.run(w.table.id, JSON.stringify(w.table));
       case 'putMeeting':
         return s.putMeeting.run(w.meeting.id, JSON.stringify(w.meeting)).changes > 0;
+      case 'changeMeetingRoom': {
+        // One writer: reading and writing here is one step, whatever else is sent meanwhile.
+        if (!s.openMeeting.get(w.meetingId)) return null;
+        const row = s.meetingRoom.get(w.meetingId);
+        const room = new Set<UserId>(row ? (JSON.parse(row.json) as MeetingRoom).userIds : []);
+        for (const id of w.change.leave) room.delete(id);
+        for (const id of w.change.enter) room.add(id);
+        const userIds = [...room];
+        s.putMeetingRoom.run(w.meetingId, JSON.stringify({ meetingId: w.meetingId, userIds }));
+        return userIds;
+      }
       case 'putSession':
         return void s.putSession.run(w.session.idHash, w.session.userId, w.session.createdAt, w.session.lastSeenAt);
       case 'touchSession':

@@ -1,5 +1,5 @@
-import type { CaseRole, Meeting, Organisation, Table, User } from '../../shared/domain.js';
-import type { CaseId, CommandId, ItemId, OrgId, UserId } from '../../shared/ids.js';
+import type { CaseRole, Meeting, MeetingRoom, Organisation, RoomChange, Table, User } from '../../shared/domain.js';
+import type { CaseId, CommandId, ItemId, MeetingId, OrgId, UserId } from '../../shared/ids.js';
 import type { LoginThrottlePolicy } from '../../shared/limits.js';
 
 /** One event as the store keeps it; the payload is parsed by its schema when read back. */
@@ -158,6 +158,13 @@ export interface DirectoryStore {
   listMeetings(): Promise<Meeting[]>;
   /** Writes a meeting, unless the stored one is closed: closing is for good. Whether it was written. */
   putMeeting(meeting: Meeting): Promise<boolean>;
+  /** Who is recorded in each meeting's room; meetings with nobody recorded yet are left out. */
+  listMeetingRooms(): Promise<MeetingRoom[]>;
+  /**
+   * Records people entering and leaving a meeting's room, in one step (two changes at once both
+   * count), unless the meeting is unknown or closed. Who is in the room after it; null: nothing written.
+   */
+  changeMeetingRoom(meetingId: MeetingId, change: RoomChange): Promise<UserId[] | null>;
 }
 
 /** Sessions, and what logins leave behind: throttled failures and known devices. */

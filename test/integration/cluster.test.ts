@@ -13,6 +13,7 @@ import { spawnServer, whenReady, type ServerProcess } from '../support/process.j
 import { quietLog, startRedis, type PrivateRedis } from '../support/redis.js';
 import { provider, storedText, synced, textWhere } from '../support/collab.js';
 import { within } from '../support/wait.js';
+import { RoomScreenClient, screenToken, setRoom } from '../support/room.js';
 
 // Several server processes on one Redis behave as one board, rules included. As docker-compose
 // runs them: the durable Redis for the logs, a bus Redis without persistence between processes.
@@ -321,6 +322,27 @@ describe('R-ROLE R-NEED across three processes', () => {
     expect((await fetch(`${p1.url}/api/logout`, { method: 'POST', headers: { cookie } })).status).toBe(204);
     await onP3.waitFor((r) => r.event === 'session:ended');
     await closed;
+  });
+
+  it('R-ROOM: a room screen on one process narrows when the chair records an arrival on another', async () => {
+    const [p1, , p3] = procs as [ServerProcess, ServerProcess, ServerProcess];
+    const chair = await connect(p1, 'regisseur');
+    const listed = (await chair.waitFor((r) => r.event === 'cases:snapshot')).args[0] as CaseSummary[];
+    const meetingId = listed.find((x) => x.id === caseR)!.agenda.find((a) => a.state === 'running')!.meetingId;
+    const screen = await RoomScreenClient.connect(p3.url, await screenToken(chair, meetingId));
+    try {
+      await setRoom(chair, meetingId, ['regisseur']);
+      await screen.waitFor((v) => v.current?.caseId === caseR);
+      // The Reclassering takes no part in Casus R.: it leaves the screen on the other process.
+      const from = screen.views.length;
+      await setRoom(chair, meetingId, ['regisseur', 'reclassering']);
+      const v = await screen.waitFor((x) => x.current === null, from, 10_000);
+      expect(v.agenda.map((a) => a.caseId)).not.toContain(caseR);
+      await setRoom(chair, meetingId, ['regisseur']);
+      await screen.waitFor((x) => x.current?.caseId === caseR, from, 10_000);
+    } finally {
+      screen.close();
+    }
   });
 
   it('R-ROLE R-NEED: the leak oracle finds nothing in any message of any client across the processes', async () => {

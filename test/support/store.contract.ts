@@ -283,6 +283,38 @@ export function runStoreContract(name: string, make: () => Promise<{ store: Stor
         expect(byId.size).toBe(2);
         expect(byId.get(m.id)).toEqual(closed);
       });
+
+      it("R-ROOM: records who enters and leaves a meeting's room, never for an unknown or closed meeting", async () => {
+        const m: Meeting = {
+          id: 'mt_r' as MeetingId,
+          tableId: 'tbl_x' as TableId,
+          date: '2026-12-08',
+          startTime: '13:00',
+          endTime: '16:00',
+          place: 'Zaal 1',
+          onlineUrl: null,
+          chairUserId: 'usr_x' as UserId,
+          closedAt: null,
+          createdAt: '2026-12-07T10:00:00.000Z',
+        };
+        const [a, b, c] = ['usr_a', 'usr_b', 'usr_c'] as UserId[];
+        const sorted = (ids: UserId[] | null | undefined) => ids && [...ids].sort();
+        expect(await store.listMeetingRooms()).toEqual([]);
+        expect(await store.changeMeetingRoom(m.id, { enter: [a!], leave: [] })).toBeNull();
+        await store.putMeeting(m);
+        expect(await store.changeMeetingRoom(m.id, { enter: [a!], leave: [] })).toEqual([a]);
+        // Changes made at once both count: neither is written over.
+        const both = await Promise.all([store.changeMeetingRoom(m.id, { enter: [b!], leave: [] }), store.changeMeetingRoom(m.id, { enter: [c!], leave: [] })]);
+        expect(both.every((x) => x !== null)).toBe(true);
+        expect(sorted(await store.changeMeetingRoom(m.id, { enter: [], leave: [a!, 'usr_nooit' as UserId] }))).toEqual([b, c]);
+        // Rewriting the meeting leaves its room alone.
+        await store.putMeeting({ ...m, place: 'Zaal 2' });
+        const listed = await store.listMeetingRooms();
+        expect(listed.map((r) => ({ ...r, userIds: sorted(r.userIds) }))).toEqual([{ meetingId: m.id, userIds: [b, c] }]);
+        await store.putMeeting({ ...m, closedAt: '2026-12-08T16:00:00.000Z' });
+        expect(await store.changeMeetingRoom(m.id, { enter: [a!], leave: [b!] })).toBeNull();
+        expect(sorted((await store.listMeetingRooms())[0]?.userIds)).toEqual([b, c]);
+      });
     });
 
     describe('SessionStore', () => {
