@@ -176,6 +176,10 @@ export interface Decision {
   id: DecisionId;
   text: string;
   byUserId: UserId;
+  /** The organisation that wrote it: it always reads it. */
+  byOrgId: OrgId;
+  /** R-NEED: whom the chair let read it, besides its author's organisation and the chair. */
+  visibility: Visibility;
   at: string;
 }
 
@@ -187,6 +191,10 @@ export interface Intervention {
   dueDate: string | null;
   itemIds: ItemId[];
   byUserId: UserId;
+  /** The organisation that wrote it down. */
+  byOrgId: OrgId;
+  /** R-NEED: whom the chair let read it, besides the executor, its author's organisation and the chair. */
+  visibility: Visibility;
   at: string;
 }
 

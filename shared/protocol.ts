@@ -122,6 +122,8 @@ export interface DecisionView {
   id: DecisionId;
   text: string;
   byName: string;
+  byOrgId: OrgId;
+  visibility: Visibility;
   at: string;
 }
 
@@ -133,6 +135,8 @@ export interface InterventionView {
   /** The needed items this viewer may see. */
   itemIds: ItemId[];
   byName: string;
+  byOrgId: OrgId;
+  visibility: Visibility;
   at: string;
 }
 
@@ -283,7 +287,9 @@ export interface CommandResults {
   'consent:request': { requestId: ConsentId };
   'consent:answer': null;
   'decision:add': null;
+  'decision:setVisibility': null;
   'intervention:add': null;
+  'intervention:setVisibility': null;
   'agenda:schedule': null;
   'agenda:unschedule': null;
   'agenda:move': null;

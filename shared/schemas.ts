@@ -4,6 +4,7 @@ import {
   CaseIdSchema,
   CommandIdSchema,
   ConsentIdSchema,
+  DecisionIdSchema,
   InterventionIdSchema,
   ItemIdSchema,
   MeetingIdSchema,
@@ -121,14 +122,18 @@ export const CommandSchemas = {
       .max(L.MAX_ITEMS_PER_REQUEST),
   }),
   // R-BOB + R-TAKEHOME: the plan of action.
-  'decision:add': z.strictObject({ caseId: CaseIdSchema, text: text(L.MAX_DECISION_CHARS) }),
+  // R-NEED: the chair lets a decision or intervention be read by only those who need it (default: the table).
+  'decision:add': z.strictObject({ caseId: CaseIdSchema, text: text(L.MAX_DECISION_CHARS), visibility: VisibilitySchema.optional() }),
+  'decision:setVisibility': z.strictObject({ caseId: CaseIdSchema, decisionId: DecisionIdSchema, visibility: VisibilitySchema }),
   'intervention:add': z.strictObject({
     caseId: CaseIdSchema,
     what: text(L.MAX_DECISION_CHARS),
     orgId: OrgIdSchema,
     dueDate: isoDate.optional(),
     itemIds,
+    visibility: VisibilitySchema.optional(),
   }),
+  'intervention:setVisibility': z.strictObject({ caseId: CaseIdSchema, interventionId: InterventionIdSchema, visibility: VisibilitySchema }),
   'intervention:remove': z.strictObject({ caseId: CaseIdSchema, interventionId: InterventionIdSchema }),
   // The agenda: a case's slot in a meeting of its table, and its discussion there (R-ROLE, R-TAKEHOME).
   'agenda:schedule': slot(z.strictObject({ caseId: CaseIdSchema, meetingId: MeetingIdSchema, start: clockTime, end: clockTime })),

@@ -81,14 +81,17 @@ export const CaseEventSchemas = {
     requestId: ConsentIdSchema,
     answers: z.array(z.object({ itemId: ItemIdSchema, answer: z.enum(['yes', 'no']), reason: z.string().nullable() })),
   }),
-  'decision.added': z.object({ decisionId: DecisionIdSchema, text: z.string() }),
+  'decision.added': z.object({ decisionId: DecisionIdSchema, text: z.string(), visibility: VisibilitySchema }),
+  'decision.visibilitySet': z.object({ decisionId: DecisionIdSchema, visibility: VisibilitySchema }),
   'intervention.added': z.object({
     interventionId: InterventionIdSchema,
     what: z.string(),
     orgId: OrgIdSchema,
     dueDate: z.string().nullable(),
     itemIds: z.array(ItemIdSchema),
+    visibility: VisibilitySchema,
   }),
+  'intervention.visibilitySet': z.object({ interventionId: InterventionIdSchema, visibility: VisibilitySchema }),
   'intervention.removed': z.object({ interventionId: InterventionIdSchema }),
   /** A co-editing update of one document (docs/DESIGN-ordering.md): its writer is the entry's actor. */
   // The server's own base64, written as it was admitted: a regex over every keystroke of a long
@@ -249,17 +252,37 @@ export function applyEvent(s: CaseState | null, e: CaseEvent, meta: EventMeta, v
       consents.set(r.id, { ...r, answers: [...r.answers, ...answers] });
       return { ...next, consents };
     }
-    case 'decision.added':
-      return { ...next, decisions: [...s.decisions, { id: e.payload.decisionId, text: e.payload.text, byUserId: meta.actorUserId, at: meta.at }] };
+    case 'decision.added': {
+      const { decisionId: id, text, visibility } = e.payload;
+      return { ...next, decisions: [...s.decisions, { id, text, visibility, byUserId: meta.actorUserId, byOrgId: meta.actorOrgId, at: meta.at }] };
+    }
+    case 'decision.visibilitySet': {
+      const { decisionId, visibility } = e.payload;
+      return { ...next, decisions: s.decisions.map((d) => (d.id === decisionId ? { ...d, visibility } : d)) };
+    }
     case 'intervention.added': {
       const p = e.payload;
       return {
         ...next,
         interventions: [
           ...s.interventions,
-          { id: p.interventionId, what: p.what, orgId: p.orgId, dueDate: p.dueDate, itemIds: p.itemIds, byUserId: meta.actorUserId, at: meta.at },
+          {
+            id: p.interventionId,
+            what: p.what,
+            orgId: p.orgId,
+            dueDate: p.dueDate,
+            itemIds: p.itemIds,
+            visibility: p.visibility,
+            byUserId: meta.actorUserId,
+            byOrgId: meta.actorOrgId,
+            at: meta.at,
+          },
         ],
       };
+    }
+    case 'intervention.visibilitySet': {
+      const { interventionId, visibility } = e.payload;
+      return { ...next, interventions: s.interventions.map((i) => (i.id === interventionId ? { ...i, visibility } : i)) };
     }
     case 'intervention.removed':
       return {

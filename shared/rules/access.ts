@@ -1,4 +1,4 @@
-import type { CaseState, ConsentRequest, Informing, Intervention, Item, Participant, Viewer } from '../domain.js';
+import type { CaseState, ConsentRequest, Decision, Informing, Intervention, Item, Participant, Viewer, Visibility } from '../domain.js';
 import type { ItemId, MeetingId, OrgId } from '../ids.js';
 
 /**
@@ -17,9 +17,12 @@ export function maySeeCase(c: CaseState, viewer: Viewer): boolean {
   return participationOf(c, viewer) !== undefined;
 }
 
+/** R-NEED: whether a visibility names an organisation (the whole table names every one). */
+export const names = (v: Visibility, orgId: OrgId): boolean => v.kind === 'table' || v.orgIds.includes(orgId);
+
 /** R-NEED: whom the contributor chose, leaving aside freezes and the end of the meeting. */
 export function chosenToSee(item: Item, orgId: OrgId): boolean {
-  return item.orgId === orgId || item.visibility.kind === 'table' || item.visibility.orgIds.includes(orgId);
+  return item.orgId === orgId || names(item.visibility, orgId);
 }
 
 /** The contributor's latest answer on one item of a request. */
@@ -86,9 +89,20 @@ export function requestItemsSeen(c: CaseState, r: ConsentRequest, viewer: Viewer
   });
 }
 
-/** R-TAKEHOME: after the meeting an organisation keeps its own interventions; the chair keeps the plan. */
+/** R-NEED: a decision is read by the organisations the chair let read it, the one that wrote it and the chair. */
+export function maySeeDecision(c: CaseState, d: Decision, viewer: Viewer): boolean {
+  return maySeeCase(c, viewer) && (names(d.visibility, viewer.orgId) || d.byOrgId === viewer.orgId || isChairOf(c, viewer));
+}
+
+/**
+ * R-TAKEHOME + R-NEED: an intervention is read by the organisation that carries it out and by the
+ * chair (who keeps the plan); by the one that wrote it and those the chair let read it only while
+ * the case is discussed.
+ */
 export function maySeeIntervention(c: CaseState, i: Intervention, viewer: Viewer): boolean {
-  return maySeeCase(c, viewer) && (c.meetingOpen || isChairOf(c, viewer) || i.orgId === viewer.orgId);
+  if (!maySeeCase(c, viewer)) return false;
+  if (isChairOf(c, viewer) || i.orgId === viewer.orgId) return true;
+  return c.meetingOpen && (names(i.visibility, viewer.orgId) || i.byOrgId === viewer.orgId);
 }
 
 /** What a co-editing document belongs to. */

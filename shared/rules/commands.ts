@@ -2,10 +2,12 @@ import type { CaseState, Meeting, Organisation, Table, User, Viewer } from '../d
 import {
   CaseIdSchema,
   ConsentIdSchema,
+  DecisionIdSchema,
   InterventionIdSchema,
   ItemIdSchema,
   type CaseId,
   type ConsentId,
+  type DecisionId,
   type InterventionId,
   type ItemId,
   type MeetingId,
@@ -13,7 +15,7 @@ import {
   type TableId,
   type UserId,
 } from '../ids.js';
-import { maySeeCase, maySeeIntervention, maySeeItem, requestItemsSeen } from './access.js';
+import { maySeeCase, maySeeDecision, maySeeIntervention, maySeeItem, requestItemsSeen } from './access.js';
 
 // What every command's rules share: the directory they may consult, and P-EXIST (what a command
 // names, judged before its own rules). The rules of each command are in its module
@@ -38,6 +40,7 @@ export interface NamedIds {
   itemIds: ItemId[];
   requestId: ConsentId | null;
   interventionId: InterventionId | null;
+  decisionId: DecisionId | null;
 }
 
 /**
@@ -45,7 +48,7 @@ export interface NamedIds {
  * are not among them: the directory shows them all to every user. People are named only by
  * chair-only commands, and a chair is shown the people of the house.
  */
-export type NamingField = 'caseId' | 'itemId' | 'itemIds' | 'answers' | 'requestId' | 'interventionId';
+export type NamingField = 'caseId' | 'itemId' | 'itemIds' | 'answers' | 'requestId' | 'interventionId' | 'decisionId';
 
 const field = (input: unknown, key: string): unknown =>
   typeof input === 'object' && input !== null && Object.hasOwn(input, key) ? (input as Record<string, unknown>)[key] : undefined;
@@ -72,6 +75,7 @@ export function namedIds(fields: readonly NamingField[], input: unknown): NamedI
     itemIds: items.map((v) => idOr(ItemIdSchema, v)).filter((id): id is ItemId => id !== null),
     requestId: fields.includes('requestId') ? idOr(ConsentIdSchema, field(input, 'requestId')) : null,
     interventionId: fields.includes('interventionId') ? idOr(InterventionIdSchema, field(input, 'interventionId')) : null,
+    decisionId: fields.includes('decisionId') ? idOr(DecisionIdSchema, field(input, 'decisionId')) : null,
   };
 }
 
@@ -93,6 +97,10 @@ export function maySeeNamed(c: CaseState, named: NamedIds, viewer: Viewer): bool
   if (named.interventionId !== null) {
     const i = c.interventions.find((x) => x.id === named.interventionId);
     if (!i || !maySeeIntervention(c, i, viewer)) return false;
+  }
+  if (named.decisionId !== null) {
+    const d = c.decisions.find((x) => x.id === named.decisionId);
+    if (!d || !maySeeDecision(c, d, viewer)) return false;
   }
   return true;
 }

@@ -8,6 +8,7 @@ import {
   mayReadGround,
   latestAnswer,
   maySeeCase,
+  maySeeDecision,
   maySeeIntervention,
   maySeeItem,
   participationOf,
@@ -101,7 +102,9 @@ export function projectMeta(c: CaseState, viewer: Viewer, look: Lookup): CaseVie
     goalHistory: c.goalHistory,
     meetingOpen: c.meetingOpen,
     agenda: projectAgenda(c, viewer, look),
-    decisions: c.decisions.map((d) => ({ id: d.id, text: d.text, byName: nameOf(d.byUserId), at: d.at })),
+    decisions: c.decisions
+      .filter((d) => maySeeDecision(c, d, viewer))
+      .map((d) => ({ id: d.id, text: d.text, byName: nameOf(d.byUserId), byOrgId: d.byOrgId, visibility: d.visibility, at: d.at })),
     interventions: projectInterventions(c, viewer, nameOf),
     consents: projectConsents(c, viewer, nameOf),
     createdAt: c.createdAt,
@@ -129,6 +132,8 @@ function projectInterventions(c: CaseState, viewer: Viewer, nameOf: NameOf): Cas
       dueDate: i.dueDate,
       itemIds: visibleItemIds(c, i.itemIds, viewer),
       byName: nameOf(i.byUserId),
+      byOrgId: i.byOrgId,
+      visibility: i.visibility,
       at: i.at,
     }));
 }

@@ -1,7 +1,7 @@
 import { phaseIndex, type CaseState, type Meeting, type Viewer } from '../domain.js';
 import type { MeetingId, OrgId, UserId } from '../ids.js';
 import type { RoomAgendaEntry, RoomCaseView, RoomView } from '../protocol.js';
-import { maySeeCase, maySeeIntervention, maySeeItem } from './access.js';
+import { maySeeCase, maySeeDecision, maySeeIntervention, maySeeItem } from './access.js';
 
 /** What a room projection looks up: people as viewers (undefined: unknown or inactive), names. */
 export interface RoomLookup {
@@ -28,7 +28,7 @@ function projectRoomCase(c: CaseState, present: readonly (Viewer | undefined)[],
     goal: c.goal.text,
     phase: c.phase,
     items: items.map((i) => ({ id: i.id, orgName: look.orgName(i.orgId), phase: i.phase, text: i.text })),
-    decisions: c.decisions.map((d) => ({ id: d.id, text: d.text })),
+    decisions: c.decisions.filter((d) => roomMay(present, (v) => maySeeDecision(c, d, v))).map((d) => ({ id: d.id, text: d.text })),
     interventions: c.interventions
       .filter((i) => roomMay(present, (v) => maySeeIntervention(c, i, v)))
       .map((i) => ({ id: i.id, what: i.what, orgName: look.orgName(i.orgId), dueDate: i.dueDate })),

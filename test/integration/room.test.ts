@@ -127,6 +127,20 @@ describe('the room screen (zaalscherm)', () => {
     expect(d).toMatchObject({ ok: true });
     const v = await screen.waitFor((x) => (x.current?.decisions.length ?? 0) > 0, from);
     expect(v.current!.decisions.map((x) => x.text)).toEqual(['Gezamenlijk huisbezoek.']);
+
+    // R-NEED: a decision the chair let only the OM read shows once the police has left the room.
+    const om = { kind: 'orgs', orgIds: ['org_om' as OrgId] } as { kind: 'orgs'; orgIds: OrgId[] };
+    expect(await c.regisseur!.cmd('decision:add', { caseId: caseK, text: 'Sepot voorbereiden.', visibility: om })).toMatchObject({ ok: true });
+    await setRoom(c.regisseur!, meeting.id, ['om']);
+    await screen.waitFor((x) => x.current?.decisions.some((d) => d.text === 'Sepot voorbereiden.') ?? false, from);
+    expect(
+      screen.views
+        .slice(from)
+        .filter((x) => x.present.includes('Politie'))
+        .some((x) => JSON.stringify(x).includes('Sepot')),
+    ).toBe(false);
+    await setRoom(c.regisseur!, meeting.id, ['politie', 'om']);
+    await screen.waitFor((x) => x.present.includes('Politie') && !(x.current?.decisions.some((d) => d.text === 'Sepot voorbereiden.') ?? true), from);
   });
 
   it('R-ROOM: a participant marks itself in the room; only the chair records leaving; outsiders do not learn of the meeting', async () => {

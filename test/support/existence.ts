@@ -166,7 +166,21 @@ export const PROBES: { [N in CommandName]: Probe } = {
       'unknown answer': (n) => ({ caseId: n.CaseId, requestId: n.ConsentId, answers: [{ itemId: n.ItemId, answer: 'misschien' }] }),
     },
   },
-  'decision:add': { payload: (n) => ({ caseId: n.CaseId, text: 'besluit' }), broken: { 'empty text': (n) => ({ caseId: n.CaseId, text: '' }) } },
+  'decision:add': {
+    payload: (n) => ({ caseId: n.CaseId, text: 'besluit' }),
+    broken: {
+      'empty text': (n) => ({ caseId: n.CaseId, text: '' }),
+      'no such visibility': (n) => ({ caseId: n.CaseId, text: 'besluit', visibility: { kind: 'iedereen' } }),
+    },
+  },
+  'decision:setVisibility': {
+    payload: (n) => ({ caseId: n.CaseId, decisionId: n.DecisionId, visibility: { kind: 'table' } }),
+    broken: { 'no such visibility': (n) => ({ caseId: n.CaseId, decisionId: n.DecisionId, visibility: { kind: 'orgs' } }) },
+  },
+  'intervention:setVisibility': {
+    payload: (n) => ({ caseId: n.CaseId, interventionId: n.InterventionId, visibility: { kind: 'table' } }),
+    broken: { 'no such visibility': (n) => ({ caseId: n.CaseId, interventionId: n.InterventionId, visibility: { kind: 'orgs', orgIds: 'org_om' } }) },
+  },
   'intervention:add': {
     payload: (n) => ({ caseId: n.CaseId, what: 'interventie', orgId: n.OrgId, itemIds: [n.ItemId] }),
     broken: {
@@ -286,26 +300,36 @@ export async function buildHouse(c: Clients): Promise<{ ggz: Sight; regisseur: S
     const view = (await ok<{ view: { meta: { interventions: { id: string; orgId: string }[] } } }>(chair, 'case:open', { caseId })).view;
     return view.meta.interventions.find((i) => i.orgId === orgId)!.id;
   };
+  const decide = async (chair: TestClient, caseId: CaseId, text: string, visibility?: unknown) => {
+    await ok(chair, 'decision:add', { caseId, text, ...(visibility ? { visibility } : {}) });
+    const view = (await ok<{ view: { meta: { decisions: { id: string; text: string }[] } } }>(chair, 'case:open', { caseId })).view;
+    return view.meta.decisions.find((d) => d.text === text)!.id;
+  };
   await toDecisions(c.regisseur, V);
   const iV = await intervene(c.regisseur, V, 'org_ggz', [gOwn]);
   const iH = await intervene(c.regisseur, V, 'org_om', []);
+  const dV = await decide(c.regisseur, V, 'besluit voor de tafel');
+  // R-NEED: a decision the chair let only the OM read.
+  const dOm = await decide(c.regisseur, V, 'besluit voor het OM', { kind: 'orgs', orgIds: ['org_om'] });
   // After the meeting, others' items are seen only with consent, others' interventions not at all.
   await endDiscussion(c.regisseur, V, M);
   await toDecisions(c.regisseur2, H);
   const hIv = await intervene(c.regisseur2, H, 'org_om', []);
-  const inH = { CaseId: H, ItemId: hItem, ConsentId: hReq, InterventionId: hIv };
+  const dH = await decide(c.regisseur2, H, 'besluit elders');
+  const inH = { CaseId: H, ItemId: hItem, ConsentId: hReq, InterventionId: hIv, DecisionId: dH };
   const cases = [V, H, Hx];
   // Meetings are named only by chair-only commands, and every chair may see every meeting.
   const directory = { OrgId: 'org_ggz', TableId: 'tbl_topx', MeetingId: M };
   return {
     ggz: {
       username: 'ggz',
-      visible: { ...directory, CaseId: V, ItemId: gOwn, ConsentId: rV, InterventionId: iV, UserId: 'usr_ggz' },
+      visible: { ...directory, CaseId: V, ItemId: gOwn, ConsentId: rV, InterventionId: iV, DecisionId: dV, UserId: 'usr_ggz' },
       hidden: {
         CaseId: [inH, { CaseId: H }, { CaseId: Hx }],
         ItemId: [{ ItemId: pOm }, { ItemId: pTable }, { ItemId: gGone }, { ItemId: hItem }],
         ConsentId: [{ ConsentId: rH }, { ConsentId: hReq }],
         InterventionId: [{ InterventionId: iH }, { InterventionId: hIv }],
+        DecisionId: [{ DecisionId: dOm }, { DecisionId: dH }],
         // Only chairs are given the list of people.
         UserId: [{ UserId: 'usr_politie2' }],
       },
@@ -314,12 +338,13 @@ export async function buildHouse(c: Clients): Promise<{ ggz: Sight; regisseur: S
     },
     regisseur: {
       username: 'regisseur',
-      visible: { ...directory, CaseId: V, ItemId: zOwn, ConsentId: rZ, InterventionId: iH, UserId: 'usr_ggz' },
+      visible: { ...directory, CaseId: V, ItemId: zOwn, ConsentId: rZ, InterventionId: iH, DecisionId: dOm, UserId: 'usr_ggz' },
       hidden: {
         CaseId: [inH, { CaseId: H }, { CaseId: Hx }],
         ItemId: [{ ItemId: pOm }, { ItemId: pTable }, { ItemId: gOwn }, { ItemId: gGone }, { ItemId: hItem }],
         ConsentId: [{ ConsentId: rH }, { ConsentId: rV }, { ConsentId: hReq }],
         InterventionId: [{ InterventionId: hIv }],
+        DecisionId: [{ DecisionId: dH }],
       },
       public: ['OrgId', 'TableId', 'UserId', 'MeetingId'],
       cases,

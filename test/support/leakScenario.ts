@@ -69,7 +69,10 @@ const cmd = fc.oneof(
   { weight: 1, arbitrary: fc.record({ k: fc.constant('cancel' as const) }) },
   { weight: 3, arbitrary: fc.record({ k: fc.constant('answer' as const), u: user, r: fc.nat(), yes: fc.boolean() }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('reuse' as const), u: user, i: fc.nat() }) },
-  { weight: 2, arbitrary: fc.record({ k: fc.constant('intervene' as const), o: orgIdx, i: fc.nat(), j: fc.nat() }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('intervene' as const), o: orgIdx, i: fc.nat(), j: fc.nat(), vis: visibility }) },
+  // Case-level texts the chair restricts like items (R-NEED): decisions and interventions.
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('decide' as const), vis: visibility }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('restrict' as const), i: fc.nat(), decision: fc.boolean(), vis: visibility }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('meeting' as const), open: fc.boolean() }) },
   // Co-editing (P-ORDER): open an item's text or the minutes, or type into it (opening it first).
   { weight: 4, arbitrary: fc.record({ k: fc.constant('watch' as const), u: user, i: fc.nat(), minutes: fc.boolean() }) },
@@ -271,7 +274,24 @@ export async function runScenario(b: LeakBackend, batches: Cmd[][]): Promise<voi
       }
       case 'intervene': {
         const ids = [...new Set([pick(x.i), pick(x.j)].filter((v): v is ItemId => v !== undefined))];
-        await chair().cmd('intervention:add', { caseId, what: 'interventie', orgId: ORG_PEOPLE[x.o]![0], itemIds: ids });
+        await chair().cmd('intervention:add', { caseId, what: 'interventie', orgId: ORG_PEOPLE[x.o]![0], itemIds: ids, visibility: vis(x.vis) });
+        return;
+      }
+      case 'decide': {
+        // Decisions are taken in the decision phase: step there first (refused when a goal change holds it).
+        for (const phase of ['oordelen', 'besluiten'] as const) await chair().cmd('case:setPhase', { caseId, phase });
+        await chair().cmd('decision:add', { caseId, text: 'besluit', visibility: vis(x.vis) });
+        return;
+      }
+      case 'restrict': {
+        const s = await b.state(caseId);
+        if (x.decision) {
+          const d = s.decisions[x.i % Math.max(1, s.decisions.length)];
+          if (d) await chair().cmd('decision:setVisibility', { caseId, decisionId: d.id, visibility: vis(x.vis) });
+        } else {
+          const i = s.interventions[x.i % Math.max(1, s.interventions.length)];
+          if (i) await chair().cmd('intervention:setVisibility', { caseId, interventionId: i.id, visibility: vis(x.vis) });
+        }
         return;
       }
       case 'meeting':

@@ -41,6 +41,25 @@ export function entitledToItem(s: CaseState | null, itemId: ItemId, who: Person)
   return contributorAtTable && chosen && !frozen && (s.meetingOpen || consented);
 }
 
+/** The case's house seat: the chair (voorzitter) sits for the house and keeps the plan. */
+const chairSeat = (s: CaseState, who: Person): boolean =>
+  s.participants.some((p) => p.role === 'voorzitter' && p.orgId === who.orgId && p.userIds.includes(who.userId));
+
+const named = (v: { kind: 'table' } | { kind: 'orgs'; orgIds: OrgId[] }, orgId: OrgId): boolean => v.kind === 'table' || v.orgIds.includes(orgId);
+
+/** R-NEED: a decision reaches those the chair let read it, its author's organisation and the chair. */
+export function entitledToDecision(s: CaseState | null, id: string, who: Person): boolean {
+  const d = s?.decisions.find((x) => x.id === id);
+  return !!s && !!d && entitledToCase(s, who) && (named(d.visibility, who.orgId) || d.byOrgId === who.orgId || chairSeat(s, who));
+}
+
+/** R-TAKEHOME + R-NEED: an intervention reaches its executor and the chair; others it names only while the case is discussed. */
+export function entitledToIntervention(s: CaseState | null, id: string, who: Person): boolean {
+  const i = s?.interventions.find((x) => x.id === id);
+  if (!s || !i || !entitledToCase(s, who)) return false;
+  return chairSeat(s, who) || i.orgId === who.orgId || (s.meetingOpen && (named(i.visibility, who.orgId) || i.byOrgId === who.orgId));
+}
+
 /** Which document of the case a document id names: the minutes of one of its discussions, or an item's text. */
 function docTarget(s: CaseState | null, docId: string): { minutes: AgendaEntry } | { itemId: ItemId } | null {
   if (!s) return null;
@@ -214,8 +233,12 @@ export class LeakOracle {
   private checkMeta(client: TestClient, who: Person, s: CaseState | null, v: number, meta: CaseMetaView): void {
     if (!entitledToCase(s, who)) return this.fail(client, `meta of ${meta.id}@${v}`);
     for (const i of meta.interventions) {
+      if (!entitledToIntervention(s, i.id, who)) this.fail(client, `intervention ${i.id}@${v}`);
       for (const id of i.itemIds) if (!entitledToItem(s, id, who)) this.fail(client, `intervention item ${id}@${v}`);
     }
+    for (const d of meta.decisions) if (!entitledToDecision(s, d.id, who)) this.fail(client, `decision ${d.id}@${v}`);
+    for (const d of s!.decisions)
+      if (entitledToDecision(s, d.id, who) && !meta.decisions.some((x) => x.id === d.id)) this.fail(client, `meta misses decision ${d.id}@${v}`);
     for (const r of meta.consents) {
       const asker = r.kind !== 'goal' && r.forOrgId === who.orgId;
       for (const x of r.items) if (!asker && !entitledToItem(s, x.itemId, who)) this.fail(client, `consent item ${x.itemId}@${v}`);

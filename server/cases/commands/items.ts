@@ -9,8 +9,8 @@ import { settleGoal } from './goal.js';
 // An organisation's items: only the contributing organisation changes, restricts or withdraws
 // its own (R-OWN), and an item reaches only those it was meant for (R-NEED).
 
-/** R-NEED: an item can be restricted only to organisations at the table. */
-function checkVisibility(c: CaseState, v: Visibility): AppError | null {
+/** R-NEED: an item (a decision, an intervention) can be restricted only to organisations at the table. */
+export function checkVisibility(c: CaseState, v: Visibility): AppError | null {
   if (v.kind === 'table') return null;
   const at = new Set(c.participants.map((p) => p.orgId));
   if (new Set(v.orgIds).size !== v.orgIds.length) return bad('Een organisatie staat dubbel in de lijst.');

@@ -4,6 +4,9 @@ import { newId, type ConsentId, type DecisionId, type InterventionId } from '../
 import { chosenToSee, isChairOf } from '../../../shared/rules/access.js';
 import type { CaseEvent } from '../events.js';
 import { bad, chairOnly, defineCommand } from './define.js';
+import { checkVisibility } from './items.js';
+
+const TABLE = { kind: 'table' } as const;
 
 // The plan of action (R-BOB): decisions and interventions; what an intervention needs of other
 // organisations' items becomes a request to take them home (R-TAKEHOME).
@@ -20,11 +23,28 @@ export const planCommands = {
   'decision:add': defineCommand('decision:add', {
     names: ['caseId'],
     action: 'create',
-    authorize(_input, c, viewer) {
-      const err = chairOnly(c, viewer);
-      return err ?? planOpen(c);
+    authorize({ visibility }, c, viewer) {
+      return chairOnly(c, viewer) ?? planOpen(c) ?? (visibility ? checkVisibility(c, visibility) : null);
     },
-    decide: ({ text }) => ({ events: [{ type: 'decision.added', payload: { decisionId: newId<DecisionId>('dc'), text } }], data: null }),
+    decide: ({ text, visibility }) => ({
+      events: [{ type: 'decision.added', payload: { decisionId: newId<DecisionId>('dc'), text, visibility: visibility ?? TABLE } }],
+      data: null,
+    }),
+  }),
+
+  // R-NEED: the chair narrows or widens who reads a decision, at any time (its author's organisation always does).
+  'decision:setVisibility': defineCommand('decision:setVisibility', {
+    names: ['caseId', 'decisionId'],
+    action: 'update',
+    authorize: ({ visibility }, c, viewer) => chairOnly(c, viewer) ?? checkVisibility(c, visibility),
+    decide: ({ decisionId, visibility }) => ({ events: [{ type: 'decision.visibilitySet', payload: { decisionId, visibility } }], data: null }),
+  }),
+
+  'intervention:setVisibility': defineCommand('intervention:setVisibility', {
+    names: ['caseId', 'interventionId'],
+    action: 'update',
+    authorize: ({ visibility }, c, viewer) => chairOnly(c, viewer) ?? checkVisibility(c, visibility),
+    decide: ({ interventionId, visibility }) => ({ events: [{ type: 'intervention.visibilitySet', payload: { interventionId, visibility } }], data: null }),
   }),
 
   'intervention:add': defineCommand('intervention:add', {
@@ -34,7 +54,7 @@ export const planCommands = {
       // The chair records any intervention; a partner records one its own organisation carries out.
       if (!isChairOf(c, viewer) && a.orgId !== viewer.orgId) return appError('FORBIDDEN', 'Alleen de voorzitter legt interventies van anderen vast.');
       if (!c.participants.some((p) => p.orgId === a.orgId)) return bad('De uitvoerder neemt niet deel aan de casus.');
-      const perr = planOpen(c);
+      const perr = planOpen(c) ?? (a.visibility ? checkVisibility(c, a.visibility) : null);
       if (perr) return perr;
       // R-NEED: an intervention cannot hand the executor an item its contributor kept from it.
       const kept = a.itemIds.some((id) => !chosenToSee(c.items.get(id)!, a.orgId));
@@ -44,7 +64,10 @@ export const planCommands = {
     decide(a, c) {
       const interventionId = newId<InterventionId>('iv');
       const events: CaseEvent[] = [
-        { type: 'intervention.added', payload: { interventionId, what: a.what, orgId: a.orgId, dueDate: a.dueDate ?? null, itemIds: a.itemIds } },
+        {
+          type: 'intervention.added',
+          payload: { interventionId, what: a.what, orgId: a.orgId, dueDate: a.dueDate ?? null, itemIds: a.itemIds, visibility: a.visibility ?? TABLE },
+        },
       ];
       const foreign = a.itemIds.filter((id) => c.items.get(id)!.orgId !== a.orgId);
       if (foreign.length > 0) {
