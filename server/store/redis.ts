@@ -13,7 +13,9 @@ import {
   type DocSnapshot,
   OutcomeUnknownError,
   VersionConflictError,
+  type AccessPage,
   type AccessQuery,
+  type AccessSearch,
   type AccessRecord,
   type CommandRecord,
   type LoginBucket,
@@ -147,6 +149,9 @@ end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[1])
 return 1`);
+
+/** How many groups a search with no case or person looks through per page (see SQLite's window). */
+const ACCESS_SCAN_GROUPS = 20_000;
 
 // Closing is for good: a closed meeting is not written over (by a process that had not heard).
 const PUT_MEETING = new LuaScript(`
@@ -408,6 +413,41 @@ export class RedisStore implements Store {
       for (const json of values) if (json) for (const r of unpackAccess(json)) if (wanted(r) && out.length < limit) out.push(r);
     }
     return out;
+  }
+
+  /**
+   * R-ACCESS: newest first. A case's or person's list names its groups in order; otherwise every
+   * group number is a group, looked through ACCESS_SCAN_GROUPS at a time. A group's matching
+   * records go into one page together; the cursor is the list position (or group number) to go on below.
+   */
+  async searchAccess(q: AccessSearch): Promise<AccessPage> {
+    const limit = Math.max(1, Math.min(q.limit, 1000));
+    const list = q.caseId ? this.keys.accessByCase(q.caseId) : q.userId ? this.keys.accessByUser(q.userId) : null;
+    const given = q.after !== undefined && /^\d+$/.test(q.after) ? Number(q.after) : null;
+    let below = given ?? (list ? await this.client.lLen(list) : Number((await this.client.get(this.keys.accessSeq)) ?? 0) + 1);
+    const floor = list ? 0 : Math.max(1, below - ACCESS_SCAN_GROUPS);
+    const wanted = (r: AccessRecord): boolean =>
+      (!q.caseId || r.caseId === q.caseId) &&
+      (!q.userId || r.userId === q.userId) &&
+      (!q.orgId || r.orgId === q.orgId) &&
+      (!q.from || r.at >= q.from) &&
+      (!q.to || r.at < q.to);
+    const records: AccessRecord[] = [];
+    const PAGE = 500;
+    while (records.length < limit && below > floor) {
+      const start = Math.max(floor, below - PAGE);
+      const fields = list ? (await this.client.lRange(list, start, below - 1)).reverse() : Array.from({ length: below - start }, (_, i) => `g${below - 1 - i}`);
+      const values = fields.length === 0 ? [] : await this.client.hmGet(this.keys.accessRecords, fields);
+      let taken = 0;
+      for (const json of values) {
+        taken++;
+        if (json) records.push(...unpackAccess(json).filter(wanted).reverse());
+        if (records.length >= limit) break;
+      }
+      below -= taken;
+      if (fields.length === 0) break;
+    }
+    return { records, next: below > (list ? 0 : 1) ? String(below) : null };
   }
 
   async putDocSnapshot(docId: string, snapshot: DocSnapshot): Promise<boolean> {

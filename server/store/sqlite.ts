@@ -12,8 +12,10 @@ import { SqliteWriter } from './sqliteWriter.js';
 import { accessColumns, type WriteOp } from './sqliteWrites.js';
 import {
   type DocSnapshot,
+  type AccessPage,
   type AccessQuery,
   type AccessRecord,
+  type AccessSearch,
   type CommandRecord,
   type LoginBucket,
   type NewEvent,
@@ -34,6 +36,7 @@ interface EventRowRaw {
 }
 
 interface AccessRowRaw {
+  seq: number;
   at: string;
   action: string;
   operation: string;
@@ -45,6 +48,48 @@ interface AccessRowRaw {
   purpose: string;
   address: string;
   outcome: string;
+}
+
+function toAccessRecord(r: AccessRowRaw): AccessRecord {
+  return AccessRow.parse({
+    at: r.at,
+    action: r.action,
+    operation: r.operation,
+    caseId: r.case_id,
+    itemId: r.item_id,
+    userId: r.user_id,
+    orgId: r.org_id,
+    role: r.role,
+    purpose: r.purpose,
+    address: r.address,
+    outcome: r.outcome,
+  });
+}
+
+/**
+ * How many records a search with no case or person looks through per page, newest first: a page
+ * costs about the same however rare the answer is in the log.
+ */
+const ACCESS_SCAN_WINDOW = 200_000;
+
+type Filters = [string | null, string | null, string | null, string | null, string | null, string | null, string | null, string | null];
+const FILTERS = `AND (? IS NULL OR a.user_id = ?) AND (? IS NULL OR a.org_id = ?) AND (? IS NULL OR a.at >= ?) AND (? IS NULL OR a.at < ?)`;
+
+/** R-ACCESS: searches newest first from a position, through the block indexes where a case or person is named. */
+function searchStatements(db: Database.Database) {
+  const byBlocks = (table: string, column: string) =>
+    db.prepare<[string, number, number, ...Filters, number], AccessRowRaw>(
+      `SELECT a.* FROM ${table} b JOIN access_log a
+         ON a.seq >= b.block * ${ACCESS_BLOCK_ROWS} AND a.seq < (b.block + 1) * ${ACCESS_BLOCK_ROWS} AND a.${column} = b.${column}
+       WHERE b.${column} = ? AND a.seq < ? AND a.seq >= ? ${FILTERS} ORDER BY b.block DESC, a.seq DESC LIMIT ?`,
+    );
+  return {
+    searchByCase: byBlocks('access_case_blocks', 'case_id'),
+    searchByUser: byBlocks('access_user_blocks', 'user_id'),
+    searchAll: db.prepare<[number, number, ...Filters, number], AccessRowRaw>(
+      `SELECT a.* FROM access_log a WHERE a.seq < ? AND a.seq >= ? ${FILTERS} ORDER BY a.seq DESC LIMIT ?`,
+    ),
+  };
 }
 
 /** What the checkpointer last did: frames in the write-ahead log, and how many it copied into the file. */
@@ -137,6 +182,8 @@ export class SqliteStore implements Store {
          WHERE b.user_id = ? ORDER BY b.block, a.seq LIMIT ?`,
       ),
       accessAll: db.prepare<[number], AccessRowRaw>('SELECT * FROM access_log ORDER BY seq LIMIT ?'),
+      accessLastSeq: db.prepare<[], { seq: number | null }>('SELECT max(seq) AS seq FROM access_log'),
+      ...searchStatements(db),
       getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
       commandAnswer: db.prepare<[string, string, number], { answer: string }>(
         'SELECT answer FROM command_answers WHERE user_id = ? AND command_id = ? AND expires_at > ?',
@@ -255,21 +302,25 @@ export class SqliteStore implements Store {
       : q.userId
         ? this.stmts.accessByUser.all(q.userId, limit)
         : this.stmts.accessAll.all(limit);
-    return rows.map((r) =>
-      AccessRow.parse({
-        at: r.at,
-        action: r.action,
-        operation: r.operation,
-        caseId: r.case_id,
-        itemId: r.item_id,
-        userId: r.user_id,
-        orgId: r.org_id,
-        role: r.role,
-        purpose: r.purpose,
-        address: r.address,
-        outcome: r.outcome,
-      }),
-    );
+    return rows.map(toAccessRecord);
+  }
+
+  async searchAccess(q: AccessSearch): Promise<AccessPage> {
+    const limit = Math.max(1, Math.min(q.limit, 1000));
+    // The page starts below the cursor: a record number, or past the newest.
+    const below = q.after !== undefined && /^\d+$/.test(q.after) ? Number(q.after) : (this.stmts.accessLastSeq.get()?.seq ?? 0) + 1;
+    // A question with no case or person scans the log itself: one window of records per page.
+    const floor = q.caseId || q.userId ? 0 : Math.max(0, below - ACCESS_SCAN_WINDOW);
+    const f = [q.userId ?? null, q.orgId ?? null, q.from ?? null, q.to ?? null] as const;
+    const filters = [f[0], f[0], f[1], f[1], f[2], f[2], f[3], f[3]] as const;
+    const rows = q.caseId
+      ? this.stmts.searchByCase.all(q.caseId, below, floor, ...filters, limit)
+      : q.userId
+        ? this.stmts.searchByUser.all(q.userId, below, floor, ...filters, limit)
+        : this.stmts.searchAll.all(below, floor, ...filters, limit);
+    const full = rows.length === limit;
+    const next = full ? String(rows.at(-1)!.seq) : floor > 1 ? String(floor) : null;
+    return { records: rows.map(toAccessRecord), next };
   }
 
   putDocSnapshot(docId: string, snapshot: DocSnapshot): Promise<boolean> {

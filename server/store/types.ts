@@ -192,10 +192,35 @@ export interface SessionStore {
   isLoginDevice(deviceHash: string, userId: UserId, now: number): Promise<boolean>;
 }
 
+/** R-ACCESS: a privacy officer's question to the access log; every field narrows it. */
+export interface AccessSearch {
+  caseId?: CaseId;
+  userId?: UserId;
+  orgId?: OrgId;
+  /** ISO instants: from inclusive, to exclusive. */
+  from?: string;
+  to?: string;
+  /** Where the previous page stopped (its `next`): this page goes on from there, to older records. */
+  after?: string;
+  /** About this many: a page may hold a few more (Redis keeps records of one moment together). */
+  limit: number;
+}
+
+/**
+ * One page, newest first. A page is bounded by the work of finding it, not only by its records: a
+ * narrow question over a long log may come back with few records and a `next`, to look further.
+ * `next` is null once the log holds nothing older.
+ */
+export interface AccessPage {
+  records: AccessRecord[];
+  next: string | null;
+}
+
 /** The NEN 7513 access log (change records also go in with the events: EventLog.appendEvents). */
 export interface AccessLogStore {
   appendAccess(records: AccessRecord[]): Promise<void>;
   readAccess(q: AccessQuery): Promise<AccessRecord[]>;
+  searchAccess(q: AccessSearch): Promise<AccessPage>;
 }
 
 /**

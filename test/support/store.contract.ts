@@ -6,6 +6,7 @@ import {
   CommandDoneError,
   VersionConflictError,
   type AccessRecord,
+  type AccessSearch,
   type CommandRecord,
   type LoginBucket,
   type NewEvent,
@@ -194,6 +195,67 @@ export function runStoreContract(name: string, make: () => Promise<{ store: Stor
         expect(await store.readAccess({ userId: 'usr_b' as UserId })).toEqual([delivery[1]]);
         expect(await store.readAccess({ caseId: A, limit: 2 })).toEqual(all.filter((x) => x.caseId === A).slice(0, 2));
         expect(await store.readAccess({ limit: 4 })).toEqual(all.slice(0, 4));
+      });
+
+      it('R-ACCESS: searches by case, person, organisation and period, newest first, page by page, each record once', async () => {
+        const cases = [A, B, 'cs_c' as CaseId, null];
+        const users = ['usr_a', 'usr_b', 'usr_c', 'usr_d'] as UserId[];
+        const orgs = ['org_a', 'org_b', 'org_c'] as OrgId[];
+        const t0 = Date.parse('2026-11-01T08:00:00.000Z');
+        // 9,000 records over three batches: past two SQLite index blocks; one moment and action each, so many Redis groups.
+        const all: AccessRecord[] = Array.from({ length: 9000 }, (_, i) => ({
+          at: new Date(t0 + Math.floor(i / 3) * 1000).toISOString(),
+          action: i % 7 === 0 ? 'update' : 'read',
+          operation: `op ${i}`,
+          caseId: cases[i % 4]!,
+          itemId: null,
+          userId: users[i % 4]!,
+          orgId: orgs[i % 3]!,
+          role: 'deelnemer',
+          purpose: 'casusoverleg',
+          address: '10.0.0.1',
+          outcome: 'ok',
+        }));
+        for (let i = 0; i < all.length; i += 3000) await store.appendAccess(all.slice(i, i + 3000));
+        const from = new Date(t0 + 500_000).toISOString();
+        const to = new Date(t0 + 2_000_000).toISOString();
+        const questions: [string, Omit<AccessSearch, 'limit'>, (r: AccessRecord) => boolean][] = [
+          ['everything', {}, () => true],
+          ['case A', { caseId: A }, (r) => r.caseId === A],
+          ['person b', { userId: users[1] }, (r) => r.userId === users[1]],
+          ['organisation c', { orgId: orgs[2] }, (r) => r.orgId === orgs[2]],
+          ['a period', { from, to }, (r) => r.at >= from && r.at < to],
+          [
+            'case B, organisation a, a period',
+            { caseId: B, orgId: orgs[0], from, to },
+            (r) => r.caseId === B && r.orgId === orgs[0] && r.at >= from && r.at < to,
+          ],
+        ];
+        for (const [name, q, match] of questions) {
+          const got: AccessRecord[] = [];
+          let after: string | undefined;
+          let pages = 0;
+          do {
+            const page = await store.searchAccess({ ...q, limit: 700, ...(after ? { after } : {}) });
+            got.push(...page.records);
+            after = page.next ?? undefined;
+            expect(++pages, name).toBeLessThan(100);
+          } while (after);
+          const want = all.filter(match);
+          expect(got.length, name).toBe(want.length);
+          expect(new Set(got.map((r) => r.operation)), name).toEqual(new Set(want.map((r) => r.operation)));
+          // Newest first.
+          expect(
+            got.every((r, i) => i === 0 || got[i - 1]!.at >= r.at),
+            name,
+          ).toBe(true);
+        }
+        const first = await store.searchAccess({ caseId: A, limit: 5 });
+        expect(first.records.length).toBeGreaterThanOrEqual(5);
+        expect(first.records[0]!.operation).toBe(all.filter((r) => r.caseId === A).at(-1)!.operation);
+        expect(await store.searchAccess({ caseId: 'cs_nooit' as CaseId, limit: 10 })).toEqual({ records: [], next: null });
+        // A cursor that is no cursor starts from the newest.
+        expect((await store.searchAccess({ caseId: A, limit: 1, after: 'x' })).records[0]).toEqual(first.records[0]);
       });
 
       it('R-FILE: reads a log of thousands of records per case and per person in order, also past a limit', async () => {
