@@ -1,6 +1,6 @@
 import type { CaseState, Viewer } from '../../shared/domain.js';
 import type { CaseId, ItemId } from '../../shared/ids.js';
-import { participationOf } from '../../shared/rules/access.js';
+import { isChairOf, latestAnswer, participationOf } from '../../shared/rules/access.js';
 import { ACCESS_LOG_RETRY_MS, MAX_ACCESS_BACKLOG_RECORDS } from '../../shared/limits.js';
 import type { Logger } from '../log.js';
 import type { LinkHealth } from '../store/health.js';
@@ -12,7 +12,26 @@ export interface Actor {
   address: string;
 }
 
-export const PURPOSE_CASE_MEETING = 'casusoverleg';
+/**
+ * R-ACCESS: what a read or change of case data is for, as the case stands: the discussion in a
+ * meeting, one's own contribution, the take-home for an intervention or a reuse the contributor
+ * consented to, or the chair keeping the case's file. It names requests and meetings by id only:
+ * the access log outlives the case and keeps none of its content.
+ */
+export function purposeOf(c: CaseState | null, viewer: Viewer, itemId: ItemId | null): string {
+  if (!c) return 'casusoverleg';
+  const running = c.agenda.find((a) => a.state === 'running');
+  if (running) return `bespreking in overleg ${running.meetingId}`;
+  if (itemId !== null) {
+    if (c.items.get(itemId)?.orgId === viewer.orgId) return 'eigen inbreng';
+    for (const r of c.consents.values()) {
+      if (r.forOrgId !== viewer.orgId || r.closed || !r.itemIds.includes(itemId) || latestAnswer(r, itemId)?.answer !== 'yes') continue;
+      if (r.kind === 'takehome' && r.interventionId) return `meenemen voor interventie ${r.interventionId}`;
+      if (r.kind === 'reuse') return `hergebruik met toestemming (verzoek ${r.id})`;
+    }
+  }
+  return isChairOf(c, viewer) ? 'dossier van de casus (voorzitter)' : 'eigen inbreng en afspraken';
+}
 
 /** A NEN 7513 record for an action on case data (R-FILE). */
 export function accessRecord(
@@ -30,7 +49,7 @@ export function accessRecord(
     userId: actor.viewer.userId,
     orgId: actor.viewer.orgId,
     role: (c && participationOf(c, actor.viewer)?.role) || 'none',
-    purpose: PURPOSE_CASE_MEETING,
+    purpose: purposeOf(c, actor.viewer, fields.itemId ?? null),
     address: actor.address,
     outcome: fields.outcome ?? 'ok',
   };

@@ -225,7 +225,14 @@ describe('R-ROLE scripted meeting', () => {
     await srv.app.access.flush();
     const log = await srv.app.store.readAccess({ caseId: caseR });
     const change = log.find((r) => r.operation === 'item:withdraw')!;
-    expect(change).toMatchObject({ action: 'delete', userId: 'usr_politie', orgId: 'org_politie', role: 'aanmelder', purpose: 'casusoverleg', outcome: 'ok' });
+    expect(change).toMatchObject({
+      action: 'delete',
+      userId: 'usr_politie',
+      orgId: 'org_politie',
+      role: 'aanmelder',
+      purpose: expect.stringMatching(/^bespreking in overleg mt_/),
+      outcome: 'ok',
+    });
     expect(change.itemId).toMatch(/^it_/);
     expect(change.address).toMatch(/127\.0\.0\.1/);
     expect(log.some((r) => r.action === 'read' && r.userId === 'usr_om' && r.operation === 'case:open')).toBe(true);
