@@ -27,6 +27,7 @@ import { securityHeaders } from './http/security.js';
 import { listenMetrics, Metrics, metricsRoute } from './metrics/metrics.js';
 import { clientApp } from './http/client.js';
 import type { Store } from './store/types.js';
+import { privacyRoutes } from './privacy/routes.js';
 import { RoomScreens } from './room/screens.js';
 import { RoomTokens } from './room/tokens.js';
 
@@ -153,6 +154,7 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
   const roomTokens = new RoomTokens(Buffer.from(await store.initMeta('room-key', randomBytes(32).toString('base64')), 'base64'));
   const roomScreens = new RoomScreens(realtime.io, { dir, cases, access, tokens: roomTokens, log, trustProxy: config.TRUST_PROXY });
   app.use('/api/meetings', meetingRoutes({ dir, sessions, access, cases, addressOf, log, roomTokens }));
+  app.use('/api/privacy', privacyRoutes({ dir, sessions, access, store, cases, addressOf }));
   app.use('/api', () => {
     throw new HttpError(404, 'NOT_FOUND');
   });

@@ -10,7 +10,8 @@ export const CASE_ROLES = ['voorzitter', 'aanmelder', 'deelnemer'] as const;
 export type CaseRole = (typeof CASE_ROLES)[number];
 
 /** Roles a user holds in the house, independent of any case. */
-export const USER_ROLES = ['chair', 'admin'] as const;
+/** `privacy`: the house's privacy officer (R-ACCESS): reads the access log, no case content. */
+export const USER_ROLES = ['chair', 'admin', 'privacy'] as const;
 export type UserRole = (typeof USER_ROLES)[number];
 
 export type OrgKind = 'zvh' | 'partner';

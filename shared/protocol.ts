@@ -165,6 +165,31 @@ export interface AgendaEntryView {
 /** A meeting as its planners (the house's chairs) see it: no case of it, only when and where, and who is in its room. */
 export type MeetingView = Meeting & { chairName: string; room: RoomPersonView[] };
 
+/** R-ACCESS: one record of the access log as the privacy officer reads it: the NEN 7513 fields, named. */
+export interface AccessRecordView {
+  at: string;
+  action: 'read' | 'export' | 'create' | 'update' | 'delete' | 'login' | 'logout' | 'admin';
+  operation: string;
+  caseId: CaseId | null;
+  itemId: ItemId | null;
+  userId: UserId | null;
+  userName: string | null;
+  orgId: OrgId | null;
+  orgName: string | null;
+  role: CaseRole | 'none';
+  purpose: string;
+  address: string;
+  outcome: 'ok' | 'denied' | 'error';
+}
+
+/** A case as the privacy officer finds it to ask about: no content. */
+export interface PrivacyCaseView {
+  id: CaseId;
+  title: string;
+  tableId: TableId;
+  createdAt: string;
+}
+
 /** Someone recorded in a meeting's room (R-ROOM). */
 export interface RoomPersonView {
   userId: UserId;

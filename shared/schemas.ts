@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CASE_ROLES, PHASES } from './domain.js';
+import { CASE_ROLES, PHASES, USER_ROLES } from './domain.js';
 import {
   CaseIdSchema,
   CommandIdSchema,
@@ -197,15 +197,12 @@ export const UserInputSchema = z.strictObject({
   username: z.string().regex(/^[a-z0-9._-]{2,64}$/),
   displayName: text(L.MAX_NAME_CHARS),
   orgId: OrgIdSchema,
-  roles: z.array(z.enum(['chair', 'admin'])).max(2),
+  roles: z.array(z.enum(USER_ROLES)).max(USER_ROLES.length),
   password: z.string().min(L.MIN_PASSWORD_CHARS).max(L.MAX_PASSWORD_CHARS),
 });
 export const UserUpdateSchema = z.strictObject({
   displayName: text(L.MAX_NAME_CHARS).optional(),
-  roles: z
-    .array(z.enum(['chair', 'admin']))
-    .max(2)
-    .optional(),
+  roles: z.array(z.enum(USER_ROLES)).max(USER_ROLES.length).optional(),
   active: z.boolean().optional(),
   password: z.string().min(L.MIN_PASSWORD_CHARS).max(L.MAX_PASSWORD_CHARS).optional(),
 });
@@ -230,6 +227,20 @@ export const MeetingInputSchema = meetingTimes(z.strictObject({ tableId: TableId
 );
 export const MeetingUpdateSchema = meetingTimes(z.strictObject(meetingFields).partial());
 export type MeetingInput = z.infer<typeof MeetingInputSchema>;
+/** R-ACCESS: the privacy officer's question to the access log (query string); every field narrows it. */
+export const AccessSearchSchema = z.strictObject({
+  caseId: CaseIdSchema.optional(),
+  userId: UserIdSchema.optional(),
+  orgId: OrgIdSchema.optional(),
+  from: isoDate.optional(),
+  to: isoDate.optional(),
+  after: z
+    .string()
+    .regex(/^\d{1,16}$/)
+    .optional(),
+});
+export type AccessSearchInput = z.infer<typeof AccessSearchSchema>;
+
 /** R-ROOM: who the chair records as coming into the meeting's room and leaving it. */
 export const RoomChangeSchema = z
   .strictObject({ enter: z.array(UserIdSchema).max(L.MAX_ROOM_PEOPLE).default([]), leave: z.array(UserIdSchema).max(L.MAX_ROOM_PEOPLE).default([]) })

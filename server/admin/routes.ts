@@ -1,5 +1,5 @@
 import { Router, type Request } from 'express';
-import type { Organisation, Table } from '../../shared/domain.js';
+import type { Organisation, Table, UserRole } from '../../shared/domain.js';
 import { newId, type OrgId, type TableId, type UserId } from '../../shared/ids.js';
 import { OrgInputSchema, OrgUpdateSchema, SignatureSchema, TableInputSchema, UserInputSchema, UserUpdateSchema } from '../../shared/schemas.js';
 import { houseRecord, type AccessLog, type Actor } from '../audit/accessLog.js';
@@ -74,9 +74,15 @@ export function adminRoutes(d: AdminDeps): Router {
     res.json({ org: o, casesLeft });
   });
 
+  /** The privacy officer is a person of the house: a partner's staff cannot be given the log of every partner. */
+  const houseRolesOnlyInHouse = (o: Organisation, roles: readonly UserRole[]): void => {
+    if (roles.includes('privacy') && o.kind !== 'zvh')
+      throw new HttpError(400, 'BAD_REQUEST', 'Alleen iemand van het Zorg- en Veiligheidshuis kan privacyfunctionaris zijn.');
+  };
+
   r.post('/users', async (req, res) => {
     const input = parseBody(UserInputSchema, req.body);
-    org(input.orgId);
+    houseRolesOnlyInHouse(org(input.orgId), input.roles);
     if (d.dir.userByUsername(input.username)) throw new HttpError(409, 'CONFLICT', 'Deze gebruikersnaam bestaat al.');
     const u: UserRecord = {
       id: newId<UserId>('usr'),
@@ -102,6 +108,7 @@ export function adminRoutes(d: AdminDeps): Router {
     const input = parseBody(UserUpdateSchema, req.body);
     const current = d.dir.userRecord(req.params.id as UserId);
     if (!current) throw new HttpError(404, 'NOT_FOUND');
+    if (input.roles) houseRolesOnlyInHouse(org(current.orgId), input.roles);
     const u: UserRecord = {
       ...current,
       ...(input.displayName !== undefined ? { displayName: input.displayName } : {}),

@@ -123,12 +123,13 @@ export function authRoutes(d: AuthDeps): Router {
 
   r.get('/directory', requireSession(d.sessions), (_req, res) => {
     const { viewer } = sessionOf(res);
-    const isChair = viewer.roles.includes('chair');
+    const seesPeople = viewer.roles.includes('chair') || viewer.roles.includes('privacy');
     const body: DirectoryView = {
       orgs: d.dir.allOrgs(),
       tables: d.dir.allTables(),
-      // Chairs compose case tables, so they see who works where; others need no staff list.
-      people: isChair
+      // Chairs compose case tables and the privacy officer asks about people, so they see who
+      // works where; others need no staff list.
+      people: seesPeople
         ? d.dir
             .allUsers()
             .filter((u) => u.active)

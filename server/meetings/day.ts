@@ -3,3 +3,16 @@ export function houseDay(days = 0, now = new Date()): string {
   const d = new Date(now.getTime() + days * 86_400_000);
   return new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Amsterdam', year: 'numeric', month: '2-digit', day: '2-digit' }).format(d);
 }
+
+/** The instant (ISO, UTC) the house's day `ymd` begins: midnight in the Netherlands, summer time or not. */
+export function houseMidnight(ymd: string): string {
+  const [y, m, d] = ymd.split('-').map(Number) as [number, number, number];
+  const utcMidnight = Date.UTC(y, m - 1, d);
+  // The Netherlands is one or two hours ahead of UTC: its midnight is one of these two instants.
+  for (const hours of [1, 2]) {
+    const t = new Date(utcMidnight - hours * 3_600_000);
+    const local = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Amsterdam', dateStyle: 'short', timeStyle: 'short' }).format(t);
+    if (local === `${ymd} 00:00`) return t.toISOString();
+  }
+  return new Date(utcMidnight).toISOString();
+}

@@ -29,6 +29,7 @@ const USERS: [string, string, OrgId, UserRole[]][] = [
   ['regisseur', 'Marieke Hoekstra', 'org_zvh' as OrgId, ['chair']],
   ['regisseur2', 'Sjoerd de Jong', 'org_zvh' as OrgId, ['chair']],
   ['beheer', 'Anke Visser', 'org_zvh' as OrgId, ['admin']],
+  ['privacy', 'Sietske Hoogland', 'org_zvh' as OrgId, ['privacy']],
   ['politie', 'Jan Dijkstra', 'org_politie' as OrgId, []],
   ['politie2', 'Hessel Bouma', 'org_politie' as OrgId, []],
   ['reclassering', 'Fenna Postma', 'org_reclassering' as OrgId, []],

@@ -21,6 +21,7 @@ export const ROLE_LABEL: Record<CaseRole, string> = {
 export const USER_ROLE_LABEL: Record<UserRole, string> = {
   chair: 'Procesregisseur',
   admin: 'Beheerder',
+  privacy: 'Privacyfunctionaris',
 };
 
 export const INFORMING_STATUS_LABEL: Record<InformingStatus, string> = {

@@ -8,11 +8,13 @@ export type Route =
   | { name: 'board'; caseId: CaseId; view: BoardView }
   | { name: 'meeting'; meetingId: MeetingId }
   | { name: 'admin' }
+  | { name: 'privacy' }
   | { name: 'notFound' };
 
 export const href = {
   overview: '#/',
   admin: '#/beheer',
+  privacy: '#/toegangslog',
   board: (id: CaseId) => `#/casus/${encodeURIComponent(id)}`,
   takeHome: (id: CaseId) => `#/casus/${encodeURIComponent(id)}/meeneemlijst`,
   plan: (id: CaseId) => `#/casus/${encodeURIComponent(id)}/plan`,
@@ -31,6 +33,7 @@ export function parseHash(hash: string): Route {
   const path = hash.replace(/^#/, '') || '/';
   if (path === '/' || path === '') return { name: 'overview' };
   if (path === '/beheer') return { name: 'admin' };
+  if (path === '/toegangslog') return { name: 'privacy' };
   const meeting = /^\/overleg\/([^/]+)$/.exec(path);
   if (meeting) {
     const id = MeetingIdSchema.safeParse(decoded(meeting[1]!));

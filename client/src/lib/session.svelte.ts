@@ -14,6 +14,7 @@ export class Session {
 
   isAdmin = $derived(this.me?.roles.includes('admin') ?? false);
   isChair = $derived(this.me?.roles.includes('chair') ?? false);
+  isPrivacy = $derived(this.me?.roles.includes('privacy') ?? false);
 
   constructor(private readonly api: Api) {}
 

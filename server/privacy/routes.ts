@@ -1,0 +1,142 @@
+import { Router, type Request, type Response } from 'express';
+import type { CaseId } from '../../shared/ids.js';
+import type { AccessRecordView, PrivacyCaseView } from '../../shared/protocol.js';
+import { AccessSearchSchema, type AccessSearchInput } from '../../shared/schemas.js';
+import { houseRecord, type AccessLog } from '../audit/accessLog.js';
+import { requireRole, requireSession, sessionOf } from '../auth/routes.js';
+import type { Sessions } from '../auth/sessions.js';
+import type { CaseService } from '../cases/service.js';
+import type { Directory } from '../directory/directory.js';
+import { HttpError, parseBody } from '../http/errors.js';
+import { houseMidnight } from '../meetings/day.js';
+import type { AccessRecord, AccessSearch, AccessLogStore } from '../store/types.js';
+
+export interface PrivacyDeps {
+  dir: Directory;
+  sessions: Sessions;
+  access: AccessLog;
+  store: AccessLogStore;
+  cases: CaseService;
+  addressOf: (req: Request) => string;
+}
+
+/** What the privacy officer's own reads are for: supervising the processing (R-ACCESS). */
+export const PURPOSE_PRIVACY_REVIEW = 'privacytoezicht';
+
+/** Records one page of the log shows at most. */
+const PAGE_RECORDS = 200;
+/** Records one CSV export holds at most: a selection, not the house's whole log. */
+export const MAX_EXPORT_RECORDS = 100_000;
+
+const CSV_COLUMNS = ['tijdstip', 'handeling', 'bewerking', 'casus', 'inbreng', 'gebruiker', 'naam', 'organisatie', 'rol', 'doel', 'adres', 'uitkomst'];
+
+/**
+ * One CSV field: quoted when it holds a separator, quote or line break; a field that a spreadsheet
+ * would run as a formula is prefixed with a quote (OWASP CSV injection).
+ */
+export function csvField(value: string): string {
+  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return /[;"\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}
+
+/**
+ * R-ACCESS: the privacy officer (role `privacy`) reads the access log: per case, person,
+ * organisation and period, newest first, a page at a time, with the NEN 7513 fields named; and
+ * exports a selection as CSV. It is shown no case content. Every look is itself in the log.
+ */
+export function privacyRoutes(d: PrivacyDeps): Router {
+  const r = Router();
+  r.use(requireSession(d.sessions), requireRole('privacy'));
+
+  /** P-READLOG: nothing of the log is shown unless the look at it can be logged. */
+  const logLook = (req: Request, res: Response, action: 'read' | 'export', operation: string, caseId: CaseId | null = null): void => {
+    if (!d.access.writable) throw new HttpError(503, 'UNAVAILABLE');
+    d.access.record([{ ...houseRecord({ viewer: sessionOf(res).viewer, address: d.addressOf(req) }, action, operation, PURPOSE_PRIVACY_REVIEW), caseId }]);
+  };
+  const question = (req: Request): AccessSearchInput => parseBody(AccessSearchSchema, req.query);
+  const toSearch = (q: AccessSearchInput, limit: number): AccessSearch => {
+    // The period is in the house's days: from the first's midnight to the end of the last.
+    const to = q.to && houseMidnight(new Date(Date.parse(`${q.to}T12:00:00Z`) + 86_400_000).toISOString().slice(0, 10));
+    if (q.from && q.to && q.from > q.to) throw new HttpError(400, 'BAD_REQUEST', 'De periode eindigt voor ze begint.');
+    return {
+      ...(q.caseId ? { caseId: q.caseId } : {}),
+      ...(q.userId ? { userId: q.userId } : {}),
+      ...(q.orgId ? { orgId: q.orgId } : {}),
+      ...(q.from ? { from: houseMidnight(q.from) } : {}),
+      ...(to ? { to } : {}),
+      ...(q.after ? { after: q.after } : {}),
+      limit,
+    };
+  };
+  const describe = (q: AccessSearchInput): string =>
+    Object.entries(q)
+      .filter(([k]) => k !== 'after')
+      .map(([k, v]) => `${k}=${String(v)}`)
+      .join(' ');
+  const view = (x: AccessRecord): AccessRecordView => ({
+    ...x,
+    userName: x.userId ? d.dir.nameOf(x.userId) : null,
+    orgName: x.orgId ? (d.dir.org(x.orgId)?.name ?? x.orgId) : null,
+  });
+
+  // The cases to ask about, by title and table: to find one, not to read it.
+  r.get('/cases', (req, res) => {
+    logLook(req, res, 'read', 'privacy:cases');
+    const cases: PrivacyCaseView[] = [...d.cases.all()]
+      .map((c) => ({ id: c.id, title: c.title, tableId: c.tableId, createdAt: c.createdAt }))
+      .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+    res.json({ cases });
+  });
+
+  r.get('/access', async (req, res) => {
+    const q = question(req);
+    const page = await d.store.searchAccess(toSearch(q, PAGE_RECORDS));
+    logLook(req, res, 'read', `privacy:access ${describe(q)}`.trim(), q.caseId ?? null);
+    res.json({ records: page.records.map(view), next: page.next });
+  });
+
+  // A selection as CSV (semicolons, UTF-8 with a byte order mark: what a Dutch spreadsheet opens).
+  r.get('/access.csv', async (req, res) => {
+    const q = question(req);
+    logLook(req, res, 'export', `privacy:export ${describe(q)}`.trim(), q.caseId ?? null);
+    const lines = [`\uFEFF${CSV_COLUMNS.join(';')}`];
+    let after = q.after;
+    let count = 0;
+    let truncated = false;
+    do {
+      const page = await d.store.searchAccess(toSearch({ ...q, ...(after ? { after } : {}) }, 1000));
+      for (const x of page.records.map(view)) {
+        if (count >= MAX_EXPORT_RECORDS) {
+          truncated = true;
+          break;
+        }
+        count++;
+        lines.push(
+          [
+            x.at,
+            x.action,
+            x.operation,
+            x.caseId ?? '',
+            x.itemId ?? '',
+            x.userId ?? '',
+            x.userName ?? '',
+            x.orgName ?? '',
+            x.role,
+            x.purpose,
+            x.address,
+            x.outcome,
+          ]
+            .map(csvField)
+            .join(';'),
+        );
+      }
+      after = page.next ?? undefined;
+    } while (after && !truncated);
+    res.setHeader('Content-Type', 'text/csv; charset=utf-8');
+    res.setHeader('Content-Disposition', `attachment; filename="toegangslog-${new Date().toISOString().slice(0, 10)}.csv"`);
+    if (truncated) res.setHeader('X-Casusbord-Truncated', String(MAX_EXPORT_RECORDS));
+    res.send(`${lines.join('\r\n')}\r\n`);
+  });
+
+  return r;
+}
