@@ -150,16 +150,42 @@ export class AccessLog {
 
   /** Writes what is gathered (and what failed before); resolves when done, whether or not it worked. */
   flush(): Promise<void> {
+    return this.flushWritten().then(() => undefined);
+  }
+
+  /**
+   * R-FILE: records a read and waits until it is written: a case view is not served before its
+   * record is committed. False when the write failed: the view is not served, and one record of
+   * the refused read is kept for the retry instead of its reads. What others gathered meanwhile
+   * goes in the same write.
+   */
+  async recordWritten(records: AccessRecord[]): Promise<boolean> {
+    if (records.length === 0) return true;
+    if (this.failed) return false;
+    this.buffer.push(...records);
+    if (await this.flushWritten()) return true;
+    // Not served, so not read: what is kept for the retry says it was refused, once, instead.
+    // (The retry needs something to write to find out that the log works again.)
+    const mine = new Set(records);
+    this.buffer = this.buffer.filter((r) => !mine.has(r));
+    this.buffer.push({ ...records[0]!, itemId: null, outcome: 'error' });
+    return false;
+  }
+
+  /** Like flush, telling whether the write of what was gathered succeeded. */
+  private flushWritten(): Promise<boolean> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     const batch = this.buffer;
     this.buffer = [];
-    if (batch.length === 0) return this.flushing;
-    this.flushing = this.flushing.then(() => this.write(batch));
-    return this.flushing;
+    if (batch.length === 0) return this.flushing.then(() => !this.failed);
+    const written = this.flushing.then(() => this.write(batch));
+    this.flushing = written.then(() => undefined);
+    return written;
   }
 
-  private async write(batch: AccessRecord[]): Promise<void> {
+  /** Whether the batch was written. */
+  private async write(batch: AccessRecord[]): Promise<boolean> {
     this.writing = batch.length;
     try {
       await this.store.appendAccess(batch);
@@ -178,7 +204,7 @@ export class AccessLog {
         this.changed();
       }
       this.schedule(ACCESS_LOG_RETRY_MS);
-      return;
+      return false;
     }
     this.writing = 0;
     if (this.failed) {
@@ -188,6 +214,7 @@ export class AccessLog {
       // What was gathered while the retry ran.
       if (this.buffer.length > 0) this.schedule(FLUSH_AFTER_MS);
     }
+    return true;
   }
 
   private changed(): void {

@@ -6,7 +6,7 @@ import { deltaFor, projectCase, projectMeta } from '../../shared/rules/projectio
 import type { CommandInput } from '../../shared/schemas.js';
 import { accessRecord } from '../audit/accessLog.js';
 import { caseRoom, type BoardSocket, type RealtimeContext } from './context.js';
-import { logReads } from './delivery.js';
+import { readRecords } from './delivery.js';
 import type { Presence } from './presence.js';
 
 /** Opening and leaving a case's board: what a socket is served from then on, and who sees it there. */
@@ -57,13 +57,12 @@ export class Boards {
         result = { view };
         ops = [{ op: 'snapshot', view }];
       }
-      // Checked again after the waits above. A failure found after this point is in time too:
-      // the records of what is served now are kept until they are written.
-      if (!d.access.writable) return unavailable;
+      // R-FILE: a view or catch-up is served only once its read records are committed; should the
+      // write fail, nothing is served (and nothing recorded).
+      if (!(await d.access.recordWritten(readRecords(actor, c, ops, 'case:open')))) return unavailable;
       await socket.join(caseRoom(caseId));
       if (!socket.connected) return { ok: false as const, error: appError('UNAUTHENTICATED') };
       this.ctx.st(socket).open.set(caseId, c.version);
-      logReads(d.access, actor, c, ops, 'case:open');
       // After the ack, so the opener has the board before it hears who is there.
       setImmediate(() => this.presence.changed(caseId));
       return { ok: true as const, data: result };

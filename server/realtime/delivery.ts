@@ -10,8 +10,14 @@ import { caseRoom, userRoom, type BoardSocket, type RealtimeContext } from './co
 import { jsonEqual } from './jsonEqual.js';
 import type { Presence } from './presence.js';
 
-/** The read records of what `ops` show one actor of case `c`. */
+/** The read records of what `ops` show one actor of case `c`, gathered to be written with others. */
 export function logReads(access: AccessLog, actor: Actor, c: CaseState, ops: PatchOp[], operation: string, at = new Date().toISOString()): void {
+  const records = readRecords(actor, c, ops, operation, at);
+  if (records.length > 0) access.record(records);
+}
+
+/** The read records of what `ops` show one actor of case `c`. */
+export function readRecords(actor: Actor, c: CaseState, ops: PatchOp[], operation: string, at = new Date().toISOString()): AccessRecord[] {
   const records: AccessRecord[] = [];
   const read = (itemId: ItemId | null) => records.push(accessRecord(actor, c, { action: 'read', operation, itemId }, at));
   for (const o of ops) {
@@ -21,7 +27,7 @@ export function logReads(access: AccessLog, actor: Actor, c: CaseState, ops: Pat
     } else if (o.op === 'meta') read(null);
     else if (o.op === 'item') read(o.item.id);
   }
-  if (records.length > 0) access.record(records);
+  return records;
 }
 
 /**

@@ -164,10 +164,10 @@ describe('P-METRICS: Redis links and the access-log backlog', () => {
     const pol = await TestClient.connect(onRedis.url, 'politie', cookie);
     try {
       const caseId = [...onRedis.app.cases.all()].find((c) => c.title.startsWith('Casus R.'))!.id as CaseId;
-      // Redis hangs; a case opened now is a read whose record waits on it.
+      // Redis hangs; a case opened now is a read whose record waits on it (the open is answered
+      // only once its record is written: here, not before the link gives up).
       redis.signal('SIGSTOP');
-      expect((await pol.cmd('case:open', { caseId })).ok).toBe(true);
-      // Its batch is sent now rather than in 50 ms: the records are then in the write that hangs.
+      const opened = pol.cmd('case:open', { caseId });
       const written = onRedis.app.access.flush();
       const every = { pauseMs: 20 };
       await poll(
@@ -182,6 +182,8 @@ describe('P-METRICS: Redis links and the access-log backlog', () => {
       await poll('the store link to read 1 again', async () => (await link()) === 1, every);
       await poll('the backlog to be written', async () => (await backlog()) === 0, every);
       await written;
+      // Not served: the write of its record failed while Redis hung.
+      expect(await opened).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
     } finally {
       pol.close();
     }

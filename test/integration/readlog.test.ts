@@ -87,6 +87,33 @@ describe('P-READLOG: no read without its record', () => {
     const records = await srv.app.store.readAccess({ caseId });
     const opens = records.filter((r) => r.operation === 'case:open' && r.userId === ('usr_politie' as UserId) && r.itemId === null && r.outcome === 'ok');
     expect(opens).toHaveLength(served);
-    expect(served).toBeGreaterThan(3);
+    expect(served).toBeGreaterThanOrEqual(3);
+    // A refused open is in the log as refused (the read did not happen).
+    expect(records.some((r) => r.operation === 'case:open' && r.userId === ('usr_politie' as UserId) && r.outcome === 'error')).toBe(true);
+  });
+});
+
+describe('R-FILE: a case view only after its read record is committed', () => {
+  it('R-FILE: the record of an open is in the store when its answer arrives, without waiting for the gathered reads', async () => {
+    const s = await startTestServer({ commandsPerSecond: 100_000 });
+    const board = await TestClient.connect(s.url, 'om');
+    try {
+      const list = (await board.waitFor((r) => r.event === 'cases:snapshot')).args[0] as CaseSummary[];
+      const caseId = list.find((c) => c.title.startsWith('Casus R.'))!.id;
+      for (let i = 0; i < 3; i++) {
+        const r = await board.cmd('case:open', { caseId });
+        expect(r.ok).toBe(true);
+        // No flush: what the store holds now.
+        const stored = await s.app.store.searchAccess({ caseId, userId: 'usr_om' as UserId, limit: 100 });
+        const opens = stored.records.filter((x) => x.operation === 'case:open' && x.itemId === null && x.outcome === 'ok');
+        expect(opens).toHaveLength(i + 1);
+        // Each item shown is in it as well.
+        const view = (r as { ok: true; data: Extract<OpenResult, { view: unknown }> }).data.view;
+        for (const item of view.items) expect(stored.records.some((x) => x.operation === 'case:open' && x.itemId === item.id)).toBe(true);
+      }
+    } finally {
+      board.close();
+      await s.close();
+    }
   });
 });
