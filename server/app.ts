@@ -5,6 +5,8 @@ import express, { type Request } from 'express';
 import { MAX_MESSAGE_BYTES } from '../shared/limits.js';
 import { adminRoutes } from './admin/routes.js';
 import { MeetingDiscussions } from './meetings/discussions.js';
+import { Sealer } from './audit/chain.js';
+import type { CaseId } from '../shared/ids.js';
 import { meetingRoutes } from './meetings/routes.js';
 import { AccessLog } from './audit/accessLog.js';
 import { authRoutes } from './auth/routes.js';
@@ -57,6 +59,8 @@ export interface Casusbord {
   readonly access: AccessLog;
   readonly sessionEnds: SessionEnds;
   readonly discussions: MeetingDiscussions;
+  /** Seals the logs (R-ACCESS) when SEAL_KEY is set. */
+  readonly sealer: Sealer | null;
   /** Whether it can serve now (/healthz/ready), and what fails when not. */
   readonly readiness: Readiness;
   /** Prometheus metrics, when METRICS_PORT or METRICS_TOKEN is set. */
@@ -83,6 +87,10 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
   await cases.load();
   const discussions = new MeetingDiscussions(dir, cases, log);
   discussions.start();
+  const sealKey = config.SEAL_KEY ? Buffer.from(config.SEAL_KEY, 'base64') : null;
+  const sealer = sealKey && new Sealer(store, sealKey, () => [...cases.all()].map((c): [CaseId, number] => [c.id, c.version]), log);
+  const stopSealing = sealer?.start(config.SEAL_INTERVAL_MS) ?? (() => undefined);
+  if (!sealer) log.warn('SEAL_KEY is not set: the access log and the case logs are not sealed');
   // The store answers again after an outage (after loading, too, unlike the client's 'ready'):
   // a commit whose answer was lost, or another process's, may be in the log unseen here.
   for (const l of storeLinks) {
@@ -154,7 +162,7 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
   const roomTokens = new RoomTokens(Buffer.from(await store.initMeta('room-key', randomBytes(32).toString('base64')), 'base64'));
   const roomScreens = new RoomScreens(realtime.io, { dir, cases, access, tokens: roomTokens, log, trustProxy: config.TRUST_PROXY });
   app.use('/api/meetings', meetingRoutes({ dir, sessions, access, cases, addressOf, log, roomTokens }));
-  app.use('/api/privacy', privacyRoutes({ dir, sessions, access, store, cases, addressOf }));
+  app.use('/api/privacy', privacyRoutes({ dir, sessions, access, store, chain: store, meta: store, sealing: sealer !== null, cases, addressOf }));
   app.use('/api', () => {
     throw new HttpError(404, 'NOT_FOUND');
   });
@@ -209,6 +217,7 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
     access,
     sessionEnds,
     discussions,
+    sealer,
     readiness,
     log,
     metrics,
@@ -231,6 +240,7 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
       closing = true;
       if (catchUpTimer) clearInterval(catchUpTimer);
       discussions.stop();
+      stopSealing();
       sessionEnds.close();
       // No new connections; the open ones finish what they sent before they are closed.
       server.close();

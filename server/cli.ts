@@ -4,6 +4,9 @@ import { newId, type OrgId, type UserId } from '../shared/ids.js';
 import { MIN_PASSWORD_CHARS } from '../shared/limits.js';
 import { hashPassword } from './auth/passwords.js';
 import { loadConfig } from './config.js';
+import { verifyAndRecord } from './audit/chain.js';
+import { createLogger } from './log.js';
+import { openStore } from './store/open.js';
 import { SqliteStore } from './store/sqlite.js';
 
 /**
@@ -14,7 +17,34 @@ import { SqliteStore } from './store/sqlite.js';
  * The password comes from CASUSBORD_ADMIN_PASSWORD or is asked for.
  */
 const USAGE =
-  'usage: npm run admin -- bootstrap --org NAME --short SHORT --username USER --name "Full Name"\n       npm run admin -- reset-password --username USER';
+  'usage: npm run admin -- bootstrap --org NAME --short SHORT --username USER --name "Full Name"\n       npm run admin -- reset-password --username USER\n       npm run admin -- verify';
+
+/**
+ * R-ACCESS: recomputes the hash chains of the access log and the case logs and checks them against
+ * every seal (SEAL_KEY, of the store the configuration names: SQLite or Redis); reports the first
+ * broken link and keeps the result for the privacy officer's screen. Exit code 1 when broken.
+ */
+async function verify(): Promise<void> {
+  const config = loadConfig();
+  if (!config.SEAL_KEY) throw new Error('SEAL_KEY is not set: there is nothing to verify against');
+  const opened = await openStore(config, createLogger('warn'));
+  try {
+    const v = await verifyAndRecord(opened.store, Buffer.from(config.SEAL_KEY, 'base64'));
+    const counted = `${v.seals} seals, ${v.accessEntries} access-log entries, ${v.events} case events`;
+    if (v.ok) process.stdout.write(`OK: ${counted}; sealed up to ${v.sealedUpTo ?? 'nothing yet'}\n`);
+    else {
+      const b = v.broken!;
+      const where =
+        b.what === 'access' ? `access log between positions ${b.from} and ${b.to}` : b.what === 'case' ? `case ${b.caseId} up to version ${b.to}` : 'the seals';
+      process.stdout.write(`BROKEN at seal ${b.seal}: ${where}: ${b.reason}\n`);
+      process.exitCode = 1;
+    }
+  } finally {
+    await opened.closeAdapter();
+    await opened.cluster.close();
+    await opened.store.close();
+  }
+}
 
 async function password(): Promise<string> {
   const fromEnv = process.env.CASUSBORD_ADMIN_PASSWORD;
@@ -24,6 +54,7 @@ async function password(): Promise<string> {
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'verify') return verify();
   const { positionals, values } = parseArgs({
     allowPositionals: true,
     options: { org: { type: 'string' }, short: { type: 'string' }, username: { type: 'string' }, name: { type: 'string' } },

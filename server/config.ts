@@ -56,6 +56,16 @@ const ConfigSchema = z.object({
     .string()
     .regex(/^[\x21-\x7e]{32,256}$/, 'must be 32 to 256 printable characters without spaces')
     .optional(),
+  /**
+   * R-ACCESS: the key (base64, at least 32 bytes) that seals the access log and the case logs
+   * (audit/chain.ts). Keep it out of the store and its backups. Without it nothing is sealed.
+   */
+  SEAL_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9+/=_-]{43,}$/, 'must be at least 32 bytes, base64')
+    .optional(),
+  /** How often the logs are sealed. */
+  SEAL_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   /**
    * Tests only (NODE_ENV=test): the demo seed stops half-way, logs "demo data held half-way" and

@@ -182,6 +182,37 @@ export interface AccessRecordView {
   outcome: 'ok' | 'denied' | 'error';
 }
 
+/** R-ACCESS: where verifying the sealed hash chains found them broken (the first seal that does not hold). */
+export interface ChainBreak {
+  what: 'seal' | 'access' | 'case';
+  seal: number;
+  /** For the access log: the positions between the seal before and this one. */
+  from?: number;
+  to?: number;
+  caseId?: CaseId;
+  reason: string;
+}
+
+/** R-ACCESS: the result of verifying the logs (`npm run admin -- verify`). */
+export interface ChainVerification {
+  at: string;
+  ok: boolean;
+  seals: number;
+  accessEntries: number;
+  events: number;
+  /** The time of the last seal checked: what was written before it is covered. */
+  sealedUpTo: string | null;
+  broken: ChainBreak | null;
+}
+
+/** R-ACCESS: what the privacy officer's screen shows of the logs' tamper evidence. */
+export interface ChainStatusView {
+  /** Whether the server seals the logs (a key is configured). */
+  sealing: boolean;
+  lastSeal: { n: number; at: string } | null;
+  verification: ChainVerification | null;
+}
+
 /** A case as the privacy officer finds it to ask about: no content. */
 export interface PrivacyCaseView {
   id: CaseId;

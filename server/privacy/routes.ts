@@ -1,6 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import type { CaseId } from '../../shared/ids.js';
-import type { AccessRecordView, PrivacyCaseView } from '../../shared/protocol.js';
+import type { AccessRecordView, ChainStatusView, ChainVerification, PrivacyCaseView } from '../../shared/protocol.js';
 import { AccessSearchSchema, type AccessSearchInput } from '../../shared/schemas.js';
 import { houseRecord, type AccessLog } from '../audit/accessLog.js';
 import { requireRole, requireSession, sessionOf } from '../auth/routes.js';
@@ -9,13 +9,18 @@ import type { CaseService } from '../cases/service.js';
 import type { Directory } from '../directory/directory.js';
 import { HttpError, parseBody } from '../http/errors.js';
 import { houseMidnight } from '../meetings/day.js';
-import type { AccessRecord, AccessSearch, AccessLogStore } from '../store/types.js';
+import type { AccessRecord, AccessSearch, AccessLogStore, ChainStore, MetaStore } from '../store/types.js';
+import { VERIFICATION_META, type Seal } from '../audit/chain.js';
 
 export interface PrivacyDeps {
   dir: Directory;
   sessions: Sessions;
   access: AccessLog;
   store: AccessLogStore;
+  chain: ChainStore;
+  meta: MetaStore;
+  /** Whether this server seals the logs (SEAL_KEY set). */
+  sealing: boolean;
   cases: CaseService;
   addressOf: (req: Request) => string;
 }
@@ -77,6 +82,18 @@ export function privacyRoutes(d: PrivacyDeps): Router {
     ...x,
     userName: x.userId ? d.dir.nameOf(x.userId) : null,
     orgName: x.orgId ? (d.dir.org(x.orgId)?.name ?? x.orgId) : null,
+  });
+
+  // R-ACCESS: whether the logs are sealed, and what the last verification found.
+  r.get('/verification', async (req, res) => {
+    const [stored, seals] = await Promise.all([d.meta.getMeta(VERIFICATION_META), d.chain.listSeals()]);
+    const last = seals.length > 0 ? (JSON.parse(seals.at(-1)!) as Seal) : null;
+    const body: ChainStatusView = {
+      sealing: d.sealing,
+      lastSeal: last && { n: last.n, at: last.at },
+      verification: stored ? (JSON.parse(stored) as ChainVerification) : null,
+    };
+    res.json(body);
   });
 
   // The cases to ask about, by title and table: to find one, not to read it.

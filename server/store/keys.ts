@@ -30,6 +30,8 @@ export function redisKeys(prefix: string) {
     commandAnswer: (userId: string, commandId: string) => k('command', userId, commandId),
     doc: (docId: string) => k('doc', docId),
     meta: k('meta'),
+    /** Seals over the access log and the case logs (audit/chain.ts), by number. */
+    seals: k('seals'),
     /** Pub/sub: "a case log grew" and collaborative-text relays between processes. */
     caseChannel: k('chan', 'case'),
     docChannel: (docId: string) => k('chan', 'doc', docId),

@@ -463,6 +463,30 @@ export class RedisStore implements Store {
   async getMeta(key: string): Promise<string | undefined> {
     return (await this.client.hGet(this.keys.meta, key)) ?? undefined;
   }
+  async putMeta(key: string, value: string): Promise<void> {
+    await this.client.hSet(this.keys.meta, key, value);
+  }
+
+  /** Groups after number `after`, up to the last one numbered; one that is gone is empty text. */
+  async accessChain(after: number, limit: number): Promise<{ pos: number; data: string }[]> {
+    const last = Number((await this.client.get(this.keys.accessSeq)) ?? 0);
+    const from = Math.max(after, 0);
+    const upTo = Math.min(last, from + limit);
+    if (upTo <= from) return [];
+    const fields = Array.from({ length: upTo - from }, (_, i) => `g${from + 1 + i}`);
+    const values = await this.client.hmGet(this.keys.accessRecords, fields);
+    return values.map((v, i) => ({ pos: from + 1 + i, data: v ?? '' }));
+  }
+  async putSeal(n: number, json: string): Promise<boolean> {
+    return (await this.client.hSetNX(this.keys.seals, String(n), json)) === 1;
+  }
+  async listSeals(): Promise<string[]> {
+    const all = await this.client.hGetAll(this.keys.seals);
+    return Object.entries(all)
+      .sort(([a], [b]) => Number(a) - Number(b))
+      .map(([, json]) => json);
+  }
+
   async initMeta(key: string, value: string): Promise<string> {
     await this.client.hSetNX(this.keys.meta, key, value);
     return (await this.client.hGet(this.keys.meta, key))!;

@@ -182,6 +182,8 @@ export class SqliteStore implements Store {
          WHERE b.user_id = ? ORDER BY b.block, a.seq LIMIT ?`,
       ),
       accessAll: db.prepare<[number], AccessRowRaw>('SELECT * FROM access_log ORDER BY seq LIMIT ?'),
+      accessChain: db.prepare<[number, number], AccessRowRaw>('SELECT * FROM access_log WHERE seq > ? ORDER BY seq LIMIT ?'),
+      listSeals: db.prepare<[], { json: string }>('SELECT json FROM seals ORDER BY n'),
       accessLastSeq: db.prepare<[], { seq: number | null }>('SELECT max(seq) AS seq FROM access_log'),
       ...searchStatements(db),
       getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
@@ -336,6 +338,22 @@ export class SqliteStore implements Store {
   }
   initMeta(key: string, value: string): Promise<string> {
     return this.write({ op: 'initMeta', key, value });
+  }
+  putMeta(key: string, value: string): Promise<void> {
+    return this.write({ op: 'putMeta', key, value });
+  }
+
+  async accessChain(after: number, limit: number): Promise<{ pos: number; data: string }[]> {
+    return this.stmts.accessChain.all(after, limit).map((r) => ({
+      pos: r.seq,
+      data: JSON.stringify([r.seq, r.at, r.action, r.operation, r.case_id, r.item_id, r.user_id, r.org_id, r.role, r.purpose, r.address, r.outcome]),
+    }));
+  }
+  putSeal(n: number, json: string): Promise<boolean> {
+    return this.write({ op: 'putSeal', n, json });
+  }
+  async listSeals(): Promise<string[]> {
+    return this.stmts.listSeals.all().map((r) => r.json);
   }
 
   /** Calls `fn` after each checkpoint that changed something; returns the unsubscribe. */

@@ -23,6 +23,7 @@ CREATE TABLE IF NOT EXISTS access_log (
 CREATE TABLE IF NOT EXISTS access_case_blocks (case_id TEXT NOT NULL, block INTEGER NOT NULL, PRIMARY KEY (case_id, block)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS access_user_blocks (user_id TEXT NOT NULL, block INTEGER NOT NULL, PRIMARY KEY (user_id, block)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS seals (n INTEGER PRIMARY KEY, json TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS command_answers (user_id TEXT NOT NULL, command_id TEXT NOT NULL, answer TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (user_id, command_id)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS command_answers_expiry ON command_answers (expires_at);
 CREATE TABLE IF NOT EXISTS doc_snapshots (doc_id TEXT PRIMARY KEY, version INTEGER NOT NULL, state BLOB NOT NULL);

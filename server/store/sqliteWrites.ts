@@ -66,7 +66,9 @@ export type WriteOp =
   | { op: 'clearLoginFailures'; key: string }
   | { op: 'rememberLoginDevice'; deviceHash: string; userId: UserId; now: number; trustMs: number }
   | { op: 'putDocSnapshot'; docId: string; version: number; state: Uint8Array }
-  | { op: 'initMeta'; key: string; value: string };
+  | { op: 'initMeta'; key: string; value: string }
+  | { op: 'putMeta'; key: string; value: string }
+  | { op: 'putSeal'; n: number; json: string };
 
 /** What each op gave back; errors cross the thread as data and become errors again on the other side. */
 export type WriteResult =
@@ -168,6 +170,8 @@ export class SqliteWrites {
         'DELETE FROM command_answers WHERE (user_id, command_id) IN (SELECT user_id, command_id FROM command_answers WHERE expires_at <= ? LIMIT 8)',
       ),
       initMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
+      putMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+      putSeal: db.prepare('INSERT INTO seals (n, json) VALUES (?, ?) ON CONFLICT (n) DO NOTHING'),
       getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
     };
   }
@@ -301,6 +305,10 @@ export class SqliteWrites {
       case 'initMeta':
         s.initMeta.run(w.key, w.value);
         return s.getMeta.get(w.key)!.value;
+      case 'putMeta':
+        return void s.putMeta.run(w.key, w.value);
+      case 'putSeal':
+        return s.putSeal.run(w.n, w.json).changes > 0;
     }
   }
 }

@@ -126,7 +126,7 @@ export interface AccessQuery {
  * of them. SQLite now, Redis for scale-out: both implement all of them and run the one contract
  * suite in test/support/store.contract.ts. Methods are async so a networked store fits the same shape.
  */
-export interface Store extends EventLog, DirectoryStore, SessionStore, AccessLogStore, DocStore, MetaStore {
+export interface Store extends EventLog, DirectoryStore, SessionStore, AccessLogStore, DocStore, MetaStore, ChainStore {
   close(): Promise<void>;
 }
 
@@ -238,6 +238,24 @@ export interface MetaStore {
   getMeta(key: string): Promise<string | undefined>;
   /** Sets the key only when it is absent; returns the value that is now stored. */
   initMeta(key: string, value: string): Promise<string>;
+  /** Sets the key. */
+  putMeta(key: string, value: string): Promise<void>;
+}
+
+/**
+ * R-ACCESS, tamper evidence (`audit/chain.ts`): the access log in its stored order, as stored, and
+ * the seals over it and the case logs.
+ */
+export interface ChainStore {
+  /**
+   * The access log after position `after`, in stored order, as stored text: a record (SQLite, at
+   * its number) or a group of records (Redis, at its number; a group that is gone is empty text).
+   */
+  accessChain(after: number, limit: number): Promise<{ pos: number; data: string }[]>;
+  /** Writes seal `n` unless there is one (another process sealed first). Whether it was written. */
+  putSeal(n: number, json: string): Promise<boolean>;
+  /** Every seal, in order. */
+  listSeals(): Promise<string[]>;
 }
 
 /** A document's Yjs state as of one position of its case log. */

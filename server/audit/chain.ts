@@ -1,0 +1,216 @@
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import type { CaseId } from '../../shared/ids.js';
+import type { ChainBreak, ChainVerification } from '../../shared/protocol.js';
+import type { Logger } from '../log.js';
+import type { ChainStore, EventLog, MetaStore, StoredEvent } from '../store/types.js';
+
+/**
+ * R-ACCESS, tamper evidence. The access log (in its stored order) and each case's log (in version
+ * order) are hash chains: each link is sha256(previous link, the entry as stored). At intervals a
+ * seal records the chains' heads, numbered and linked to the seal before it, under an HMAC with a
+ * key that is configuration (SEAL_KEY), never in the store. Verifying recomputes every chain from
+ * its start and checks it against every seal: a record changed, deleted, inserted or moved before
+ * the last seal breaks the chain at the first seal after it, and rewriting the chains to hide that
+ * needs the key. What was written after the last seal is protected from the next one on.
+ */
+
+export interface Seal {
+  n: number;
+  at: string;
+  /** The access log's head: its last position and the link there. */
+  access: { pos: number; hash: string };
+  /** The case logs that moved since the seal before: [case, version, link at that version]. */
+  cases: [CaseId, number, string][];
+  /** The previous seal's MAC ('' for the first). */
+  prev: string;
+  mac: string;
+}
+
+export type Broken = ChainBreak;
+export type Verification = ChainVerification;
+
+/** The store key of the last verification's result, for the privacy officer's screen. */
+export const VERIFICATION_META = 'chain-verification';
+
+type Store = ChainStore & Pick<EventLog, 'readEvents' | 'caseIds'> & MetaStore;
+
+export const link = (prev: string, data: string): string => createHash('sha256').update(prev).update('\n').update(data).digest('hex');
+
+/** A case event as the chain covers it: every stored field. */
+export const eventText = (e: StoredEvent): string => JSON.stringify([e.caseId, e.version, e.type, e.payload, e.at, e.actorUserId, e.actorOrgId]);
+
+function macOf(key: Buffer, s: Omit<Seal, 'mac'>): string {
+  return createHmac('sha256', key)
+    .update(JSON.stringify([s.n, s.at, s.access.pos, s.access.hash, s.cases, s.prev]))
+    .digest('hex');
+}
+
+function macHolds(key: Buffer, s: Seal): boolean {
+  const want = Buffer.from(macOf(key, s), 'hex');
+  const got = Buffer.from(typeof s.mac === 'string' ? s.mac : '', 'hex');
+  return got.length === want.length && timingSafeEqual(got, want);
+}
+
+const PAGE = 5000;
+/** Before every position, so a record numbered 0 or less is in the chain too (SQLite lets one be written). */
+const START = Number.MIN_SAFE_INTEGER;
+
+/**
+ * Seals the logs at intervals. Several processes may run one: a seal's number is written once,
+ * and a process that finds its number taken reads the seals again and tries at the next interval.
+ */
+export class Sealer {
+  private head: { n: number; mac: string; access: { pos: number; hash: string }; cases: Map<CaseId, { version: number; hash: string }> } | null = null;
+
+  constructor(
+    private readonly store: Store,
+    private readonly key: Buffer,
+    /** The cases and their versions now (the process's own, applied state). */
+    private readonly versions: () => Iterable<[CaseId, number]>,
+    private readonly log: Logger,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** The chains' heads as the seals so far left them. */
+  private async load(): Promise<NonNullable<Sealer['head']>> {
+    const head = { n: 0, mac: '', access: { pos: START, hash: '' }, cases: new Map<CaseId, { version: number; hash: string }>() };
+    for (const json of await this.store.listSeals()) {
+      const s = JSON.parse(json) as Seal;
+      head.n = s.n;
+      head.mac = s.mac;
+      head.access = s.access;
+      for (const [caseId, version, hash] of s.cases) head.cases.set(caseId, { version, hash });
+    }
+    return head;
+  }
+
+  /** Seals what was written since the last seal; null when nothing was (or another process sealed first). */
+  async seal(): Promise<Seal | null> {
+    const head = (this.head ??= await this.load());
+    let { pos, hash } = head.access;
+    for (;;) {
+      const page = await this.store.accessChain(pos, PAGE);
+      for (const e of page) {
+        hash = link(hash, e.data);
+        pos = e.pos;
+      }
+      if (page.length < PAGE) break;
+    }
+    const cases: Seal['cases'] = [];
+    for (const [caseId, version] of this.versions()) {
+      const sealed = head.cases.get(caseId) ?? { version: 0, hash: '' };
+      if (version <= sealed.version) continue;
+      let h = sealed.hash;
+      let v = sealed.version;
+      for (const e of await this.store.readEvents(caseId, sealed.version, version)) {
+        h = link(h, eventText(e));
+        v = e.version;
+      }
+      if (v > sealed.version) cases.push([caseId, v, h]);
+    }
+    if (pos === head.access.pos && cases.length === 0) return null;
+    const body: Omit<Seal, 'mac'> = { n: head.n + 1, at: this.now().toISOString(), access: { pos, hash }, cases, prev: head.mac };
+    const seal: Seal = { ...body, mac: macOf(this.key, body) };
+    if (!(await this.store.putSeal(seal.n, JSON.stringify(seal)))) {
+      this.head = null;
+      return null;
+    }
+    head.n = seal.n;
+    head.mac = seal.mac;
+    head.access = seal.access;
+    for (const [caseId, version, h] of cases) head.cases.set(caseId, { version, hash: h });
+    return seal;
+  }
+
+  /** Seals every `everyMs`; a failure is logged and the next interval tries again. */
+  start(everyMs: number): () => void {
+    let running = false;
+    const timer = setInterval(() => {
+      if (running) return;
+      running = true;
+      this.seal()
+        .catch((err: unknown) => {
+          this.head = null;
+          this.log.warn({ err: (err as Error).message }, 'sealing the logs failed; tried again at the next interval');
+        })
+        .finally(() => (running = false));
+    }, everyMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+}
+
+/**
+ * Recomputes every chain from its start and checks it against every seal, in order; reports the
+ * first seal that does not hold and where. Writes the result where the privacy officer's screen reads it.
+ */
+export async function verifyChains(store: Store, key: Buffer, now: () => Date = () => new Date()): Promise<Verification> {
+  const result: Verification = { at: now().toISOString(), ok: true, seals: 0, accessEntries: 0, events: 0, sealedUpTo: null, broken: null };
+  const seals = (await store.listSeals()).map((j) => JSON.parse(j) as Seal);
+  const fail = (b: Broken): Verification => {
+    result.ok = false;
+    result.broken = b;
+    return result;
+  };
+  // The seals themselves: numbered from 1, each under the key, each naming the one before.
+  let prev = '';
+  for (const [i, s] of seals.entries()) {
+    if (s.n !== i + 1) return fail({ what: 'seal', seal: i + 1, reason: `seal ${i + 1} is missing or out of order` });
+    if (!macHolds(key, s)) return fail({ what: 'seal', seal: s.n, reason: 'its MAC does not hold: it was changed, or sealed with another key' });
+    if (s.prev !== prev) return fail({ what: 'seal', seal: s.n, reason: 'it does not follow on from the seal before' });
+    prev = s.mac;
+  }
+  // The access log, folded up to each seal's position.
+  let pos = START;
+  let hash = '';
+  let buffered: { pos: number; data: string }[] = [];
+  for (const s of seals) {
+    const from = pos === START ? 1 : pos + 1;
+    for (;;) {
+      if (buffered.length === 0) buffered = await store.accessChain(pos, PAGE);
+      const next = buffered[0];
+      if (!next || next.pos > s.access.pos) break;
+      buffered.shift();
+      hash = link(hash, next.data);
+      pos = next.pos;
+      result.accessEntries++;
+    }
+    if (pos !== s.access.pos || hash !== s.access.hash)
+      return fail({ what: 'access', seal: s.n, from, to: s.access.pos, reason: 'the access log differs from what was sealed between these positions' });
+    result.seals = s.n;
+    result.sealedUpTo = s.at;
+  }
+  // Each case's log, checked at every version a seal recorded.
+  const checks = new Map<CaseId, { seal: number; version: number; hash: string }[]>();
+  for (const s of seals)
+    for (const [caseId, version, h] of s.cases) (checks.get(caseId) ?? checks.set(caseId, []).get(caseId)!).push({ seal: s.n, version, hash: h });
+  let firstCase: Broken | null = null;
+  for (const [caseId, want] of checks) {
+    let h = '';
+    let v = 0;
+    const events = await store.readEvents(caseId);
+    let i = 0;
+    for (const w of want) {
+      while (i < events.length && events[i]!.version <= w.version) {
+        h = link(h, eventText(events[i]!));
+        v = events[i]!.version;
+        i++;
+        result.events++;
+      }
+      if (v !== w.version || h !== w.hash) {
+        if (!firstCase || w.seal < firstCase.seal)
+          firstCase = { what: 'case', seal: w.seal, caseId, to: w.version, reason: 'the case log differs from what was sealed up to this version' };
+        break;
+      }
+    }
+  }
+  if (firstCase) return fail(firstCase);
+  return result;
+}
+
+/** Verifies and keeps the result for the privacy officer's screen. */
+export async function verifyAndRecord(store: Store, key: Buffer): Promise<Verification> {
+  const v = await verifyChains(store, key);
+  await store.putMeta(VERIFICATION_META, JSON.stringify(v));
+  return v;
+}
