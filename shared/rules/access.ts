@@ -95,6 +95,14 @@ export function maySeeDecision(c: CaseState, d: Decision, viewer: Viewer): boole
 }
 
 /**
+ * R-NEED: whom an intervention's restriction lets read it, leaving aside the end of the meeting:
+ * those it names, the one that wrote it, its executor and the chair.
+ */
+export function chosenForIntervention(c: CaseState, i: Intervention, viewer: Viewer): boolean {
+  return names(i.visibility, viewer.orgId) || i.byOrgId === viewer.orgId || i.orgId === viewer.orgId || isChairOf(c, viewer);
+}
+
+/**
  * R-TAKEHOME + R-NEED: an intervention is read by the organisation that carries it out and by the
  * chair (who keeps the plan); by the one that wrote it and those the chair let read it only while
  * the case is discussed.

@@ -2,6 +2,7 @@ import type { CaseState, ConsentRequest, Informing, Item, Meeting, Viewer } from
 import type { MeetingId, OrgId } from '../ids.js';
 import type { AgendaEntryView, CaseSummary, CaseView, ConsentView, GoalProgress, ItemView, PatchOp, ParticipantView } from '../protocol.js';
 import {
+  chosenForIntervention,
   chosenToSee,
   docAccess,
   isChairOf,
@@ -148,14 +149,18 @@ function projectConsents(c: CaseState, viewer: Viewer, nameOf: NameOf): ConsentV
   for (const r of c.consents.values()) {
     const ids = requestItemsSeen(c, r, viewer);
     if (ids.length === 0) continue;
+    // R-NEED: a take-home request carries its intervention's text as purpose; a contributor the
+    // intervention is kept from learns only who asks, to answer for its own item.
+    const iv = r.interventionId === null ? undefined : c.interventions.find((x) => x.id === r.interventionId);
+    const kept = iv !== undefined && !chosenForIntervention(c, iv, viewer);
     out.push({
       id: r.id,
       kind: r.kind,
       forOrgId: r.forOrgId,
       askedByName: nameOf(r.askedByUserId),
-      purpose: r.purpose,
-      deadline: r.deadline,
-      interventionId: r.interventionId,
+      purpose: kept ? 'Een interventie die niet voor uw organisatie zichtbaar is' : r.purpose,
+      deadline: kept ? null : r.deadline,
+      interventionId: kept ? null : r.interventionId,
       goalVersion: r.goalVersion,
       createdAt: r.createdAt,
       closed: r.closed,

@@ -127,9 +127,29 @@ describe('R-NEED: decisions and interventions restricted like items', () => {
     });
     expect(await whats('om')).toEqual(['Huisbezoek wijkagent.', 'Zorgaanbod FACT.']);
 
+    // Its take-home request reaches the OM for the OM's item, but not what the intervention is.
+    const omItem = await c.om!.cmd('item:add', { caseId, phase: 'beeldvorming', text: 'Proces-verbaal van de zitting.', visibility: { kind: 'table' } });
+    if (!omItem.ok) throw new Error(omItem.error.code);
+    expect(
+      (
+        await c.regisseur!.cmd('intervention:add', {
+          caseId,
+          what: 'Gesprek over de zitting.',
+          orgId: 'org_politie' as OrgId,
+          itemIds: [omItem.data.itemId],
+          visibility: { kind: 'orgs', orgIds: [] },
+        })
+      ).ok,
+    ).toBe(true);
+    const asked = (await fresh('om')).consents.find((r) => r.kind === 'takehome' && r.forOrgId === 'org_politie')!;
+    expect(asked).toMatchObject({ interventionId: null, deadline: null });
+    expect(JSON.stringify(asked)).not.toContain('Gesprek over de zitting');
+    expect((await fresh('politie')).consents.find((r) => r.kind === 'takehome')!.purpose).toBe('Gesprek over de zitting.');
+    for (const u of ['om', 'ggz']) expect(JSON.stringify(c[u]!.received)).not.toContain('Gesprek over de zitting');
+
     await endDiscussion(c.regisseur!, caseId, meetingId);
     expect(await whats('om')).toEqual([]);
-    expect(await whats('politie')).toEqual(['Huisbezoek wijkagent.']);
-    expect(await whats('regisseur')).toEqual(['Huisbezoek wijkagent.', 'Zorgaanbod FACT.']);
+    expect(await whats('politie')).toEqual(['Gesprek over de zitting.', 'Huisbezoek wijkagent.']);
+    expect(await whats('regisseur')).toEqual(['Gesprek over de zitting.', 'Huisbezoek wijkagent.', 'Zorgaanbod FACT.']);
   });
 });

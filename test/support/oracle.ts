@@ -240,6 +240,12 @@ export class LeakOracle {
     for (const d of s!.decisions)
       if (entitledToDecision(s, d.id, who) && !meta.decisions.some((x) => x.id === d.id)) this.fail(client, `meta misses decision ${d.id}@${v}`);
     for (const r of meta.consents) {
+      // R-NEED: a take-home request for an intervention kept from this organisation names it not, nor its text.
+      const iv = s!.consents.get(r.id)?.interventionId;
+      const i = iv ? s!.interventions.find((x) => x.id === iv) : undefined;
+      if (i && !(named(i.visibility, who.orgId) || i.byOrgId === who.orgId || i.orgId === who.orgId || chairSeat(s!, who))) {
+        if (r.interventionId !== null || r.purpose === i.what) this.fail(client, `request ${r.id} tells of intervention ${i.id}@${v}`);
+      }
       const asker = r.kind !== 'goal' && r.forOrgId === who.orgId;
       for (const x of r.items) if (!asker && !entitledToItem(s, x.itemId, who)) this.fail(client, `consent item ${x.itemId}@${v}`);
     }
