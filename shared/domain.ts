@@ -70,6 +70,8 @@ export interface Meeting {
 export interface MeetingRoom {
   meetingId: MeetingId;
   userIds: UserId[];
+  /** Counts the changes: a process never takes an older list for a newer one it holds. */
+  version: number;
 }
 
 /** People who came into a meeting's room and who left it. */

@@ -1,4 +1,4 @@
-import type { Meeting, Organisation, RoomChange, Table, User } from '../../shared/domain.js';
+import type { Meeting, MeetingRoom, Organisation, RoomChange, Table, User } from '../../shared/domain.js';
 import type { MeetingId, OrgId, TableId, UserId } from '../../shared/ids.js';
 import type { DirectoryLookup } from '../../shared/rules/commands.js';
 import { houseDay } from '../meetings/day.js';
@@ -14,7 +14,7 @@ export class Directory implements DirectoryLookup {
   private byUsername = new Map<string, UserRecord>();
   private tables = new Map<TableId, Table>();
   private meetings = new Map<MeetingId, Meeting>();
-  private rooms = new Map<MeetingId, readonly UserId[]>();
+  private rooms = new Map<MeetingId, MeetingRoom>();
   private readonly meetingListeners = new Set<(changed: Meeting[], reloaded: boolean) => void>();
   private readonly changeListeners = new Set<() => void>();
 
@@ -41,7 +41,10 @@ export class Directory implements DirectoryLookup {
     const before = this.meetings;
     this.meetings = new Map(meetings.map((m) => [m.id, m]));
     const changed = meetings.filter((m) => shownChange(before.get(m.id), m));
-    this.rooms = new Map(rooms.map((r) => [r.meetingId, r.userIds]));
+    // A reload that read a room before a change made here finished must not undo it: the newer stays.
+    const held = this.rooms;
+    this.rooms = new Map(rooms.map((r) => [r.meetingId, newer(held.get(r.meetingId), r)]));
+    for (const [id, r] of held) if (!this.rooms.has(id)) this.rooms.set(id, r);
     if (changed.length > 0) this.meetingsChanged(changed, true);
     for (const fn of this.changeListeners) fn();
   }
@@ -100,7 +103,7 @@ export class Directory implements DirectoryLookup {
   }
   /** Who is recorded in a meeting's room (R-ROOM). */
   room(id: MeetingId): readonly UserId[] {
-    return this.rooms.get(id) ?? [];
+    return this.rooms.get(id)?.userIds ?? [];
   }
   /** A person's display name; an unknown id (a removed account) shows neutrally. */
   readonly nameOf = (id: string): string => this.users.get(id as UserId)?.displayName ?? 'Onbekende gebruiker';
@@ -137,12 +140,12 @@ export class Directory implements DirectoryLookup {
   }
   /** False when the meeting is unknown or closed (perhaps elsewhere): nothing is written, and it is read again. */
   async changeRoom(meetingId: MeetingId, change: RoomChange): Promise<boolean> {
-    const userIds = await this.store.changeMeetingRoom(meetingId, change);
-    if (!userIds) {
+    const room = await this.store.changeMeetingRoom(meetingId, change);
+    if (!room) {
       await this.load();
       return false;
     }
-    this.rooms.set(meetingId, userIds);
+    this.rooms.set(meetingId, newer(this.rooms.get(meetingId), room));
     this.told();
     return true;
   }
@@ -162,3 +165,6 @@ function shownChange(before: Meeting | undefined, after: Meeting): boolean {
     before.closedAt !== after.closedAt
   );
 }
+
+/** Of two states of one room, the later. */
+const newer = (held: MeetingRoom | undefined, read: MeetingRoom): MeetingRoom => (held && held.version > read.version ? held : read);

@@ -15,6 +15,8 @@ export function redisKeys(prefix: string) {
     /** The meetings with a room recorded (a set), and each one's people (a set). */
     meetingRooms: k('meeting-rooms'),
     meetingRoom: (meetingId: string) => k('meeting-room', meetingId),
+    /** Per meeting, how many times its room changed. */
+    meetingRoomVersions: k('meeting-room-versions'),
     session: (idHash: string) => k('session', idHash),
     userSessions: (userId: string) => k('user-sessions', userId),
     /** A login bucket's failures (hash: count, firstAt, lastAt); expires with its window. */

@@ -164,7 +164,7 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1`);
 
 // Like PUT_MEETING: a closed (or unknown) meeting's room is not written. ARGV: meeting id, the
-// number entering, who enters, who leaves. Answers {1, who is in the room...} or {0}.
+// number entering, who enters, who leaves. Answers {1, version, who is in the room...} or {0}.
 const CHANGE_MEETING_ROOM = new LuaScript(`
 local m = redis.call('HGET', KEYS[1], ARGV[1])
 if not m then return {0} end
@@ -175,7 +175,9 @@ for i = 3, #ARGV do
   if i - 2 <= entering then redis.call('SADD', KEYS[2], ARGV[i]) else redis.call('SREM', KEYS[2], ARGV[i]) end
 end
 redis.call('SADD', KEYS[3], ARGV[1])
+local version = redis.call('HINCRBY', KEYS[4], ARGV[1], 1)
 local out = redis.call('SMEMBERS', KEYS[2])
+table.insert(out, 1, version)
 table.insert(out, 1, 1)
 return out`);
 
@@ -316,18 +318,23 @@ export class RedisStore implements Store {
     const ids = await this.client.sMembers(this.keys.meetingRooms);
     const out: MeetingRoom[] = [];
     for (const meetingId of ids) {
-      const userIds = await this.client.sMembers(this.keys.meetingRoom(meetingId));
-      out.push(MeetingRoomRow.parse({ meetingId, userIds }));
+      // One read of both, so a version never goes with another change's people.
+      const [userIds, version] = (await this.client
+        .multi()
+        .sMembers(this.keys.meetingRoom(meetingId))
+        .hGet(this.keys.meetingRoomVersions, meetingId)
+        .exec()) as unknown as [string[], string | null];
+      out.push(MeetingRoomRow.parse({ meetingId, userIds, version: Number(version ?? 0) }));
     }
     return out;
   }
-  async changeMeetingRoom(meetingId: MeetingId, change: RoomChange): Promise<UserId[] | null> {
+  async changeMeetingRoom(meetingId: MeetingId, change: RoomChange): Promise<MeetingRoom | null> {
     const out = (await CHANGE_MEETING_ROOM.run(
       this.client,
-      [this.keys.meetings, this.keys.meetingRoom(meetingId), this.keys.meetingRooms],
+      [this.keys.meetings, this.keys.meetingRoom(meetingId), this.keys.meetingRooms, this.keys.meetingRoomVersions],
       [meetingId, String(change.enter.length), ...change.enter, ...change.leave],
-    )) as unknown as [number, ...string[]];
-    return out[0] === 1 ? (out.slice(1) as UserId[]) : null;
+    )) as unknown as [number, number, ...string[]];
+    return out[0] === 1 ? { meetingId, version: Number(out[1]), userIds: out.slice(2) as UserId[] } : null;
   }
 
   async putSession(s: SessionRecord): Promise<void> {

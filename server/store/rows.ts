@@ -38,7 +38,7 @@ export const MeetingRow = z.object({
   createdAt: z.string(),
 });
 
-export const MeetingRoomRow = z.object({ meetingId: MeetingIdSchema, userIds: z.array(UserIdSchema) });
+export const MeetingRoomRow = z.object({ meetingId: MeetingIdSchema, userIds: z.array(UserIdSchema), version: z.number().int().nonnegative() });
 
 export const StoredEventRow = z.object({
   caseId: CaseIdSchema,

@@ -257,7 +257,7 @@ export class SqliteStore implements Store {
   async listMeetingRooms(): Promise<MeetingRoom[]> {
     return this.stmts.listMeetingRooms.all().map((r) => MeetingRoomRow.parse(JSON.parse(r.json)));
   }
-  changeMeetingRoom(meetingId: MeetingId, change: RoomChange): Promise<UserId[] | null> {
+  changeMeetingRoom(meetingId: MeetingId, change: RoomChange): Promise<MeetingRoom | null> {
     return this.write({ op: 'changeMeetingRoom', meetingId, change });
   }
 

@@ -257,12 +257,13 @@ export class SqliteWrites {
         // One writer: reading and writing here is one step, whatever else is sent meanwhile.
         if (!s.openMeeting.get(w.meetingId)) return null;
         const row = s.meetingRoom.get(w.meetingId);
-        const room = new Set<UserId>(row ? (JSON.parse(row.json) as MeetingRoom).userIds : []);
+        const before = row ? (JSON.parse(row.json) as MeetingRoom) : null;
+        const room = new Set<UserId>(before?.userIds ?? []);
         for (const id of w.change.leave) room.delete(id);
         for (const id of w.change.enter) room.add(id);
-        const userIds = [...room];
-        s.putMeetingRoom.run(w.meetingId, JSON.stringify({ meetingId: w.meetingId, userIds }));
-        return userIds;
+        const after: MeetingRoom = { meetingId: w.meetingId, userIds: [...room], version: (before?.version ?? 0) + 1 };
+        s.putMeetingRoom.run(w.meetingId, JSON.stringify(after));
+        return after;
       }
       case 'putSession':
         return void s.putSession.run(w.session.idHash, w.session.userId, w.session.createdAt, w.session.lastSeenAt);

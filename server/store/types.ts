@@ -162,9 +162,9 @@ export interface DirectoryStore {
   listMeetingRooms(): Promise<MeetingRoom[]>;
   /**
    * Records people entering and leaving a meeting's room, in one step (two changes at once both
-   * count), unless the meeting is unknown or closed. Who is in the room after it; null: nothing written.
+   * count), unless the meeting is unknown or closed. The room after it; null: nothing written.
    */
-  changeMeetingRoom(meetingId: MeetingId, change: RoomChange): Promise<UserId[] | null>;
+  changeMeetingRoom(meetingId: MeetingId, change: RoomChange): Promise<MeetingRoom | null>;
 }
 
 /** Sessions, and what logins leave behind: throttled failures and known devices. */

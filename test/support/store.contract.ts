@@ -364,15 +364,16 @@ export function runStoreContract(name: string, make: () => Promise<{ store: Stor
         expect(await store.listMeetingRooms()).toEqual([]);
         expect(await store.changeMeetingRoom(m.id, { enter: [a!], leave: [] })).toBeNull();
         await store.putMeeting(m);
-        expect(await store.changeMeetingRoom(m.id, { enter: [a!], leave: [] })).toEqual([a]);
+        expect(await store.changeMeetingRoom(m.id, { enter: [a!], leave: [] })).toEqual({ meetingId: m.id, userIds: [a], version: 1 });
         // Changes made at once both count: neither is written over.
         const both = await Promise.all([store.changeMeetingRoom(m.id, { enter: [b!], leave: [] }), store.changeMeetingRoom(m.id, { enter: [c!], leave: [] })]);
-        expect(both.every((x) => x !== null)).toBe(true);
-        expect(sorted(await store.changeMeetingRoom(m.id, { enter: [], leave: [a!, 'usr_nooit' as UserId] }))).toEqual([b, c]);
+        expect(both.map((x) => x?.version).sort()).toEqual([2, 3]);
+        const left = await store.changeMeetingRoom(m.id, { enter: [], leave: [a!, 'usr_nooit' as UserId] });
+        expect({ ...left, userIds: sorted(left?.userIds) }).toEqual({ meetingId: m.id, userIds: [b, c], version: 4 });
         // Rewriting the meeting leaves its room alone.
         await store.putMeeting({ ...m, place: 'Zaal 2' });
         const listed = await store.listMeetingRooms();
-        expect(listed.map((r) => ({ ...r, userIds: sorted(r.userIds) }))).toEqual([{ meetingId: m.id, userIds: [b, c] }]);
+        expect(listed.map((r) => ({ ...r, userIds: sorted(r.userIds) }))).toEqual([{ meetingId: m.id, userIds: [b, c], version: 4 }]);
         await store.putMeeting({ ...m, closedAt: '2026-12-08T16:00:00.000Z' });
         expect(await store.changeMeetingRoom(m.id, { enter: [a!], leave: [b!] })).toBeNull();
         expect(sorted((await store.listMeetingRooms())[0]?.userIds)).toEqual([b, c]);
