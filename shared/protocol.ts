@@ -162,7 +162,10 @@ export interface AgendaEntryView {
   minutesDocId: string | null;
 }
 
-/** A meeting as its planners (the house's chairs) see it: no case of it, only when and where, and who is in its room. */
+/**
+ * A meeting as its planners (the house's chairs) see it: no case of it, only when and where; `room`
+ * (who is recorded in its room) for its own chair only, empty to other chairs.
+ */
 export type MeetingView = Meeting & { chairName: string; room: RoomPersonView[] };
 
 /** R-ACCESS: one record of the access log as the privacy officer reads it: the NEN 7513 fields, named. */

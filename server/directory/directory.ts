@@ -2,6 +2,7 @@ import type { Meeting, MeetingRoom, Organisation, RoomChange, Table, User } from
 import type { MeetingId, OrgId, TableId, UserId } from '../../shared/ids.js';
 import type { DirectoryLookup } from '../../shared/rules/commands.js';
 import { houseDay } from '../meetings/day.js';
+import type { Logger } from '../log.js';
 import type { DirectoryStore, UserRecord } from '../store/types.js';
 
 /**
@@ -24,6 +25,7 @@ export class Directory implements DirectoryLookup {
     private readonly changed: () => void = () => undefined,
     /** The house's day (tests move it). */
     readonly today: () => string = () => houseDay(),
+    private readonly log?: Logger,
   ) {}
 
   async load(): Promise<void> {
@@ -46,7 +48,7 @@ export class Directory implements DirectoryLookup {
     this.rooms = new Map(rooms.map((r) => [r.meetingId, newer(held.get(r.meetingId), r)]));
     for (const [id, r] of held) if (!this.rooms.has(id)) this.rooms.set(id, r);
     if (changed.length > 0) this.meetingsChanged(changed, true);
-    for (const fn of this.changeListeners) fn();
+    this.tellListeners();
   }
 
   /** Hears of every load and every change written here: people, their organisations or rooms may differ. */
@@ -67,8 +69,19 @@ export class Directory implements DirectoryLookup {
 
   /** After a change written here: this process's listeners, then the other processes. */
   private told(): void {
-    for (const fn of this.changeListeners) fn();
+    this.tellListeners();
     this.changed();
+  }
+
+  /** A listener that fails must not keep the others, or the other processes, from hearing. */
+  private tellListeners(): void {
+    for (const fn of this.changeListeners) {
+      try {
+        fn();
+      } catch (err) {
+        this.log?.error({ err }, 'directory change listener failed');
+      }
+    }
   }
 
   org(id: OrgId): Organisation | undefined {

@@ -38,10 +38,12 @@ export function meetingRoutes(d: MeetingDeps): Router {
     const u = d.dir.user(userId);
     return u && { userId, name: u.displayName, orgId: u.orgId };
   };
-  const view = (m: Meeting): MeetingView => ({
+  // Who is in a meeting's room tells which organisations take part in its cases: its own chair
+  // is shown it (GET /:id/room, and in answers to its own changes), other chairs not.
+  const view = (m: Meeting, withRoom = false): MeetingView => ({
     ...m,
     chairName: d.dir.nameOf(m.chairUserId),
-    room: d.dir.room(m.id).flatMap((id) => person(id) ?? []),
+    room: withRoom ? d.dir.room(m.id).flatMap((id) => person(id) ?? []) : [],
   });
   const audit = (req: Request, action: 'create' | 'update', operation: string): void =>
     d.access.record(houseRecord({ viewer: sessionOf(req.res!).viewer, address: d.addressOf(req) }, action, operation, 'overleg plannen'));
@@ -91,7 +93,7 @@ export function meetingRoutes(d: MeetingDeps): Router {
     const meetings = d.dir
       .allMeetings()
       .filter((m) => m.date >= since)
-      .map(view)
+      .map((m) => view(m))
       .sort((a, b) => (a.date + a.startTime).localeCompare(b.date + b.startTime));
     res.json({ meetings });
   });
@@ -146,7 +148,7 @@ export function meetingRoutes(d: MeetingDeps): Router {
     const named = new Set<UserId>();
     for (const c of d.cases.all())
       if (c.agenda.some((a) => a.meetingId === m.id) && participationOf(c, me)) for (const p of c.participants) for (const u of p.userIds) named.add(u);
-    res.json({ room: view(m).room, expected: [...named].flatMap((id) => person(id) ?? []) });
+    res.json({ room: view(m, true).room, expected: [...named].flatMap((id) => person(id) ?? []) });
   });
 
   // R-ROOM: the chair records who is in the room; the room screen narrows before this answers.
@@ -158,7 +160,7 @@ export function meetingRoutes(d: MeetingDeps): Router {
     if (new Set([...d.dir.room(m.id), ...change.enter]).size > MAX_ROOM_PEOPLE) throw new HttpError(409, 'CONFLICT', 'Er staan al te veel mensen in de zaal.');
     if (!(await d.dir.changeRoom(m.id, change))) throw closed();
     audit(req, 'update', `meeting:room ${m.id}`);
-    res.json({ meeting: view(d.dir.meeting(m.id)!) });
+    res.json({ meeting: view(d.dir.meeting(m.id)!, true) });
   });
 
   // R-ROOM: a device link for the room screen, valid for the meeting's day (server/room/).

@@ -24,7 +24,7 @@ type ScreenSocket = Socket<Record<string, never>, RoomServerToClientEvents, Reco
 
 class HandshakeError extends Error {
   readonly data: AppError;
-  constructor(code: 'UNAUTHENTICATED' | 'PROTOCOL_OUTDATED' | 'UNAVAILABLE') {
+  constructor(code: 'UNAUTHENTICATED' | 'PROTOCOL_OUTDATED' | 'UNAVAILABLE' | 'RATE_LIMITED') {
     super(code);
     this.data = appError(code);
   }
@@ -39,6 +39,12 @@ export interface RoomScreenDeps {
   trustProxy: number;
   now?: () => number;
 }
+
+/**
+ * Screens one meeting may have open on one process: a room has one or two. A leaked link cannot
+ * open thousands, each a read record per case and item at every change.
+ */
+export const MAX_SCREENS_PER_MEETING = 8;
 
 /** How often screens are checked for a grant that expired or a meeting whose day has passed. */
 const EXPIRY_CHECK_MS = 60_000;
@@ -98,6 +104,7 @@ export class RoomScreens {
     if (!grant || !this.usable(grant)) return next(new HandshakeError('UNAUTHENTICATED'));
     // P-READLOG: a screen starts with a read, which needs its record.
     if (!this.d.access.writable) return next(new HandshakeError('UNAVAILABLE'));
+    if (this.sockets(grant.meetingId).length >= MAX_SCREENS_PER_MEETING) return next(new HandshakeError('RATE_LIMITED'));
     socket.data = {
       ...grant,
       address: clientAddress(socket.request.headers, socket.request.socket.remoteAddress, this.d.trustProxy),

@@ -156,6 +156,32 @@ describe('the room screen (zaalscherm)', () => {
     await setRoom(c.regisseur!, meeting.id, ['politie', 'om']);
   });
 
+  it('R-ROLE: who is in the room is shown to the meeting’s own chair only', async () => {
+    const others = (await c.regisseur2!.http<{ meetings: MeetingView[] }>('GET', '/api/meetings')).body.meetings;
+    expect(others.find((m) => m.id === meeting.id)!.room).toEqual([]);
+    expect((await c.regisseur2!.http('GET', `/api/meetings/${meeting.id}/room`)).status).toBe(403);
+    const own = await c.regisseur!.http<{ room: { userId: string }[] }>('GET', `/api/meetings/${meeting.id}/room`);
+    expect(own.body.room.length).toBeGreaterThan(0);
+  });
+
+  it('R-ROOM: a leaked link opens no more than a few screens', async () => {
+    const extra: RoomScreenClient[] = [];
+    try {
+      let refused = '';
+      for (let i = 0; i < 20 && !refused; i++) {
+        try {
+          extra.push(await RoomScreenClient.connect(srv.url, token));
+        } catch (err) {
+          refused = (err as { data?: { code?: string } }).data?.code ?? String(err);
+        }
+      }
+      expect(refused).toBe('RATE_LIMITED');
+      expect(extra.length + 1).toBeLessThanOrEqual(8);
+    } finally {
+      for (const s of extra) s.close();
+    }
+  });
+
   it('R-ROOM: the chair records only active people; bad input changes nothing', async () => {
     const before = srv.app.dir.room(meeting.id);
     for (const body of [
