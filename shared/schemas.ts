@@ -228,12 +228,14 @@ export const MeetingInputSchema = meetingTimes(z.strictObject({ tableId: TableId
 export const MeetingUpdateSchema = meetingTimes(z.strictObject(meetingFields).partial());
 export type MeetingInput = z.infer<typeof MeetingInputSchema>;
 /** R-ACCESS: the privacy officer's question to the access log (query string); every field narrows it. */
+// The log's own years: a date outside them asks nothing the log can hold.
+const logDate = isoDate.refine((d) => d >= '2000-01-01' && d <= '2099-12-31', 'outside 2000-2099');
 export const AccessSearchSchema = z.strictObject({
   caseId: CaseIdSchema.optional(),
   userId: UserIdSchema.optional(),
   orgId: OrgIdSchema.optional(),
-  from: isoDate.optional(),
-  to: isoDate.optional(),
+  from: logDate.optional(),
+  to: logDate.optional(),
   after: z
     .string()
     .regex(/^\d{1,16}$/)

@@ -78,6 +78,8 @@ export function adminRoutes(d: AdminDeps): Router {
   const houseRolesOnlyInHouse = (o: Organisation, roles: readonly UserRole[]): void => {
     if (roles.includes('privacy') && o.kind !== 'zvh')
       throw new HttpError(400, 'BAD_REQUEST', 'Alleen iemand van het Zorg- en Veiligheidshuis kan privacyfunctionaris zijn.');
+    // Who supervises the processing does not also take part in it.
+    if (roles.includes('privacy') && roles.length > 1) throw new HttpError(400, 'BAD_REQUEST', 'De privacyfunctionaris heeft geen andere rol.');
   };
 
   r.post('/users', async (req, res) => {

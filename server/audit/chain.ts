@@ -115,6 +115,9 @@ export class Sealer {
       this.head = null;
       return null;
     }
+    // The log outside the store is the seals' anchor: removing the newest seals from the store
+    // (and changing what they covered) shows against it.
+    this.log.info({ seal: seal.n, mac: seal.mac, accessPos: seal.access.pos, cases: cases.length }, 'logs sealed');
     head.n = seal.n;
     head.mac = seal.mac;
     head.access = seal.access;
@@ -205,12 +208,49 @@ export async function verifyChains(store: Store, key: Buffer, now: () => Date = 
     }
   }
   if (firstCase) return fail(firstCase);
+  // A case log no seal knows, though it began before the last seal: slipped in.
+  const last = seals.at(-1);
+  if (last) {
+    for (const caseId of await store.caseIds()) {
+      if (checks.has(caseId)) continue;
+      const first = (await store.readEvents(caseId, 0, 1))[0];
+      if (first && first.at <= last.at)
+        return fail({ what: 'case', seal: last.n, caseId, reason: 'a case log that no seal knows, begun before the last seal' });
+    }
+  }
   return result;
 }
 
-/** Verifies and keeps the result for the privacy officer's screen. */
+const resultMac = (key: Buffer, v: Verification): string => createHmac('sha256', key).update('verification\0').update(JSON.stringify(v)).digest('hex');
+
+/** Verifies and keeps the result, under the key, for the privacy officer's screen. */
 export async function verifyAndRecord(store: Store, key: Buffer): Promise<Verification> {
   const v = await verifyChains(store, key);
-  await store.putMeta(VERIFICATION_META, JSON.stringify(v));
+  await store.putMeta(VERIFICATION_META, JSON.stringify({ result: v, mac: resultMac(key, v) }));
   return v;
+}
+
+/**
+ * The last verification's result as kept, when its MAC holds under the key; a kept result that was
+ * altered (or written without the key) is reported as a break of its own.
+ */
+export function keptVerification(stored: string | undefined, key: Buffer | null): Verification | null {
+  if (!stored) return null;
+  let kept: { result: Verification; mac: string };
+  try {
+    kept = JSON.parse(stored) as { result: Verification; mac: string };
+  } catch {
+    kept = { result: null as unknown as Verification, mac: '' };
+  }
+  const holds = key !== null && kept.result !== null && typeof kept.mac === 'string' && kept.mac === resultMac(key, kept.result);
+  if (holds) return kept.result;
+  return {
+    at: kept.result?.at ?? new Date(0).toISOString(),
+    ok: false,
+    seals: 0,
+    accessEntries: 0,
+    events: 0,
+    sealedUpTo: null,
+    broken: { what: 'seal', seal: 0, reason: key ? 'the kept result of the last verification was altered' : 'no key to check the kept result with' },
+  };
 }

@@ -1,6 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import type { CaseId } from '../../shared/ids.js';
-import type { AccessRecordView, ChainStatusView, ChainVerification, PrivacyCaseView } from '../../shared/protocol.js';
+import type { AccessRecordView, ChainStatusView, PrivacyCaseView } from '../../shared/protocol.js';
 import { AccessSearchSchema, type AccessSearchInput } from '../../shared/schemas.js';
 import { houseRecord, type AccessLog } from '../audit/accessLog.js';
 import { requireRole, requireSession, sessionOf } from '../auth/routes.js';
@@ -10,7 +10,7 @@ import type { Directory } from '../directory/directory.js';
 import { HttpError, parseBody } from '../http/errors.js';
 import { houseMidnight } from '../meetings/day.js';
 import type { AccessRecord, AccessSearch, AccessLogStore, ChainStore, MetaStore } from '../store/types.js';
-import { VERIFICATION_META, type Seal } from '../audit/chain.js';
+import { keptVerification, VERIFICATION_META, type Seal } from '../audit/chain.js';
 
 export interface PrivacyDeps {
   dir: Directory;
@@ -19,8 +19,8 @@ export interface PrivacyDeps {
   store: AccessLogStore;
   chain: ChainStore;
   meta: MetaStore;
-  /** Whether this server seals the logs (SEAL_KEY set). */
-  sealing: boolean;
+  /** The key that seals the logs (SEAL_KEY), when set. */
+  sealKey: Buffer | null;
   cases: CaseService;
   addressOf: (req: Request) => string;
 }
@@ -89,9 +89,9 @@ export function privacyRoutes(d: PrivacyDeps): Router {
     const [stored, seals] = await Promise.all([d.meta.getMeta(VERIFICATION_META), d.chain.listSeals()]);
     const last = seals.length > 0 ? (JSON.parse(seals.at(-1)!) as Seal) : null;
     const body: ChainStatusView = {
-      sealing: d.sealing,
+      sealing: d.sealKey !== null,
       lastSeal: last && { n: last.n, at: last.at },
-      verification: stored ? (JSON.parse(stored) as ChainVerification) : null,
+      verification: keptVerification(stored, d.sealKey),
     };
     res.json(body);
   });
@@ -122,6 +122,10 @@ export function privacyRoutes(d: PrivacyDeps): Router {
     let truncated = false;
     do {
       const page = await d.store.searchAccess(toSearch({ ...q, ...(after ? { after } : {}) }, 1000));
+      // Every page goes further back, or the export ends (a cursor past the log's end moves nowhere).
+      if (page.next !== null && after !== undefined && Number(page.next) >= Number(after)) page.next = null;
+      // Between pages the other requests and sockets are served: an export takes its turns.
+      await new Promise((resolve) => setImmediate(resolve));
       for (const x of page.records.map(view)) {
         if (count >= MAX_EXPORT_RECORDS) {
           truncated = true;

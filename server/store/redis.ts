@@ -431,7 +431,8 @@ export class RedisStore implements Store {
     const limit = Math.max(1, Math.min(q.limit, 1000));
     const list = q.caseId ? this.keys.accessByCase(q.caseId) : q.userId ? this.keys.accessByUser(q.userId) : null;
     const given = q.after !== undefined && /^\d+$/.test(q.after) ? Number(q.after) : null;
-    let below = given ?? (list ? await this.client.lLen(list) : Number((await this.client.get(this.keys.accessSeq)) ?? 0) + 1);
+    const end = list ? await this.client.lLen(list) : Number((await this.client.get(this.keys.accessSeq)) ?? 0) + 1;
+    let below = given === null ? end : Math.min(given, end);
     const floor = list ? 0 : Math.max(1, below - ACCESS_SCAN_GROUPS);
     const wanted = (r: AccessRecord): boolean =>
       (!q.caseId || r.caseId === q.caseId) &&

@@ -310,7 +310,8 @@ export class SqliteStore implements Store {
   async searchAccess(q: AccessSearch): Promise<AccessPage> {
     const limit = Math.max(1, Math.min(q.limit, 1000));
     // The page starts below the cursor: a record number, or past the newest.
-    const below = q.after !== undefined && /^\d+$/.test(q.after) ? Number(q.after) : (this.stmts.accessLastSeq.get()?.seq ?? 0) + 1;
+    const end = (this.stmts.accessLastSeq.get()?.seq ?? 0) + 1;
+    const below = q.after !== undefined && /^\d+$/.test(q.after) ? Math.min(Number(q.after), end) : end;
     // A question with no case or person scans the log itself: one window of records per page.
     const floor = q.caseId || q.userId ? 0 : Math.max(0, below - ACCESS_SCAN_WINDOW);
     const f = [q.userId ?? null, q.orgId ?? null, q.from ?? null, q.to ?? null] as const;

@@ -31,6 +31,8 @@ interface Tamper {
   swapEvents(caseId: CaseId, a: number, b: number): Promise<void>;
   alterSeal(n: number): Promise<void>;
   deleteSeal(n: number): Promise<void>;
+  /** A whole case log, backdated, that was never sealed. */
+  insertCase(caseId: CaseId): Promise<void>;
 }
 
 interface Backend {
@@ -87,6 +89,11 @@ const sqlite: Backend = {
         },
         alterSeal: async (n) => run(`UPDATE seals SET json = json_set(json, '$.access.hash', 'ff') WHERE n = ?`, n),
         deleteSeal: async (n) => run('DELETE FROM seals WHERE n = ?', n),
+        insertCase: async (caseId) =>
+          run(
+            `INSERT INTO events (case_id, version, type, payload, at, actor_user, actor_org) VALUES (?, 1, 'test.event', '{"n":1}', '2026-01-01T00:00:00.000Z', 'usr_a', 'org_a')`,
+            caseId,
+          ),
       },
     };
   },
@@ -137,6 +144,13 @@ const onRedis: Backend = {
           await r.hSet(k.seals, String(n), JSON.stringify({ ...s, access: { ...s.access, hash: 'ff' } }));
         },
         deleteSeal: async (n) => void (await r.hDel(k.seals, String(n))),
+        insertCase: async (caseId) => {
+          await r.rPush(
+            k.caseEvents(caseId),
+            JSON.stringify({ type: 'test.event', payload: { n: 1 }, at: '2026-01-01T00:00:00.000Z', actorUserId: 'usr_a', actorOrgId: 'org_a' }),
+          );
+          await r.sAdd(k.cases, caseId);
+        },
       },
     };
   },
@@ -206,6 +220,7 @@ for (const b of [sqlite, onRedis]) {
       ['two events swapped', (t) => t.swapEvents(CASES[1]!, 1, 2), { what: 'case', seal: 1, caseId: CASES[1]! }],
       ['a changed seal', (t) => t.alterSeal(2), { what: 'seal', seal: 2 }],
       ['a seal taken away', (t) => t.deleteSeal(1), { what: 'seal', seal: 1 }],
+      ['a whole case log slipped in', (t) => t.insertCase('cs_ingevoegd' as CaseId), { what: 'case', seal: 2, caseId: 'cs_ingevoegd' as CaseId }],
     ];
     for (const [name, damage, want] of cases) {
       it(`R-ACCESS: ${name} is found, at the first seal after it`, async () => {
@@ -255,6 +270,13 @@ describe('R-ACCESS: sealing a running server and verifying it from the command l
         ok: false,
         broken: { what: 'access', seal: 1 },
       });
+      // A kept result written over without the key is shown as a break of its own, not as "in orde".
+      const meta = new Database(srv.dbFile);
+      meta
+        .prepare("UPDATE meta SET value = json_set(value, '$.result.ok', json('true'), '$.result.broken', json('null')) WHERE key = 'chain-verification'")
+        .run();
+      meta.close();
+      expect((await privacy.http<ChainStatusView>('GET', '/api/privacy/verification')).body.verification).toMatchObject({ ok: false, broken: { seal: 0 } });
       expect(cli({}).status).not.toBe(0);
     } finally {
       privacy.close();

@@ -133,8 +133,38 @@ describe('R-ACCESS: the privacy officer’s view of the access log', () => {
     );
   });
 
+  it('R-ACCESS: an export from past the end of the log ends, with the whole selection', async () => {
+    const res = await fetch(`${srv.url}/api/privacy/access.csv?userId=usr_om&after=9999999999999999`, { headers: { cookie: c.privacy!.cookie } });
+    expect(res.status).toBe(200);
+    const lines = (await res.text()).trimEnd().split('\r\n');
+    expect(lines.length - 1).toBe((await everything('userId=usr_om')).length);
+  });
+
+  it('R-ACCESS: the privacy officer takes part in no case and has no other role', async () => {
+    const r = await c.regisseur!.cmd('case:setParticipant', {
+      caseId: caseR,
+      participant: { orgId: 'org_zvh' as never, role: 'voorzitter', userIds: ['usr_regisseur', 'usr_privacy'] as never },
+    });
+    expect(r).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST', message: expect.stringMatching(/privacyfunctionaris/) } });
+    const base = { displayName: 'Nieuwe functionaris', password: 'een-lang-wachtwoord-2026' };
+    for (const body of [
+      { ...base, username: 'fg2', orgId: 'org_zvh', roles: ['privacy', 'chair'] },
+      { ...base, username: 'fg3', orgId: 'org_politie', roles: ['privacy'] },
+    ])
+      expect((await c.beheer!.http('POST', '/api/admin/users', body)).status).toBe(400);
+  });
+
   it('R-ACCESS: a question that is not one is refused and shows nothing', async () => {
-    for (const q of ['caseId=bad id', 'from=2026-02-31', 'after=abc', 'onbekend=1', 'caseId=a&caseId=b', `from=${houseDay(1)}&to=${houseDay()}`]) {
+    for (const q of [
+      'caseId=bad id',
+      'from=2026-02-31',
+      'after=abc',
+      'onbekend=1',
+      'caseId=a&caseId=b',
+      `from=${houseDay(1)}&to=${houseDay()}`,
+      'to=9999-12-31',
+      'from=0050-01-01',
+    ]) {
       const r = await search(q);
       expect({ q, status: r.status }).toEqual({ q, status: 400 });
     }

@@ -15,6 +15,8 @@ export function checkParticipant(p: ParticipantInput, dir: DirectoryLookup): App
   for (const id of p.userIds) {
     const u = dir.user(id);
     if (!u || !u.active || u.orgId !== p.orgId) return bad('Een gekozen persoon hoort niet bij deze organisatie.');
+    // R-ACCESS: the privacy officer supervises the processing and takes part in no case.
+    if (u.roles.includes('privacy')) return bad('De privacyfunctionaris neemt niet deel aan casussen.');
   }
   if (p.role === 'voorzitter' && org.kind !== 'zvh') return bad('Alleen het Zorg- en Veiligheidshuis zit voor.');
   return null;
