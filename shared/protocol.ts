@@ -171,7 +171,9 @@ export type MeetingView = Meeting & { chairName: string; room: RoomPersonView[] 
 /** R-ACCESS: one record of the access log as the privacy officer reads it: the NEN 7513 fields, named. */
 export interface AccessRecordView {
   at: string;
+  /** read, export (a print), create, update, delete, or an authentication action. */
   action: 'read' | 'export' | 'create' | 'update' | 'delete' | 'login' | 'logout' | 'admin';
+  /** The command or view that caused it, e.g. `item:edit` or `case:open`. */
   operation: string;
   caseId: CaseId | null;
   itemId: ItemId | null;

@@ -1,5 +1,6 @@
-import type { CaseRole, Meeting, MeetingRoom, Organisation, RoomChange, Table, User } from '../../shared/domain.js';
-import type { CaseId, CommandId, ItemId, MeetingId, OrgId, UserId } from '../../shared/ids.js';
+import type { AccessRecordView } from '../../shared/protocol.js';
+import type { Meeting, MeetingRoom, Organisation, RoomChange, Table, User } from '../../shared/domain.js';
+import type { CaseId, CommandId, MeetingId, OrgId, UserId } from '../../shared/ids.js';
 import type { LoginThrottlePolicy } from '../../shared/limits.js';
 
 /** One event as the store keeps it; the payload is parsed by its schema when read back. */
@@ -98,22 +99,8 @@ export function loginRetryAt(f: LoginFailures | undefined, p: LoginThrottlePolic
   return f.lastAt + Math.min(p.maxDelayMs, p.firstDelayMs * 2 ** (f.count - p.freeFailures));
 }
 
-/** One NEN 7513 access-log record (R-FILE). */
-export interface AccessRecord {
-  at: string;
-  /** read, export (a print), create, update, delete, or an authentication action. */
-  action: 'read' | 'export' | 'create' | 'update' | 'delete' | 'login' | 'logout' | 'admin';
-  /** The command or view that caused it, e.g. `item:edit` or `case:open`. */
-  operation: string;
-  caseId: CaseId | null;
-  itemId: ItemId | null;
-  userId: UserId | null;
-  orgId: OrgId | null;
-  role: CaseRole | 'none';
-  purpose: string;
-  address: string;
-  outcome: 'ok' | 'denied' | 'error';
-}
+/** One NEN 7513 access-log record (R-FILE): the fields as the privacy officer reads them, without the names. */
+export type AccessRecord = Omit<AccessRecordView, 'userName' | 'orgName'>;
 
 export interface AccessQuery {
   caseId?: CaseId;

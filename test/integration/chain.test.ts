@@ -4,7 +4,6 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId, type CaseId, type OrgId, type UserId } from '../../shared/ids.js';
 import { Sealer, verifyChains, type Verification } from '../../server/audit/chain.js';
-import { createLogger } from '../../server/log.js';
 import { RedisStore } from '../../server/store/redis.js';
 import { SqliteStore } from '../../server/store/sqlite.js';
 import type { AccessRecord, NewEvent, Store } from '../../server/store/types.js';
@@ -183,7 +182,7 @@ const records = (from: number, n: number): AccessRecord[] =>
 async function sealedStore(b: Backend): Promise<{ store: Store; tamper: Tamper; sealer: Sealer }> {
   const { store, tamper } = await b.open();
   const versions = new Map<CaseId, number>();
-  const sealer = new Sealer(store, KEY, () => versions.entries(), createLogger('silent'));
+  const sealer = new Sealer(store, KEY, () => versions.entries(), quietLog);
   for (const half of [0, 1]) {
     await store.appendAccess(records(half * 10, 10));
     for (const c of CASES) {

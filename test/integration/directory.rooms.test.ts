@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Meeting } from '../../shared/domain.js';
-import type { MeetingId, TableId, UserId } from '../../shared/ids.js';
+import type { UserId } from '../../shared/ids.js';
+import { meeting } from '../support/fixtures.js';
 import { Directory } from '../../server/directory/directory.js';
 import { SqliteStore } from '../../server/store/sqlite.js';
 import type { Store } from '../../server/store/types.js';
@@ -14,18 +14,7 @@ describe('R-ROOM: who is in the room never goes back to an older list', () => {
   it('R-ROOM: a reload that read the room before an entry does not undo it', async () => {
     const store = new SqliteStore(path.join(tempDir(), 'store.sqlite'));
     try {
-      const m: Meeting = {
-        id: 'mt_zaal' as MeetingId,
-        tableId: 'tbl_x' as TableId,
-        date: '2026-12-08',
-        startTime: '13:00',
-        endTime: '16:00',
-        place: 'Zaal 1',
-        onlineUrl: null,
-        chairUserId: 'usr_x' as UserId,
-        closedAt: null,
-        createdAt: '2026-12-07T10:00:00.000Z',
-      };
+      const m = meeting('mt_zaal');
       await store.putMeeting(m);
       // The real store, its room list held back until released: a reload that is slow to finish.
       let hold = false;

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Meeting } from '../../shared/domain.js';
+import { meeting } from './fixtures.js';
 import type { CaseId, CommandId, ItemId, MeetingId, OrgId, TableId, UserId } from '../../shared/ids.js';
 import { COMMAND_ANSWER_KEEP_MS, type LoginThrottlePolicy } from '../../shared/limits.js';
 import {
@@ -347,18 +348,7 @@ export function runStoreContract(name: string, make: () => Promise<{ store: Stor
       });
 
       it("R-ROOM: records who enters and leaves a meeting's room, never for an unknown or closed meeting", async () => {
-        const m: Meeting = {
-          id: 'mt_r' as MeetingId,
-          tableId: 'tbl_x' as TableId,
-          date: '2026-12-08',
-          startTime: '13:00',
-          endTime: '16:00',
-          place: 'Zaal 1',
-          onlineUrl: null,
-          chairUserId: 'usr_x' as UserId,
-          closedAt: null,
-          createdAt: '2026-12-07T10:00:00.000Z',
-        };
+        const m = meeting('mt_r');
         const [a, b, c] = ['usr_a', 'usr_b', 'usr_c'] as UserId[];
         const sorted = (ids: UserId[] | null | undefined) => ids && [...ids].sort();
         expect(await store.listMeetingRooms()).toEqual([]);
