@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Server as HttpServer } from 'node:http';
 import { Server } from 'socket.io';
-import { appError, type AppError } from '../../shared/errors.js';
 import { MAX_MESSAGE_BYTES } from '../../shared/limits.js';
 import { PROTOCOL_VERSION, SOCKET_PATH, type Ack } from '../../shared/protocol.js';
 import { accessRecord } from '../audit/accessLog.js';
@@ -10,18 +9,11 @@ import { unavailability } from '../store/health.js';
 import { Boards } from './boards.js';
 import { RealtimeContext, sessionRoom, userRoom, type BoardSocket, type IO, type RealtimeDeps } from './context.js';
 import { Delivery } from './delivery.js';
+import { HandshakeError } from './handshakeError.js';
 import { Dispatch } from './dispatch.js';
 import { Presence } from './presence.js';
 import { TokenBucket } from './rateLimit.js';
 import { SocketSessions } from './sessions.js';
-
-class HandshakeError extends Error {
-  readonly data: AppError;
-  constructor(code: 'UNAUTHENTICATED' | 'PROTOCOL_OUTDATED' | 'UNAVAILABLE' | 'INTERNAL') {
-    super(code);
-    this.data = appError(code);
-  }
-}
 
 /**
  * The live board: its sockets from handshake to close. Every message to a client is built from the

@@ -1,6 +1,5 @@
 import type { Namespace, Server, Socket } from 'socket.io';
 import type { Meeting, Viewer } from '../../shared/domain.js';
-import { appError, type AppError } from '../../shared/errors.js';
 import type { CaseId, MeetingId, OrgId, UserId } from '../../shared/ids.js';
 import { PROTOCOL_VERSION, ROOM_NAMESPACE, type RoomServerToClientEvents, type RoomView } from '../../shared/protocol.js';
 import { meetingsOf, projectRoom, type RoomLookup } from '../../shared/rules/room.js';
@@ -8,6 +7,7 @@ import { accessRecord, type AccessLog, type Actor } from '../audit/accessLog.js'
 import type { CaseService } from '../cases/service.js';
 import type { Directory } from '../directory/directory.js';
 import { clientAddress } from '../http/request.js';
+import { HandshakeError } from '../realtime/handshakeError.js';
 import type { Logger } from '../log.js';
 import type { AccessRecord } from '../store/types.js';
 import type { RoomTokens } from './tokens.js';
@@ -21,14 +21,6 @@ interface ScreenData {
 
 type RoomNamespace = Namespace<Record<string, never>, RoomServerToClientEvents, Record<string, never>, ScreenData>;
 type ScreenSocket = Socket<Record<string, never>, RoomServerToClientEvents, Record<string, never>, ScreenData>;
-
-class HandshakeError extends Error {
-  readonly data: AppError;
-  constructor(code: 'UNAUTHENTICATED' | 'PROTOCOL_OUTDATED' | 'UNAVAILABLE' | 'RATE_LIMITED') {
-    super(code);
-    this.data = appError(code);
-  }
-}
 
 export interface RoomScreenDeps {
   dir: Directory;
