@@ -316,17 +316,15 @@ export class RedisStore implements Store {
 
   async listMeetingRooms(): Promise<MeetingRoom[]> {
     const ids = await this.client.sMembers(this.keys.meetingRooms);
-    const out: MeetingRoom[] = [];
-    for (const meetingId of ids) {
-      // One read of both, so a version never goes with another change's people.
-      const [userIds, version] = (await this.client
-        .multi()
-        .sMembers(this.keys.meetingRoom(meetingId))
-        .hGet(this.keys.meetingRoomVersions, meetingId)
-        .exec()) as unknown as [string[], string | null];
-      out.push(MeetingRoomRow.parse({ meetingId, userIds, version: Number(version ?? 0) }));
-    }
-    return out;
+    if (ids.length === 0) return [];
+    // One transaction for every room (the directory reloads often): a version never goes with
+    // another change's people, and a reload is one round trip however many meetings had a room.
+    const read = this.client.multi();
+    for (const meetingId of ids) read.sMembers(this.keys.meetingRoom(meetingId)).hGet(this.keys.meetingRoomVersions, meetingId);
+    const replies = (await read.exec()) as unknown as (string[] | string | null)[];
+    return ids.map((meetingId, i) =>
+      MeetingRoomRow.parse({ meetingId, userIds: replies[2 * i] as string[], version: Number((replies[2 * i + 1] as string | null) ?? 0) }),
+    );
   }
   async changeMeetingRoom(meetingId: MeetingId, change: RoomChange): Promise<MeetingRoom | null> {
     const out = (await CHANGE_MEETING_ROOM.run(
