@@ -107,14 +107,16 @@ export function privacyRoutes(d: PrivacyDeps): Router {
 
   r.get('/access', async (req, res) => {
     const q = question(req);
-    const page = await d.store.searchAccess(toSearch(q, PAGE_RECORDS));
+    const search = toSearch(q, PAGE_RECORDS);
     logLook(req, res, 'read', `privacy:access ${describe(q)}`.trim(), q.caseId ?? null);
+    const page = await d.store.searchAccess(search);
     res.json({ records: page.records.map(view), next: page.next });
   });
 
   // A selection as CSV (semicolons, UTF-8 with a byte order mark: what a Dutch spreadsheet opens).
   r.get('/access.csv', async (req, res) => {
     const q = question(req);
+    toSearch(q, 1000); // a question that is not one is refused before it is logged
     logLook(req, res, 'export', `privacy:export ${describe(q)}`.trim(), q.caseId ?? null);
     const lines = [`\uFEFF${CSV_COLUMNS.join(';')}`];
     let after = q.after;
