@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CaseId, ItemId, MeetingId, OrgId, UserId } from '../../shared/ids.js';
+import type { CaseId, ItemId, MeetingId, UserId } from '../../shared/ids.js';
 import { CollabClose, type CasePatch, type CaseSummary, type CaseView, type MeetingView } from '../../shared/protocol.js';
 import { TestClient } from '../support/client.js';
 import { provider, rawConn, synced, textWhere } from '../support/collab.js';
-import { planMeeting } from '../support/meetings.js';
+import { createCase, planMeeting } from '../support/meetings.js';
 import { houseDay } from '../../server/meetings/day.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -33,21 +33,12 @@ const patchWith = (cl: TestClient, from: number, pred: (p: CasePatch) => boolean
 beforeAll(async () => {
   srv = await startTestServer({ commandsPerSecond: 10_000, today: () => day });
   for (const u of ['regisseur', 'regisseur2', 'politie', 'om', 'ggz']) c[u] = await TestClient.connect(srv.url, u);
-  const created = await c.regisseur!.cmd('case:create', {
-    tableId: 'tbl_topx' as never,
-    title: 'Casus K.',
-    subjectNote: '',
-    goal: 'Overlast stoppen.',
-    participants: [
-      { orgId: 'org_zvh' as OrgId, role: 'voorzitter', userIds: ['usr_regisseur' as UserId] },
-      { orgId: 'org_politie' as OrgId, role: 'aanmelder', userIds: ['usr_politie' as UserId] },
-      { orgId: 'org_ggz' as OrgId, role: 'deelnemer', userIds: ['usr_ggz' as UserId] },
-      { orgId: 'org_om' as OrgId, role: 'deelnemer', userIds: ['usr_om' as UserId] },
-    ],
-    informDueDate: '2026-12-31',
-  });
-  if (!created.ok) throw new Error(created.error.code);
-  caseK = created.data.caseId;
+  caseK = await createCase(c.regisseur!, 'Casus K.', [
+    ['zvh', 'voorzitter', 'regisseur'],
+    ['politie', 'aanmelder', 'politie'],
+    ['ggz', 'deelnemer', 'ggz'],
+    ['om', 'deelnemer', 'om'],
+  ]);
   caseT = [...srv.app.cases.all()].find((s) => s.title.startsWith('Casus T.'))!.id;
 });
 

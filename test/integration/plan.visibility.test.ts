@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CaseId, DecisionId, InterventionId, MeetingId, OrgId, UserId } from '../../shared/ids.js';
+import type { CaseId, DecisionId, InterventionId, MeetingId, OrgId } from '../../shared/ids.js';
 import type { Visibility } from '../../shared/domain.js';
 import type { CaseMetaView, CasePatch, CaseView } from '../../shared/protocol.js';
 import { TestClient } from '../support/client.js';
-import { discuss, endDiscussion } from '../support/meetings.js';
+import { createCase, discuss, endDiscussion } from '../support/meetings.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 // R-NEED for the plan: a decision or an intervention the chair restricts reaches only those it
@@ -28,21 +28,12 @@ async function fresh(u: string): Promise<CaseMetaView> {
 beforeAll(async () => {
   srv = await startTestServer({ commandsPerSecond: 10_000 });
   for (const u of ['regisseur', 'politie', 'om', 'ggz']) c[u] = await TestClient.connect(srv.url, u);
-  const created = await c.regisseur!.cmd('case:create', {
-    tableId: 'tbl_topx' as never,
-    title: 'Casus S.',
-    subjectNote: '',
-    goal: 'Veiligheid van de buren.',
-    participants: [
-      { orgId: 'org_zvh' as OrgId, role: 'voorzitter', userIds: ['usr_regisseur' as UserId] },
-      { orgId: 'org_politie' as OrgId, role: 'aanmelder', userIds: ['usr_politie' as UserId] },
-      { orgId: 'org_om' as OrgId, role: 'deelnemer', userIds: ['usr_om' as UserId] },
-      { orgId: 'org_ggz' as OrgId, role: 'deelnemer', userIds: ['usr_ggz' as UserId] },
-    ],
-    informDueDate: '2026-12-31',
-  });
-  if (!created.ok) throw new Error(created.error.code);
-  caseId = created.data.caseId;
+  caseId = await createCase(c.regisseur!, 'Casus S.', [
+    ['zvh', 'voorzitter', 'regisseur'],
+    ['politie', 'aanmelder', 'politie'],
+    ['om', 'deelnemer', 'om'],
+    ['ggz', 'deelnemer', 'ggz'],
+  ]);
   meetingId = await discuss(c.regisseur!, caseId);
   for (const phase of ['oordelen', 'besluiten'] as const) await c.regisseur!.cmd('case:setPhase', { caseId, phase });
   // Every board is open, so every change reaches it as a patch.

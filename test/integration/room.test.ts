@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CaseId, ItemId, MeetingId, OrgId, UserId } from '../../shared/ids.js';
+import type { CaseId, ItemId, MeetingId, OrgId } from '../../shared/ids.js';
 import type { MeetingView, RoomView } from '../../shared/protocol.js';
 import { TestClient } from '../support/client.js';
-import { planMeeting } from '../support/meetings.js';
+import { createCase, planMeeting } from '../support/meetings.js';
 import { RoomScreenClient, screenToken, setRoom } from '../support/room.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -23,21 +23,12 @@ const itemsOf = (v: RoomView): string[] => v.current?.items.map((i) => i.id) ?? 
 beforeAll(async () => {
   srv = await startTestServer({ commandsPerSecond: 10_000 });
   for (const u of ['regisseur', 'regisseur2', 'politie', 'om', 'ggz', 'reclassering', 'woning']) c[u] = await TestClient.connect(srv.url, u);
-  const created = await c.regisseur!.cmd('case:create', {
-    tableId: 'tbl_topx' as never,
-    title: 'Casus K.',
-    subjectNote: '',
-    goal: 'Overlast stoppen.',
-    participants: [
-      { orgId: 'org_zvh' as OrgId, role: 'voorzitter', userIds: ['usr_regisseur' as UserId] },
-      { orgId: 'org_politie' as OrgId, role: 'aanmelder', userIds: ['usr_politie' as UserId] },
-      { orgId: 'org_ggz' as OrgId, role: 'deelnemer', userIds: ['usr_ggz' as UserId] },
-      { orgId: 'org_om' as OrgId, role: 'deelnemer', userIds: ['usr_om' as UserId] },
-    ],
-    informDueDate: '2026-12-31',
-  });
-  if (!created.ok) throw new Error(created.error.code);
-  caseK = created.data.caseId;
+  caseK = await createCase(c.regisseur!, 'Casus K.', [
+    ['zvh', 'voorzitter', 'regisseur'],
+    ['politie', 'aanmelder', 'politie'],
+    ['ggz', 'deelnemer', 'ggz'],
+    ['om', 'deelnemer', 'om'],
+  ]);
   meeting = await planMeeting(c.regisseur!, 'tbl_topx', { startTime: '13:00', endTime: '17:00' });
   for (const [cmd, input] of [
     ['agenda:schedule', { caseId: caseK, meetingId: meeting.id, start: '13:00', end: '13:40' }],

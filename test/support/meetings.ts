@@ -1,7 +1,27 @@
-import type { CaseId, MeetingId } from '../../shared/ids.js';
+import type { CaseRole } from '../../shared/domain.js';
+import type { CaseId, MeetingId, OrgId, TableId, UserId } from '../../shared/ids.js';
 import type { CaseMetaView, MeetingView } from '../../shared/protocol.js';
 import { houseDay } from '../../server/meetings/day.js';
 import type { TestClient } from './client.js';
+
+/** A case at a table, created by this chair with these seats: [organisation, role, usernames]. */
+export async function createCase(
+  chair: TestClient,
+  title: string,
+  seats: [org: string, role: CaseRole, ...users: string[]][],
+  tableId = 'tbl_topx',
+): Promise<CaseId> {
+  const created = await chair.cmd('case:create', {
+    tableId: tableId as TableId,
+    title,
+    subjectNote: '',
+    goal: 'Overlast stoppen.',
+    participants: seats.map(([org, role, ...users]) => ({ orgId: `org_${org}` as OrgId, role, userIds: users.map((u) => `usr_${u}` as UserId) })),
+    informDueDate: '2026-12-31',
+  });
+  if (!created.ok) throw new Error(`${chair.username} create case: ${created.error.code} ${created.error.message}`);
+  return created.data.caseId;
+}
 
 /** A meeting of a table, planned by this chair over the HTTP API, today from 09:00 to 17:00. */
 export async function planMeeting(chair: TestClient, tableId = 'tbl_topx', extra: Record<string, unknown> = {}): Promise<MeetingView> {
