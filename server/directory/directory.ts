@@ -18,6 +18,8 @@ export class Directory implements DirectoryLookup {
   private rooms = new Map<MeetingId, MeetingRoom>();
   private readonly meetingListeners = new Set<(changed: Meeting[], reloaded: boolean) => void>();
   private readonly changeListeners = new Set<() => void>();
+  /** Per reload now reading the store: the changes written here meanwhile, applied again after it. */
+  private readonly reading = new Set<(() => void)[]>();
 
   constructor(
     private readonly store: DirectoryStore,
@@ -29,13 +31,27 @@ export class Directory implements DirectoryLookup {
   ) {}
 
   async load(): Promise<void> {
-    const [orgs, users, tables, meetings, rooms] = await Promise.all([
-      this.store.listOrgs(),
-      this.store.listUsers(),
-      this.store.listTables(),
-      this.store.listMeetings(),
-      this.store.listMeetingRooms(),
-    ]);
+    const written: (() => void)[] = [];
+    this.reading.add(written);
+    try {
+      this.loaded(
+        await Promise.all([this.store.listOrgs(), this.store.listUsers(), this.store.listTables(), this.store.listMeetings(), this.store.listMeetingRooms()]),
+        written,
+      );
+    } finally {
+      this.reading.delete(written);
+    }
+  }
+
+  /**
+   * A reload may have read the store before a change written here meanwhile (a notice from another
+   * process, the periodic catch-up): that change is applied again on top, or a meeting planned a
+   * moment ago would be unknown to the next command.
+   */
+  private loaded(
+    [orgs, users, tables, meetings, rooms]: [Organisation[], UserRecord[], Table[], Meeting[], MeetingRoom[]],
+    written: readonly (() => void)[],
+  ): void {
     this.orgs = new Map(orgs.map((o) => [o.id, o]));
     this.users = new Map(users.map((u) => [u.id, u]));
     this.byUsername = new Map(users.map((u) => [u.username, u]));
@@ -43,10 +59,9 @@ export class Directory implements DirectoryLookup {
     const before = this.meetings;
     this.meetings = new Map(meetings.map((m) => [m.id, m]));
     const changed = meetings.filter((m) => shownChange(before.get(m.id), m));
-    // A reload that read a room before a change made here finished must not undo it: the newer stays.
     const held = this.rooms;
     this.rooms = new Map(rooms.map((r) => [r.meetingId, newer(held.get(r.meetingId), r)]));
-    for (const [id, r] of held) if (!this.rooms.has(id)) this.rooms.set(id, r);
+    for (const apply of written) apply();
     if (changed.length > 0) this.meetingsChanged(changed, true);
     this.tellListeners();
   }
@@ -65,6 +80,12 @@ export class Directory implements DirectoryLookup {
   }
   private meetingsChanged(changed: Meeting[], reloaded: boolean): void {
     for (const fn of this.meetingListeners) fn(changed, reloaded);
+  }
+
+  /** Sets a change written here in memory, now and after every reload that is reading meanwhile. */
+  private apply(change: () => void): void {
+    change();
+    for (const written of this.reading) written.push(change);
   }
 
   /** After a change written here: this process's listeners, then the other processes. */
@@ -123,20 +144,22 @@ export class Directory implements DirectoryLookup {
 
   async putOrg(org: Organisation): Promise<void> {
     await this.store.putOrg(org);
-    this.orgs.set(org.id, org);
+    this.apply(() => this.orgs.set(org.id, org));
     this.told();
   }
   async putUser(user: UserRecord): Promise<void> {
-    const previous = this.users.get(user.id);
-    if (previous && previous.username !== user.username) this.byUsername.delete(previous.username);
     await this.store.putUser(user);
-    this.users.set(user.id, user);
-    this.byUsername.set(user.username, user);
+    this.apply(() => {
+      const previous = this.users.get(user.id);
+      if (previous && previous.username !== user.username) this.byUsername.delete(previous.username);
+      this.users.set(user.id, user);
+      this.byUsername.set(user.username, user);
+    });
     this.told();
   }
   async putTable(table: Table): Promise<void> {
     await this.store.putTable(table);
-    this.tables.set(table.id, table);
+    this.apply(() => this.tables.set(table.id, table));
     this.changed();
   }
   /** False when the stored meeting was closed meanwhile (elsewhere): nothing is written, and it is read again. */
@@ -146,7 +169,10 @@ export class Directory implements DirectoryLookup {
       return false;
     }
     const before = this.meetings.get(meeting.id);
-    this.meetings.set(meeting.id, meeting);
+    // Closing is final: a reload that read it closed elsewhere after this write keeps it closed.
+    this.apply(() => {
+      if (meeting.closedAt !== null || (this.meetings.get(meeting.id)?.closedAt ?? null) === null) this.meetings.set(meeting.id, meeting);
+    });
     if (shownChange(before, meeting)) this.meetingsChanged([meeting], false);
     this.changed();
     return true;
@@ -158,7 +184,7 @@ export class Directory implements DirectoryLookup {
       await this.load();
       return false;
     }
-    this.rooms.set(meetingId, newer(this.rooms.get(meetingId), room));
+    this.apply(() => this.rooms.set(meetingId, newer(this.rooms.get(meetingId), room)));
     this.told();
     return true;
   }
