@@ -69,7 +69,7 @@ export async function openStore(config: Config, log: Logger, given?: Store): Pro
   if (chaos) log.warn({ chaos: config.TEST_LINK_CHAOS }, 'the link between processes is lossy (TEST_LINK_CHAOS)');
   const cluster = await RedisCluster.connect(busTemplate, redisStore.keyNames, log, bus ? redisStore.redis : undefined, chaos);
   // (The adapter needs it too: it reads its stream in a loop that retries at once on an error.)
-  const adapterClient = busTemplate.duplicate();
+  const adapterClient = subscriptionsHandled(busTemplate.duplicate(), log);
   logRedisErrors(adapterClient, 'socket.io adapter', log);
   await adapterClient.connect();
   log.info({ prefix: config.REDIS_PREFIX, bus: bus !== null }, 'using Redis');
@@ -85,4 +85,26 @@ export async function openStore(config: Config, log: Logger, given?: Store): Pro
     links,
     storeLinks: [storeHealth],
   };
+}
+
+/**
+ * The Socket.IO adapter subscribes on duplicates of its client without waiting for the answer: a
+ * link that breaks before it comes rejects a promise nobody holds, and an unhandled rejection
+ * ends the process. Each duplicate's subscriptions are handled here (logged; the client
+ * subscribes again when it reconnects).
+ */
+function subscriptionsHandled(client: RedisClientType, log: Logger): RedisClientType {
+  const duplicate = client.duplicate.bind(client);
+  const handled = ((...args: Parameters<RedisClientType['duplicate']>) => {
+    const d = duplicate(...args);
+    const subscribe = d.subscribe.bind(d);
+    d.subscribe = ((...a: Parameters<typeof subscribe>) => {
+      const p = subscribe(...a);
+      p.catch((err: unknown) => log.warn({ err: (err as Error).message }, 'socket.io adapter subscription failed'));
+      return p;
+    }) as typeof d.subscribe;
+    return d;
+  }) as RedisClientType['duplicate'];
+  client.duplicate = handled;
+  return client;
 }
