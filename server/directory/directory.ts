@@ -1,7 +1,7 @@
 import type { Meeting, MeetingRoom, Organisation, RoomChange, Table, User } from '../../shared/domain.js';
 import type { MeetingId, OrgId, TableId, UserId } from '../../shared/ids.js';
 import type { DirectoryLookup } from '../../shared/rules/commands.js';
-import { houseDay } from '../meetings/day.js';
+import { houseDay } from '../../shared/day.js';
 import type { Logger } from '../log.js';
 import type { DirectoryStore, UserRecord } from '../store/types.js';
 

@@ -13,7 +13,7 @@ import type { Directory } from '../directory/directory.js';
 import { HttpError, parseBody } from '../http/errors.js';
 import type { Logger } from '../log.js';
 import type { RoomTokens } from '../room/tokens.js';
-import { houseDay } from './day.js';
+import { houseDay } from '../../shared/day.js';
 
 export interface MeetingDeps {
   dir: Directory;

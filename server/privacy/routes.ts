@@ -8,7 +8,7 @@ import type { Sessions } from '../auth/sessions.js';
 import type { CaseService } from '../cases/service.js';
 import type { Directory } from '../directory/directory.js';
 import { HttpError, parseBody } from '../http/errors.js';
-import { houseMidnight } from '../meetings/day.js';
+import { houseMidnight } from '../../shared/day.js';
 import type { AccessRecord, AccessSearch, AccessLogStore, ChainStore, MetaStore } from '../store/types.js';
 import { keptVerification, VERIFICATION_META, type Seal } from '../audit/chain.js';
 

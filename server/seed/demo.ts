@@ -2,7 +2,7 @@ import type { AgendaState, Meeting, Organisation, Participant, Table, UserRole }
 import { newId, type CaseId, type ItemId, type MeetingId, type OrgId, type TableId, type UserId } from '../../shared/ids.js';
 import { hashPassword } from '../auth/passwords.js';
 import type { Logger } from '../log.js';
-import { houseDay } from '../meetings/day.js';
+import { houseDay } from '../../shared/day.js';
 import type { CaseEvent } from '../cases/events.js';
 import { VersionConflictError, type DirectoryStore, type EventLog, type MetaStore } from '../store/types.js';
 

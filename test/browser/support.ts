@@ -36,7 +36,9 @@ export interface UserPage {
 }
 
 export async function openAs(browser: Browser, url: string, username: string | null, viewport = { width: 1280, height: 900 }): Promise<UserPage> {
-  const ctx = await browser.newContext({ viewport });
+  // A laptop set to a zone far from the house's: for most of the day its date differs from
+  // Amsterdam's, and the meeting days must still be the house's (the server counts them so).
+  const ctx = await browser.newContext({ viewport, timezoneId: 'Pacific/Kiritimati' });
   const page = await ctx.newPage();
   const problems: string[] = [];
   page.on('console', (m) => {

@@ -4,7 +4,7 @@ import { CollabClose, type CasePatch, type CaseSummary, type CaseView, type Meet
 import { TestClient } from '../support/client.js';
 import { provider, rawConn, synced, textWhere } from '../support/collab.js';
 import { createCase, planMeeting } from '../support/meetings.js';
-import { houseDay } from '../../server/meetings/day.js';
+import { houseDay } from '../../shared/day.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 // A meeting of the Top X table with two cases on its agenda: the police takes part in one of them

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CaseId } from '../../shared/ids.js';
 import type { AccessRecordView, CaseSummary, PrivacyCaseView } from '../../shared/protocol.js';
-import { houseDay } from '../../server/meetings/day.js';
+import { houseDay } from '../../shared/day.js';
 import { csvField } from '../../server/privacy/routes.js';
 import { TestClient } from '../support/client.js';
 import { startTestServer, type TestServer } from '../support/server.js';

@@ -1,7 +1,7 @@
 import type { CaseRole } from '../../shared/domain.js';
 import type { CaseId, MeetingId, OrgId, TableId, UserId } from '../../shared/ids.js';
 import type { CaseMetaView, MeetingView } from '../../shared/protocol.js';
-import { houseDay } from '../../server/meetings/day.js';
+import { houseDay } from '../../shared/day.js';
 import type { TestClient } from './client.js';
 
 /** A case at a table, created by this chair with these seats: [organisation, role, usernames]. */

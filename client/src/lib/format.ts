@@ -1,4 +1,5 @@
 import type { CaseRole, ConsentKind, InformingStatus, Phase, UserRole } from '../../../shared/domain.js';
+import { houseDay } from '../../../shared/day.js';
 
 export const PHASE_LABEL: Record<Phase, string> = {
   beeldvorming: 'Beeldvorming',
@@ -54,16 +55,17 @@ const dateTime = new Intl.DateTimeFormat('nl-NL', { day: 'numeric', month: 'shor
 const timeOnly = new Intl.DateTimeFormat('nl-NL', { hour: '2-digit', minute: '2-digit' });
 const dateLong = new Intl.DateTimeFormat('nl-NL', { day: 'numeric', month: 'long', year: 'numeric' });
 
-const pad = (n: number) => String(n).padStart(2, '0');
-const ymdOf = (d: Date) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+/**
+ * Today as YYYY-MM-DD in the house's time zone, as the server counts meeting days: a laptop set to
+ * another zone must not see this afternoon's meeting as tomorrow's.
+ */
+export const todayYmd = (): string => houseDay();
 
-/** Today as YYYY-MM-DD in the user's own time zone. */
-export const todayYmd = (): string => ymdOf(new Date());
-
+/** The house's day `days` after the one `from` falls on. */
 export function addDaysYmd(days: number, from = new Date()): string {
-  const d = new Date(from);
-  d.setDate(d.getDate() + days);
-  return ymdOf(d);
+  const d = new Date(`${houseDay(0, from)}T12:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
 }
 
 /** A calendar date (YYYY-MM-DD) as a local date, without a time-zone shift. */
@@ -82,7 +84,7 @@ export function formatDate(ymd: string | null): string {
 export function formatDateTime(iso: string): string {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
-  return ymdOf(d) === todayYmd() ? `vandaag ${timeOnly.format(d)}` : dateTime.format(d);
+  return houseDay(0, d) === todayYmd() ? `vandaag ${timeOnly.format(d)}` : dateTime.format(d);
 }
 
 /** A calendar date that has passed (the day itself still counts as in time). */
