@@ -29,6 +29,7 @@ import { securityHeaders } from './http/security.js';
 import { listenMetrics, Metrics, metricsRoute } from './metrics/metrics.js';
 import { clientApp } from './http/client.js';
 import type { Store } from './store/types.js';
+import { personRoutes } from './persons/routes.js';
 import { privacyRoutes } from './privacy/routes.js';
 import { RoomScreens } from './room/screens.js';
 import { RoomTokens } from './room/tokens.js';
@@ -77,7 +78,7 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
   const log = opts.logger ?? createLogger(config.LOG_LEVEL);
   const { store, cluster, adapter, closeAdapter, links, storeLinks } = await openStore(config, log, opts.store);
   if (config.SEED_DEMO) await ensureDemoData(store, log, { holdHalfway: config.TEST_HOLD_DEMO_SEED });
-  const dir = new Directory(store, () => cluster.directoryChanged(), opts.today, log);
+  const dir = new Directory(store, () => cluster.directoryChanged(), opts.today, log, config.PERSON_BSN);
   await dir.load();
   const reloadDirectory = (): void => void dir.load().catch((err: unknown) => log.error({ err }, 'directory reload failed'));
   cluster.onDirectory(reloadDirectory);
@@ -162,6 +163,7 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
   const roomTokens = new RoomTokens(Buffer.from(await store.initMeta('room-key', randomBytes(32).toString('base64')), 'base64'));
   const roomScreens = new RoomScreens(realtime.io, { dir, cases, access, tokens: roomTokens, log, trustProxy: config.TRUST_PROXY });
   app.use('/api/meetings', meetingRoutes({ dir, sessions, access, cases, addressOf, log, roomTokens }));
+  app.use('/api/persons', personRoutes({ dir, sessions, access, cases, addressOf }));
   app.use('/api/privacy', privacyRoutes({ dir, sessions, access, store, chain: store, meta: store, sealKey, cases, addressOf }));
   app.use('/api', () => {
     throw new HttpError(404, 'NOT_FOUND');

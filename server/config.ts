@@ -12,6 +12,8 @@ const ConfigSchema = z.object({
   /** SQLite file; defaults to DATA_DIR/casusbord.sqlite. */
   DB_FILE: z.string().min(1).optional(),
   SEED_DEMO: bool.default(true),
+  /** Whether the house records the BSN of the persons its cases concern (off: name and birth date only). */
+  PERSON_BSN: bool.default(false),
   /** With it, the store is Redis and several processes serve one board; without, embedded SQLite. */
   REDIS_URL: z
     .string()

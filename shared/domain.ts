@@ -1,4 +1,4 @@
-import type { CaseId, ConsentId, DecisionId, InterventionId, ItemId, MeetingId, OrgId, TableId, UserId } from './ids.js';
+import type { CaseId, ConsentId, DecisionId, InterventionId, ItemId, MeetingId, OrgId, PersonId, TableId, UserId } from './ids.js';
 
 /** R-BOB: picture, judgement, decision. */
 export const PHASES = ['beeldvorming', 'oordelen', 'besluiten'] as const;
@@ -126,6 +126,22 @@ export interface InformingDecision extends Informing {
   byOrgId: OrgId;
 }
 
+/**
+ * A person the case concerns (betrokkene). Every participant sees the persons of its case; only
+ * the house finds one across cases. The BSN only where the house records it (PERSON_BSN).
+ */
+export interface Person {
+  id: PersonId;
+  name: string;
+  /** YYYY-MM-DD. */
+  birthDate: string;
+  bsn: string | null;
+  /** R-INFORM: per person: who informs this person, by when, and whether it happened. */
+  informing: Informing;
+  informingHistory: InformingDecision[];
+  addedAt: string;
+}
+
 export interface Goal {
   text: string;
   version: number;
@@ -226,8 +242,8 @@ export interface CaseState {
   goal: Goal;
   phase: Phase;
   participants: Participant[];
-  informing: Informing;
-  informingHistory: InformingDecision[];
+  /** At least one; in the order they were added. */
+  persons: Person[];
   /** In the order they were added; an `ItemMap` when built by the reducers (copied only in part per change). */
   items: ReadonlyMap<ItemId, Item>;
   goalProposal: GoalProposal | null;

@@ -12,6 +12,7 @@ export const ConsentIdSchema = z.string().regex(idPattern).brand<'ConsentId'>();
 export const InterventionIdSchema = z.string().regex(idPattern).brand<'InterventionId'>();
 export const DecisionIdSchema = z.string().regex(idPattern).brand<'DecisionId'>();
 export const MeetingIdSchema = z.string().regex(idPattern).brand<'MeetingId'>();
+export const PersonIdSchema = z.string().regex(idPattern).brand<'PersonId'>();
 /**
  * Chosen by the client for each command it sends, kept by its retries (P-ONCE). At least 16
  * characters, so a well-behaved client's ids do not collide; newCommandId makes 32 (128 bits).
@@ -30,6 +31,7 @@ export type ConsentId = z.infer<typeof ConsentIdSchema>;
 export type InterventionId = z.infer<typeof InterventionIdSchema>;
 export type DecisionId = z.infer<typeof DecisionIdSchema>;
 export type MeetingId = z.infer<typeof MeetingIdSchema>;
+export type PersonId = z.infer<typeof PersonIdSchema>;
 export type CommandId = z.infer<typeof CommandIdSchema>;
 
 const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));

@@ -2,6 +2,9 @@
 export const MAX_ITEM_TEXT_CHARS = 8_000;
 export const MAX_CASE_TITLE_CHARS = 120;
 export const MAX_SUBJECT_NOTE_CHARS = 500;
+/** The persons a case concerns (a family case has several). */
+export const MAX_PERSONS_PER_CASE = 12;
+export const MAX_PERSON_NAME_CHARS = 120;
 export const MAX_GOAL_CHARS = 2_000;
 export const MAX_GROUND_CHARS = 1_000;
 export const MAX_PARTICIPANTS_PER_CASE = 30;

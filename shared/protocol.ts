@@ -13,14 +13,14 @@ import type {
   Visibility,
 } from './domain.js';
 import type { AppError } from './errors.js';
-import type { CaseId, ConsentId, DecisionId, InterventionId, ItemId, MeetingId, OrgId, TableId, UserId } from './ids.js';
+import type { CaseId, ConsentId, DecisionId, InterventionId, ItemId, MeetingId, OrgId, PersonId, TableId, UserId } from './ids.js';
 import type { CommandEnvelope, CommandName } from './schemas.js';
 
 /**
  * Bumped on every incompatible change. A client of another version is refused at the handshake
  * with PROTOCOL_OUTDATED, which it shows as "please reload".
  */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 /** Path of the Socket.IO endpoint; WebSocket transport only, so no sticky sessions are needed. */
 export const SOCKET_PATH = '/socket.io';
@@ -226,11 +226,36 @@ export interface PrivacyCaseView {
   createdAt: string;
 }
 
+/** A person found by the house's search, in one case (the same person may be in several). */
+export interface PersonMatchView {
+  personId: PersonId;
+  name: string;
+  birthDate: string;
+  bsn: string | null;
+  caseId: CaseId;
+  caseTitle: string;
+  tableId: TableId;
+  chairNames: string[];
+  /** Whether the one who searched takes part in the case (and may open its board). */
+  participating: boolean;
+  caseCreatedAt: string;
+}
+
 /** Someone recorded in a meeting's room (R-ROOM). */
 export interface RoomPersonView {
   userId: UserId;
   name: string;
   orgId: OrgId;
+}
+
+/** A person the case concerns, with the informing of that person (R-INFORM) as this viewer is shown it. */
+export interface CasePersonView {
+  id: PersonId;
+  name: string;
+  birthDate: string;
+  bsn: string | null;
+  informing: Informing;
+  informingHistory: (InformingDecision & { byName: string })[];
 }
 
 export interface CaseMetaView {
@@ -241,8 +266,7 @@ export interface CaseMetaView {
   goal: Goal;
   phase: Phase;
   participants: ParticipantView[];
-  informing: Informing;
-  informingHistory: (InformingDecision & { byName: string })[];
+  persons: CasePersonView[];
   myRole: CaseRole;
   iAmChair: boolean;
   /** The minutes of the discussion running now (its Yjs document), or null when the case is not discussed. */
@@ -275,9 +299,14 @@ export interface CaseSummary {
   title: string;
   phase: Phase;
   myRole: CaseRole;
+  /** The names of the persons the case concerns. */
+  personNames: string[];
+  /** Whether a person is still to be informed, or postponed (R-INFORM). */
   informingOpen: boolean;
-  /** When the person is to be informed (R-INFORM); overdue once past while still open. */
-  informingDue: string;
+  /** The first day by which a person still open is to be informed; overdue once past. Null when none is open. */
+  informingDue: string | null;
+  /** The first review day of a postponed informing: a task for the chair once past. Null when none is postponed. */
+  informingReview: string | null;
   meetingOpen: boolean;
   agenda: AgendaEntryView[];
   goalFrozen: boolean;
@@ -326,6 +355,8 @@ export interface Directory {
   orgs: Organisation[];
   tables: Table[];
   people: (PersonView & { orgId: OrgId })[];
+  /** Whether the house records the BSN of the persons of its cases (PERSON_BSN). */
+  recordsBsn: boolean;
 }
 
 export type OpenResult = { view: CaseView } | { patch: CasePatch };
@@ -338,7 +369,10 @@ export interface CommandResults {
   'case:setParticipant': null;
   'case:removeParticipant': null;
   'case:setPhase': null;
-  'case:setInforming': null;
+  'person:add': { personId: PersonId };
+  'person:edit': null;
+  'person:remove': null;
+  'person:setInforming': null;
   'item:add': { itemId: ItemId };
   'item:edit': null;
   'item:setVisibility': null;

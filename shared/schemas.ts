@@ -9,6 +9,7 @@ import {
   ItemIdSchema,
   MeetingIdSchema,
   OrgIdSchema,
+  PersonIdSchema,
   TableIdSchema,
   UserIdSchema,
 } from './ids.js';
@@ -63,6 +64,19 @@ export const InformingInputSchema = z.discriminatedUnion('status', [
   }),
 ]);
 
+/** The Dutch citizen service number: nine digits that pass the eleven test (elfproef). */
+export const bsnSchema = z
+  .string()
+  .regex(/^\d{9}$/, 'nine digits')
+  .refine((s) => [...s].reduce((sum, d, i) => sum + Number(d) * (i === 8 ? -1 : 9 - i), 0) % 11 === 0, 'not a valid BSN');
+
+/** A person a case concerns (R-INFORM); the BSN only where the house records it. */
+export const PersonInputSchema = z.strictObject({
+  name: text(L.MAX_PERSON_NAME_CHARS),
+  birthDate: isoDate,
+  bsn: bsnSchema.optional(),
+});
+
 /** Client-to-server commands, by event name. Every one is answered through its ack. */
 export const CommandSchemas = {
   'case:open': z.strictObject({ caseId: CaseIdSchema, since: z.string().max(200).optional() }),
@@ -75,13 +89,19 @@ export const CommandSchemas = {
     subjectNote: z.string().trim().max(L.MAX_SUBJECT_NOTE_CHARS),
     goal: text(L.MAX_GOAL_CHARS),
     participants: z.array(ParticipantInputSchema).min(1).max(L.MAX_PARTICIPANTS_PER_CASE),
+    persons: z.array(PersonInputSchema).min(1).max(L.MAX_PERSONS_PER_CASE),
+    // R-INFORM: who informs each person at first (the aanmelder when left out), and by when.
     informerOrgId: OrgIdSchema.optional(),
     informDueDate: isoDate,
   }),
   'case:setParticipant': z.strictObject({ caseId: CaseIdSchema, participant: ParticipantInputSchema }),
   'case:removeParticipant': z.strictObject({ caseId: CaseIdSchema, orgId: OrgIdSchema }),
   'case:setPhase': z.strictObject({ caseId: CaseIdSchema, phase: PhaseSchema }),
-  'case:setInforming': z.strictObject({ caseId: CaseIdSchema, informing: InformingInputSchema }),
+  // The persons of the case and, per person, their informing (R-INFORM).
+  'person:add': z.strictObject({ caseId: CaseIdSchema, person: PersonInputSchema, informerOrgId: OrgIdSchema, informDueDate: isoDate }),
+  'person:edit': z.strictObject({ caseId: CaseIdSchema, personId: PersonIdSchema, person: PersonInputSchema }),
+  'person:remove': z.strictObject({ caseId: CaseIdSchema, personId: PersonIdSchema }),
+  'person:setInforming': z.strictObject({ caseId: CaseIdSchema, personId: PersonIdSchema, informing: InformingInputSchema }),
   'item:add': z.strictObject({
     caseId: CaseIdSchema,
     phase: PhaseSchema,
@@ -242,6 +262,16 @@ export const AccessSearchSchema = z.strictObject({
     .optional(),
 });
 export type AccessSearchInput = z.infer<typeof AccessSearchSchema>;
+
+/** The house finds a person across cases and tables (query string): by name, birth date or BSN. */
+export const PersonSearchSchema = z
+  .strictObject({
+    name: z.string().trim().min(2).max(L.MAX_PERSON_NAME_CHARS).optional(),
+    birthDate: isoDate.optional(),
+    bsn: bsnSchema.optional(),
+  })
+  .refine((q) => q.name !== undefined || q.birthDate !== undefined || q.bsn !== undefined, 'a name, birth date or BSN');
+export type PersonSearchInput = z.infer<typeof PersonSearchSchema>;
 
 /** R-ROOM: who the chair records as coming into the meeting's room and leaving it. */
 export const RoomChangeSchema = z

@@ -138,6 +138,7 @@ export async function createCases(url: string, fams: Family[], n: number, concur
           goal: 'Meten hoe snel het bord is.',
           participants: participants(fams[f]!),
           informerOrgId: 'org_politie',
+          persons: [{ name: 'Betrokkene', birthDate: '1990-01-01' }],
           informDueDate: '2030-01-01',
         });
         ids[i] = caseId;

@@ -135,6 +135,7 @@ export function authRoutes(d: AuthDeps): Router {
             .filter((u) => u.active)
             .map((u) => ({ userId: u.id, name: u.displayName, orgId: u.orgId }))
         : [],
+      recordsBsn: d.dir.recordsBsn,
     };
     res.json(body);
   });

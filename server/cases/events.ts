@@ -1,5 +1,14 @@
 import { z } from 'zod';
-import { CONSENT_KINDS, type AgendaEntry, type CaseState, type ConsentRequest, type InformingDecision, type Item } from '../../shared/domain.js';
+import {
+  CONSENT_KINDS,
+  type AgendaEntry,
+  type CaseState,
+  type ConsentRequest,
+  type Informing,
+  type InformingDecision,
+  type Item,
+  type Person,
+} from '../../shared/domain.js';
 import {
   CaseIdSchema,
   ConsentIdSchema,
@@ -8,6 +17,7 @@ import {
   ItemIdSchema,
   MeetingIdSchema,
   OrgIdSchema,
+  PersonIdSchema,
   TableIdSchema,
   UserIdSchema,
   type ItemId,
@@ -30,6 +40,9 @@ const InformingSchema = z.object({
   doneAt: z.string().nullable(),
 });
 
+const PersonFieldsSchema = z.object({ name: z.string(), birthDate: z.string(), bsn: z.string().nullable() });
+const NewPersonSchema = PersonFieldsSchema.extend({ personId: PersonIdSchema, informing: InformingSchema });
+
 /** The facts a case log is made of. Stored rows are parsed by these schemas when read back. */
 export const CaseEventSchemas = {
   'case.created': z.object({
@@ -39,12 +52,15 @@ export const CaseEventSchemas = {
     subjectNote: z.string(),
     goal: z.string(),
     participants: z.array(ParticipantSchema),
-    informing: InformingSchema,
+    persons: z.array(NewPersonSchema),
   }),
   'case.participantSet': z.object({ participant: ParticipantSchema }),
   'case.participantRemoved': z.object({ orgId: OrgIdSchema }),
   'case.phaseSet': z.object({ phase: PhaseSchema }),
-  'case.informingSet': z.object({ informing: InformingSchema }),
+  'case.personAdded': NewPersonSchema,
+  'case.personEdited': PersonFieldsSchema.extend({ personId: PersonIdSchema }),
+  'case.personRemoved': z.object({ personId: PersonIdSchema }),
+  'case.informingSet': z.object({ personId: PersonIdSchema, informing: InformingSchema }),
   /** A slot in a meeting, new or moved within it (a planned one only). */
   'case.agendaScheduled': z.object({ meetingId: MeetingIdSchema, start: clockTime, end: clockTime, minutesDocId: DocIdSchema }),
   'case.agendaUnscheduled': z.object({ meetingId: MeetingIdSchema }),
@@ -132,8 +148,7 @@ export function applyEvent(s: CaseState | null, e: CaseEvent, meta: EventMeta, v
       goal: { text: p.goal, version: 1 },
       phase: 'beeldvorming',
       participants: p.participants,
-      informing: p.informing,
-      informingHistory: [decision(p.informing, meta)],
+      persons: p.persons.map((n) => newPerson(n, meta)),
       items: ItemMap.empty(),
       goalProposal: null,
       goalHistory: [],
@@ -164,12 +179,21 @@ export function applyEvent(s: CaseState | null, e: CaseEvent, meta: EventMeta, v
       return { ...next, participants: s.participants.filter((x) => x.orgId !== e.payload.orgId) };
     case 'case.phaseSet':
       return { ...next, phase: e.payload.phase };
-    case 'case.informingSet':
+    case 'case.personAdded':
+      return { ...next, persons: [...s.persons, newPerson(e.payload, meta)] };
+    case 'case.personEdited': {
+      const { personId, name, birthDate, bsn } = e.payload;
+      return { ...next, persons: s.persons.map((x) => (x.id === personId ? { ...x, name, birthDate, bsn } : x)) };
+    }
+    case 'case.personRemoved':
+      return { ...next, persons: s.persons.filter((x) => x.id !== e.payload.personId) };
+    case 'case.informingSet': {
+      const { personId, informing } = e.payload;
       return {
         ...next,
-        informing: e.payload.informing,
-        informingHistory: [...s.informingHistory, decision(e.payload.informing, meta)],
+        persons: s.persons.map((x) => (x.id === personId ? { ...x, informing, informingHistory: [...x.informingHistory, decision(informing, meta)] } : x)),
       };
+    }
     case 'item.added': {
       const p = e.payload;
       return withItem(next, {
@@ -321,8 +345,20 @@ function closeWhere(s: CaseState, match: (r: ConsentRequest) => boolean): Map<Co
   return out;
 }
 
-function decision(i: CaseState['informing'], meta: EventMeta): InformingDecision {
+function decision(i: Informing, meta: EventMeta): InformingDecision {
   return { ...i, at: meta.at, byUserId: meta.actorUserId, byOrgId: meta.actorOrgId };
+}
+
+function newPerson(p: z.infer<typeof NewPersonSchema>, meta: EventMeta): Person {
+  return {
+    id: p.personId,
+    name: p.name,
+    birthDate: p.birthDate,
+    bsn: p.bsn,
+    informing: p.informing,
+    informingHistory: [decision(p.informing, meta)],
+    addedAt: meta.at,
+  };
 }
 
 /** Rebuilds a case from its log, optionally only up to a version. */

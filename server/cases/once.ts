@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { appError } from '../../shared/errors.js';
-import { CaseIdSchema, ConsentIdSchema, ItemIdSchema, type CommandId, type UserId } from '../../shared/ids.js';
+import { CaseIdSchema, ConsentIdSchema, ItemIdSchema, PersonIdSchema, type CommandId, type UserId } from '../../shared/ids.js';
 import type { Ack } from '../../shared/protocol.js';
 import type { CommandName } from '../../shared/schemas.js';
 import type { CommandRecord, EventLog } from '../store/types.js';
@@ -8,7 +8,13 @@ import type { CommandRecord, EventLog } from '../store/types.js';
 /** What a committed command answered, as its record keeps it for a retry. */
 const CommandAnswerRow = z.strictObject({
   name: z.string(),
-  data: z.union([z.null(), z.strictObject({ caseId: CaseIdSchema }), z.strictObject({ itemId: ItemIdSchema }), z.strictObject({ requestId: ConsentIdSchema })]),
+  data: z.union([
+    z.null(),
+    z.strictObject({ caseId: CaseIdSchema }),
+    z.strictObject({ itemId: ItemIdSchema }),
+    z.strictObject({ requestId: ConsentIdSchema }),
+    z.strictObject({ personId: PersonIdSchema }),
+  ]),
 });
 type CommandAnswer = z.infer<typeof CommandAnswerRow>;
 /** The data a committed command answered, as its record gives it back. */

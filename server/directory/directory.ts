@@ -28,6 +28,8 @@ export class Directory implements DirectoryLookup {
     /** The house's day (tests move it). */
     readonly today: () => string = () => houseDay(),
     private readonly log?: Logger,
+    /** Whether the house records the BSN of the persons of its cases (PERSON_BSN). */
+    readonly recordsBsn = false,
   ) {}
 
   async load(): Promise<void> {

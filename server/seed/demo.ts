@@ -1,9 +1,10 @@
 import type { AgendaState, Meeting, Organisation, Participant, Table, UserRole } from '../../shared/domain.js';
-import { newId, type CaseId, type ItemId, type MeetingId, type OrgId, type TableId, type UserId } from '../../shared/ids.js';
+import { newId, type CaseId, type ItemId, type MeetingId, type OrgId, type PersonId, type TableId, type UserId } from '../../shared/ids.js';
 import { hashPassword } from '../auth/passwords.js';
 import type { Logger } from '../log.js';
 import { houseDay } from '../../shared/day.js';
 import type { CaseEvent } from '../cases/events.js';
+import { openInforming } from '../cases/commands/persons.js';
 import { VersionConflictError, type DirectoryStore, type EventLog, type MetaStore } from '../store/types.js';
 
 /** What seeding writes: the directory, the demo cases' logs, and the marks of what is done. */
@@ -116,6 +117,8 @@ interface DemoCase {
   subjectNote: string;
   goal: string;
   participants: Participant[];
+  /** The persons it concerns: [name, birth date]. */
+  persons: [string, string][];
   informer: string;
   due: string;
   phase?: 'oordelen' | 'besluiten';
@@ -139,6 +142,7 @@ const CASES: DemoCase[] = [
       p('org_leeuwarden', 'deelnemer', 'gemeente'),
       p('org_elkien', 'deelnemer', 'woning'),
     ],
+    persons: [['Ronald R.', '1991-03-14']],
     informer: 'org_politie',
     due: '2026-12-04',
     agenda: [
@@ -189,6 +193,12 @@ const CASES: DemoCase[] = [
       p('org_ggz', 'deelnemer', 'ggz2'),
       p('org_leeuwarden', 'deelnemer', 'gemeente'),
     ],
+    persons: [
+      ['Sandra B.', '1990-06-02'],
+      ['Mark B.', '1988-01-20'],
+      ['Emma B.', '2019-05-11'],
+      ['Daan B.', '2022-02-08'],
+    ],
     informer: 'org_veiligthuis',
     due: '2026-12-01',
     agenda: [{ meeting: 'hg-today', start: '14:00', end: '14:45', state: 'running' }],
@@ -219,6 +229,7 @@ const CASES: DemoCase[] = [
       p('org_ggz', 'deelnemer', 'ggz'),
       p('org_politie', 'deelnemer', 'politie2'),
     ],
+    persons: [['Thomas T.', '1984-09-30']],
     informer: 'org_reclassering',
     due: '2026-11-20',
     phase: 'oordelen',
@@ -309,15 +320,13 @@ export async function seedDemo(store: SeedStore, opts: { halfway?: () => Promise
             subjectNote: c.subjectNote,
             goal: c.goal,
             participants: c.participants,
-            informing: {
-              informerOrgId: c.informer as OrgId,
-              dueDate: c.due,
-              status: 'open',
-              ground: null,
-              groundVisibility: null,
-              reviewDate: null,
-              doneAt: null,
-            },
+            persons: c.persons.map(([name, birthDate]) => ({
+              personId: newId<PersonId>('prs'),
+              name,
+              birthDate,
+              bsn: null,
+              informing: openInforming(c.informer as OrgId, c.due),
+            })),
           },
         },
       },

@@ -29,6 +29,8 @@ export interface DirectoryLookup {
   meeting(id: MeetingId): Meeting | undefined;
   /** The house's day now (YYYY-MM-DD, its own time zone): a meeting is held on its day. */
   today(): string;
+  /** Whether the house records the BSN of the persons of its cases (PERSON_BSN). */
+  readonly recordsBsn: boolean;
 }
 
 /** What a command names in a case: the things whose visibility is judged before anything else. */

@@ -1,6 +1,6 @@
 import type { CaseState, ConsentRequest, Informing, Item, Meeting, Viewer } from '../domain.js';
 import type { MeetingId, OrgId } from '../ids.js';
-import type { AgendaEntryView, CaseSummary, CaseView, ConsentView, GoalProgress, ItemView, PatchOp, ParticipantView } from '../protocol.js';
+import type { AgendaEntryView, CasePersonView, CaseSummary, CaseView, ConsentView, GoalProgress, ItemView, PatchOp, ParticipantView } from '../protocol.js';
 import {
   chosenForIntervention,
   chosenToSee,
@@ -80,6 +80,21 @@ function groundFor<I extends Informing>(c: CaseState, i: I, byOrgId: OrgId | nul
   return i.ground === null || mayReadGround(c, i, byOrgId, viewer) ? i : { ...i, ground: null, groundVisibility: null };
 }
 
+/** R-INFORM: the persons of the case, every participant sees them; a ground of a postponement only as groundFor allows. */
+function projectPersons(c: CaseState, viewer: Viewer, nameOf: NameOf): CasePersonView[] {
+  return c.persons.map((p) => ({
+    id: p.id,
+    name: p.name,
+    birthDate: p.birthDate,
+    bsn: p.bsn,
+    informing: groundFor(c, p.informing, p.informingHistory.at(-1)?.byOrgId ?? null, viewer),
+    informingHistory: p.informingHistory.map((d) => ({ ...groundFor(c, d, d.byOrgId, viewer), byName: nameOf(d.byUserId) })),
+  }));
+}
+
+/** The first of some days, or null. */
+const first = (days: (string | null)[]): string | null => days.reduce<string | null>((a, d) => (d !== null && (a === null || d < a) ? d : a), null);
+
 /** Case data without items: only for a viewer that may see the case. */
 export function projectMeta(c: CaseState, viewer: Viewer, look: Lookup): CaseView['meta'] {
   const { nameOf } = look;
@@ -93,8 +108,7 @@ export function projectMeta(c: CaseState, viewer: Viewer, look: Lookup): CaseVie
     goal: c.goal,
     phase: c.phase,
     participants: projectParticipants(c, nameOf),
-    informing: groundFor(c, c.informing, c.informingHistory.at(-1)?.byOrgId ?? null, viewer),
-    informingHistory: c.informingHistory.map((d) => ({ ...groundFor(c, d, d.byOrgId, viewer), byName: nameOf(d.byUserId) })),
+    persons: projectPersons(c, viewer, nameOf),
     myRole: me.role,
     iAmChair: isChairOf(c, viewer),
     minutesDocId: c.agenda.find((a) => a.state === 'running')?.minutesDocId ?? null,
@@ -225,8 +239,10 @@ export function summarise(c: CaseState, viewer: Viewer, look: Lookup, cursor: st
     title: c.title,
     phase: c.phase,
     myRole: me.role,
-    informingOpen: c.informing.status !== 'done',
-    informingDue: c.informing.dueDate,
+    personNames: c.persons.map((p) => p.name),
+    informingOpen: c.persons.some((p) => p.informing.status !== 'done'),
+    informingDue: first(c.persons.map((p) => (p.informing.status === 'open' ? p.informing.dueDate : null))),
+    informingReview: first(c.persons.map((p) => (p.informing.status === 'postponed' ? p.informing.reviewDate : null))),
     meetingOpen: c.meetingOpen,
     agenda: projectAgenda(c, viewer, look),
     goalFrozen: c.goalProposal !== null,

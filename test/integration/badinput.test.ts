@@ -111,6 +111,7 @@ describe('bad input changes nothing (R-ROLE, R-OWN)', () => {
           subjectNote: '',
           goal: 'g',
           participants: [{ orgId: 'org_politie', role: 'voorzitter', userIds: ['usr_politie'] }],
+          persons: [{ name: 'Betrokkene', birthDate: '1990-01-01' }],
           informDueDate: '2026-12-01',
         },
         'FORBIDDEN',

@@ -88,6 +88,7 @@ beforeAll(async () => {
     subjectNote: '',
     goal: 'Niets lekt, niets verdubbelt.',
     participants: PARTICIPANTS,
+    persons: [{ name: 'Betrokkene', birthDate: '1990-01-01' }],
     informDueDate: '2026-12-31',
   });
   if (!created.ok) throw new Error(created.error.code);

@@ -119,6 +119,7 @@ describe('R-FILE: commit notices between processes', () => {
         goal: 'Doel.',
         participants: [{ orgId: u.orgId, role: 'voorzitter', userIds: [u.id as UserId] }],
         informerOrgId: u.orgId,
+        persons: [{ name: 'Betrokkene', birthDate: '1990-01-01' }],
         informDueDate: '2026-12-31',
       },
       chair,

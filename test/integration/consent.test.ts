@@ -93,6 +93,7 @@ beforeAll(async () => {
       { orgId: 'org_om' as OrgId, role: 'deelnemer', userIds: ['usr_om' as never] },
       { orgId: 'org_leeuwarden' as OrgId, role: 'deelnemer', userIds: ['usr_gemeente' as never] },
     ],
+    persons: [{ name: 'Betrokkene', birthDate: '1990-01-01' }],
     informDueDate: '2026-12-31',
   });
   if (!created.ok) throw new Error(created.error.code);

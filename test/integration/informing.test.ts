@@ -33,23 +33,26 @@ describe('R-NEED: the ground of a postponement', () => {
   it('R-NEED: a ground restricted to the OM reaches the OM and the chair, and nobody else by any route', async () => {
     const from = c.ggz!.nextSeq;
     const informing = { status: 'postponed' as const, informerOrgId: 'org_politie' as OrgId, dueDate: '2026-12-31', reviewDate: '2027-01-15', ground: GROUND };
-    const bad = await c.regisseur!.cmd('case:setInforming', {
+    const personId = (await meta('regisseur')).persons[0]!.id;
+    const bad = await c.regisseur!.cmd('person:setInforming', {
       caseId: caseR,
+      personId,
       informing: { ...informing, groundVisibility: { kind: 'orgs', orgIds: ['org_veiligthuis' as OrgId] } },
     });
     expect(bad.ok ? null : bad.error.code).toBe('BAD_REQUEST');
-    const r = await c.regisseur!.cmd('case:setInforming', {
+    const r = await c.regisseur!.cmd('person:setInforming', {
       caseId: caseR,
+      personId,
       informing: { ...informing, groundVisibility: { kind: 'orgs', orgIds: ['org_om' as OrgId] } },
     });
     expect(r.ok).toBe(true);
     // The change itself is seen by all: the informing is postponed, until when it is reviewed.
     await c.ggz!.waitFor((m) => m.event === 'case:patch' && JSON.stringify(m.args[0]).includes('postponed'), 5000, from);
-    expect((await meta('om')).informing.ground).toBe(GROUND);
-    expect((await meta('regisseur')).informing.ground).toBe(GROUND);
+    expect((await meta('om')).persons[0]!.informing.ground).toBe(GROUND);
+    expect((await meta('regisseur')).persons[0]!.informing.ground).toBe(GROUND);
     const ggz = await meta('ggz');
-    expect(ggz.informing).toMatchObject({ status: 'postponed', ground: null, groundVisibility: null, reviewDate: '2027-01-15' });
-    expect(ggz.informingHistory.at(-1)!.ground).toBeNull();
+    expect(ggz.persons[0]!.informing).toMatchObject({ status: 'postponed', ground: null, groundVisibility: null, reviewDate: '2027-01-15' });
+    expect(ggz.persons[0]!.informingHistory.at(-1)!.ground).toBeNull();
     expect(JSON.stringify(c.ggz!.received.slice(from))).not.toContain('strafrechtelijk');
     expect(JSON.stringify(c.ggz!.received.slice(from))).not.toContain('org_om"]');
   });

@@ -173,18 +173,22 @@ describe('R-ROLE scripted meeting', () => {
 
   it('R-INFORM: the informing organisation marks it done; postponing needs a ground; others may not', async () => {
     const due = '2026-12-04';
-    const ggz = await clients.ggz!.cmd('case:setInforming', {
+    const personId = [...srv.app.cases.all()].find((s) => s.id === caseR)!.persons[0]!.id;
+    const ggz = await clients.ggz!.cmd('person:setInforming', {
       caseId: caseR,
+      personId,
       informing: { status: 'done', informerOrgId: 'org_politie' as OrgId, dueDate: due },
     });
     expect(ggz.ok ? null : ggz.error.code).toBe('FORBIDDEN');
-    const noGround = await clients.regisseur!.cmd('case:setInforming', {
+    const noGround = await clients.regisseur!.cmd('person:setInforming', {
       caseId: caseR,
+      personId,
       informing: { status: 'postponed', informerOrgId: 'org_politie' as OrgId, dueDate: due } as never,
     });
     expect(noGround.ok ? null : noGround.error.code).toBe('BAD_REQUEST');
-    const post = await clients.regisseur!.cmd('case:setInforming', {
+    const post = await clients.regisseur!.cmd('person:setInforming', {
       caseId: caseR,
+      personId,
       informing: {
         status: 'postponed',
         informerOrgId: 'org_politie' as OrgId,
@@ -195,30 +199,37 @@ describe('R-ROLE scripted meeting', () => {
     });
     expect(post.ok).toBe(true);
     // A postponement is the chair's decision: the informing organisation cannot overrule it.
-    const overrule = await clients.politie!.cmd('case:setInforming', {
+    const overrule = await clients.politie!.cmd('person:setInforming', {
       caseId: caseR,
+      personId,
       informing: { status: 'done', informerOrgId: 'org_politie' as OrgId, dueDate: due },
     });
     expect(overrule.ok ? null : overrule.error.code).toBe('FORBIDDEN');
     expect(
-      (await clients.regisseur!.cmd('case:setInforming', { caseId: caseR, informing: { status: 'open', informerOrgId: 'org_politie' as OrgId, dueDate: due } }))
-        .ok,
+      (
+        await clients.regisseur!.cmd('person:setInforming', {
+          caseId: caseR,
+          personId,
+          informing: { status: 'open', informerOrgId: 'org_politie' as OrgId, dueDate: due },
+        })
+      ).ok,
     ).toBe(true);
     const f = clients.ggz!.nextSeq;
-    const done = await clients.politie!.cmd('case:setInforming', {
+    const done = await clients.politie!.cmd('person:setInforming', {
       caseId: caseR,
+      personId,
       informing: { status: 'done', informerOrgId: 'org_politie' as OrgId, dueDate: due },
     });
     expect(done.ok).toBe(true);
     const m = await clients.ggz!.waitFor(
-      (r) => r.event === 'case:patch' && (r.args[0] as CasePatch).ops.some((o) => o.op === 'meta' && o.meta.informing.status === 'done'),
+      (r) => r.event === 'case:patch' && (r.args[0] as CasePatch).ops.some((o) => o.op === 'meta' && o.meta.persons[0]!.informing.status === 'done'),
       5000,
       f,
     );
     const meta = (m.args[0] as CasePatch).ops.find((o) => o.op === 'meta')!;
     if (meta.op !== 'meta') throw new Error('no meta');
-    expect(meta.meta.informingHistory.map((h) => h.status)).toEqual(['open', 'postponed', 'open', 'done']);
-    expect(meta.meta.informingHistory[1]!.ground).toContain('art. 23');
+    expect(meta.meta.persons[0]!.informingHistory.map((h) => h.status)).toEqual(['open', 'postponed', 'open', 'done']);
+    expect(meta.meta.persons[0]!.informingHistory[1]!.ground).toContain('art. 23');
   });
 
   it('R-FILE: every read and change is in the access log with the NEN 7513 fields', async () => {

@@ -111,6 +111,7 @@ describe('P-ONCE: a command retried with its id runs once', () => {
       goal: 'Eén casus.',
       participants: [{ orgId: 'org_zvh' as OrgId, role: 'voorzitter', userIds: ['usr_regisseur' as UserId] }],
       informerOrgId: 'org_zvh' as OrgId,
+      persons: [{ name: 'Betrokkene', birthDate: '1990-01-01' }],
       informDueDate: '2026-12-01',
     };
     const answers = await Promise.all([chair.cmd('case:create', input, id), chair.cmd('case:create', input, id)]);
@@ -242,6 +243,7 @@ describe('P-ONCE: the durable Redis killed under a stream of commands on two pro
           { orgId: 'org_politie' as OrgId, role: 'aanmelder', userIds: ['usr_politie' as UserId] },
           { orgId: 'org_ggz' as OrgId, role: 'deelnemer', userIds: ['usr_ggz' as UserId] },
         ],
+        persons: [{ name: 'Betrokkene', birthDate: '1990-01-01' }],
         informDueDate: '2026-12-01',
       });
       if (!r.ok) throw new Error(r.error.code);

@@ -71,6 +71,7 @@ async function afternoon(steps: Step[]): Promise<void> {
     subjectNote: '',
     goal: 'Rust in de wijk.',
     participants: NAMED.map(([u, orgId, role]) => ({ orgId: orgId as OrgId, role, userIds: [`usr_${u}` as UserId] })),
+    persons: [{ name: 'Betrokkene', birthDate: '1990-01-01' }],
     informDueDate: '2026-12-31',
   });
   if (!created.ok) throw new Error(created.error.code);

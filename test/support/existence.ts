@@ -65,6 +65,7 @@ export interface Probe {
 
 const DUE = '2026-12-01';
 const BAD_DATE = '2026-02-31';
+const PERSON = { name: 'Betrokkene P.', birthDate: '1990-01-01' };
 
 /**
  * Typed by the command table: a new command does not compile until it has a probe here. Every
@@ -84,16 +85,35 @@ export const PROBES: { [N in CommandName]: Probe } = {
       subjectNote: '',
       goal: 'doel',
       participants: [{ orgId: n.OrgId, role: 'voorzitter', userIds: [n.UserId] }],
+      persons: [PERSON],
       informDueDate: DUE,
     }),
     broken: {
-      'no participants': (n) => ({ tableId: n.TableId, title: 'Casus X.', subjectNote: '', goal: 'doel', participants: [], informDueDate: DUE }),
+      'no participants': (n) => ({
+        tableId: n.TableId,
+        title: 'Casus X.',
+        subjectNote: '',
+        goal: 'doel',
+        participants: [],
+        persons: [PERSON],
+        informDueDate: DUE,
+      }),
       'person twice (decide step)': (n) => ({
         tableId: n.TableId,
         title: 'Casus X.',
         subjectNote: '',
         goal: 'doel',
         participants: [{ orgId: n.OrgId, role: 'voorzitter', userIds: [n.UserId, n.UserId] }],
+        persons: [PERSON],
+        informDueDate: DUE,
+      }),
+      'nobody concerned': (n) => ({
+        tableId: n.TableId,
+        title: 'Casus X.',
+        subjectNote: '',
+        goal: 'doel',
+        participants: [{ orgId: n.OrgId, role: 'voorzitter', userIds: [n.UserId] }],
+        persons: [],
         informDueDate: DUE,
       }),
     },
@@ -107,11 +127,27 @@ export const PROBES: { [N in CommandName]: Probe } = {
   },
   'case:removeParticipant': { payload: (n) => ({ caseId: n.CaseId, orgId: n.OrgId }), broken: { 'no organisation': (n) => ({ caseId: n.CaseId }) } },
   'case:setPhase': { payload: (n) => ({ caseId: n.CaseId, phase: 'oordelen' }), broken: { 'unknown phase': (n) => ({ caseId: n.CaseId, phase: 'afgerond' }) } },
-  'case:setInforming': {
-    payload: (n) => ({ caseId: n.CaseId, informing: { status: 'done', informerOrgId: n.OrgId, dueDate: DUE } }),
+  'person:add': {
+    payload: (n) => ({ caseId: n.CaseId, person: PERSON, informerOrgId: n.OrgId, informDueDate: DUE }),
     broken: {
-      'no such day': (n) => ({ caseId: n.CaseId, informing: { status: 'done', informerOrgId: n.OrgId, dueDate: BAD_DATE } }),
-      'postponed without ground': (n) => ({ caseId: n.CaseId, informing: { status: 'postponed', informerOrgId: n.OrgId, dueDate: DUE, reviewDate: DUE } }),
+      'no such birth day': (n) => ({ caseId: n.CaseId, person: { ...PERSON, birthDate: BAD_DATE }, informerOrgId: n.OrgId, informDueDate: DUE }),
+      'a BSN that fails the eleven test': (n) => ({ caseId: n.CaseId, person: { ...PERSON, bsn: '123456789' }, informerOrgId: n.OrgId, informDueDate: DUE }),
+    },
+  },
+  'person:edit': {
+    payload: (n) => ({ caseId: n.CaseId, personId: n.PersonId, person: PERSON }),
+    broken: { 'no name': (n) => ({ caseId: n.CaseId, personId: n.PersonId, person: { ...PERSON, name: ' ' } }) },
+  },
+  'person:remove': { payload: (n) => ({ caseId: n.CaseId, personId: n.PersonId }), broken: {} },
+  'person:setInforming': {
+    payload: (n) => ({ caseId: n.CaseId, personId: n.PersonId, informing: { status: 'done', informerOrgId: n.OrgId, dueDate: DUE } }),
+    broken: {
+      'no such day': (n) => ({ caseId: n.CaseId, personId: n.PersonId, informing: { status: 'done', informerOrgId: n.OrgId, dueDate: BAD_DATE } }),
+      'postponed without ground': (n) => ({
+        caseId: n.CaseId,
+        personId: n.PersonId,
+        informing: { status: 'postponed', informerOrgId: n.OrgId, dueDate: DUE, reviewDate: DUE },
+      }),
     },
   },
   'item:add': {
@@ -256,6 +292,7 @@ export async function buildHouse(c: Clients): Promise<{ ggz: Sight; regisseur: S
         subjectNote: '',
         goal: 'doel',
         participants,
+        persons: [PERSON],
         informDueDate: DUE,
       })
     ).caseId;
@@ -316,20 +353,26 @@ export async function buildHouse(c: Clients): Promise<{ ggz: Sight; regisseur: S
   await toDecisions(c.regisseur2, H);
   const hIv = await intervene(c.regisseur2, H, 'org_om', []);
   const dH = await decide(c.regisseur2, H, 'besluit elders');
-  const inH = { CaseId: H, ItemId: hItem, ConsentId: hReq, InterventionId: hIv, DecisionId: dH };
+  const personOf = async (chair: TestClient, caseId: CaseId) =>
+    (await ok<{ view: { meta: { persons: { id: string }[] } } }>(chair, 'case:open', { caseId })).view.meta.persons[0]!.id;
+  const pV = await personOf(c.regisseur, V);
+  const pH = await personOf(c.regisseur2, H);
+  const inH = { CaseId: H, ItemId: hItem, ConsentId: hReq, InterventionId: hIv, DecisionId: dH, PersonId: pH };
   const cases = [V, H, Hx];
   // Meetings are named only by chair-only commands, and every chair may see every meeting.
   const directory = { OrgId: 'org_ggz', TableId: 'tbl_topx', MeetingId: M };
   return {
     ggz: {
       username: 'ggz',
-      visible: { ...directory, CaseId: V, ItemId: gOwn, ConsentId: rV, InterventionId: iV, DecisionId: dV, UserId: 'usr_ggz' },
+      visible: { ...directory, CaseId: V, ItemId: gOwn, ConsentId: rV, InterventionId: iV, DecisionId: dV, UserId: 'usr_ggz', PersonId: pV },
       hidden: {
         CaseId: [inH, { CaseId: H }, { CaseId: Hx }],
         ItemId: [{ ItemId: pOm }, { ItemId: pTable }, { ItemId: gGone }, { ItemId: hItem }],
         ConsentId: [{ ConsentId: rH }, { ConsentId: hReq }],
         InterventionId: [{ InterventionId: iH }, { InterventionId: hIv }],
         DecisionId: [{ DecisionId: dOm }, { DecisionId: dH }],
+        // Every participant sees the persons of its case; those of another case are hidden.
+        PersonId: [{ PersonId: pH }],
         // Only chairs are given the list of people.
         UserId: [{ UserId: 'usr_politie2' }],
       },
@@ -338,13 +381,14 @@ export async function buildHouse(c: Clients): Promise<{ ggz: Sight; regisseur: S
     },
     regisseur: {
       username: 'regisseur',
-      visible: { ...directory, CaseId: V, ItemId: zOwn, ConsentId: rZ, InterventionId: iH, DecisionId: dOm, UserId: 'usr_ggz' },
+      visible: { ...directory, CaseId: V, ItemId: zOwn, ConsentId: rZ, InterventionId: iH, DecisionId: dOm, UserId: 'usr_ggz', PersonId: pV },
       hidden: {
         CaseId: [inH, { CaseId: H }, { CaseId: Hx }],
         ItemId: [{ ItemId: pOm }, { ItemId: pTable }, { ItemId: gOwn }, { ItemId: gGone }, { ItemId: hItem }],
         ConsentId: [{ ConsentId: rH }, { ConsentId: rV }, { ConsentId: hReq }],
         InterventionId: [{ InterventionId: hIv }],
         DecisionId: [{ DecisionId: dH }],
+        PersonId: [{ PersonId: pH }],
       },
       public: ['OrgId', 'TableId', 'UserId', 'MeetingId'],
       cases,

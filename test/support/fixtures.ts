@@ -1,5 +1,5 @@
-import type { CaseState, Item, Meeting, Organisation, Table, User, Viewer, Visibility } from '../../shared/domain.js';
-import type { CaseId, ItemId, MeetingId, OrgId, TableId, UserId } from '../../shared/ids.js';
+import type { CaseState, Item, Meeting, Organisation, Person, Table, User, Viewer, Visibility } from '../../shared/domain.js';
+import type { CaseId, ItemId, MeetingId, OrgId, PersonId, TableId, UserId } from '../../shared/ids.js';
 import type { DirectoryLookup } from '../../shared/rules/commands.js';
 import type { Lookup } from '../../shared/rules/projection.js';
 
@@ -59,6 +59,7 @@ export const dir: DirectoryLookup = {
   table: (id): Table | undefined => (id === 'tbl' ? { id: 'tbl' as TableId, name: 't', description: '' } : undefined),
   meeting: (id) => MEETINGS.find((m) => m.id === id),
   today: () => '2026-12-07',
+  recordsBsn: false,
 };
 
 export const look: Lookup = { nameOf: (id) => `naam ${id}`, meeting: dir.meeting };
@@ -80,6 +81,20 @@ export function item(id: string, orgId: string, visibility: Visibility = { kind:
   };
 }
 
+/** A person the case concerns, informed by pol by 2026-12-01. */
+export function person(id: string, extra: Partial<Person> = {}): Person {
+  return {
+    id: id as PersonId,
+    name: `persoon ${id}`,
+    birthDate: '1990-01-01',
+    bsn: null,
+    informing: { informerOrgId: 'pol' as OrgId, dueDate: '2026-12-01', status: 'open', ground: null, groundVisibility: null, reviewDate: null, doneAt: null },
+    informingHistory: [],
+    addedAt: 't',
+    ...extra,
+  };
+}
+
 /** A case with zvh (chair), pol (only pol1, registrant), ggz and om at the table. */
 export function caseState(items: Item[] = [], extra: Partial<CaseState> = {}): CaseState {
   return {
@@ -95,8 +110,7 @@ export function caseState(items: Item[] = [], extra: Partial<CaseState> = {}): C
       { orgId: 'ggz' as OrgId, role: 'deelnemer', userIds: ['ggz1' as UserId] },
       { orgId: 'om' as OrgId, role: 'deelnemer', userIds: ['om1' as UserId] },
     ],
-    informing: { informerOrgId: 'pol' as OrgId, dueDate: '2026-12-01', status: 'open', ground: null, groundVisibility: null, reviewDate: null, doneAt: null },
-    informingHistory: [],
+    persons: [person('prs_1')],
     items: new Map(items.map((i) => [i.id, i])),
     goalProposal: null,
     goalHistory: [],

@@ -123,6 +123,7 @@ export async function runScenario(b: LeakBackend, batches: Cmd[][]): Promise<voi
     subjectNote: '',
     goal: 'Testen dat niets lekt.',
     participants: ORG_PEOPLE.map(([orgId, role, people]) => ({ orgId, role, userIds: people.map(uid) })),
+    persons: [{ name: 'Betrokkene', birthDate: '1990-01-01' }],
     informDueDate: '2026-12-31',
   });
   if (!created.ok) throw new Error(created.error.code);

@@ -1,15 +1,17 @@
 import type { CaseRole } from '../../shared/domain.js';
 import type { CaseId, MeetingId, OrgId, TableId, UserId } from '../../shared/ids.js';
 import type { CaseMetaView, MeetingView } from '../../shared/protocol.js';
+import type { CommandInput } from '../../shared/schemas.js';
 import { houseDay } from '../../shared/day.js';
 import type { TestClient } from './client.js';
 
-/** A case at a table, created by this chair with these seats: [organisation, role, usernames]. */
+/** A case at a table, created by this chair with these seats: [organisation, role, usernames], about these persons. */
 export async function createCase(
   chair: TestClient,
   title: string,
   seats: [org: string, role: CaseRole, ...users: string[]][],
   tableId = 'tbl_topx',
+  persons: CommandInput<'case:create'>['persons'] = [{ name: 'Betrokkene', birthDate: '1990-01-01' }],
 ): Promise<CaseId> {
   const created = await chair.cmd('case:create', {
     tableId: tableId as TableId,
@@ -17,6 +19,7 @@ export async function createCase(
     subjectNote: '',
     goal: 'Overlast stoppen.',
     participants: seats.map(([org, role, ...users]) => ({ orgId: `org_${org}` as OrgId, role, userIds: users.map((u) => `usr_${u}` as UserId) })),
+    persons,
     informDueDate: '2026-12-31',
   });
   if (!created.ok) throw new Error(`${chair.username} create case: ${created.error.code} ${created.error.message}`);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CaseState } from '../../shared/domain.js';
-import type { CaseId, MeetingId, UserId } from '../../shared/ids.js';
+import type { CaseId, MeetingId, PersonId, UserId } from '../../shared/ids.js';
 import { maySeeItem } from '../../shared/rules/access.js';
 import { summarise } from '../../shared/rules/projection.js';
 import { CommandSchemas, type CommandInput } from '../../shared/schemas.js';
@@ -32,7 +32,7 @@ describe('R-TAKEHOME: a case is open only while discussed in a meeting', () => {
           subjectNote: '',
           goal: 'doel',
           participants: caseState().participants,
-          informing: caseState().informing,
+          persons: [{ personId: 'prs_1' as PersonId, name: 'P.', birthDate: '1990-01-01', bsn: null, informing: caseState().persons[0]!.informing }],
         },
       },
       meta,

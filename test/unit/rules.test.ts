@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { CaseId, ItemId, OrgId, TableId, UserId } from '../../shared/ids.js';
+import type { CaseState, Viewer } from '../../shared/domain.js';
+import type { CaseId, ItemId, OrgId, PersonId, TableId, UserId } from '../../shared/ids.js';
 import { isChairOf, maySeeCase, maySeeItem } from '../../shared/rules/access.js';
-import { maySeeNamed, namedIds } from '../../shared/rules/commands.js';
+import { maySeeNamed, namedIds, type DirectoryLookup } from '../../shared/rules/commands.js';
 import { deltaFor, projectCase, summarise } from '../../shared/rules/projection.js';
-import { CommandSchemas } from '../../shared/schemas.js';
+import { bsnSchema, CommandSchemas, type CommandInput } from '../../shared/schemas.js';
 import { authorizeCaseCommand, COMMANDS } from '../../server/cases/commands/index.js';
-import { caseState, dir, item, look, U } from '../support/fixtures.js';
+import { caseState, dir, item, look, person, U } from '../support/fixtures.js';
 
 const cs = 'cs_1' as CaseId;
 const code = (e: { code: string } | null) => e?.code ?? null;
@@ -113,23 +114,35 @@ describe('R-BOB: picture, judgement, decision', () => {
   });
 });
 
-describe('R-INFORM: the person is informed', () => {
-  const c = caseState();
+describe('R-INFORM: each person is informed', () => {
+  const c = caseState([], { persons: [person('prs_1'), person('prs_2')] });
+  const pid = 'prs_1' as PersonId;
   const done = { status: 'done' as const, informerOrgId: 'pol' as OrgId, dueDate: '2026-12-01' };
+  const set = (s: CaseState, informing: CommandInput<'person:setInforming'>['informing'], who: Viewer, personId = pid) =>
+    authorizeCaseCommand('person:setInforming', { caseId: cs, personId, informing }, s, who, dir);
   it('R-INFORM: the informing organisation may mark it done, nothing else', () => {
-    expect(authorizeCaseCommand('case:setInforming', { caseId: cs, informing: done }, c, U.pol1!, dir)).toBeNull();
-    const moved = { ...done, dueDate: '2027-01-01' };
-    expect(code(authorizeCaseCommand('case:setInforming', { caseId: cs, informing: moved }, c, U.pol1!, dir))).toBe('FORBIDDEN');
-    expect(code(authorizeCaseCommand('case:setInforming', { caseId: cs, informing: done }, c, U.ggz1!, dir))).toBe('FORBIDDEN');
+    expect(set(c, done, U.pol1!)).toBeNull();
+    expect(code(set(c, { ...done, dueDate: '2027-01-01' }, U.pol1!))).toBe('FORBIDDEN');
+    expect(code(set(c, done, U.ggz1!))).toBe('FORBIDDEN');
   });
   it('R-INFORM: a postponement by the chair cannot be overruled by the informing organisation', () => {
-    const postponed = caseState([], { informing: { ...c.informing, status: 'postponed', ground: 'onderzoek', reviewDate: '2027-01-01' } });
-    expect(code(authorizeCaseCommand('case:setInforming', { caseId: cs, informing: done }, postponed, U.pol1!, dir))).toBe('FORBIDDEN');
+    const was = c.persons[0]!.informing;
+    const postponed = caseState([], {
+      persons: [person('prs_1', { informing: { ...was, status: 'postponed', ground: 'onderzoek', reviewDate: '2027-01-01' } })],
+    });
+    expect(code(set(postponed, done, U.pol1!))).toBe('FORBIDDEN');
+  });
+  it('R-INFORM: a postponement is reviewed on a day still to come', () => {
+    const postpone = (reviewDate: string) => ({ ...done, status: 'postponed' as const, ground: 'onderzoek', reviewDate });
+    expect(set(c, postpone('2026-12-08'), U.chair!)).toBeNull();
+    expect(code(set(c, postpone('2026-12-07'), U.chair!))).toBe('BAD_REQUEST');
+    expect(code(set(c, postpone('2026-11-01'), U.chair!))).toBe('BAD_REQUEST');
   });
   it('R-INFORM: dates are real calendar days', () => {
     const parse = (reviewDate: string) =>
-      CommandSchemas['case:setInforming'].safeParse({
+      CommandSchemas['person:setInforming'].safeParse({
         caseId: cs,
+        personId: pid,
         informing: { status: 'postponed', informerOrgId: 'pol', dueDate: '2026-12-01', ground: 'x', reviewDate },
       }).success;
     expect(parse('2027-02-28')).toBe(true);
@@ -138,13 +151,37 @@ describe('R-INFORM: the person is informed', () => {
   });
   it('R-INFORM: the chair records who informs; it must be a participant', () => {
     const toGgz = { status: 'open' as const, informerOrgId: 'ggz' as OrgId, dueDate: '2026-12-10' };
-    expect(authorizeCaseCommand('case:setInforming', { caseId: cs, informing: toGgz }, c, U.chair!, dir)).toBeNull();
-    const toOutsider = { ...toGgz, informerOrgId: 'unsigned' as OrgId };
-    expect(code(authorizeCaseCommand('case:setInforming', { caseId: cs, informing: toOutsider }, c, U.chair!, dir))).toBe('BAD_REQUEST');
+    expect(set(c, toGgz, U.chair!)).toBeNull();
+    expect(code(set(c, { ...toGgz, informerOrgId: 'unsigned' as OrgId }, U.chair!))).toBe('BAD_REQUEST');
+  });
+  it('R-INFORM: a person of another case, or none, is refused alike', () => {
+    expect(set(c, done, U.chair!, 'prs_2' as PersonId)).toBeNull();
+    const other = set(c, done, U.chair!, 'prs_elders' as PersonId);
+    expect(other).toEqual(set(c, done, U.chair!, 'prs_onbekend' as PersonId));
+    expect(code(other)).toBe('BAD_REQUEST');
   });
   it('R-INFORM: the informing organisation cannot be removed before another is chosen', () => {
     expect(code(authorizeCaseCommand('case:removeParticipant', { caseId: cs, orgId: 'pol' as OrgId }, c, U.chair!, dir))).toBe('BAD_REQUEST');
     expect(authorizeCaseCommand('case:removeParticipant', { caseId: cs, orgId: 'ggz' as OrgId }, c, U.chair!, dir)).toBeNull();
+  });
+  it('R-INFORM: the chair keeps the list of persons: one at least, nobody twice, a BSN only where the house records it', () => {
+    const one = caseState();
+    const remove = (s: CaseState, who: Viewer) => authorizeCaseCommand('person:remove', { caseId: cs, personId: pid }, s, who, dir);
+    expect(code(remove(one, U.chair!))).toBe('BAD_REQUEST');
+    expect(remove(c, U.chair!)).toBeNull();
+    expect(code(remove(c, U.pol1!))).toBe('FORBIDDEN');
+    const add = (p: CommandInput<'person:add'>['person'], d: DirectoryLookup = dir) =>
+      authorizeCaseCommand('person:add', { caseId: cs, person: p, informerOrgId: 'pol' as OrgId, informDueDate: '2026-12-20' }, c, U.chair!, d);
+    expect(add({ name: 'Kind B.', birthDate: '2019-05-11' })).toBeNull();
+    expect(code(add({ name: 'persoon prs_1', birthDate: '1990-01-01' }))).toBe('BAD_REQUEST');
+    expect(code(add({ name: 'Kind B.', birthDate: '2027-01-01' }))).toBe('BAD_REQUEST');
+    expect(code(add({ name: 'Kind B.', birthDate: '2019-05-11', bsn: '111222333' }))).toBe('BAD_REQUEST');
+    expect(add({ name: 'Kind B.', birthDate: '2019-05-11', bsn: '111222333' }, { ...dir, recordsBsn: true })).toBeNull();
+  });
+  it('R-INFORM: a BSN passes the eleven test', () => {
+    expect(bsnSchema.safeParse('111222333').success).toBe(true);
+    expect(bsnSchema.safeParse('123456789').success).toBe(false);
+    expect(bsnSchema.safeParse('11122233').success).toBe(false);
   });
 });
 
@@ -154,6 +191,7 @@ describe('R-PROTOCOL: only signatories', () => {
     title: 'Casus Y',
     subjectNote: '',
     goal: 'doel',
+    persons: [{ name: 'Betrokkene', birthDate: '1990-01-01' }],
     informDueDate: '2026-12-01',
   };
   const chairP = { orgId: 'zvh' as OrgId, role: 'voorzitter' as const, userIds: ['chair' as UserId] };

@@ -13,6 +13,8 @@ export class DirectoryStore {
   orgs = $state.raw<Organisation[]>([]);
   tables = $state.raw<Table[]>([]);
   people = $state.raw<Person[]>([]);
+  /** Whether the house records the BSN of the persons of its cases. */
+  recordsBsn = $state(false);
   loaded = $state(false);
   error = $state<string | null>(null);
 
@@ -30,6 +32,7 @@ export class DirectoryStore {
     this.orgs = res.data.orgs ?? [];
     this.tables = res.data.tables ?? [];
     this.people = res.data.people ?? [];
+    this.recordsBsn = res.data.recordsBsn === true;
     this.error = null;
     this.loaded = true;
   }

@@ -60,7 +60,9 @@ export const upcoming = (all: MyMeeting[]): MyMeeting[] => all.filter((m) => m.r
 /** What needs attention before a case comes up (R-INFORM, R-OWN, R-GOAL), in words. */
 export function attention(s: CaseSummary): string[] {
   const out: string[] = [];
-  if (s.informingOpen && s.informingDue < todayYmd()) out.push('Informeren betrokkene te laat');
+  if (s.informingDue !== null && s.informingDue < todayYmd()) out.push('Informeren betrokkene te laat');
+  // R-INFORM: a postponement whose review day passed is to be decided again.
+  if (s.informingReview !== null && s.informingReview < todayYmd()) out.push('Uitstel van informeren heroverwegen');
   if (s.awaitingMyAnswer > 0) out.push(s.awaitingMyAnswer === 1 ? '1 vraag om toestemming aan u' : `${s.awaitingMyAnswer} vragen om toestemming aan u`);
   if (s.goalFrozen) out.push('Doel bevroren: wacht op bevestiging');
   return out;

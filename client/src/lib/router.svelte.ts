@@ -9,12 +9,14 @@ export type Route =
   | { name: 'meeting'; meetingId: MeetingId }
   | { name: 'admin' }
   | { name: 'privacy' }
+  | { name: 'persons' }
   | { name: 'notFound' };
 
 export const href = {
   overview: '#/',
   admin: '#/beheer',
   privacy: '#/toegangslog',
+  persons: '#/personen',
   board: (id: CaseId) => `#/casus/${encodeURIComponent(id)}`,
   takeHome: (id: CaseId) => `#/casus/${encodeURIComponent(id)}/meeneemlijst`,
   plan: (id: CaseId) => `#/casus/${encodeURIComponent(id)}/plan`,
@@ -34,6 +36,7 @@ export function parseHash(hash: string): Route {
   if (path === '/' || path === '') return { name: 'overview' };
   if (path === '/beheer') return { name: 'admin' };
   if (path === '/toegangslog') return { name: 'privacy' };
+  if (path === '/personen') return { name: 'persons' };
   const meeting = /^\/overleg\/([^/]+)$/.exec(path);
   if (meeting) {
     const id = MeetingIdSchema.safeParse(decoded(meeting[1]!));

@@ -15,6 +15,8 @@ export class Session {
   isAdmin = $derived(this.me?.roles.includes('admin') ?? false);
   isChair = $derived(this.me?.roles.includes('chair') ?? false);
   isPrivacy = $derived(this.me?.roles.includes('privacy') ?? false);
+  /** The house finds persons across cases: its chairs and its privacy officer (the server decides). */
+  searchesPersons = $derived(this.isChair || this.isPrivacy);
 
   constructor(private readonly api: Api) {}
 

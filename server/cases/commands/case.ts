@@ -1,11 +1,11 @@
-import type { Informing } from '../../../shared/domain.js';
 import { phaseIndex } from '../../../shared/domain.js';
 import { appError } from '../../../shared/errors.js';
-import { isChairOf } from '../../../shared/rules/access.js';
+import { newId, type PersonId } from '../../../shared/ids.js';
 import { bad, chairOnly, defineCommand, defineCreate } from './define.js';
 import { checkParticipant } from './participants.js';
+import { checkPerson, openInforming, personFields } from './persons.js';
 
-// The case itself: its making, its phase (R-BOB), and the informing of the person (R-INFORM).
+// The case itself: its making, with the persons it concerns, and its phase (R-BOB).
 
 export const caseCommands = {
   'case:create': defineCreate({
@@ -29,7 +29,11 @@ export const caseCommands = {
       }
       if (input.participants.filter((p) => p.role === 'aanmelder').length > 1) return bad('Een casus heeft één aanmelder.');
       const informer = input.informerOrgId ?? input.participants.find((p) => p.role === 'aanmelder')?.orgId;
-      if (!informer || !orgs.includes(informer)) return bad('Kies een deelnemende organisatie die de betrokkene informeert.');
+      if (!informer || !orgs.includes(informer)) return bad('Kies een deelnemende organisatie die de betrokkenen informeert.');
+      for (const p of input.persons) {
+        const err = checkPerson(p, [], dir);
+        if (err) return err;
+      }
       return null;
     },
     decide(input, caseId) {
@@ -44,15 +48,11 @@ export const caseCommands = {
             subjectNote: input.subjectNote,
             goal: input.goal,
             participants: input.participants,
-            informing: {
-              informerOrgId: informer,
-              dueDate: input.informDueDate,
-              status: 'open',
-              ground: null,
-              groundVisibility: null,
-              reviewDate: null,
-              doneAt: null,
-            },
+            persons: input.persons.map((p) => ({
+              personId: newId<PersonId>('prs'),
+              ...personFields(p),
+              informing: openInforming(informer, input.informDueDate),
+            })),
           },
         },
       ];
@@ -71,39 +71,5 @@ export const caseCommands = {
       return Math.abs(step) === 1 ? null : appError('WRONG_PHASE', 'De fasen worden één voor één doorlopen.');
     },
     decide: ({ phase }) => ({ events: [{ type: 'case.phaseSet', payload: { phase } }], data: null }),
-  }),
-
-  'case:setInforming': defineCommand('case:setInforming', {
-    names: ['caseId'],
-    action: 'update',
-    authorize({ informing }, c, viewer) {
-      if (!c.participants.some((p) => p.orgId === informing.informerOrgId)) {
-        return bad('Kies een deelnemende organisatie die de betrokkene informeert.');
-      }
-      const named = informing.status === 'postponed' && informing.groundVisibility?.kind === 'orgs' ? informing.groundVisibility.orgIds : [];
-      if (named.some((o) => !c.participants.some((p) => p.orgId === o))) return bad('De grond kan alleen zichtbaar zijn voor organisaties aan tafel.');
-      if (isChairOf(c, viewer)) return null;
-      // The informing organisation may record that it has informed the person, nothing more.
-      // Not over a postponement: that is the chair's recorded decision.
-      const onlyMarksDone =
-        informing.status === 'done' &&
-        c.informing.status === 'open' &&
-        c.informing.informerOrgId === viewer.orgId &&
-        informing.informerOrgId === c.informing.informerOrgId &&
-        informing.dueDate === c.informing.dueDate;
-      return onlyMarksDone ? null : appError('FORBIDDEN', 'Alleen de voorzitter legt dit besluit vast.');
-    },
-    decide({ informing: i }, c, _viewer, now) {
-      const informing: Informing = {
-        informerOrgId: i.informerOrgId,
-        dueDate: i.dueDate,
-        status: i.status,
-        ground: i.status === 'postponed' ? i.ground : null,
-        groundVisibility: i.status === 'postponed' ? (i.groundVisibility ?? { kind: 'table' }) : null,
-        reviewDate: i.status === 'postponed' ? i.reviewDate : null,
-        doneAt: i.status === 'done' ? (c.informing.doneAt ?? now) : null,
-      };
-      return { events: [{ type: 'case.informingSet', payload: { informing } }], data: null };
-    },
   }),
 };

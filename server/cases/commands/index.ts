@@ -11,6 +11,7 @@ import { itemCommands } from './items.js';
 
 import { openCommands } from './open.js';
 import { participantCommands } from './participants.js';
+import { personCommands } from './persons.js';
 import { planCommands } from './plan.js';
 
 /**
@@ -22,6 +23,7 @@ export const COMMANDS: { readonly [N in CommandName]: Command<N> } = {
   ...openCommands,
   ...caseCommands,
   ...participantCommands,
+  ...personCommands,
   ...itemCommands,
   ...goalCommands,
   ...consentCommands,

@@ -54,7 +54,7 @@ export const participantCommands = {
       const current = c.participants.find((x) => x.orgId === orgId);
       if (!current) return bad('Deze organisatie neemt niet deel.');
       if (current.role === 'voorzitter') return bad('De voorzitter kan niet worden verwijderd.');
-      if (c.informing.informerOrgId === orgId) return bad('Wijs eerst een andere organisatie aan die de betrokkene informeert.');
+      if (c.persons.some((p) => p.informing.informerOrgId === orgId)) return bad('Wijs eerst een andere organisatie aan die de betrokkenen informeert.');
       return null;
     },
     decide: ({ orgId }) => ({ events: [{ type: 'case.participantRemoved', payload: { orgId } }], data: null }),
