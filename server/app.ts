@@ -30,6 +30,7 @@ import { listenMetrics, Metrics, metricsRoute } from './metrics/metrics.js';
 import { clientApp } from './http/client.js';
 import type { Store } from './store/types.js';
 import { personRoutes } from './persons/routes.js';
+import { Retention } from './retention/retention.js';
 import { privacyRoutes } from './privacy/routes.js';
 import { RoomScreens } from './room/screens.js';
 import { RoomTokens } from './room/tokens.js';
@@ -62,6 +63,8 @@ export interface Casusbord {
   readonly discussions: MeetingDiscussions;
   /** Seals the logs (R-ACCESS) when SEAL_KEY is set. */
   readonly sealer: Sealer | null;
+  /** R-RETAIN: purges closed cases whose retention passed. */
+  readonly retention: Retention;
   /** Whether it can serve now (/healthz/ready), and what fails when not. */
   readonly readiness: Readiness;
   /** Prometheus metrics, when METRICS_PORT or METRICS_TOKEN is set. */
@@ -78,7 +81,7 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
   const log = opts.logger ?? createLogger(config.LOG_LEVEL);
   const { store, cluster, adapter, closeAdapter, links, storeLinks } = await openStore(config, log, opts.store);
   if (config.SEED_DEMO) await ensureDemoData(store, log, { holdHalfway: config.TEST_HOLD_DEMO_SEED });
-  const dir = new Directory(store, () => cluster.directoryChanged(), opts.today, log, config.PERSON_BSN);
+  const dir = new Directory(store, () => cluster.directoryChanged(), opts.today, log, config.PERSON_BSN, config.RETENTION_DAYS);
   await dir.load();
   const reloadDirectory = (): void => void dir.load().catch((err: unknown) => log.error({ err }, 'directory reload failed'));
   cluster.onDirectory(reloadDirectory);
@@ -92,6 +95,8 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
   const sealer = sealKey && new Sealer(store, sealKey, () => [...cases.all()].map((c): [CaseId, number] => [c.id, c.version]), log);
   const stopSealing = sealer?.start(config.SEAL_INTERVAL_MS) ?? (() => undefined);
   if (!sealer) log.warn('SEAL_KEY is not set: the access log and the case logs are not sealed');
+  const retention = new Retention({ cases, store, dir, access, cluster, sealer: sealer || null, sealKey, log });
+  const stopRetention = retention.start(config.RETENTION_SWEEP_MS);
   // The store answers again after an outage (after loading, too, unlike the client's 'ready'):
   // a commit whose answer was lost, or another process's, may be in the log unseen here.
   for (const l of storeLinks) {
@@ -164,7 +169,7 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
   const roomScreens = new RoomScreens(realtime.io, { dir, cases, access, tokens: roomTokens, log, trustProxy: config.TRUST_PROXY });
   app.use('/api/meetings', meetingRoutes({ dir, sessions, access, cases, addressOf, log, roomTokens }));
   app.use('/api/persons', personRoutes({ dir, sessions, access, cases, addressOf }));
-  app.use('/api/privacy', privacyRoutes({ dir, sessions, access, store, chain: store, meta: store, sealKey, cases, addressOf }));
+  app.use('/api/privacy', privacyRoutes({ dir, sessions, access, store, chain: store, meta: store, purges: store, sealKey, cases, addressOf }));
   app.use('/api', () => {
     throw new HttpError(404, 'NOT_FOUND');
   });
@@ -220,6 +225,7 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
     sessionEnds,
     discussions,
     sealer,
+    retention,
     readiness,
     log,
     metrics,
@@ -243,6 +249,7 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
       if (catchUpTimer) clearInterval(catchUpTimer);
       discussions.stop();
       stopSealing();
+      stopRetention();
       sessionEnds.close();
       // No new connections; the open ones finish what they sent before they are closed.
       server.close();

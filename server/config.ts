@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { CLUSTER_CATCHUP_EVERY_MS, MAX_COMMANDS_PER_SECOND } from '../shared/limits.js';
+import { CLUSTER_CATCHUP_EVERY_MS, DEFAULT_RETENTION_DAYS, MAX_COMMANDS_PER_SECOND } from '../shared/limits.js';
 import { CHAOS_PATTERN } from './cluster/chaos.js';
 
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
@@ -14,6 +14,8 @@ const ConfigSchema = z.object({
   SEED_DEMO: bool.default(true),
   /** Whether the house records the BSN of the persons its cases concern (off: name and birth date only). */
   PERSON_BSN: bool.default(false),
+  /** R-RETAIN: days a closed case is kept, counted from its closing day (the house's own term). */
+  RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(DEFAULT_RETENTION_DAYS),
   /** With it, the store is Redis and several processes serve one board; without, embedded SQLite. */
   REDIS_URL: z
     .string()
@@ -68,6 +70,8 @@ const ConfigSchema = z.object({
     .optional(),
   /** How often the logs are sealed. */
   SEAL_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  /** R-RETAIN: how often closed cases whose retention passed are looked for and purged. */
+  RETENTION_SWEEP_MS: z.coerce.number().int().min(100).max(86_400_000).default(3_600_000),
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   /**
    * Tests only (NODE_ENV=test): the demo seed stops half-way, logs "demo data held half-way" and

@@ -16,3 +16,10 @@ export function houseMidnight(ymd: string): string {
   }
   return new Date(utcMidnight).toISOString();
 }
+
+/** The calendar day `days` after `ymd` (YYYY-MM-DD), whatever the clocks do in between. */
+export function addDays(ymd: string, days: number): string {
+  const d = new Date(`${ymd}T12:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
+}

@@ -142,6 +142,29 @@ export interface Person {
   addedAt: string;
 }
 
+/** R-RETAIN: a later day from which the case may be purged, with why. */
+export interface RetentionExtension {
+  until: string;
+  reason: string;
+  byUserId: UserId;
+  at: string;
+}
+
+/**
+ * R-RETAIN: the chair's closing decision. From then partners keep only their own contributions,
+ * take-home grants end, and the case is purged once `retainUntil` has come.
+ */
+export interface Closure {
+  decision: string;
+  /** YYYY-MM-DD: the day the case closed; the retention term counts from here. */
+  closedOn: string;
+  /** YYYY-MM-DD: from this day the case is purged (the term, or the last extension). */
+  retainUntil: string;
+  byUserId: UserId;
+  at: string;
+  extensions: RetentionExtension[];
+}
+
 export interface Goal {
   text: string;
   version: number;
@@ -258,6 +281,8 @@ export interface CaseState {
    * sees only its own and its consented items.
    */
   meetingOpen: boolean;
+  /** R-RETAIN: null while the case is open. */
+  closure: Closure | null;
   version: number;
   createdAt: string;
   updatedAt: string;

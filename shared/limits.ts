@@ -2,6 +2,12 @@
 export const MAX_ITEM_TEXT_CHARS = 8_000;
 export const MAX_CASE_TITLE_CHARS = 120;
 export const MAX_SUBJECT_NOTE_CHARS = 500;
+/**
+ * R-RETAIN: days a closed case is kept before it is purged, counted from its closing day, unless
+ * the house configures its own (RETENTION_DAYS): two years.
+ */
+export const DEFAULT_RETENTION_DAYS = 730;
+
 /** The persons a case concerns (a family case has several). */
 export const MAX_PERSONS_PER_CASE = 12;
 export const MAX_PERSON_NAME_CHARS = 120;

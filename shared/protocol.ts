@@ -248,6 +248,27 @@ export interface RoomPersonView {
   orgId: OrgId;
 }
 
+export interface ClosureView {
+  decision: string;
+  closedOn: string;
+  retainUntil: string;
+  byName: string;
+  at: string;
+  extensions: { until: string; reason: string; byName: string; at: string }[];
+}
+
+/** A closed case as the privacy officer's retention list shows it (no content), or one purged. */
+export interface RetentionView {
+  caseId: CaseId;
+  /** Null once purged: nothing of its content is kept, its title neither. */
+  title: string | null;
+  tableId: TableId | null;
+  closedOn: string;
+  retainUntil: string;
+  extensions: number;
+  purgedAt: string | null;
+}
+
 /** A person the case concerns, with the informing of that person (R-INFORM) as this viewer is shown it. */
 export interface CasePersonView {
   id: PersonId;
@@ -276,6 +297,8 @@ export interface CaseMetaView {
   goalHistory: Goal[];
   /** Open only while one of its agenda entries is being discussed. */
   meetingOpen: boolean;
+  /** R-RETAIN: the closing decision, its retention and extensions (names resolved); null while open. */
+  closure: ClosureView | null;
   agenda: AgendaEntryView[];
   decisions: DecisionView[];
   interventions: InterventionView[];
@@ -308,6 +331,9 @@ export interface CaseSummary {
   /** The first review day of a postponed informing: a task for the chair once past. Null when none is postponed. */
   informingReview: string | null;
   meetingOpen: boolean;
+  /** R-RETAIN: the day it closed, and from when it is purged; null while open. */
+  closedOn: string | null;
+  retainUntil: string | null;
   agenda: AgendaEntryView[];
   goalFrozen: boolean;
   /** Open questions about this user's organisation's own items (R-OWN). */
@@ -369,6 +395,8 @@ export interface CommandResults {
   'case:setParticipant': null;
   'case:removeParticipant': null;
   'case:setPhase': null;
+  'case:close': null;
+  'case:extendRetention': null;
   'person:add': { personId: PersonId };
   'person:edit': null;
   'person:remove': null;

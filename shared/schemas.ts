@@ -97,6 +97,10 @@ export const CommandSchemas = {
   'case:setParticipant': z.strictObject({ caseId: CaseIdSchema, participant: ParticipantInputSchema }),
   'case:removeParticipant': z.strictObject({ caseId: CaseIdSchema, orgId: OrgIdSchema }),
   'case:setPhase': z.strictObject({ caseId: CaseIdSchema, phase: PhaseSchema }),
+  // R-RETAIN: the chair closes the case with a decision; the retention term runs from `closedOn`.
+  'case:close': z.strictObject({ caseId: CaseIdSchema, decision: text(L.MAX_DECISION_CHARS), closedOn: isoDate }),
+  // R-RETAIN: a later purge day, with its reason (the chair; the privacy officer over HTTP).
+  'case:extendRetention': z.strictObject({ caseId: CaseIdSchema, until: isoDate, reason: text(L.MAX_REASON_CHARS) }),
   // The persons of the case and, per person, their informing (R-INFORM).
   'person:add': z.strictObject({ caseId: CaseIdSchema, person: PersonInputSchema, informerOrgId: OrgIdSchema, informDueDate: isoDate }),
   'person:edit': z.strictObject({ caseId: CaseIdSchema, personId: PersonIdSchema, person: PersonInputSchema }),
@@ -272,6 +276,9 @@ export const PersonSearchSchema = z
   })
   .refine((q) => q.name !== undefined || q.birthDate !== undefined || q.bsn !== undefined, 'a name, birth date or BSN');
 export type PersonSearchInput = z.infer<typeof PersonSearchSchema>;
+
+/** R-RETAIN: the privacy officer's extension of a closed case's retention (HTTP body). */
+export const RetentionExtensionSchema = z.strictObject({ until: isoDate, reason: text(L.MAX_REASON_CHARS) });
 
 /** R-ROOM: who the chair records as coming into the meeting's room and leaving it. */
 export const RoomChangeSchema = z

@@ -2,7 +2,7 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { CaseId } from '../../shared/ids.js';
 import type { ChainBreak, ChainVerification } from '../../shared/protocol.js';
 import type { Logger } from '../log.js';
-import type { ChainStore, EventLog, MetaStore, StoredEvent } from '../store/types.js';
+import type { ChainStore, EventLog, MetaStore, PurgeStore, StoredEvent } from '../store/types.js';
 
 /**
  * R-ACCESS, tamper evidence. The access log (in its stored order) and each case's log (in version
@@ -32,7 +32,46 @@ export type Verification = ChainVerification;
 /** The store key of the last verification's result, for the privacy officer's screen. */
 export const VERIFICATION_META = 'chain-verification';
 
-type Store = ChainStore & Pick<EventLog, 'readEvents' | 'caseIds'> & MetaStore;
+type Store = ChainStore & Pick<EventLog, 'readEvents' | 'caseIds'> & MetaStore & Pick<PurgeStore, 'listPurges'>;
+
+/**
+ * R-RETAIN: what a purge leaves of a case: which log went (up to which version, with its chain
+ * link there, as the seal numbered `seal` recorded it), when and why; under the seal key, so the
+ * purge of a case is told apart from a log deleted to hide something.
+ */
+export interface PurgeMarker {
+  caseId: CaseId;
+  version: number;
+  hash: string;
+  /** The seal that covered the log up to `version` (0 where the house seals nothing). */
+  seal: number;
+  closedOn: string;
+  retainUntil: string;
+  reason: string;
+  at: string;
+  mac: string;
+}
+
+const markerMac = (key: Buffer, m: Omit<PurgeMarker, 'mac'>): string =>
+  createHmac('sha256', key)
+    .update('purge\0')
+    .update(JSON.stringify([m.caseId, m.version, m.hash, m.seal, m.closedOn, m.retainUntil, m.reason, m.at]))
+    .digest('hex');
+
+export function purgeMarker(key: Buffer | null, m: Omit<PurgeMarker, 'mac'>): PurgeMarker {
+  return { ...m, mac: key ? markerMac(key, m) : '' };
+}
+
+/** The chain link of a case log up to its end, as a seal would record it. */
+export async function caseHead(store: Pick<EventLog, 'readEvents'>, caseId: CaseId): Promise<{ version: number; hash: string }> {
+  let hash = '';
+  let version = 0;
+  for (const e of await store.readEvents(caseId)) {
+    hash = link(hash, eventText(e));
+    version = e.version;
+  }
+  return { version, hash };
+}
 
 export const link = (prev: string, data: string): string => createHash('sha256').update(prev).update('\n').update(data).digest('hex');
 
@@ -125,6 +164,24 @@ export class Sealer {
     return seal;
   }
 
+  /**
+   * R-RETAIN, before a purge: seals what is unsealed, and tells how far the seals cover this case
+   * (the seal's number, the version and the link there); null when the seal could not be made now.
+   */
+  async sealedThrough(caseId: CaseId): Promise<{ seal: number; version: number; hash: string } | null> {
+    await this.seal();
+    // Another process sealed first: read the seals again.
+    const head = (this.head ??= await this.load());
+    const c = head.cases.get(caseId);
+    if (!c) return null;
+    let seal = 0;
+    for (const json of await this.store.listSeals()) {
+      const s = JSON.parse(json) as Seal;
+      if (s.cases.some(([id, v]) => id === caseId && v === c.version)) seal = s.n;
+    }
+    return seal === 0 ? null : { seal, version: c.version, hash: c.hash };
+  }
+
   /** Seals every `everyMs`; a failure is logged and the next interval tries again. */
   start(everyMs: number): () => void {
     let running = false;
@@ -147,6 +204,8 @@ export class Sealer {
  * Recomputes every chain from its start and checks it against every seal, in order; reports the
  * first seal that does not hold and where. Writes the result where the privacy officer's screen reads it.
  */
+const lastSeal = (seals: Seal[]): number => seals.at(-1)?.n ?? 0;
+
 export async function verifyChains(store: Store, key: Buffer, now: () => Date = () => new Date()): Promise<Verification> {
   const result: Verification = { at: now().toISOString(), ok: true, seals: 0, accessEntries: 0, events: 0, sealedUpTo: null, broken: null };
   const seals = (await store.listSeals()).map((j) => JSON.parse(j) as Seal);
@@ -187,8 +246,31 @@ export async function verifyChains(store: Store, key: Buffer, now: () => Date = 
   const checks = new Map<CaseId, { seal: number; version: number; hash: string }[]>();
   for (const s of seals)
     for (const [caseId, version, h] of s.cases) (checks.get(caseId) ?? checks.set(caseId, []).get(caseId)!).push({ seal: s.n, version, hash: h });
+  // R-RETAIN: a purged case's log is gone; its marker, under the key, says what went and matches what was sealed.
+  const purged = new Map<CaseId, PurgeMarker>();
+  for (const { caseId, marker } of await store.listPurges()) {
+    let m: PurgeMarker | null = null;
+    try {
+      m = JSON.parse(marker) as PurgeMarker;
+    } catch {
+      m = null;
+    }
+    const { mac, ...body } = m ?? ({ mac: '' } as PurgeMarker);
+    if (!m || m.caseId !== caseId || typeof mac !== 'string' || mac !== markerMac(key, body))
+      return fail({ what: 'case', seal: lastSeal(seals), caseId, reason: 'the purge marker of this case was altered, or written without the key' });
+    purged.set(caseId, m);
+  }
   let firstCase: Broken | null = null;
   for (const [caseId, want] of checks) {
+    const marker = purged.get(caseId);
+    if (marker) {
+      const sealed = want.at(-1)!;
+      if ((await store.readEvents(caseId, 0, 1)).length > 0)
+        return fail({ what: 'case', seal: sealed.seal, caseId, reason: 'the case was purged, yet its log holds entries' });
+      if (sealed.version !== marker.version || sealed.hash !== marker.hash || sealed.seal !== marker.seal)
+        return fail({ what: 'case', seal: sealed.seal, caseId, to: sealed.version, reason: 'the purge marker does not match what was sealed of the case' });
+      continue;
+    }
     let h = '';
     let v = 0;
     const events = await store.readEvents(caseId);

@@ -57,6 +57,9 @@ export const CaseEventSchemas = {
   'case.participantSet': z.object({ participant: ParticipantSchema }),
   'case.participantRemoved': z.object({ orgId: OrgIdSchema }),
   'case.phaseSet': z.object({ phase: PhaseSchema }),
+  /** R-RETAIN: closed by the chair; purged from `retainUntil` on. */
+  'case.closed': z.object({ decision: z.string(), closedOn: z.string(), retainUntil: z.string() }),
+  'case.retentionExtended': z.object({ until: z.string(), reason: z.string() }),
   'case.personAdded': NewPersonSchema,
   'case.personEdited': PersonFieldsSchema.extend({ personId: PersonIdSchema }),
   'case.personRemoved': z.object({ personId: PersonIdSchema }),
@@ -158,6 +161,7 @@ export function applyEvent(s: CaseState | null, e: CaseEvent, meta: EventMeta, v
       agenda: [],
       // Open only while discussed in a meeting (agenda.ts in cases/commands/).
       meetingOpen: false,
+      closure: null,
       version,
       createdAt: meta.at,
       updatedAt: meta.at,
@@ -179,6 +183,16 @@ export function applyEvent(s: CaseState | null, e: CaseEvent, meta: EventMeta, v
       return { ...next, participants: s.participants.filter((x) => x.orgId !== e.payload.orgId) };
     case 'case.phaseSet':
       return { ...next, phase: e.payload.phase };
+    case 'case.closed': {
+      const { decision, closedOn, retainUntil } = e.payload;
+      return { ...next, closure: { decision, closedOn, retainUntil, byUserId: meta.actorUserId, at: meta.at, extensions: [] } };
+    }
+    case 'case.retentionExtended': {
+      if (!s.closure) return next;
+      const { until, reason } = e.payload;
+      const extension = { until, reason, byUserId: meta.actorUserId, at: meta.at };
+      return { ...next, closure: { ...s.closure, retainUntil: until, extensions: [...s.closure.extensions, extension] } };
+    }
     case 'case.personAdded':
       return { ...next, persons: [...s.persons, newPerson(e.payload, meta)] };
     case 'case.personEdited': {

@@ -111,6 +111,31 @@ export class CaseService {
       void this.withCase(caseId, () => this.catchUp(caseId, events)).catch((err: unknown) => this.log.error({ err, caseId }, 'catch-up failed'));
     });
     cluster.onResync(() => void this.catchUpAll());
+    // Purged on another process (R-RETAIN): gone from the store, so forgotten here too.
+    cluster.onPurged((caseId) => {
+      void this.withCase(caseId, () => this.forgetIfPurged(caseId)).catch((err: unknown) => this.log.error({ err, caseId }, 'forgetting a purged case failed'));
+    });
+  }
+
+  /**
+   * R-RETAIN: the case was purged from the store. Every viewer is told it is gone, by the one read
+   * rule (as if nobody took part any more: board and documents revoke it), and nothing of it stays
+   * in memory. Run inside its queue.
+   */
+  forget(caseId: CaseId): void {
+    const before = this.cases.get(caseId);
+    if (!before) return;
+    // One position past its end, which nothing will ever fill: every board that saw it hears of it.
+    const gone = { ...before, participants: [], version: before.version + 1 };
+    this.applied({ caseId, before, after: gone, touched: { meta: true, items: [] }, local: true, docs: [] });
+    this.cases.delete(caseId);
+    for (const [docId, d] of this.docs) if (d.caseId === caseId) this.docs.delete(docId);
+  }
+
+  /** Forgets a case held here whose log the store no longer has (another process purged it). */
+  private async forgetIfPurged(caseId: CaseId): Promise<void> {
+    if (!this.cases.has(caseId)) return;
+    if ((await this.store.readEvents(caseId, 0, 1)).length === 0) this.forget(caseId);
   }
 
   async load(): Promise<void> {
@@ -278,7 +303,7 @@ export class CaseService {
       if (!c) return this.deny(actor, null, name, itemId, appError('NOT_FOUND'), caseId);
       const err = authorizeCaseCommand(name, input, c, actor.viewer, this.dir);
       if (err) return this.deny(actor, c, name, itemId, err);
-      const decided = command.decide(input, c, actor.viewer, new Date().toISOString());
+      const decided = command.decide(input, c, actor.viewer, new Date().toISOString(), this.dir);
       const { data } = decided;
       try {
         await this.commit(c, caseId, decided.events, actor, name, decided.itemId ?? itemId, source, tag && commandRecord(tag, data, Date.now()));
@@ -397,6 +422,11 @@ export class CaseService {
   async catchUpAll(): Promise<void> {
     try {
       const ids = await this.store.caseIds();
+      // A purge notice that did not arrive: a case the store no longer lists is looked at.
+      const listed = new Set(ids);
+      for (const id of [...this.cases.keys()]) {
+        if (!listed.has(id)) await this.withCase(id, () => this.forgetIfPurged(id));
+      }
       await Promise.all(
         ids.map((id) => this.withCase(id, () => this.catchUp(id)).catch((err: unknown) => this.log.error({ err, caseId: id }, 'catch-up failed'))),
       );

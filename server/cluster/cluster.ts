@@ -71,6 +71,9 @@ export interface CaseNotices extends Resync {
   /** Tells the others the directory (organisations, people, tables) changed. */
   directoryChanged(): void;
   onDirectory(fn: () => void): void;
+  /** R-RETAIN: tells the others a case was purged from the store, so they forget it too. */
+  casePurged(caseId: CaseId): void;
+  onPurged(fn: (caseId: CaseId) => void): void;
 }
 
 /** Session ends (SessionEnds): every process closes its connections on an ended session. */
@@ -113,6 +116,8 @@ export class SingleProcess implements Cluster {
   onPresence(): void {}
   caseCommitted(): void {}
   directoryChanged(): void {}
+  casePurged(): void {}
+  onPurged(): void {}
   async sessionsEnded(): Promise<void> {}
   onSessionsEnded(): void {}
   onCase(): void {}
@@ -145,6 +150,7 @@ export class RedisCluster implements Cluster {
   private readonly ownPrefix = `{"from":"${this.hexId}"`;
   private readonly caseFns: ((caseId: CaseId, version: number, events: StoredEvent[]) => void)[] = [];
   private readonly dirFns: (() => void)[] = [];
+  private readonly purgeFns: ((caseId: CaseId) => void)[] = [];
   private readonly sessionFns: ((idHashes: string[]) => void)[] = [];
   /** Session ends this process announced, waiting for the others' answers. */
   private readonly sessionAcks = new Map<string, () => void>();
@@ -197,7 +203,7 @@ export class RedisCluster implements Cluster {
     try {
       const m = JSON.parse(raw) as {
         from: string;
-        kind: 'case' | 'directory' | 'sessions' | 'sessionsDone' | 'presence';
+        kind: 'case' | 'directory' | 'purged' | 'sessions' | 'sessionsDone' | 'presence';
         caseId?: CaseId;
         version?: number;
         events?: unknown;
@@ -207,7 +213,9 @@ export class RedisCluster implements Cluster {
       };
       if (m.from === this.hexId) return;
       if (m.kind === 'directory') for (const fn of this.dirFns) fn();
-      else if (m.kind === 'presence') for (const fn of this.presenceFns) fn(m.from, m.body);
+      else if (m.kind === 'purged') {
+        if (typeof m.caseId === 'string') for (const fn of this.purgeFns) fn(m.caseId);
+      } else if (m.kind === 'presence') for (const fn of this.presenceFns) fn(m.from, m.body);
       else if (m.kind === 'sessions') {
         const ids = SessionHashes.safeParse(m.ids);
         if (!ids.success || typeof m.token !== 'string') return this.log.warn('bad session-end message');
@@ -238,6 +246,12 @@ export class RedisCluster implements Cluster {
   }
   directoryChanged(): void {
     this.publish({ kind: 'directory' });
+  }
+  casePurged(caseId: CaseId): void {
+    this.publish({ kind: 'purged', caseId });
+  }
+  onPurged(fn: (caseId: CaseId) => void): void {
+    this.purgeFns.push(fn);
   }
   /**
    * PUBLISH answers how many subscribers it reached: every process, this one included, has one on

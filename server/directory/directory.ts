@@ -2,6 +2,7 @@ import type { Meeting, MeetingRoom, Organisation, RoomChange, Table, User } from
 import type { MeetingId, OrgId, TableId, UserId } from '../../shared/ids.js';
 import type { DirectoryLookup } from '../../shared/rules/commands.js';
 import { houseDay } from '../../shared/day.js';
+import { DEFAULT_RETENTION_DAYS } from '../../shared/limits.js';
 import type { Logger } from '../log.js';
 import type { DirectoryStore, UserRecord } from '../store/types.js';
 
@@ -30,6 +31,8 @@ export class Directory implements DirectoryLookup {
     private readonly log?: Logger,
     /** Whether the house records the BSN of the persons of its cases (PERSON_BSN). */
     readonly recordsBsn = false,
+    /** R-RETAIN: days a closed case is kept (RETENTION_DAYS). */
+    readonly retentionDays = DEFAULT_RETENTION_DAYS,
   ) {}
 
   async load(): Promise<void> {

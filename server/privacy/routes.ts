@@ -1,7 +1,8 @@
 import { Router, type Request, type Response } from 'express';
-import type { CaseId } from '../../shared/ids.js';
-import type { AccessRecordView, ChainStatusView, PrivacyCaseView } from '../../shared/protocol.js';
-import { AccessSearchSchema, type AccessSearchInput } from '../../shared/schemas.js';
+import { CaseIdSchema, type CaseId } from '../../shared/ids.js';
+import type { AccessRecordView, ChainStatusView, PrivacyCaseView, RetentionView } from '../../shared/protocol.js';
+import { AccessSearchSchema, RetentionExtensionSchema, type AccessSearchInput } from '../../shared/schemas.js';
+import { retentionExtensionError } from '../cases/commands/closing.js';
 import { houseRecord, type AccessLog } from '../audit/accessLog.js';
 import { requireRole, requireSession, sessionOf } from '../auth/routes.js';
 import type { Sessions } from '../auth/sessions.js';
@@ -9,8 +10,8 @@ import type { CaseService } from '../cases/service.js';
 import type { Directory } from '../directory/directory.js';
 import { HttpError, parseBody } from '../http/errors.js';
 import { houseMidnight } from '../../shared/day.js';
-import type { AccessRecord, AccessSearch, AccessLogStore, ChainStore, MetaStore } from '../store/types.js';
-import { keptVerification, VERIFICATION_META, type Seal } from '../audit/chain.js';
+import type { AccessRecord, AccessSearch, AccessLogStore, ChainStore, MetaStore, PurgeStore } from '../store/types.js';
+import { keptVerification, VERIFICATION_META, type PurgeMarker, type Seal } from '../audit/chain.js';
 
 export interface PrivacyDeps {
   dir: Directory;
@@ -19,6 +20,7 @@ export interface PrivacyDeps {
   store: AccessLogStore;
   chain: ChainStore;
   meta: MetaStore;
+  purges: PurgeStore;
   /** The key that seals the logs (SEAL_KEY), when set. */
   sealKey: Buffer | null;
   cases: CaseService;
@@ -103,6 +105,56 @@ export function privacyRoutes(d: PrivacyDeps): Router {
       .map((c) => ({ id: c.id, title: c.title, tableId: c.tableId, createdAt: c.createdAt }))
       .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
     res.json({ cases });
+  });
+
+  // R-RETAIN: the closed cases, from the first to be purged, and those purged (only their markers are left).
+  r.get('/retention', async (req, res) => {
+    logLook(req, res, 'read', 'privacy:retention');
+    const closed: RetentionView[] = [...d.cases.all()].flatMap((c) =>
+      c.closure
+        ? [
+            {
+              caseId: c.id,
+              title: c.title,
+              tableId: c.tableId,
+              closedOn: c.closure.closedOn,
+              retainUntil: c.closure.retainUntil,
+              extensions: c.closure.extensions.length,
+              purgedAt: null,
+            },
+          ]
+        : [],
+    );
+    const purged: RetentionView[] = (await d.purges.listPurges()).map(({ caseId, marker }) => {
+      const m = JSON.parse(marker) as PurgeMarker;
+      return { caseId, title: null, tableId: null, closedOn: m.closedOn, retainUntil: m.retainUntil, extensions: 0, purgedAt: m.at };
+    });
+    closed.sort((a, b) => a.retainUntil.localeCompare(b.retainUntil));
+    purged.sort((a, b) => (b.purgedAt ?? '').localeCompare(a.purgedAt ?? ''));
+    res.json({ closed, purged });
+  });
+
+  // R-RETAIN: the privacy officer moves a closed case's purge day later, with a recorded reason.
+  r.post('/cases/:caseId/retention', async (req, res) => {
+    const body = parseBody(RetentionExtensionSchema, req.body);
+    const id = CaseIdSchema.safeParse(req.params.caseId);
+    if (!id.success || !d.cases.get(id.data)) throw new HttpError(404, 'NOT_FOUND');
+    const caseId = id.data;
+    const { viewer } = sessionOf(res);
+    const record = { ...houseRecord({ viewer, address: d.addressOf(req) }, 'update', 'case:extendRetention', PURPOSE_PRIVACY_REVIEW), caseId };
+    const refused = await d.cases.withCase(caseId, async () => {
+      const err = retentionExtensionError(d.cases.get(caseId)?.closure ?? null, body.until);
+      if (err) return err.message;
+      await d.cases.appendEntries(caseId, (c) =>
+        retentionExtensionError(c.closure, body.until)
+          ? null
+          : [{ event: { type: 'case.retentionExtended', payload: body }, meta: { at: record.at, actorUserId: viewer.userId, actorOrgId: viewer.orgId } }],
+      );
+      return null;
+    });
+    if (refused) throw new HttpError(400, 'BAD_REQUEST', refused);
+    d.access.record(record);
+    res.json({ retainUntil: d.cases.get(caseId)?.closure?.retainUntil ?? body.until });
   });
 
   r.get('/access', async (req, res) => {

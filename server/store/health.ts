@@ -275,6 +275,7 @@ const READS = new Set<string>(
     'readAccess',
     'readDocSnapshot',
     'getMeta',
+    'listPurges',
   ]),
 );
 

@@ -34,6 +34,8 @@ export function redisKeys(prefix: string) {
     meta: k('meta'),
     /** Seals over the access log and the case logs (audit/chain.ts), by number. */
     seals: k('seals'),
+    /** R-RETAIN: purge markers, by case (audit/chain.ts). */
+    purges: k('purges'),
     /** Pub/sub: "a case log grew" and collaborative-text relays between processes. */
     caseChannel: k('chan', 'case'),
     docChannel: (docId: string) => k('chan', 'doc', docId),

@@ -493,6 +493,42 @@ export class RedisStore implements Store {
       .map(([, json]) => json);
   }
 
+  async purgeCase(caseId: CaseId, docIds: string[], marker: string): Promise<number> {
+    // One transaction: the marker and the deletion go together or not at all.
+    const tx = this.client
+      .multi()
+      .hSetNX(this.keys.purges, caseId, marker)
+      .lLen(this.keys.caseEvents(caseId))
+      .del([this.keys.caseEvents(caseId), ...docIds.map((d) => this.keys.doc(d))])
+      .sRem(this.keys.cases, caseId);
+    const replies = await tx.exec();
+    return Number(replies[1]);
+  }
+
+  /**
+   * An append-only file still holds the commands that wrote a purged case: it is rewritten from
+   * what Redis holds now. One rewrite already running may have started before the purge, so the
+   * next is asked for until Redis takes it (it schedules one while a snapshot runs). Without
+   * append-only persistence the rewrite costs a fork and writes nothing the purge has to fear.
+   */
+  async flushPurged(): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.client.sendCommand(['BGREWRITEAOF']);
+        return;
+      } catch (err) {
+        if (!/already in progress/i.test((err as Error).message) || attempt >= 100) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  }
+  async listPurges(): Promise<{ caseId: CaseId; marker: string }[]> {
+    const all = await this.client.hGetAll(this.keys.purges);
+    return Object.entries(all)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([caseId, marker]) => ({ caseId: caseId as CaseId, marker }));
+  }
+
   async initMeta(key: string, value: string): Promise<string> {
     await this.client.hSetNX(this.keys.meta, key, value);
     return (await this.client.hGet(this.keys.meta, key))!;

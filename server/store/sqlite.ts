@@ -184,6 +184,7 @@ export class SqliteStore implements Store {
       accessAll: db.prepare<[number], AccessRowRaw>('SELECT * FROM access_log ORDER BY seq LIMIT ?'),
       accessChain: db.prepare<[number, number], AccessRowRaw>('SELECT * FROM access_log WHERE seq > ? ORDER BY seq LIMIT ?'),
       listSeals: db.prepare<[], { json: string }>('SELECT json FROM seals ORDER BY n'),
+      listPurges: db.prepare<[], { case_id: string; marker: string }>('SELECT case_id, marker FROM purges ORDER BY case_id'),
       accessLastSeq: db.prepare<[], { seq: number | null }>('SELECT max(seq) AS seq FROM access_log'),
       ...searchStatements(db),
       getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
@@ -355,6 +356,15 @@ export class SqliteStore implements Store {
   }
   async listSeals(): Promise<string[]> {
     return this.stmts.listSeals.all().map((r) => r.json);
+  }
+
+  purgeCase(caseId: CaseId, docIds: string[], marker: string): Promise<number> {
+    return this.write({ op: 'purgeCase', caseId, docIds, marker });
+  }
+  /** The writer cut the write-ahead log back before it answered the purge: nothing is left to do. */
+  async flushPurged(): Promise<void> {}
+  async listPurges(): Promise<{ caseId: CaseId; marker: string }[]> {
+    return this.stmts.listPurges.all().map((r) => ({ caseId: r.case_id as CaseId, marker: r.marker }));
   }
 
   /** Calls `fn` after each checkpoint that changed something; returns the unsubscribe. */

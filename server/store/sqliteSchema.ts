@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS access_case_blocks (case_id TEXT NOT NULL, block INTE
 CREATE TABLE IF NOT EXISTS access_user_blocks (user_id TEXT NOT NULL, block INTEGER NOT NULL, PRIMARY KEY (user_id, block)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS seals (n INTEGER PRIMARY KEY, json TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS purges (case_id TEXT PRIMARY KEY, marker TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS command_answers (user_id TEXT NOT NULL, command_id TEXT NOT NULL, answer TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (user_id, command_id)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS command_answers_expiry ON command_answers (expires_at);
 CREATE TABLE IF NOT EXISTS doc_snapshots (doc_id TEXT PRIMARY KEY, version INTEGER NOT NULL, state BLOB NOT NULL);
@@ -51,4 +52,6 @@ export function configure(db: Database.Database): void {
   // temporary file past 64 KiB (a batch of read records reaches that), a write held up whenever
   // the disk was busy. In memory it costs a copy of those pages, freed at commit.
   db.pragma('temp_store = MEMORY');
+  // R-RETAIN: what is deleted is overwritten with zeros, not left in free pages to be read back.
+  db.pragma('secure_delete = ON');
 }

@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { configure } from './sqliteSchema.js';
-import { SqliteWrites, type WriteOp, type WriteResult } from './sqliteWrites.js';
+import { failure, SqliteWrites, type WriteOp, type WriteResult } from './sqliteWrites.js';
 
 /**
  * The SQLite writer thread: every change to the file is committed here, so neither the inserts
@@ -31,13 +31,33 @@ let closing = false;
 function flush(): void {
   const requests = pending;
   pending = [];
-  const results = writes.apply(requests.flatMap((r) => r.ops));
+  const ops = requests.flatMap((r) => r.ops);
+  const results = writes.apply(ops);
+  truncateAfterPurge(ops, results);
   let at = 0;
   for (const r of requests) {
     port.postMessage({ id: r.id, results: results.slice(at, at + r.ops.length) } satisfies WriterReply);
     at += r.ops.length;
   }
   if (closing) close();
+}
+
+/**
+ * R-RETAIN: a purged case's pages are zeroed in the file (secure_delete), but the write-ahead log
+ * still holds earlier copies of them. Before the purge is answered the log is copied into the
+ * file and cut to nothing; a purge whose log could not be cut is answered as failed, to be run again.
+ */
+function truncateAfterPurge(ops: WriteOp[], results: WriteResult[]): void {
+  const purges = ops.flatMap((o, i) => (o.op === 'purgeCase' && results[i]?.ok ? [i] : []));
+  if (purges.length === 0) return;
+  let failed: WriteResult | null = null;
+  try {
+    const [r] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+    if (!r || r.busy !== 0) failed = failure(new Error('the write-ahead log could not be cut back after a purge'));
+  } catch (e) {
+    failed = failure(e);
+  }
+  if (failed) for (const i of purges) results[i] = failed;
 }
 
 /** After the last replies, on the same port: the main thread knows nothing is owed any more. */

@@ -68,7 +68,8 @@ export type WriteOp =
   | { op: 'putDocSnapshot'; docId: string; version: number; state: Uint8Array }
   | { op: 'initMeta'; key: string; value: string }
   | { op: 'putMeta'; key: string; value: string }
-  | { op: 'putSeal'; n: number; json: string };
+  | { op: 'putSeal'; n: number; json: string }
+  | { op: 'purgeCase'; caseId: CaseId; docIds: string[]; marker: string };
 
 /** What each op gave back; errors cross the thread as data and become errors again on the other side. */
 export type WriteResult =
@@ -172,6 +173,9 @@ export class SqliteWrites {
       initMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
       putMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       putSeal: db.prepare('INSERT INTO seals (n, json) VALUES (?, ?) ON CONFLICT (n) DO NOTHING'),
+      putPurge: db.prepare('INSERT INTO purges (case_id, marker) VALUES (?, ?) ON CONFLICT (case_id) DO NOTHING'),
+      deleteEvents: db.prepare('DELETE FROM events WHERE case_id = ?'),
+      deleteDocSnapshot: db.prepare('DELETE FROM doc_snapshots WHERE doc_id = ?'),
       getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
     };
   }
@@ -310,6 +314,11 @@ export class SqliteWrites {
         return void s.putMeta.run(w.key, w.value);
       case 'putSeal':
         return s.putSeal.run(w.n, w.json).changes > 0;
+      case 'purgeCase': {
+        s.putPurge.run(w.caseId, w.marker);
+        for (const docId of w.docIds) s.deleteDocSnapshot.run(docId);
+        return s.deleteEvents.run(w.caseId).changes;
+      }
     }
   }
 }

@@ -113,7 +113,7 @@ export interface AccessQuery {
  * of them. SQLite now, Redis for scale-out: both implement all of them and run the one contract
  * suite in test/support/store.contract.ts. Methods are async so a networked store fits the same shape.
  */
-export interface Store extends EventLog, DirectoryStore, SessionStore, AccessLogStore, DocStore, MetaStore, ChainStore {
+export interface Store extends EventLog, DirectoryStore, SessionStore, AccessLogStore, DocStore, MetaStore, ChainStore, PurgeStore {
   close(): Promise<void>;
 }
 
@@ -243,6 +243,21 @@ export interface ChainStore {
   putSeal(n: number, json: string): Promise<boolean>;
   /** Every seal, in order. */
   listSeals(): Promise<string[]>;
+}
+
+/**
+ * R-RETAIN: deleting a case for real. Its log (events and co-editing entries, persons and texts
+ * in them) and its documents' snapshots go in one step, which leaves the case's purge marker
+ * (`audit/chain.ts`: what went and why, sealed). SQLite deletes with secure_delete and truncates
+ * its write-ahead log before answering, so no copy of the bytes stays in either file.
+ */
+export interface PurgeStore {
+  /** Purges the case and keeps its marker (the first one, when purged before). Events deleted. */
+  purgeCase(caseId: CaseId, docIds: string[], marker: string): Promise<number>;
+  /** Removes what the store's own files still hold of purged cases (Redis: its append-only file). */
+  flushPurged(): Promise<void>;
+  /** Every purge marker, by case. */
+  listPurges(): Promise<{ caseId: CaseId; marker: string }[]>;
 }
 
 /** A document's Yjs state as of one position of its case log. */

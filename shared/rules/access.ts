@@ -46,14 +46,16 @@ export function mayTakeHome(c: CaseState, itemId: ItemId, orgId: OrgId): boolean
 }
 
 /**
- * R-NEED, R-OWN, R-GOAL, R-TAKEHOME: an active item is seen by its contributor always; by others
- * only when the contributor chose them, no goal change has put it out of use, and — once the
- * meeting has closed — they may take it home.
+ * R-NEED, R-OWN, R-GOAL, R-TAKEHOME, R-RETAIN: an active item is seen by its contributor always;
+ * by others only when the contributor chose them, no goal change has put it out of use, the case
+ * is not closed, and — once the meeting has ended — they may take it home.
  */
 export function maySeeItem(c: CaseState, item: Item, viewer: Viewer): boolean {
   if (!maySeeCase(c, viewer)) return false;
   if (item.status !== 'active') return false;
   if (item.orgId === viewer.orgId) return true;
+  // R-RETAIN: once closed, each keeps only its own contributions; take-home grants end.
+  if (c.closure) return false;
   // R-OWN: an organisation that left the table can no longer control its items, so nobody sees them.
   if (!c.participants.some((p) => p.orgId === item.orgId)) return false;
   if (c.goalProposal !== null) return false;
@@ -132,5 +134,6 @@ export function docAccess(c: CaseState, target: DocTarget, viewer: Viewer): 'wri
   }
   const item = c.items.get(target.itemId);
   if (!item || !maySeeItem(c, item, viewer)) return 'none';
-  return item.orgId === viewer.orgId ? 'write' : 'read';
+  // R-RETAIN: a closed case's texts are kept as they are, until purged.
+  return item.orgId === viewer.orgId && !c.closure ? 'write' : 'read';
 }

@@ -31,6 +31,8 @@ export interface DirectoryLookup {
   today(): string;
   /** Whether the house records the BSN of the persons of its cases (PERSON_BSN). */
   readonly recordsBsn: boolean;
+  /** R-RETAIN: days a closed case is kept, counted from its closing day (RETENTION_DAYS). */
+  readonly retentionDays: number;
 }
 
 /** What a command names in a case: the things whose visibility is judged before anything else. */

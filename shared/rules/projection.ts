@@ -116,6 +116,14 @@ export function projectMeta(c: CaseState, viewer: Viewer, look: Lookup): CaseVie
     goalProgress: goalProgress(c, viewer),
     goalHistory: c.goalHistory,
     meetingOpen: c.meetingOpen,
+    closure: c.closure && {
+      decision: c.closure.decision,
+      closedOn: c.closure.closedOn,
+      retainUntil: c.closure.retainUntil,
+      byName: nameOf(c.closure.byUserId),
+      at: c.closure.at,
+      extensions: c.closure.extensions.map((x) => ({ until: x.until, reason: x.reason, byName: nameOf(x.byUserId), at: x.at })),
+    },
     agenda: projectAgenda(c, viewer, look),
     decisions: c.decisions
       .filter((d) => maySeeDecision(c, d, viewer))
@@ -244,6 +252,8 @@ export function summarise(c: CaseState, viewer: Viewer, look: Lookup, cursor: st
     informingDue: first(c.persons.map((p) => (p.informing.status === 'open' ? p.informing.dueDate : null))),
     informingReview: first(c.persons.map((p) => (p.informing.status === 'postponed' ? p.informing.reviewDate : null))),
     meetingOpen: c.meetingOpen,
+    closedOn: c.closure?.closedOn ?? null,
+    retainUntil: c.closure?.retainUntil ?? null,
     agenda: projectAgenda(c, viewer, look),
     goalFrozen: c.goalProposal !== null,
     awaitingMyAnswer: awaitingAnswer(c, viewer),

@@ -31,6 +31,8 @@ class RecordingLink implements CaseNotices {
   }
   directoryChanged(): void {}
   onDirectory(): void {}
+  casePurged(): void {}
+  onPurged(): void {}
   deliver(n: { caseId: CaseId; version: number; events: StoredEvent[] }): void {
     this.listener!(n.caseId, n.version, n.events);
   }

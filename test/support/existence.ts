@@ -127,6 +127,17 @@ export const PROBES: { [N in CommandName]: Probe } = {
   },
   'case:removeParticipant': { payload: (n) => ({ caseId: n.CaseId, orgId: n.OrgId }), broken: { 'no organisation': (n) => ({ caseId: n.CaseId }) } },
   'case:setPhase': { payload: (n) => ({ caseId: n.CaseId, phase: 'oordelen' }), broken: { 'unknown phase': (n) => ({ caseId: n.CaseId, phase: 'afgerond' }) } },
+  'case:close': {
+    payload: (n) => ({ caseId: n.CaseId, decision: 'Doel bereikt.', closedOn: DUE }),
+    broken: {
+      'no decision': (n) => ({ caseId: n.CaseId, decision: ' ', closedOn: DUE }),
+      'no such day': (n) => ({ caseId: n.CaseId, decision: 'Doel bereikt.', closedOn: BAD_DATE }),
+    },
+  },
+  'case:extendRetention': {
+    payload: (n) => ({ caseId: n.CaseId, until: '2030-01-01', reason: 'Lopende procedure.' }),
+    broken: { 'no reason': (n) => ({ caseId: n.CaseId, until: '2030-01-01', reason: '' }) },
+  },
   'person:add': {
     payload: (n) => ({ caseId: n.CaseId, person: PERSON, informerOrgId: n.OrgId, informDueDate: DUE }),
     broken: {

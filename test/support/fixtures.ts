@@ -60,6 +60,7 @@ export const dir: DirectoryLookup = {
   meeting: (id) => MEETINGS.find((m) => m.id === id),
   today: () => '2026-12-07',
   recordsBsn: false,
+  retentionDays: 730,
 };
 
 export const look: Lookup = { nameOf: (id) => `naam ${id}`, meeting: dir.meeting };
@@ -119,6 +120,7 @@ export function caseState(items: Item[] = [], extra: Partial<CaseState> = {}): C
     interventions: [],
     agenda: [{ meetingId: 'mt_1' as MeetingId, start: '13:00', end: '13:30', state: 'running', minutesDocId: 'doc_minutes' }],
     meetingOpen: true,
+    closure: null,
     version: 1,
     createdAt: 't',
     updatedAt: 't',

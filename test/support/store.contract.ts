@@ -102,6 +102,24 @@ export function runStoreContract(name: string, make: () => Promise<{ store: Stor
         expect((await store.caseIds()).sort()).toEqual([A, B]);
       });
 
+      it('R-RETAIN: purges a case log and its documents in one step, keeping the first marker; other cases stay', async () => {
+        await store.appendEvents(A, 0, [ev(1), ev(2)], [rec('item:add', A)]);
+        await store.appendEvents(B, 0, [ev(3)]);
+        await store.putDocSnapshot('doc_a', { version: 2, state: new Uint8Array([1, 2, 3]) });
+        await store.putDocSnapshot('doc_b', { version: 1, state: new Uint8Array([4]) });
+        expect(await store.purgeCase(A, ['doc_a'], '{"first":true}')).toBe(2);
+        expect(await store.readEvents(A)).toEqual([]);
+        expect(await store.caseIds()).toEqual([B]);
+        expect(await store.readDocSnapshot('doc_a')).toBeUndefined();
+        expect(await store.readDocSnapshot('doc_b')).toBeDefined();
+        expect((await store.readEvents(B)).length).toBe(1);
+        // The access records stay: they hold no content, and have their own term.
+        expect((await store.readAccess({ caseId: A })).map((r) => r.operation)).toEqual(['item:add']);
+        // Run again (a process that purged it too): nothing more goes, the first marker stays.
+        expect(await store.purgeCase(A, ['doc_a'], '{"second":true}')).toBe(0);
+        expect(await store.listPurges()).toEqual([{ caseId: A, marker: '{"first":true}' }]);
+      });
+
       it('writes change records in the same commit as the events', async () => {
         await store.appendEvents(A, 0, [ev(1)], [rec('item:add', A)]);
         expect((await store.readAccess({ caseId: A })).map((r) => r.operation)).toEqual(['item:add']);

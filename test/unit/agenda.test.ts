@@ -92,7 +92,7 @@ describe('R-ROLE: only the case’s chair plans and runs its slots', () => {
     const move = { caseId: cs, fromMeetingId: mt('mt_1'), meetingId: mt('mt_2'), start: '15:00', end: '15:30' };
     expect(run('agenda:move', move, planned)).toBeNull();
     expect(run('agenda:move', move, caseState())).toBe('BAD_REQUEST');
-    const moved = apply(planned, ...caseCommand('agenda:move').decide(move, planned, U.chair!, 't').events);
+    const moved = apply(planned, ...caseCommand('agenda:move').decide(move, planned, U.chair!, 't', dir).events);
     expect(moved.agenda).toEqual([{ meetingId: 'mt_2', start: '15:00', end: '15:30', state: 'planned', minutesDocId: expect.stringMatching(/^doc_/) }]);
   });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CaseState, Viewer } from '../../shared/domain.js';
 import type { CaseId, ItemId, OrgId, PersonId, TableId, UserId } from '../../shared/ids.js';
-import { isChairOf, maySeeCase, maySeeItem } from '../../shared/rules/access.js';
+import { docAccess, isChairOf, maySeeCase, maySeeItem } from '../../shared/rules/access.js';
 import { maySeeNamed, namedIds, type DirectoryLookup } from '../../shared/rules/commands.js';
 import { deltaFor, projectCase, summarise } from '../../shared/rules/projection.js';
 import { bsnSchema, CommandSchemas, type CommandInput } from '../../shared/schemas.js';
@@ -211,5 +211,39 @@ describe('R-PROTOCOL: only signatories', () => {
     expect(code(authorizeCreate({ ...base, participants }, U.chair2!, dir))).toBe('BAD_REQUEST');
     const wrongPerson = [chairP, { orgId: 'pol' as OrgId, role: 'aanmelder' as const, userIds: ['ggz1' as UserId] }];
     expect(code(authorizeCreate({ ...base, participants: wrongPerson }, U.chair!, dir))).toBe('BAD_REQUEST');
+  });
+});
+
+describe('R-RETAIN: a closed case', () => {
+  const closure = { decision: 'Afgerond.', closedOn: '2026-12-01', retainUntil: '2028-12-01', byUserId: 'chair' as UserId, at: 't', extensions: [] };
+  const own = item('i1', 'pol');
+  const others = item('i2', 'ggz');
+  it('R-RETAIN: each keeps only its own contributions, texts read-only; take-home and the open meeting end', () => {
+    const open = caseState([own, others]);
+    const closed = caseState([own, others], { closure, meetingOpen: false });
+    expect(maySeeItem(open, others, U.pol1!)).toBe(true);
+    expect(maySeeItem(closed, others, U.pol1!)).toBe(false);
+    expect(maySeeItem(closed, others, U.chair!)).toBe(false);
+    expect(maySeeItem(closed, own, U.pol1!)).toBe(true);
+    expect(docAccess(closed, { kind: 'item', itemId: own.id }, U.pol1!)).toBe('read');
+    expect(docAccess(open, { kind: 'item', itemId: own.id }, U.pol1!)).toBe('write');
+  });
+  it('R-RETAIN: a closed case takes no command but a later purge day, by its chair', () => {
+    const closed = caseState([own], { closure });
+    expect(code(authorizeCaseCommand('item:withdraw', { caseId: cs, itemId: own.id }, closed, U.pol1!, dir))).toBe('CONFLICT');
+    expect(code(authorizeCaseCommand('case:close', { caseId: cs, decision: 'x', closedOn: '2026-12-01' }, closed, U.chair!, dir))).toBe('CONFLICT');
+    const extend = (until: string, who: Viewer) => authorizeCaseCommand('case:extendRetention', { caseId: cs, until, reason: 'Procedure.' }, closed, who, dir);
+    expect(extend('2029-01-01', U.chair!)).toBeNull();
+    expect(code(extend('2028-12-01', U.chair!))).toBe('BAD_REQUEST');
+    expect(code(extend('2029-01-01', U.pol1!))).toBe('FORBIDDEN');
+  });
+  it('R-RETAIN: closing counts the term from the closing day, with the house’s term', () => {
+    const idle = caseState([], { agenda: [], meetingOpen: false, createdAt: '2026-11-01T10:00:00.000Z' });
+    const input = { caseId: cs, decision: 'Afgerond.', closedOn: '2026-12-07' };
+    expect(authorizeCaseCommand('case:close', input, idle, U.chair!, dir)).toBeNull();
+    expect(code(authorizeCaseCommand('case:close', { ...input, closedOn: '2026-12-08' }, idle, U.chair!, dir))).toBe('BAD_REQUEST');
+    expect(code(authorizeCaseCommand('case:close', input, caseState(), U.chair!, dir))).toBe('BAD_REQUEST');
+    const decided = COMMANDS['case:close'].decide(input, idle, U.chair!, 't', { ...dir, retentionDays: 10 });
+    expect(decided.events).toEqual([{ type: 'case.closed', payload: { decision: 'Afgerond.', closedOn: '2026-12-07', retainUntil: '2026-12-17' } }]);
   });
 });

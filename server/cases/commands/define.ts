@@ -53,7 +53,7 @@ export interface CaseCommand<N extends CaseCommandName> extends Declared<N> {
    */
   authorize(input: CommandInput<N>, c: CaseState, viewer: Viewer, dir: DirectoryLookup): AppError | null;
   /** The authorised command as events, on the case as it stands. */
-  decide(input: CommandInput<N>, c: CaseState, viewer: Viewer, now: string): Decided<N>;
+  decide(input: CommandInput<N>, c: CaseState, viewer: Viewer, now: string, dir: DirectoryLookup): Decided<N>;
 }
 
 /** The module of a command, by its name: which of the three it is follows from the name. */

@@ -1,9 +1,10 @@
 import type { CaseState, Viewer } from '../../../shared/domain.js';
-import type { AppError } from '../../../shared/errors.js';
+import { appError, type AppError } from '../../../shared/errors.js';
 import { maySeeNamed, namedIds, type DirectoryLookup } from '../../../shared/rules/commands.js';
 import type { CommandInput, CommandName } from '../../../shared/schemas.js';
 import { agendaCommands } from './agenda.js';
 import { caseCommands } from './case.js';
+import { closingCommands } from './closing.js';
 import { consentCommands } from './consent.js';
 import { notFound, type CaseCommand, type CaseCommandName, type Command } from './define.js';
 import { goalCommands } from './goal.js';
@@ -22,6 +23,7 @@ import { planCommands } from './plan.js';
 export const COMMANDS: { readonly [N in CommandName]: Command<N> } = {
   ...openCommands,
   ...caseCommands,
+  ...closingCommands,
   ...participantCommands,
   ...personCommands,
   ...itemCommands,
@@ -52,6 +54,8 @@ export function authorizeCaseCommand<N extends CaseCommandName>(
   const command = CASE_COMMANDS[name];
   // P-EXIST: everything the command names must be visible before any other rule is applied.
   if (!maySeeNamed(c, namedIds(command.names, input), viewer)) return notFound();
+  // R-RETAIN: a closed case takes nothing more but a later purge day.
+  if (c.closure && name !== 'case:extendRetention') return appError('CONFLICT', 'Deze casus is gesloten.');
   return command.authorize(input, c, viewer, dir);
 }
 
