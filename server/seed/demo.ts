@@ -125,6 +125,8 @@ interface DemoCase {
   items: DemoItem[];
   /** Its slots: in the meeting (by key), and whether it is under discussion now. */
   agenda: { meeting: string; start: string; end: string; state: Exclude<AgendaState, 'done'> }[];
+  /** R-RETAIN: closed this many days ago, purged in `purgeInDays` (the demo shows a purge that is near). */
+  closed?: { decision: string; daysAgo: number; purgeInDays: number };
 }
 
 const CASES: DemoCase[] = [
@@ -245,6 +247,24 @@ const CASES: DemoCase[] = [
       },
     ],
   },
+  {
+    key: 'topx-w',
+    table: 'tbl_topx' as TableId,
+    title: 'Casus W. (1968), Drachten',
+    subjectNote: 'Man, 58 jaar; casus in 2024 afgesloten.',
+    goal: 'Woonoverlast beëindigen en de huur weer op orde.',
+    participants: [p('org_zvh', 'voorzitter', 'regisseur'), p('org_reclassering', 'aanmelder', 'reclassering'), p('org_elkien', 'deelnemer', 'woning')],
+    persons: [['Willem W.', '1968-07-21']],
+    informer: 'org_reclassering',
+    due: '2024-12-01',
+    phase: 'oordelen',
+    agenda: [],
+    items: [
+      { by: 'reclassering', phase: 'beeldvorming', text: 'Toezicht is in november 2024 zonder bijzonderheden afgerond.' },
+      { by: 'woning', phase: 'beeldvorming', text: 'Huurachterstand is ingelopen; geen klachten van buren meer.' },
+    ],
+    closed: { decision: 'Doel bereikt: geen overlast meer, de huur wordt betaald.', daysAgo: 727, purgeInDays: 3 },
+  },
 ];
 
 /**
@@ -358,13 +378,21 @@ export async function seedDemo(store: SeedStore, opts: { halfway?: () => Promise
       events.push({ by: chair, e: { type: 'case.agendaScheduled', payload: { meetingId, start: a.start, end: a.end, minutesDocId: newId('doc') } } });
       if (a.state === 'running') events.push({ by: chair, e: { type: 'case.discussionBegan', payload: { meetingId } } });
     }
-    const at = new Date().toISOString();
+    // A closed case was made and closed long ago: its log says so.
+    const at = new Date(Date.now() - (c.closed ? c.closed.daysAgo + 60 : 0) * 86_400_000).toISOString();
+    const timed = events.map(({ e, by }) => ({ type: e.type, payload: e.payload, at, actorUserId: by, actorOrgId: orgOf.get(by)! }));
+    if (c.closed) {
+      const closedOn = houseDay(-c.closed.daysAgo);
+      timed.push({
+        type: 'case.closed',
+        payload: { decision: c.closed.decision, closedOn, retainUntil: houseDay(c.closed.purgeInDays) },
+        at: new Date(Date.now() - c.closed.daysAgo * 86_400_000).toISOString(),
+        actorUserId: chair,
+        actorOrgId: orgOf.get(chair)!,
+      });
+    }
     try {
-      await store.appendEvents(
-        caseId,
-        0,
-        events.map(({ e, by }) => ({ type: e.type, payload: e.payload, at, actorUserId: by, actorOrgId: orgOf.get(by)! })),
-      );
+      await store.appendEvents(caseId, 0, timed);
     } catch (e) {
       // Already there: an earlier run, or another process, stored this case.
       if (!(e instanceof VersionConflictError)) throw e;

@@ -1,5 +1,5 @@
 import type { CaseRole, ConsentKind, InformingStatus, Phase, UserRole } from '../../../shared/domain.js';
-import { houseDay } from '../../../shared/day.js';
+import { addDays, houseDay } from '../../../shared/day.js';
 
 export const PHASE_LABEL: Record<Phase, string> = {
   beeldvorming: 'Beeldvorming',
@@ -62,11 +62,7 @@ const dateLong = new Intl.DateTimeFormat('nl-NL', { day: 'numeric', month: 'long
 export const todayYmd = (): string => houseDay();
 
 /** The house's day `days` after the one `from` falls on. */
-export function addDaysYmd(days: number, from = new Date()): string {
-  const d = new Date(`${houseDay(0, from)}T12:00:00Z`);
-  d.setUTCDate(d.getUTCDate() + days);
-  return d.toISOString().slice(0, 10);
-}
+export const addDaysYmd = (days: number, from = new Date()): string => addDays(houseDay(0, from), days);
 
 /** A calendar date (YYYY-MM-DD) as a local date, without a time-zone shift. */
 function parseYmd(ymd: string): Date | null {
