@@ -169,7 +169,10 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
   const roomScreens = new RoomScreens(realtime.io, { dir, cases, access, tokens: roomTokens, log, trustProxy: config.TRUST_PROXY });
   app.use('/api/meetings', meetingRoutes({ dir, sessions, access, cases, addressOf, log, roomTokens }));
   app.use('/api/persons', personRoutes({ dir, sessions, access, cases, addressOf }));
-  app.use('/api/privacy', privacyRoutes({ dir, sessions, access, store, chain: store, meta: store, purges: store, sealKey, cases, addressOf }));
+  app.use(
+    '/api/privacy',
+    privacyRoutes({ dir, sessions, access, store, chain: store, meta: store, purges: store, register: store, sealKey, cases, addressOf }),
+  );
   app.use('/api', () => {
     throw new HttpError(404, 'NOT_FOUND');
   });

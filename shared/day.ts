@@ -23,3 +23,10 @@ export function addDays(ymd: string, days: number): string {
   d.setUTCDate(d.getUTCDate() + days);
   return d.toISOString().slice(0, 10);
 }
+
+/** The same day `months` later (YYYY-MM-DD); the month's last day where it has no such day (31 January + 1: 28 February). */
+export function addMonths(ymd: string, months: number): string {
+  const [y, m, d] = ymd.split('-').map(Number) as [number, number, number];
+  const last = new Date(Date.UTC(y, m - 1 + months + 1, 0)).getUTCDate();
+  return new Date(Date.UTC(y, m - 1 + months, Math.min(d, last))).toISOString().slice(0, 10);
+}

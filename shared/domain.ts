@@ -255,6 +255,11 @@ export interface Item {
   textDocId: string;
   createdAt: string;
   updatedAt: string;
+  /**
+   * R-ACCESS, AVG art. 23: its contributor keeps its content out of an art. 15 report, with a
+   * ground; the report says that a restriction was applied. Null: no restriction.
+   */
+  restriction: { ground: string; byUserId: UserId; at: string } | null;
 }
 
 export interface CaseState {

@@ -83,6 +83,8 @@ export interface ItemView {
   updatedAt: string;
   /** The viewer's own organisation contributed it, so the viewer may change it (R-OWN). */
   mine: boolean;
+  /** AVG art. 23: the ground on which its contributor keeps it out of art. 15 reports; shown to that organisation only. */
+  restrictedOn: string | null;
 }
 
 /** One contributor's latest answer on one item, as shown to those who may see that item. */
@@ -224,6 +226,67 @@ export interface PrivacyCaseView {
   title: string;
   tableId: TableId;
   createdAt: string;
+}
+
+/** R-ACCESS, AVG art. 15: a request for access, registered by the privacy officer; due one month after receipt. */
+export interface Art15RequestView {
+  id: string;
+  personName: string;
+  birthDate: string;
+  receivedOn: string;
+  dueOn: string;
+  deliveredOn: string | null;
+  note: string;
+  registeredBy: string;
+  registeredAt: string;
+}
+
+/** One item in an art. 15 report: who brought it in, who received it and for what. */
+export interface Art15ItemView {
+  id: ItemId;
+  phase: Phase;
+  contributor: string;
+  addedAt: string;
+  withdrawn: boolean;
+  /** Null when its contributor restricted it under AVG art. 23: the report says so, without the content. */
+  text: string | null;
+  restricted: boolean;
+  /** The organisations, other than its contributor, that were shown it (from the access log). */
+  receivedBy: string[];
+  purposes: string[];
+}
+
+/** What one case holds on the person, for an art. 15 report. */
+export interface Art15CaseView {
+  caseId: CaseId;
+  title: string;
+  table: string;
+  createdAt: string;
+  closedOn: string | null;
+  /** From this day the case is purged; null while it is open (then: its closing day plus the house's term). */
+  retainUntil: string | null;
+  person: { name: string; birthDate: string; bsn: string | null };
+  informing: { status: string; informer: string; dueDate: string; at: string }[];
+  goals: { text: string; version: number }[];
+  items: Art15ItemView[];
+  decisions: { text: string; by: string; at: string }[];
+  interventions: { what: string; executor: string; at: string }[];
+  consents: {
+    kind: string;
+    purpose: string;
+    askedFor: string;
+    at: string;
+    answers: { item: ItemId; by: string; answer: string; reason: string | null; at: string }[];
+  }[];
+  /** Handovers to another table or body (R-HANDOVER): none are made yet. */
+  handovers: never[];
+}
+
+export interface Art15ReportView {
+  request: Art15RequestView;
+  producedAt: string;
+  retentionDays: number;
+  cases: Art15CaseView[];
 }
 
 /** A person found by the house's search, in one case (the same person may be in several). */
@@ -405,6 +468,7 @@ export interface CommandResults {
   'item:edit': null;
   'item:setVisibility': null;
   'item:withdraw': null;
+  'item:restrict': null;
   'goal:propose': null;
   'goal:cancel': null;
   'consent:request': { requestId: ConsentId };

@@ -122,6 +122,8 @@ export const CommandSchemas = {
     .refine((c) => c.text !== undefined || c.phase !== undefined, 'nothing to change'),
   'item:setVisibility': z.strictObject({ caseId: CaseIdSchema, itemId: ItemIdSchema, visibility: VisibilitySchema }),
   'item:withdraw': z.strictObject({ caseId: CaseIdSchema, itemId: ItemIdSchema }),
+  // R-ACCESS, AVG art. 23: the contributor keeps an item's content out of art. 15 reports, with a ground (null lifts it).
+  'item:restrict': z.strictObject({ caseId: CaseIdSchema, itemId: ItemIdSchema, ground: text(L.MAX_GROUND_CHARS).nullable() }),
   // R-GOAL
   'goal:propose': z.strictObject({ caseId: CaseIdSchema, text: text(L.MAX_GOAL_CHARS) }),
   'goal:cancel': z.strictObject({ caseId: CaseIdSchema }),
@@ -276,6 +278,15 @@ export const PersonSearchSchema = z
   })
   .refine((q) => q.name !== undefined || q.birthDate !== undefined || q.bsn !== undefined, 'a name, birth date or BSN');
 export type PersonSearchInput = z.infer<typeof PersonSearchSchema>;
+
+/** R-ACCESS, AVG art. 15: a request for access by a person, as the privacy officer registers it. */
+export const Art15RequestSchema = z.strictObject({
+  personName: text(L.MAX_PERSON_NAME_CHARS),
+  birthDate: isoDate,
+  receivedOn: isoDate,
+  note: z.string().trim().max(L.MAX_PURPOSE_CHARS),
+});
+export type Art15RequestInput = z.infer<typeof Art15RequestSchema>;
 
 /** R-RETAIN: the privacy officer's extension of a closed case's retention (HTTP body). */
 export const RetentionExtensionSchema = z.strictObject({ until: isoDate, reason: text(L.MAX_REASON_CHARS) });

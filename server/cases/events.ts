@@ -83,6 +83,7 @@ export const CaseEventSchemas = {
   'item.edited': z.object({ itemId: ItemIdSchema, text: z.string().optional(), phase: PhaseSchema.optional() }),
   'item.visibilitySet': z.object({ itemId: ItemIdSchema, visibility: VisibilitySchema }),
   'item.withdrawn': z.object({ itemId: ItemIdSchema }),
+  'item.restricted': z.object({ itemId: ItemIdSchema, ground: z.string().nullable() }),
   'goal.proposed': z.object({ text: z.string(), version: z.number().int().positive() }),
   'goal.cancelled': z.object({ version: z.number().int().positive() }),
   'goal.inForce': z.object({ version: z.number().int().positive() }),
@@ -222,7 +223,15 @@ export function applyEvent(s: CaseState | null, e: CaseEvent, meta: EventMeta, v
         textDocId: p.textDocId,
         createdAt: meta.at,
         updatedAt: meta.at,
+        restriction: null,
       });
+    }
+    case 'item.restricted': {
+      const item = s.items.get(e.payload.itemId);
+      if (!item) throw new Error(`${e.type} of an unknown item`);
+      // Nothing else of the item moves (not its updatedAt): others are not shown that it changed.
+      const { ground } = e.payload;
+      return withItem(next, { ...item, restriction: ground === null ? null : { ground, byUserId: meta.actorUserId, at: meta.at } });
     }
     case 'item.edited':
     case 'item.visibilitySet':

@@ -1,7 +1,10 @@
 import { Router, type Request, type Response } from 'express';
 import { CaseIdSchema, type CaseId } from '../../shared/ids.js';
-import type { AccessRecordView, ChainStatusView, PrivacyCaseView, RetentionView } from '../../shared/protocol.js';
-import { AccessSearchSchema, RetentionExtensionSchema, type AccessSearchInput } from '../../shared/schemas.js';
+import type { AccessRecordView, Art15ReportView, Art15RequestView, ChainStatusView, PrivacyCaseView, RetentionView } from '../../shared/protocol.js';
+import { AccessSearchSchema, Art15RequestSchema, RetentionExtensionSchema, type AccessSearchInput } from '../../shared/schemas.js';
+import { addMonths } from '../../shared/day.js';
+import { newId } from '../../shared/ids.js';
+import { art15Purpose, ART15_REGISTER, caseSection, casesOf } from './art15.js';
 import { retentionExtensionError } from '../cases/commands/closing.js';
 import { houseRecord, type AccessLog } from '../audit/accessLog.js';
 import { requireRole, requireSession, sessionOf } from '../auth/routes.js';
@@ -10,7 +13,7 @@ import type { CaseService } from '../cases/service.js';
 import type { Directory } from '../directory/directory.js';
 import { HttpError, parseBody } from '../http/errors.js';
 import { houseMidnight } from '../../shared/day.js';
-import type { AccessRecord, AccessSearch, AccessLogStore, ChainStore, MetaStore, PurgeStore } from '../store/types.js';
+import type { AccessRecord, AccessSearch, AccessLogStore, ChainStore, MetaStore, PurgeStore, RegisterStore } from '../store/types.js';
 import { keptVerification, VERIFICATION_META, type PurgeMarker, type Seal } from '../audit/chain.js';
 
 export interface PrivacyDeps {
@@ -21,6 +24,7 @@ export interface PrivacyDeps {
   chain: ChainStore;
   meta: MetaStore;
   purges: PurgeStore;
+  register: RegisterStore;
   /** The key that seals the logs (SEAL_KEY), when set. */
   sealKey: Buffer | null;
   cases: CaseService;
@@ -56,7 +60,7 @@ export function privacyRoutes(d: PrivacyDeps): Router {
   r.use(requireSession(d.sessions), requireRole('privacy'));
 
   /** P-READLOG: nothing of the log is shown unless the look at it can be logged. */
-  const logLook = (req: Request, res: Response, action: 'read' | 'export', operation: string, caseId: CaseId | null = null): void => {
+  const logLook = (req: Request, res: Response, action: AccessRecord['action'], operation: string, caseId: CaseId | null = null): void => {
     if (!d.access.writable) throw new HttpError(503, 'UNAVAILABLE');
     d.access.record([{ ...houseRecord({ viewer: sessionOf(res).viewer, address: d.addressOf(req) }, action, operation, PURPOSE_PRIVACY_REVIEW), caseId }]);
   };
@@ -107,6 +111,68 @@ export function privacyRoutes(d: PrivacyDeps): Router {
     res.json({ cases });
   });
 
+  // R-ACCESS, AVG art. 15: the register of requests for access, each due one month after receipt.
+  type Stored = Omit<Art15RequestView, 'registeredBy'> & { registeredByUserId: string };
+  const requestView = (s: Stored): Art15RequestView => {
+    const { registeredByUserId, ...rest } = s;
+    return { ...rest, registeredBy: d.dir.nameOf(registeredByUserId) };
+  };
+  const storedRequest = async (id: string): Promise<Stored> => {
+    const json = /^av_[0-9a-f]{24}$/.test(id) ? await d.register.getRegister(ART15_REGISTER, id) : undefined;
+    if (!json) throw new HttpError(404, 'NOT_FOUND');
+    return JSON.parse(json) as Stored;
+  };
+
+  r.get('/requests', async (req, res) => {
+    logLook(req, res, 'read', 'privacy:art15-register');
+    const all = (await d.register.listRegister(ART15_REGISTER)).map((j) => requestView(JSON.parse(j) as Stored));
+    all.sort((a, b) => (a.deliveredOn === null ? 0 : 1) - (b.deliveredOn === null ? 0 : 1) || a.dueOn.localeCompare(b.dueOn));
+    res.json({ requests: all });
+  });
+
+  r.post('/requests', async (req, res) => {
+    const body = parseBody(Art15RequestSchema, req.body);
+    if (body.receivedOn > d.dir.today()) throw new HttpError(400, 'BAD_REQUEST', 'De datum van ontvangst ligt in de toekomst.');
+    const { viewer } = sessionOf(res);
+    // Nothing is registered that could not be logged (and an error never hides a write).
+    if (!d.access.writable) throw new HttpError(503, 'UNAVAILABLE');
+    const stored: Stored = {
+      id: newId('av'),
+      ...body,
+      dueOn: addMonths(body.receivedOn, 1),
+      deliveredOn: null,
+      registeredByUserId: viewer.userId,
+      registeredAt: new Date().toISOString(),
+    };
+    await d.register.putRegister(ART15_REGISTER, stored.id, JSON.stringify(stored));
+    logLook(req, res, 'create', `privacy:art15-request ${stored.id}`);
+    res.status(201).json({ request: requestView(stored) });
+  });
+
+  r.post('/requests/:id/delivered', async (req, res) => {
+    const stored = await storedRequest(req.params.id);
+    if (stored.deliveredOn !== null) throw new HttpError(409, 'CONFLICT', 'Dit verzoek is al afgehandeld.');
+    if (!d.access.writable) throw new HttpError(503, 'UNAVAILABLE');
+    const delivered: Stored = { ...stored, deliveredOn: d.dir.today() };
+    await d.register.putRegister(ART15_REGISTER, stored.id, JSON.stringify(delivered));
+    logLook(req, res, 'update', `privacy:art15-delivered ${stored.id}`);
+    res.json({ request: requestView(delivered) });
+  });
+
+  // The report: everything held on the person in every case. Each case it shows is an access
+  // record of its own (what, for which request), committed before the report goes out.
+  r.get('/requests/:id/report', async (req, res) => {
+    const request = requestView(await storedRequest(req.params.id));
+    const found = casesOf(d.cases, request);
+    const { viewer } = sessionOf(res);
+    const look = houseRecord({ viewer, address: d.addressOf(req) }, 'read', `privacy:art15-report ${request.id}`, art15Purpose(request.id));
+    if (!(await d.access.recordWritten([look, ...found.map(({ c }) => ({ ...look, caseId: c.id }))]))) throw new HttpError(503, 'UNAVAILABLE');
+    const cases = [];
+    for (const { c, person } of found) cases.push(await caseSection(c, person, d.dir, d.store));
+    const body: Art15ReportView = { request, producedAt: new Date().toISOString(), retentionDays: d.dir.retentionDays, cases };
+    res.json(body);
+  });
+
   // R-RETAIN: the closed cases, from the first to be purged, and those purged (only their markers are left).
   r.get('/retention', async (req, res) => {
     logLook(req, res, 'read', 'privacy:retention');
@@ -141,6 +207,7 @@ export function privacyRoutes(d: PrivacyDeps): Router {
     if (!id.success || !d.cases.get(id.data)) throw new HttpError(404, 'NOT_FOUND');
     const caseId = id.data;
     const { viewer } = sessionOf(res);
+    if (!d.access.writable) throw new HttpError(503, 'UNAVAILABLE');
     const record = { ...houseRecord({ viewer, address: d.addressOf(req) }, 'update', 'case:extendRetention', PURPOSE_PRIVACY_REVIEW), caseId };
     const refused = await d.cases.withCase(caseId, async () => {
       const err = retentionExtensionError(d.cases.get(caseId)?.closure ?? null, body.until);

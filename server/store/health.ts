@@ -276,6 +276,8 @@ const READS = new Set<string>(
     'readDocSnapshot',
     'getMeta',
     'listPurges',
+    'getRegister',
+    'listRegister',
   ]),
 );
 

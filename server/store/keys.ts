@@ -36,6 +36,8 @@ export function redisKeys(prefix: string) {
     seals: k('seals'),
     /** R-RETAIN: purge markers, by case (audit/chain.ts). */
     purges: k('purges'),
+    /** The house's registers, by kind: a hash of records by id. */
+    register: (kind: string) => k('register', kind),
     /** Pub/sub: "a case log grew" and collaborative-text relays between processes. */
     caseChannel: k('chan', 'case'),
     docChannel: (docId: string) => k('chan', 'doc', docId),

@@ -522,6 +522,19 @@ export class RedisStore implements Store {
       }
     }
   }
+  async putRegister(kind: string, id: string, json: string): Promise<void> {
+    await this.client.hSet(this.keys.register(kind), id, json);
+  }
+  async getRegister(kind: string, id: string): Promise<string | undefined> {
+    return (await this.client.hGet(this.keys.register(kind), id)) ?? undefined;
+  }
+  async listRegister(kind: string): Promise<string[]> {
+    const all = await this.client.hGetAll(this.keys.register(kind));
+    return Object.keys(all)
+      .sort()
+      .map((id) => all[id]!);
+  }
+
   async listPurges(): Promise<{ caseId: CaseId; marker: string }[]> {
     const all = await this.client.hGetAll(this.keys.purges);
     return Object.entries(all)

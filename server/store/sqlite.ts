@@ -185,6 +185,8 @@ export class SqliteStore implements Store {
       accessChain: db.prepare<[number, number], AccessRowRaw>('SELECT * FROM access_log WHERE seq > ? ORDER BY seq LIMIT ?'),
       listSeals: db.prepare<[], { json: string }>('SELECT json FROM seals ORDER BY n'),
       listPurges: db.prepare<[], { case_id: string; marker: string }>('SELECT case_id, marker FROM purges ORDER BY case_id'),
+      getRegister: db.prepare<[string, string], { json: string }>('SELECT json FROM register WHERE kind = ? AND id = ?'),
+      listRegister: db.prepare<[string], { json: string }>('SELECT json FROM register WHERE kind = ? ORDER BY id'),
       accessLastSeq: db.prepare<[], { seq: number | null }>('SELECT max(seq) AS seq FROM access_log'),
       ...searchStatements(db),
       getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
@@ -361,6 +363,16 @@ export class SqliteStore implements Store {
   purgeCase(caseId: CaseId, docIds: string[], marker: string): Promise<number> {
     return this.write({ op: 'purgeCase', caseId, docIds, marker });
   }
+  putRegister(kind: string, id: string, json: string): Promise<void> {
+    return this.write({ op: 'putRegister', kind, id, json });
+  }
+  async getRegister(kind: string, id: string): Promise<string | undefined> {
+    return this.stmts.getRegister.get(kind, id)?.json;
+  }
+  async listRegister(kind: string): Promise<string[]> {
+    return this.stmts.listRegister.all(kind).map((r) => r.json);
+  }
+
   /** The writer cut the write-ahead log back before it answered the purge: nothing is left to do. */
   async flushPurged(): Promise<void> {}
   async listPurges(): Promise<{ caseId: CaseId; marker: string }[]> {

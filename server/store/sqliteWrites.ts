@@ -69,7 +69,8 @@ export type WriteOp =
   | { op: 'initMeta'; key: string; value: string }
   | { op: 'putMeta'; key: string; value: string }
   | { op: 'putSeal'; n: number; json: string }
-  | { op: 'purgeCase'; caseId: CaseId; docIds: string[]; marker: string };
+  | { op: 'purgeCase'; caseId: CaseId; docIds: string[]; marker: string }
+  | { op: 'putRegister'; kind: string; id: string; json: string };
 
 /** What each op gave back; errors cross the thread as data and become errors again on the other side. */
 export type WriteResult =
@@ -175,6 +176,7 @@ export class SqliteWrites {
       putSeal: db.prepare('INSERT INTO seals (n, json) VALUES (?, ?) ON CONFLICT (n) DO NOTHING'),
       putPurge: db.prepare('INSERT INTO purges (case_id, marker) VALUES (?, ?) ON CONFLICT (case_id) DO NOTHING'),
       deleteEvents: db.prepare('DELETE FROM events WHERE case_id = ?'),
+      putRegister: db.prepare('INSERT INTO register (kind, id, json) VALUES (?, ?, ?) ON CONFLICT (kind, id) DO UPDATE SET json = excluded.json'),
       deleteDocSnapshot: db.prepare('DELETE FROM doc_snapshots WHERE doc_id = ?'),
       getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
     };
@@ -319,6 +321,8 @@ export class SqliteWrites {
         for (const docId of w.docIds) s.deleteDocSnapshot.run(docId);
         return s.deleteEvents.run(w.caseId).changes;
       }
+      case 'putRegister':
+        return void s.putRegister.run(w.kind, w.id, w.json);
     }
   }
 }

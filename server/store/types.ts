@@ -113,7 +113,7 @@ export interface AccessQuery {
  * of them. SQLite now, Redis for scale-out: both implement all of them and run the one contract
  * suite in test/support/store.contract.ts. Methods are async so a networked store fits the same shape.
  */
-export interface Store extends EventLog, DirectoryStore, SessionStore, AccessLogStore, DocStore, MetaStore, ChainStore, PurgeStore {
+export interface Store extends EventLog, DirectoryStore, SessionStore, AccessLogStore, DocStore, MetaStore, ChainStore, PurgeStore, RegisterStore {
   close(): Promise<void>;
 }
 
@@ -243,6 +243,14 @@ export interface ChainStore {
   putSeal(n: number, json: string): Promise<boolean>;
   /** Every seal, in order. */
   listSeals(): Promise<string[]>;
+}
+
+/** The house's own registers (the art. 15 requests, R-ACCESS): small JSON records by kind and id. */
+export interface RegisterStore {
+  /** Writes the record (a new one, or the next state of one). */
+  putRegister(kind: string, id: string, json: string): Promise<void>;
+  getRegister(kind: string, id: string): Promise<string | undefined>;
+  listRegister(kind: string): Promise<string[]>;
 }
 
 /**

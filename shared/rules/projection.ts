@@ -64,6 +64,7 @@ export function projectItem(item: Item, viewer: Viewer, nameOf: NameOf): ItemVie
     createdAt: item.createdAt,
     updatedAt: item.updatedAt,
     mine: item.orgId === viewer.orgId,
+    restrictedOn: item.orgId === viewer.orgId ? (item.restriction?.ground ?? null) : null,
   };
 }
 
@@ -274,6 +275,15 @@ function awaitingAnswer(c: CaseState, viewer: Viewer): number {
   return n;
 }
 
+/**
+ * R-NEED: a change only its contributor is shown (an art. 23 restriction) sends nothing to others:
+ * not even that something happened to the item.
+ */
+function onlyItsOwnChanged(then: Item, now: Item, viewer: Viewer): boolean {
+  if (now.orgId === viewer.orgId || then.restriction === now.restriction) return false;
+  return (Object.keys(now) as (keyof Item)[]).every((k) => k === 'restriction' || then[k] === now[k]);
+}
+
 /** What changed between two states of one case, for one viewer. */
 export interface Touched {
   meta: boolean;
@@ -307,7 +317,7 @@ export function deltaFor(before: CaseState | null, after: CaseState, touched: To
     const sees = now !== undefined && maySeeItem(after, now, viewer);
     const saw = then !== undefined && maySeeItem(before, then, viewer);
     if (sees) {
-      if (!saw || then !== now) ops.push({ op: 'item', item: projectItem(now, viewer, look.nameOf) });
+      if (!saw || (then !== now && !onlyItsOwnChanged(then, now, viewer))) ops.push({ op: 'item', item: projectItem(now, viewer, look.nameOf) });
     } else if (saw) {
       ops.push({ op: 'itemRemoved', itemId: id });
     }

@@ -161,6 +161,10 @@ export const PROBES: { [N in CommandName]: Probe } = {
       }),
     },
   },
+  'item:restrict': {
+    payload: (n) => ({ caseId: n.CaseId, itemId: n.ItemId, ground: 'Lopend strafrechtelijk onderzoek.' }),
+    broken: { 'no ground': (n) => ({ caseId: n.CaseId, itemId: n.ItemId, ground: '' }) },
+  },
   'item:add': {
     payload: (n) => ({ caseId: n.CaseId, phase: 'beeldvorming', text: 'inbreng', visibility: { kind: 'table' } }),
     broken: {

@@ -78,6 +78,7 @@ export function item(id: string, orgId: string, visibility: Visibility = { kind:
     textDocId: `doc_${id}`,
     createdAt: 't',
     updatedAt: 't',
+    restriction: null,
     ...extra,
   };
 }

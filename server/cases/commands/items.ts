@@ -76,6 +76,14 @@ export const itemCommands = {
     }),
   }),
 
+  'item:restrict': defineCommand('item:restrict', {
+    names: ['caseId', 'itemId'],
+    action: 'update',
+    authorize: ({ itemId, ground }, c, viewer) =>
+      ownItem(c, itemId, viewer) ?? (ground === null && !c.items.get(itemId)!.restriction ? bad('Deze inbreng is niet beperkt.') : null),
+    decide: ({ itemId, ground }) => ({ events: [{ type: 'item.restricted', payload: { itemId, ground } }], data: null }),
+  }),
+
   'item:withdraw': defineCommand('item:withdraw', {
     names: ['caseId', 'itemId'],
     action: 'delete',
