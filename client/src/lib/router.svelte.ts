@@ -10,6 +10,7 @@ export type Route =
   | { name: 'admin' }
   | { name: 'privacy' }
   | { name: 'persons' }
+  | { name: 'art15'; requestId: string }
   | { name: 'notFound' };
 
 export const href = {
@@ -17,6 +18,7 @@ export const href = {
   admin: '#/beheer',
   privacy: '#/toegangslog',
   persons: '#/personen',
+  art15: (id: string) => `#/inzage/${encodeURIComponent(id)}`,
   board: (id: CaseId) => `#/casus/${encodeURIComponent(id)}`,
   takeHome: (id: CaseId) => `#/casus/${encodeURIComponent(id)}/meeneemlijst`,
   plan: (id: CaseId) => `#/casus/${encodeURIComponent(id)}/plan`,
@@ -37,6 +39,8 @@ export function parseHash(hash: string): Route {
   if (path === '/beheer') return { name: 'admin' };
   if (path === '/toegangslog') return { name: 'privacy' };
   if (path === '/personen') return { name: 'persons' };
+  const art15 = /^\/inzage\/(av_[0-9a-f]{24})$/.exec(path);
+  if (art15) return { name: 'art15', requestId: art15[1]! };
   const meeting = /^\/overleg\/([^/]+)$/.exec(path);
   if (meeting) {
     const id = MeetingIdSchema.safeParse(decoded(meeting[1]!));
