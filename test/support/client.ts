@@ -25,6 +25,8 @@ export interface Received {
   args: unknown[];
   /** Index in the order this client received messages. */
   seq: number;
+  /** When it arrived (performance.now()). */
+  at: number;
 }
 
 type Waiter = { pred: (r: Received) => boolean; resolve: (r: Received) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
@@ -42,7 +44,7 @@ export class TestClient {
     readonly url: string,
     readonly cookie: string,
   ) {
-    socket.onAny((event: string, ...args: unknown[]) => this.push({ event, args, seq: this.seq++ }));
+    socket.onAny((event: string, ...args: unknown[]) => this.push({ event, args, seq: this.seq++, at: performance.now() }));
   }
 
   static async connect(url: string, username: string, cookie?: string, headers: Record<string, string> = {}): Promise<TestClient> {
