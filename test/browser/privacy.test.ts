@@ -70,4 +70,19 @@ describe('R-ACCESS: the privacy officer’s log search', () => {
     expect(looks.some((r) => r.action === 'export')).toBe(true);
     expect(officer.problems).toEqual([]);
   });
+
+  it('R-ACCESS: per person: the officer finds Ronald R. in the house and opens the log of each case he is in', async () => {
+    const p = page();
+    await p.getByRole('link', { name: 'Personen zoeken' }).click();
+    await p.getByLabel('Naam (of een deel ervan)').fill('ronald');
+    await p.getByRole('button', { name: 'Zoeken' }).click();
+    const row = p.getByRole('row').filter({ hasText: 'Ronald R.' });
+    await row.getByText('Casus R. (1991), Leeuwarden-Oost').waitFor();
+    await row.getByRole('link', { name: 'Toegangslog' }).click();
+    const table = p.getByRole('region', { name: 'Vermeldingen in het toegangslog' });
+    await table.waitFor();
+    expect(await p.getByLabel('Casus').inputValue()).toBe([...srv.app.cases.all()].find((s) => s.title.startsWith('Casus R.'))!.id);
+    for (const text of (await table.locator('tbody tr').allInnerTexts()).slice(0, 20)) expect(text).toContain('Casus R.');
+    expect(officer.problems).toEqual([]);
+  });
 });

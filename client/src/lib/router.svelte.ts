@@ -8,7 +8,7 @@ export type Route =
   | { name: 'board'; caseId: CaseId; view: BoardView }
   | { name: 'meeting'; meetingId: MeetingId }
   | { name: 'admin' }
-  | { name: 'privacy' }
+  | { name: 'privacy'; caseId: CaseId | null }
   | { name: 'persons' }
   | { name: 'art15'; requestId: string }
   | { name: 'notFound' };
@@ -17,6 +17,8 @@ export const href = {
   overview: '#/',
   admin: '#/beheer',
   privacy: '#/toegangslog',
+  /** The access log of one case (from the house's person search: one person's cases, one by one). */
+  caseLog: (id: CaseId) => `#/toegangslog/${encodeURIComponent(id)}`,
   persons: '#/personen',
   art15: (id: string) => `#/inzage/${encodeURIComponent(id)}`,
   board: (id: CaseId) => `#/casus/${encodeURIComponent(id)}`,
@@ -37,7 +39,12 @@ export function parseHash(hash: string): Route {
   const path = hash.replace(/^#/, '') || '/';
   if (path === '/' || path === '') return { name: 'overview' };
   if (path === '/beheer') return { name: 'admin' };
-  if (path === '/toegangslog') return { name: 'privacy' };
+  if (path === '/toegangslog') return { name: 'privacy', caseId: null };
+  const log = /^\/toegangslog\/([^/]+)$/.exec(path);
+  if (log) {
+    const id = CaseIdSchema.safeParse(decoded(log[1]!));
+    return id.success ? { name: 'privacy', caseId: id.data } : { name: 'notFound' };
+  }
   if (path === '/personen') return { name: 'persons' };
   const art15 = /^\/inzage\/(av_[0-9a-f]{24})$/.exec(path);
   if (art15) return { name: 'art15', requestId: art15[1]! };
