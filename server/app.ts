@@ -95,7 +95,7 @@ export async function createCasusbord(config: Config, opts: AppOptions = {}): Pr
   const sealer = sealKey && new Sealer(store, sealKey, () => [...cases.all()].map((c): [CaseId, number] => [c.id, c.version]), log);
   const stopSealing = sealer?.start(config.SEAL_INTERVAL_MS) ?? (() => undefined);
   if (!sealer) log.warn('SEAL_KEY is not set: the access log and the case logs are not sealed');
-  const retention = new Retention({ cases, store, dir, access, cluster, sealer: sealer || null, sealKey, log });
+  const retention = new Retention({ cases, store, dir, access, cluster, sealer: sealer || null, sealKey, log, accessDays: config.ACCESS_RETENTION_DAYS });
   const stopRetention = retention.start(config.RETENTION_SWEEP_MS);
   // The store answers again after an outage (after loading, too, unlike the client's 'ready'):
   // a commit whose answer was lost, or another process's, may be in the log unseen here.

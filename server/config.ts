@@ -70,6 +70,8 @@ const ConfigSchema = z.object({
     .optional(),
   /** How often the logs are sealed. */
   SEAL_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  /** R-RETAIN: days an access record is kept (NEN 7513 asks at least five years); its purge needs SEAL_KEY. */
+  ACCESS_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(1_826),
   /** R-RETAIN: how often closed cases whose retention passed are looked for and purged. */
   RETENTION_SWEEP_MS: z.coerce.number().int().min(100).max(86_400_000).default(3_600_000),
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),

@@ -2,7 +2,7 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { CaseId } from '../../shared/ids.js';
 import type { ChainBreak, ChainVerification } from '../../shared/protocol.js';
 import type { Logger } from '../log.js';
-import type { ChainStore, EventLog, MetaStore, PurgeStore, StoredEvent } from '../store/types.js';
+import { ACCESS_PURGE_META, type ChainStore, type EventLog, type MetaStore, type PurgeStore, type StoredEvent } from '../store/types.js';
 
 /**
  * R-ACCESS, tamper evidence. The access log (in its stored order) and each case's log (in version
@@ -60,6 +60,42 @@ const markerMac = (key: Buffer, m: Omit<PurgeMarker, 'mac'>): string =>
 
 export function purgeMarker(key: Buffer | null, m: Omit<PurgeMarker, 'mac'>): PurgeMarker {
   return { ...m, mac: key ? markerMac(key, m) : '' };
+}
+
+/**
+ * R-RETAIN: what the purge of the oldest access records leaves: up to which position they went,
+ * the seal that covered the log up to there (its chain link is where verification now starts),
+ * when and why; under the seal key.
+ */
+export interface AccessPurgeMarker {
+  upTo: number;
+  hash: string;
+  seal: number;
+  /** Records of moments before this went (their own term had passed). */
+  before: string;
+  reason: string;
+  at: string;
+  mac: string;
+}
+
+const accessMarkerMac = (key: Buffer, m: Omit<AccessPurgeMarker, 'mac'>): string =>
+  createHmac('sha256', key)
+    .update('access-purge\0')
+    .update(JSON.stringify([m.upTo, m.hash, m.seal, m.before, m.reason, m.at]))
+    .digest('hex');
+
+export function accessPurgeMarker(key: Buffer, m: Omit<AccessPurgeMarker, 'mac'>): AccessPurgeMarker {
+  return { ...m, mac: accessMarkerMac(key, m) };
+}
+
+/** The last seal made before `moment`: the oldest access records up to its position may go. */
+export async function sealBefore(store: Pick<ChainStore, 'listSeals'>, moment: string): Promise<Seal | null> {
+  let found: Seal | null = null;
+  for (const json of await store.listSeals()) {
+    const s = JSON.parse(json) as Seal;
+    if (s.at < moment) found = s;
+  }
+  return found;
 }
 
 /** The chain link of a case log up to its end, as a seal would record it. */
@@ -222,11 +258,36 @@ export async function verifyChains(store: Store, key: Buffer, now: () => Date = 
     if (s.prev !== prev) return fail({ what: 'seal', seal: s.n, reason: 'it does not follow on from the seal before' });
     prev = s.mac;
   }
-  // The access log, folded up to each seal's position.
+  // The access log, folded up to each seal's position; from the purge marker on, once its oldest
+  // records went (R-RETAIN): the seals before it are not recomputed, the marker names the last of them.
   let pos = START;
   let hash = '';
+  let purgedThrough = 0;
+  const accessMarker = await store.getMeta(ACCESS_PURGE_META);
+  if (accessMarker) {
+    let m: AccessPurgeMarker | null = null;
+    try {
+      m = JSON.parse(accessMarker) as AccessPurgeMarker;
+    } catch {
+      m = null;
+    }
+    const { mac, ...body } = m ?? ({ mac: '' } as AccessPurgeMarker);
+    if (!m || typeof mac !== 'string' || mac !== accessMarkerMac(key, body))
+      return fail({ what: 'access', seal: lastSeal(seals), reason: 'the access log’s purge marker was altered, or written without the key' });
+    const named = seals.find((s) => s.n === m.seal);
+    if (!named || named.access.pos !== m.upTo || named.access.hash !== m.hash)
+      return fail({ what: 'access', seal: m.seal, reason: 'the access log’s purge marker does not match the seal it names' });
+    pos = m.upTo;
+    hash = m.hash;
+    purgedThrough = m.seal;
+  }
   let buffered: { pos: number; data: string }[] = [];
   for (const s of seals) {
+    if (s.n <= purgedThrough) {
+      result.seals = s.n;
+      result.sealedUpTo = s.at;
+      continue;
+    }
     const from = pos === START ? 1 : pos + 1;
     for (;;) {
       if (buffered.length === 0) buffered = await store.accessChain(pos, PAGE);

@@ -1,19 +1,24 @@
 import type { CaseState } from '../../shared/domain.js';
 import type { CaseId } from '../../shared/ids.js';
 import type { AccessLog } from '../audit/accessLog.js';
-import { caseHead, purgeMarker, type Sealer } from '../audit/chain.js';
+import { accessPurgeMarker, caseHead, purgeMarker, sealBefore, type AccessPurgeMarker, type Sealer } from '../audit/chain.js';
 import type { CaseService } from '../cases/service.js';
 import type { CaseNotices } from '../cluster/cluster.js';
 import type { Directory } from '../directory/directory.js';
 import type { Logger } from '../log.js';
-import type { EventLog, PurgeStore } from '../store/types.js';
+import { ACCESS_PURGE_META, type ChainStore, type EventLog, type MetaStore, type PurgeStore } from '../store/types.js';
 
 /** What a purge's access record gives as its purpose. */
 export const PURPOSE_RETENTION = 'bewaartermijn verstreken';
+/** What the purge of the oldest access records gives as its purpose. */
+export const PURPOSE_ACCESS_RETENTION = 'bewaartermijn toegangslog verstreken';
 
 export interface RetentionDeps {
   cases: CaseService;
-  store: PurgeStore & Pick<EventLog, 'readEvents'>;
+  store: PurgeStore & Pick<EventLog, 'readEvents'> & Pick<ChainStore, 'listSeals'> & Pick<MetaStore, 'getMeta'>;
+  /** Days an access record is kept (ACCESS_RETENTION_DAYS): NEN 7513 asks at least five years. */
+  accessDays: number;
+  now?: () => Date;
   dir: Directory;
   access: AccessLog;
   cluster: Pick<CaseNotices, 'casePurged'>;
@@ -41,8 +46,49 @@ export class Retention {
     return [...this.d.cases.all()].filter((c) => c.closure !== null && c.closure.retainUntil <= today);
   }
 
-  /** Purges every case that is due; the ones purged. A failure is logged, and tried at the next sweep. */
+  /**
+   * R-RETAIN: the access records whose own term has passed go, up to the last seal made before
+   * that moment, leaving a marker under the seal key from which verification starts. Only where
+   * the house seals its logs: without a seal the purge could not be told from tampering. The
+   * records deleted (0: nothing was due).
+   */
+  async purgeAccessLog(): Promise<number> {
+    const { sealer, sealKey, store } = this.d;
+    if (!sealer || !sealKey) return 0;
+    const now = (this.d.now ?? (() => new Date()))();
+    const before = new Date(now.getTime() - this.d.accessDays * 86_400_000).toISOString();
+    const seal = await sealBefore(store, before);
+    const kept = await store.getMeta(ACCESS_PURGE_META);
+    const done = kept ? (JSON.parse(kept) as AccessPurgeMarker).upTo : Number.MIN_SAFE_INTEGER;
+    if (!seal || seal.access.pos <= done) return 0;
+    const at = now.toISOString();
+    const marker = accessPurgeMarker(sealKey, { upTo: seal.access.pos, hash: seal.access.hash, seal: seal.n, before, reason: PURPOSE_ACCESS_RETENTION, at });
+    const deleted = await store.purgeAccess(marker.upTo, JSON.stringify(marker));
+    await store.flushPurged().catch((err: unknown) => this.d.log.error({ err }, "the store's files still hold purged access records until their next rewrite"));
+    this.d.access.record({
+      at,
+      action: 'delete',
+      operation: `access:purge ${marker.upTo}`,
+      caseId: null,
+      itemId: null,
+      userId: null,
+      orgId: null,
+      role: 'none',
+      purpose: PURPOSE_ACCESS_RETENTION,
+      address: 'server',
+      outcome: 'ok',
+    });
+    this.d.log.info({ upTo: marker.upTo, deleted, seal: seal.n }, 'access records purged: their own term had passed');
+    return deleted;
+  }
+
+  /** Purges every case that is due, then the access records whose term passed; the cases purged. A failure is logged, and tried at the next sweep. */
   async sweep(): Promise<CaseId[]> {
+    try {
+      await this.purgeAccessLog();
+    } catch (err) {
+      this.d.log.error({ err }, 'purging old access records failed; tried again at the next sweep');
+    }
     const done: CaseId[] = [];
     for (const c of this.due()) {
       try {

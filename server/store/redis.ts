@@ -11,6 +11,7 @@ import { closeRedis } from './redisClose.js';
 import {
   CommandDoneError,
   type DocSnapshot,
+  ACCESS_PURGE_META,
   OutcomeUnknownError,
   VersionConflictError,
   type AccessPage,
@@ -522,6 +523,20 @@ export class RedisStore implements Store {
       }
     }
   }
+  async purgeAccess(upTo: number, marker: string): Promise<number> {
+    const before = await this.client.hGet(this.keys.meta, ACCESS_PURGE_META);
+    const from = before ? (JSON.parse(before) as { upTo: number }).upTo + 1 : 1;
+    await this.client.hSet(this.keys.meta, ACCESS_PURGE_META, marker);
+    // In steps: years of groups are too many for one command. (The case and user lists keep the
+    // names of groups gone; a search passes over them as it does over any missing group.)
+    let deleted = 0;
+    for (let g = from; g <= upTo; g += 5000) {
+      const fields = Array.from({ length: Math.min(5000, upTo - g + 1) }, (_, i) => `g${g + i}`);
+      deleted += await this.client.hDel(this.keys.accessRecords, fields);
+    }
+    return deleted;
+  }
+
   async putRegister(kind: string, id: string, json: string): Promise<void> {
     await this.client.hSet(this.keys.register(kind), id, json);
   }

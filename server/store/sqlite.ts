@@ -373,6 +373,10 @@ export class SqliteStore implements Store {
     return this.stmts.listRegister.all(kind).map((r) => r.json);
   }
 
+  purgeAccess(upTo: number, marker: string): Promise<number> {
+    return this.write({ op: 'purgeAccess', upTo, marker });
+  }
+
   /** The writer cut the write-ahead log back before it answered the purge: nothing is left to do. */
   async flushPurged(): Promise<void> {}
   async listPurges(): Promise<{ caseId: CaseId; marker: string }[]> {

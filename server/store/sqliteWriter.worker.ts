@@ -48,7 +48,7 @@ function flush(): void {
  * file and cut to nothing; a purge whose log could not be cut is answered as failed, to be run again.
  */
 function truncateAfterPurge(ops: WriteOp[], results: WriteResult[]): void {
-  const purges = ops.flatMap((o, i) => (o.op === 'purgeCase' && results[i]?.ok ? [i] : []));
+  const purges = ops.flatMap((o, i) => ((o.op === 'purgeCase' || o.op === 'purgeAccess') && results[i]?.ok ? [i] : []));
   if (purges.length === 0) return;
   let failed: WriteResult | null = null;
   try {

@@ -3,6 +3,7 @@ import type { Meeting, MeetingRoom, Organisation, RoomChange, Table } from '../.
 import type { CaseId, MeetingId, UserId } from '../../shared/ids.js';
 import { COMMAND_ANSWER_KEEP_MS } from '../../shared/limits.js';
 import { ACCESS_BLOCK_ROWS } from './sqliteSchema.js';
+import { ACCESS_PURGE_META } from './types.js';
 import {
   CommandDoneError,
   loginRetryAt,
@@ -70,7 +71,8 @@ export type WriteOp =
   | { op: 'putMeta'; key: string; value: string }
   | { op: 'putSeal'; n: number; json: string }
   | { op: 'purgeCase'; caseId: CaseId; docIds: string[]; marker: string }
-  | { op: 'putRegister'; kind: string; id: string; json: string };
+  | { op: 'putRegister'; kind: string; id: string; json: string }
+  | { op: 'purgeAccess'; upTo: number; marker: string };
 
 /** What each op gave back; errors cross the thread as data and become errors again on the other side. */
 export type WriteResult =
@@ -176,6 +178,9 @@ export class SqliteWrites {
       putSeal: db.prepare('INSERT INTO seals (n, json) VALUES (?, ?) ON CONFLICT (n) DO NOTHING'),
       putPurge: db.prepare('INSERT INTO purges (case_id, marker) VALUES (?, ?) ON CONFLICT (case_id) DO NOTHING'),
       deleteEvents: db.prepare('DELETE FROM events WHERE case_id = ?'),
+      deleteAccess: db.prepare('DELETE FROM access_log WHERE seq <= ?'),
+      deleteCaseBlocks: db.prepare('DELETE FROM access_case_blocks WHERE block < ?'),
+      deleteUserBlocks: db.prepare('DELETE FROM access_user_blocks WHERE block < ?'),
       putRegister: db.prepare('INSERT INTO register (kind, id, json) VALUES (?, ?, ?) ON CONFLICT (kind, id) DO UPDATE SET json = excluded.json'),
       deleteDocSnapshot: db.prepare('DELETE FROM doc_snapshots WHERE doc_id = ?'),
       getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
@@ -323,6 +328,14 @@ export class SqliteWrites {
       }
       case 'putRegister':
         return void s.putRegister.run(w.kind, w.id, w.json);
+      case 'purgeAccess': {
+        s.putMeta.run(ACCESS_PURGE_META, w.marker);
+        // Blocks wholly below the cut hold nothing any more.
+        const below = Math.floor((w.upTo + 1) / ACCESS_BLOCK_ROWS);
+        s.deleteCaseBlocks.run(below);
+        s.deleteUserBlocks.run(below);
+        return s.deleteAccess.run(w.upTo).changes;
+      }
     }
   }
 }

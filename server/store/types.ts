@@ -245,6 +245,9 @@ export interface ChainStore {
   listSeals(): Promise<string[]>;
 }
 
+/** The meta key of the access log's purge marker (audit/chain.ts). */
+export const ACCESS_PURGE_META = 'access-purge';
+
 /** The house's own registers (the art. 15 requests, R-ACCESS): small JSON records by kind and id. */
 export interface RegisterStore {
   /** Writes the record (a new one, or the next state of one). */
@@ -262,6 +265,12 @@ export interface RegisterStore {
 export interface PurgeStore {
   /** Purges the case and keeps its marker (the first one, when purged before). Events deleted. */
   purgeCase(caseId: CaseId, docIds: string[], marker: string): Promise<number>;
+  /**
+   * R-RETAIN: deletes the access records up to position `upTo` (their own term passed) and keeps
+   * `marker` as the access log's purge marker (meta `access-purge`), written first: a deletion cut
+   * short leaves records the verification no longer reads, never a marker missing. Records deleted.
+   */
+  purgeAccess(upTo: number, marker: string): Promise<number>;
   /** Removes what the store's own files still hold of purged cases (Redis: its append-only file). */
   flushPurged(): Promise<void>;
   /** Every purge marker, by case. */

@@ -8,6 +8,7 @@ import { newId, type CaseId, type ItemId } from '../../shared/ids.js';
 import { createClient } from 'redis';
 import type { CaseView, RetentionView } from '../../shared/protocol.js';
 import { verifyChains } from '../../server/audit/chain.js';
+import { Retention } from '../../server/retention/retention.js';
 import { login, TestClient } from '../support/client.js';
 import { provider, storedText, synced } from '../support/collab.js';
 import { createCase, discuss, endDiscussion } from '../support/meetings.js';
@@ -127,6 +128,57 @@ describe('R-RETAIN: closing a case', () => {
     ]);
     const list = await c.privacy!.http<{ closed: RetentionView[] }>('GET', '/api/privacy/retention');
     expect(list.body.closed.find((x) => x.caseId === caseId)).toMatchObject({ title: 'Casus W.', retainUntil: addDays(day, 45), extensions: 2 });
+  });
+});
+
+describe('R-RETAIN: the access log’s own term', () => {
+  it('R-RETAIN: access records whose term passed go up to a seal; the log still verifies from the marker, and a change after it is found', async () => {
+    await srv.app.access.flush();
+    const sealed = await srv.app.sealer!.seal();
+    expect(sealed).not.toBeNull();
+    // Read after the seal: kept, whatever the term.
+    expect(
+      (
+        await c.politie!.cmd('case:open', {
+          caseId: await createCase(c.regisseur!, 'Casus N.', [
+            ['zvh', 'voorzitter', 'regisseur'],
+            ['politie', 'aanmelder', 'politie'],
+          ]),
+        })
+      ).ok,
+    ).toBe(true);
+    await srv.app.access.flush();
+    const later = new Retention({
+      cases: srv.app.cases,
+      store: srv.app.store,
+      dir: srv.app.dir,
+      access: srv.app.access,
+      cluster: { casePurged: () => undefined },
+      sealer: srv.app.sealer,
+      sealKey: KEY,
+      log: srv.app.log,
+      accessDays: 1,
+      now: () => new Date(Date.now() + 2 * 86_400_000),
+    });
+    const oldest = (await srv.app.store.accessChain(Number.MIN_SAFE_INTEGER, 1))[0]!.pos;
+    expect(await later.purgeAccessLog()).toBeGreaterThan(0);
+    // Done once: nothing more is due until a later seal.
+    expect(await later.purgeAccessLog()).toBe(0);
+    const first = (await srv.app.store.accessChain(Number.MIN_SAFE_INTEGER, 1))[0]!.pos;
+    expect(first).toBeGreaterThan(sealed!.access.pos);
+    expect(first).toBeGreaterThan(oldest);
+    expect((await verifyChains(srv.app.store, KEY)).ok).toBe(true);
+    await srv.app.access.flush();
+    await srv.app.sealer!.seal();
+    expect((await verifyChains(srv.app.store, KEY)).broken).toBeNull();
+    // A marker not under the key is found.
+    const marker = (await srv.app.store.getMeta('access-purge'))!;
+    await srv.app.store.putMeta('access-purge', marker.replace(/"upTo":\d+/, `"upTo":${first + 5}`));
+    expect((await verifyChains(srv.app.store, KEY)).broken).toMatchObject({ what: 'access' });
+    await srv.app.store.putMeta('access-purge', marker.replace('"reason":"', '"reason":"geen: '));
+    expect((await verifyChains(srv.app.store, KEY)).broken).toMatchObject({ what: 'access', reason: expect.stringMatching(/altered/) });
+    await srv.app.store.putMeta('access-purge', marker);
+    expect((await verifyChains(srv.app.store, KEY)).ok).toBe(true);
   });
 });
 

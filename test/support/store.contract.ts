@@ -120,6 +120,19 @@ export function runStoreContract(name: string, make: () => Promise<{ store: Stor
         expect(await store.listPurges()).toEqual([{ caseId: A, marker: '{"first":true}' }]);
       });
 
+      it('R-RETAIN: purges the oldest access records up to a position, keeping its marker and the later records', async () => {
+        await store.appendAccess([rec('a', A), rec('b', A), rec('c', B)]);
+        const chain = await store.accessChain(Number.MIN_SAFE_INTEGER, 100);
+        const upTo = chain[0]!.pos;
+        await store.purgeAccess(upTo, '{"upTo":' + String(upTo) + '}');
+        expect(await store.getMeta('access-purge')).toBe('{"upTo":' + String(upTo) + '}');
+        const left = await store.accessChain(Number.MIN_SAFE_INTEGER, 100);
+        expect(left.filter((e) => e.data !== '').every((e) => e.pos > upTo)).toBe(true);
+        const page = await store.searchAccess({ limit: 100 });
+        expect(page.records.length).toBeGreaterThan(0);
+        expect(page.records.length).toBeLessThan(3);
+      });
+
       it('writes change records in the same commit as the events', async () => {
         await store.appendEvents(A, 0, [ev(1)], [rec('item:add', A)]);
         expect((await store.readAccess({ caseId: A })).map((r) => r.operation)).toEqual(['item:add']);
