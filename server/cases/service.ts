@@ -88,6 +88,8 @@ export class CaseService {
   private readonly appliedListeners = new Set<(c: Committed) => void>();
   /** Doc entries whose writer had no right at their position (`caseId version`): applied nowhere. */
   private readonly dropped = new Set<string>();
+  /** Cases purged while this process ran (R-RETAIN). */
+  private readonly purged = new Set<CaseId>();
   private docText: DocTextWriter | null = null;
   /** Item documents with text typed after their board copy was last written (an editing burst not yet recorded). */
   private readonly boardBehind = new Map<string, { caseId: CaseId; itemId: ItemId; writer: { userId: UserId; orgId: OrgId } }>();
@@ -125,11 +127,18 @@ export class CaseService {
   forget(caseId: CaseId): void {
     const before = this.cases.get(caseId);
     if (!before) return;
+    // Before anyone hears of it: a document let go now must not be stored again (collab/registry.ts).
+    this.purged.add(caseId);
     // One position past its end, which nothing will ever fill: every board that saw it hears of it.
     const gone = { ...before, participants: [], version: before.version + 1 };
     this.applied({ caseId, before, after: gone, touched: { meta: true, items: [] }, local: true, docs: [] });
     this.cases.delete(caseId);
     for (const [docId, d] of this.docs) if (d.caseId === caseId) this.docs.delete(docId);
+  }
+
+  /** R-RETAIN: whether the case was purged (nothing of it may be written again). */
+  isPurged(caseId: CaseId): boolean {
+    return this.purged.has(caseId);
   }
 
   /** Forgets a case held here whose log the store no longer has (another process purged it). */

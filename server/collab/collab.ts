@@ -16,7 +16,7 @@ import type { DocRelay } from '../cluster/cluster.js';
 import type { Directory } from '../directory/directory.js';
 import type { Logger } from '../log.js';
 import { unavailability } from '../store/health.js';
-import type { DocStore, EventLog } from '../store/types.js';
+import type { DocStore, EventLog, PurgeStore } from '../store/types.js';
 import { BoardLink } from './board.js';
 import { Connections, WS_INTERNAL_ERROR, type Conn } from './connections.js';
 import { applyRelayedCursors } from './cursors.js';
@@ -29,7 +29,7 @@ import { awarenessMessage, MESSAGE_AWARENESS, updateMessage } from './wire.js';
 const UNKNOWN_DOC_CATCH_UP_MS = 2_000;
 
 export interface CollabDeps {
-  store: DocStore & EventLog;
+  store: DocStore & EventLog & Pick<PurgeStore, 'purgeCase'>;
   sessions: Sessions;
   sessionEnds: SessionEnds;
   cases: CaseService;

@@ -7,7 +7,7 @@ import type { DocTarget } from '../../shared/rules/access.js';
 import type { CaseService, Committed } from '../cases/service.js';
 import type { DocRelay } from '../cluster/cluster.js';
 import type { Logger } from '../log.js';
-import type { DocStore, EventLog } from '../store/types.js';
+import type { DocStore, EventLog, PurgeStore } from '../store/types.js';
 import { CollabDoc, type TextOrigin } from './doc.js';
 import { readStoredDoc, textOf } from './stored.js';
 import { mergeBoardEdit, textUpdate } from './text.js';
@@ -39,7 +39,7 @@ export class DocRegistry {
   readonly events = new EventEmitter<{ unloaded: [string] }>();
 
   constructor(
-    private readonly d: { store: DocStore & EventLog; cases: CaseService; cluster: DocRelay; log: Logger },
+    private readonly d: { store: DocStore & EventLog & Pick<PurgeStore, 'purgeCase'>; cases: CaseService; cluster: DocRelay; log: Logger },
     private readonly hooks: RegistryHooks,
   ) {
     d.cases.onApplied((c) => this.follow(c));
@@ -173,6 +173,8 @@ export class DocRegistry {
 
   /** Stores the document's state at its position, at most one at a time per document. */
   private async snapshot(doc: CollabDoc): Promise<void> {
+    // R-RETAIN: the text of a purged case is not written back.
+    if (this.d.cases.isPurged(doc.caseId)) return;
     if (doc.position <= doc.snapshotVersion || doc.entriesSinceSnapshot === 0 || this.snapshotting.has(doc)) return;
     this.snapshotting.add(doc);
     const version = doc.position;
@@ -181,6 +183,8 @@ export class DocRegistry {
     const bytesBefore = doc.approxBytes;
     try {
       await this.d.store.putDocSnapshot(doc.docId, { version, state });
+      // Purged while this one was being written: it goes as well (the case's first marker stays).
+      if (this.d.cases.isPurged(doc.caseId)) await this.d.store.purgeCase(doc.caseId, [doc.docId], '{}');
       doc.snapshotVersion = Math.max(doc.snapshotVersion, version);
       doc.entriesSinceSnapshot -= counted;
       // Deletions add bytes to updates, not text: a snapshot of the collected document gives them back.

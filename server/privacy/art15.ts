@@ -6,6 +6,9 @@ import type { Directory } from '../directory/directory.js';
 import { normalName } from '../persons/routes.js';
 import type { AccessLogStore } from '../store/types.js';
 
+/** In place of what an art. 23 restriction keeps out of a report. */
+const RESTRICTED = 'Beperking toegepast (AVG art. 23)';
+
 /** The register the art. 15 requests are kept in. */
 export const ART15_REGISTER = 'art15';
 
@@ -58,6 +61,7 @@ async function receipts(store: AccessLogStore, caseId: CaseId): Promise<Map<Item
  */
 export async function caseSection(c: CaseState, person: Person, dir: Directory, store: AccessLogStore): Promise<Art15CaseView> {
   const org = (id: string): string => dir.org(id as never)?.name ?? id;
+  const restricted = (id: ItemId): boolean => (c.items.get(id)?.restriction ?? null) !== null;
   const shown = await receipts(store, c.id);
   return {
     caseId: c.id,
@@ -88,12 +92,13 @@ export async function caseSection(c: CaseState, person: Person, dir: Directory, 
     }),
     decisions: c.decisions.map((d) => ({ text: d.text, by: org(d.byOrgId), at: d.at })),
     interventions: c.interventions.map((i) => ({ what: i.what, executor: org(i.orgId), at: i.at })),
+    // A restricted item's answers keep their reasons out too, and a request about restricted items only its purpose.
     consents: [...c.consents.values()].map((r) => ({
       kind: r.kind,
-      purpose: r.purpose,
+      purpose: r.itemIds.every(restricted) ? RESTRICTED : r.purpose,
       askedFor: org(r.forOrgId),
       at: r.createdAt,
-      answers: r.answers.map((a) => ({ item: a.itemId, by: org(a.byOrgId), answer: a.answer, reason: a.reason, at: a.at })),
+      answers: r.answers.map((a) => ({ item: a.itemId, by: org(a.byOrgId), answer: a.answer, reason: restricted(a.itemId) ? null : a.reason, at: a.at })),
     })),
     handovers: [],
   };

@@ -377,8 +377,10 @@ export class SqliteStore implements Store {
     return this.write({ op: 'purgeAccess', upTo, marker });
   }
 
-  /** The writer cut the write-ahead log back before it answered the purge: nothing is left to do. */
-  async flushPurged(): Promise<void> {}
+  /** The writer cut the write-ahead log back after the purge; this fails when it could not (yet). */
+  flushPurged(): Promise<void> {
+    return this.write({ op: 'truncateLog' });
+  }
   async listPurges(): Promise<{ caseId: CaseId; marker: string }[]> {
     return this.stmts.listPurges.all().map((r) => ({ caseId: r.case_id as CaseId, marker: r.marker }));
   }

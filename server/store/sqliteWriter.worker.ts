@@ -45,19 +45,27 @@ function flush(): void {
 /**
  * R-RETAIN: a purged case's pages are zeroed in the file (secure_delete), but the write-ahead log
  * still holds earlier copies of them. Before the purge is answered the log is copied into the
- * file and cut to nothing; a purge whose log could not be cut is answered as failed, to be run again.
+ * file and cut to nothing, tried a few times while a reader holds it. The purge itself is
+ * committed either way (its answer says so); a log that could not be cut fails the `truncateLog`
+ * that follows a purge (SqliteStore.flushPurged), to be tried again.
  */
 function truncateAfterPurge(ops: WriteOp[], results: WriteResult[]): void {
-  const purges = ops.flatMap((o, i) => ((o.op === 'purgeCase' || o.op === 'purgeAccess') && results[i]?.ok ? [i] : []));
-  if (purges.length === 0) return;
+  const asked = ops.some((o, i) => (o.op === 'purgeCase' || o.op === 'purgeAccess' || o.op === 'truncateLog') && results[i]?.ok);
+  if (!asked) return;
   let failed: WriteResult | null = null;
-  try {
-    const [r] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
-    if (!r || r.busy !== 0) failed = failure(new Error('the write-ahead log could not be cut back after a purge'));
-  } catch (e) {
-    failed = failure(e);
+  for (let attempt = 0; attempt < 20; attempt++) {
+    try {
+      const [r] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+      failed = r && r.busy === 0 ? null : failure(new Error('the write-ahead log could not be cut back after a purge'));
+    } catch (e) {
+      failed = failure(e);
+    }
+    if (!failed) return;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
   }
-  if (failed) for (const i of purges) results[i] = failed;
+  ops.forEach((o, i) => {
+    if (o.op === 'truncateLog') results[i] = failed!;
+  });
 }
 
 /** After the last replies, on the same port: the main thread knows nothing is owed any more. */

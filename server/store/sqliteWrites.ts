@@ -72,7 +72,9 @@ export type WriteOp =
   | { op: 'putSeal'; n: number; json: string }
   | { op: 'purgeCase'; caseId: CaseId; docIds: string[]; marker: string }
   | { op: 'putRegister'; kind: string; id: string; json: string }
-  | { op: 'purgeAccess'; upTo: number; marker: string };
+  | { op: 'purgeAccess'; upTo: number; marker: string }
+  /** Cuts the write-ahead log to nothing (after the batch: see sqliteWriter.worker.ts). */
+  | { op: 'truncateLog' };
 
 /** What each op gave back; errors cross the thread as data and become errors again on the other side. */
 export type WriteResult =
@@ -328,6 +330,8 @@ export class SqliteWrites {
       }
       case 'putRegister':
         return void s.putRegister.run(w.kind, w.id, w.json);
+      case 'truncateLog':
+        return null;
       case 'purgeAccess': {
         s.putMeta.run(ACCESS_PURGE_META, w.marker);
         // Blocks wholly below the cut hold nothing any more.

@@ -42,6 +42,8 @@ export interface NamedIds {
   itemId: ItemId | null;
   /** Every item it names, that one included. */
   itemIds: ItemId[];
+  /** Items named as the viewer's organisation's own, withdrawn ones too (`ownItemId`). */
+  ownItemIds: ItemId[];
   requestId: ConsentId | null;
   interventionId: InterventionId | null;
   decisionId: DecisionId | null;
@@ -52,7 +54,7 @@ export interface NamedIds {
  * are not among them: the directory shows them all to every user. People are named only by
  * chair-only commands, and a chair is shown the people of the house.
  */
-export type NamingField = 'caseId' | 'itemId' | 'itemIds' | 'answers' | 'requestId' | 'interventionId' | 'decisionId';
+export type NamingField = 'caseId' | 'itemId' | 'ownItemId' | 'itemIds' | 'answers' | 'requestId' | 'interventionId' | 'decisionId';
 
 const field = (input: unknown, key: string): unknown =>
   typeof input === 'object' && input !== null && Object.hasOwn(input, key) ? (input as Record<string, unknown>)[key] : undefined;
@@ -68,15 +70,18 @@ const idOr = <T>(schema: { safeParse(v: unknown): { success: true; data: T } | {
  * schema is judged the same way: an id that is itself malformed names nothing and is left out.
  */
 export function namedIds(fields: readonly NamingField[], input: unknown): NamedIds {
-  const itemId = fields.includes('itemId') ? idOr(ItemIdSchema, field(input, 'itemId')) : null;
+  const own = fields.includes('ownItemId') ? idOr(ItemIdSchema, field(input, 'itemId')) : null;
+  const seen = fields.includes('itemId') ? idOr(ItemIdSchema, field(input, 'itemId')) : null;
+  const itemId = seen ?? own;
   const items: unknown[] = [];
-  if (itemId !== null) items.push(itemId);
+  if (seen !== null) items.push(seen);
   if (fields.includes('itemIds')) items.push(...list(field(input, 'itemIds')));
   if (fields.includes('answers')) items.push(...list(field(input, 'answers')).map((a) => field(a, 'itemId')));
   return {
     caseId: fields.includes('caseId') ? idOr(CaseIdSchema, field(input, 'caseId')) : null,
     itemId,
     itemIds: items.map((v) => idOr(ItemIdSchema, v)).filter((id): id is ItemId => id !== null),
+    ownItemIds: own === null ? [] : [own],
     requestId: fields.includes('requestId') ? idOr(ConsentIdSchema, field(input, 'requestId')) : null,
     interventionId: fields.includes('interventionId') ? idOr(InterventionIdSchema, field(input, 'interventionId')) : null,
     decisionId: fields.includes('decisionId') ? idOr(DecisionIdSchema, field(input, 'decisionId')) : null,
@@ -94,6 +99,8 @@ export function maySeeNamed(c: CaseState, named: NamedIds, viewer: Viewer): bool
     const item = c.items.get(id);
     if (!item || !maySeeItem(c, item, viewer)) return false;
   }
+  // Its own organisation's item, withdrawn too: nobody else's, whether or not it may see it.
+  for (const id of named.ownItemIds) if (c.items.get(id)?.orgId !== viewer.orgId) return false;
   if (named.requestId !== null) {
     const r = c.consents.get(named.requestId);
     if (!r || requestItemsSeen(c, r, viewer).length === 0) return false;

@@ -281,7 +281,8 @@ function awaitingAnswer(c: CaseState, viewer: Viewer): number {
  */
 function onlyItsOwnChanged(then: Item, now: Item, viewer: Viewer): boolean {
   if (now.orgId === viewer.orgId || then.restriction === now.restriction) return false;
-  return (Object.keys(now) as (keyof Item)[]).every((k) => k === 'restriction' || then[k] === now[k]);
+  // A state rebuilt from the log (a catch-up) holds equal values in other objects.
+  return (Object.keys(now) as (keyof Item)[]).every((k) => k === 'restriction' || then[k] === now[k] || JSON.stringify(then[k]) === JSON.stringify(now[k]));
 }
 
 /** What changed between two states of one case, for one viewer. */

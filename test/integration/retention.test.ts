@@ -25,6 +25,7 @@ const KEY = randomBytes(32);
 let srv: TestServer;
 let day = houseDay();
 const c: Record<string, TestClient> = {};
+const open: { destroy(): void }[] = [];
 let caseId: CaseId;
 let politieItem: ItemId;
 let ggzItem: ItemId;
@@ -86,13 +87,23 @@ beforeAll(async () => {
   await synced(p);
   doc.getText('text').insert(0, `${MARK.typed} `);
   await poll('the typed text stored', async () => (await storedText(srv.app.store, caseId, docId)).includes(MARK.typed));
+  // Let go, the document is stored as a snapshot, its text as it reads.
   p.destroy();
+  await poll('the snapshot written', () => holds(MARK.typed));
+  // Typed on again and kept open through the purge: a document let go then must not be stored again.
+  const again = new Y.Doc();
+  const p2 = provider(srv.url, docId, await login(srv.url, 'politie'), again);
+  open.push(p2);
+  await synced(p2);
+  again.getText('text').insert(0, '• ');
+  await poll('the second typing stored', async () => (await storedText(srv.app.store, caseId, docId)).startsWith('• '));
   // Running: it cannot be closed yet.
   expect(code(await c.regisseur!.cmd('case:close', { caseId, decision: 'Doel bereikt.', closedOn: day }))).toBe('BAD_REQUEST');
   await endDiscussion(c.regisseur!, caseId, m);
 });
 
 afterAll(async () => {
+  for (const p of open) p.destroy();
   for (const cl of Object.values(c)) cl.close();
   await srv?.close();
 });

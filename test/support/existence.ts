@@ -280,6 +280,11 @@ export interface Sight {
   public: IdKind[];
   /** The cases whose versions must not move while refusals are tried. */
   cases: CaseId[];
+  /**
+   * Its own withdrawn items: hidden from it everywhere but `item:restrict`, by which a contributor
+   * keeps one out of an art. 15 report (the log still holds it).
+   */
+  ownWithdrawn: string[];
 }
 
 type Clients = Record<'regisseur' | 'regisseur2' | 'politie' | 'om' | 'ggz', TestClient>;
@@ -393,6 +398,7 @@ export async function buildHouse(c: Clients): Promise<{ ggz: Sight; regisseur: S
       },
       public: ['OrgId', 'TableId', 'MeetingId'],
       cases,
+      ownWithdrawn: [gGone],
     },
     regisseur: {
       username: 'regisseur',
@@ -407,6 +413,7 @@ export async function buildHouse(c: Clients): Promise<{ ggz: Sight; regisseur: S
       },
       public: ['OrgId', 'TableId', 'UserId', 'MeetingId'],
       cases,
+      ownWithdrawn: [],
     },
   };
 }

@@ -37,7 +37,7 @@ describe('the command table', () => {
         ['CaseId', n.caseId !== null],
         ['ConsentId', n.requestId !== null],
         ['InterventionId', n.interventionId !== null],
-        ['ItemId', n.itemIds.length > 0],
+        ['ItemId', n.itemIds.length + n.ownItemIds.length > 0],
       ];
       return kinds.filter(([, named]) => named).map(([k]) => k);
     };

@@ -228,6 +228,17 @@ describe('R-RETAIN: a closed case', () => {
     expect(docAccess(closed, { kind: 'item', itemId: own.id }, U.pol1!)).toBe('read');
     expect(docAccess(open, { kind: 'item', itemId: own.id }, U.pol1!)).toBe('write');
   });
+  it('R-ACCESS: a contributor restricts its own item for art. 15, withdrawn or in a closed case; another’s is refused as unknown', () => {
+    const gone = item('i3', 'pol', { kind: 'table' }, { status: 'withdrawn' });
+    const closed = caseState([own, others, gone], { closure });
+    const restrict = (itemId: string, s: CaseState) =>
+      authorizeCaseCommand('item:restrict', { caseId: cs, itemId: itemId as ItemId, ground: 'Onderzoek.' }, s, U.pol1!, dir);
+    expect(restrict('i1', closed)).toBeNull();
+    expect(restrict('i3', closed)).toBeNull();
+    expect(restrict('i2', closed)).toEqual(restrict('i_onbekend', closed));
+    expect(code(restrict('i2', closed))).toBe('NOT_FOUND');
+  });
+
   it('R-RETAIN: a closed case takes no command but a later purge day, by its chair', () => {
     const closed = caseState([own], { closure });
     expect(code(authorizeCaseCommand('item:withdraw', { caseId: cs, itemId: own.id }, closed, U.pol1!, dir))).toBe('CONFLICT');
@@ -243,6 +254,10 @@ describe('R-RETAIN: a closed case', () => {
     expect(authorizeCaseCommand('case:close', input, idle, U.chair!, dir)).toBeNull();
     expect(code(authorizeCaseCommand('case:close', { ...input, closedOn: '2026-12-08' }, idle, U.chair!, dir))).toBe('BAD_REQUEST');
     expect(code(authorizeCaseCommand('case:close', input, caseState(), U.chair!, dir))).toBe('BAD_REQUEST');
+    // Dated so far back that its term has passed: it would be purged at once.
+    const old = caseState([], { agenda: [], meetingOpen: false, createdAt: '2020-01-01T10:00:00.000Z' });
+    expect(code(authorizeCaseCommand('case:close', { ...input, closedOn: '2024-01-01' }, old, U.chair!, dir))).toBe('BAD_REQUEST');
+    expect(authorizeCaseCommand('case:close', { ...input, closedOn: '2025-01-01' }, old, U.chair!, dir)).toBeNull();
     const decided = COMMANDS['case:close'].decide(input, idle, U.chair!, 't', { ...dir, retentionDays: 10 });
     expect(decided.events).toEqual([{ type: 'case.closed', payload: { decision: 'Afgerond.', closedOn: '2026-12-07', retainUntil: '2026-12-17' } }]);
   });

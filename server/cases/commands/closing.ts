@@ -18,6 +18,9 @@ export const closingCommands = {
       if (c.agenda.some((a) => a.state === 'planned')) return bad('Haal de casus eerst van de agenda van komende overleggen.');
       if (closedOn > dir.today()) return bad('De datum van afsluiten ligt in de toekomst.');
       if (closedOn < c.createdAt.slice(0, 10)) return bad('De datum van afsluiten ligt voor het aanmaken van de casus.');
+      // A closing dated so far back that its term has passed would purge the case at once, before anyone could extend it.
+      if (addDays(closedOn, dir.retentionDays) <= dir.today())
+        return bad('Met deze datum van afsluiten is de bewaartermijn al verstreken: kies een latere datum.');
       return null;
     },
     decide: ({ decision, closedOn }, _c, _viewer, _now, dir) => ({

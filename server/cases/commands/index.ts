@@ -54,8 +54,9 @@ export function authorizeCaseCommand<N extends CaseCommandName>(
   const command = CASE_COMMANDS[name];
   // P-EXIST: everything the command names must be visible before any other rule is applied.
   if (!maySeeNamed(c, namedIds(command.names, input), viewer)) return notFound();
-  // R-RETAIN: a closed case takes nothing more but a later purge day.
-  if (c.closure && name !== 'case:extendRetention') return appError('CONFLICT', 'Deze casus is gesloten.');
+  // R-RETAIN: a closed case takes nothing more but a later purge day, and a contributor's art. 23
+  // restriction (a request for access may come while it is kept).
+  if (c.closure && name !== 'case:extendRetention' && name !== 'item:restrict') return appError('CONFLICT', 'Deze casus is gesloten.');
   return command.authorize(input, c, viewer, dir);
 }
 
