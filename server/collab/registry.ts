@@ -184,7 +184,7 @@ export class DocRegistry {
     try {
       await this.d.store.putDocSnapshot(doc.docId, { version, state });
       // Purged while this one was being written: it goes as well (the case's first marker stays).
-      if (this.d.cases.isPurged(doc.caseId)) await this.d.store.purgeCase(doc.caseId, [doc.docId], '{}');
+      if (this.d.cases.isPurged(doc.caseId)) await this.d.store.purgeCase(doc.caseId, 0, [doc.docId], '{}');
       doc.snapshotVersion = Math.max(doc.snapshotVersion, version);
       doc.entriesSinceSnapshot -= counted;
       // Deletions add bytes to updates, not text: a snapshot of the collected document gives them back.

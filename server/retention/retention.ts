@@ -6,7 +6,7 @@ import type { CaseService } from '../cases/service.js';
 import type { CaseNotices } from '../cluster/cluster.js';
 import type { Directory } from '../directory/directory.js';
 import type { Logger } from '../log.js';
-import { ACCESS_PURGE_META, type ChainStore, type EventLog, type MetaStore, type PurgeStore } from '../store/types.js';
+import { ACCESS_PURGE_META, VersionConflictError, type ChainStore, type EventLog, type MetaStore, type PurgeStore } from '../store/types.js';
 
 /** What a purge's access record gives as its purpose. */
 export const PURPOSE_RETENTION = 'bewaartermijn verstreken';
@@ -114,7 +114,16 @@ export class Retention {
       const at = new Date().toISOString();
       const reason = `${PURPOSE_RETENTION} (bewaren tot ${c.closure.retainUntil})`;
       const marker = purgeMarker(this.d.sealKey, { caseId, ...sealed, closedOn: c.closure.closedOn, retainUntil: c.closure.retainUntil, reason, at });
-      const events = await this.d.store.purgeCase(caseId, docsOf(c), JSON.stringify(marker));
+      // Only the log as sealed: a commit made since on another process (a later purge day) stops it.
+      let events: number;
+      try {
+        events = await this.d.store.purgeCase(caseId, c.version, docsOf(c), JSON.stringify(marker));
+      } catch (err) {
+        if (!(err instanceof VersionConflictError)) throw err;
+        this.d.log.warn({ caseId }, 'a case due for purging changed meanwhile elsewhere; it is judged again at the next sweep');
+        await this.d.cases.catchUp(caseId);
+        return false;
+      }
       this.d.cases.forget(caseId);
       this.d.cluster.casePurged(caseId);
       await this.d.store

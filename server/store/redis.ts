@@ -185,6 +185,15 @@ return out`);
 const TOUCH_SESSION = new LuaScript(`if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'lastSeenAt', ARGV[1]) end return 1`);
 
 // Keeps a snapshot only when it is past the stored one.
+/** R-RETAIN: the purge, only of a log still at the version that was sealed (ARGV[1]); -1 and nothing done otherwise. */
+const PURGE_CASE = new LuaScript(`
+local n = redis.call('LLEN', KEYS[1])
+if n ~= tonumber(ARGV[1]) then return {-1, n} end
+redis.call('HSETNX', KEYS[2], ARGV[2], ARGV[3])
+redis.call('SREM', KEYS[3], ARGV[2])
+for i = 1, #KEYS do if i ~= 2 and i ~= 3 then redis.call('DEL', KEYS[i]) end end
+return {n, n}`);
+
 const PUT_DOC_SNAPSHOT = new LuaScript(`
 local v = redis.call('HGET', KEYS[1], 'version')
 if v and tonumber(v) >= tonumber(ARGV[1]) then return 0 end
@@ -494,16 +503,12 @@ export class RedisStore implements Store {
       .map(([, json]) => json);
   }
 
-  async purgeCase(caseId: CaseId, docIds: string[], marker: string): Promise<number> {
-    // One transaction: the marker and the deletion go together or not at all.
-    const tx = this.client
-      .multi()
-      .hSetNX(this.keys.purges, caseId, marker)
-      .lLen(this.keys.caseEvents(caseId))
-      .del([this.keys.caseEvents(caseId), ...docIds.map((d) => this.keys.doc(d))])
-      .sRem(this.keys.cases, caseId);
-    const replies = await tx.exec();
-    return Number(replies[1]);
+  async purgeCase(caseId: CaseId, expectedVersion: number, docIds: string[], marker: string): Promise<number> {
+    // One script: the version check, the marker and the deletion go together or not at all.
+    const keys = [this.keys.caseEvents(caseId), this.keys.purges, this.keys.cases, ...docIds.map((d) => this.keys.doc(d))];
+    const [done, actual] = (await PURGE_CASE.run(this.client, keys, [String(expectedVersion), caseId, marker])) as [number, number];
+    if (done === -1) throw new VersionConflictError(caseId, expectedVersion, Number(actual));
+    return Number(done);
   }
 
   /**

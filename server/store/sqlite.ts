@@ -360,8 +360,8 @@ export class SqliteStore implements Store {
     return this.stmts.listSeals.all().map((r) => r.json);
   }
 
-  purgeCase(caseId: CaseId, docIds: string[], marker: string): Promise<number> {
-    return this.write({ op: 'purgeCase', caseId, docIds, marker });
+  purgeCase(caseId: CaseId, expectedVersion: number, docIds: string[], marker: string): Promise<number> {
+    return this.write({ op: 'purgeCase', caseId, expected: expectedVersion, docIds, marker });
   }
   putRegister(kind: string, id: string, json: string): Promise<void> {
     return this.write({ op: 'putRegister', kind, id, json });

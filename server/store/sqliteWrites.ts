@@ -70,7 +70,7 @@ export type WriteOp =
   | { op: 'initMeta'; key: string; value: string }
   | { op: 'putMeta'; key: string; value: string }
   | { op: 'putSeal'; n: number; json: string }
-  | { op: 'purgeCase'; caseId: CaseId; docIds: string[]; marker: string }
+  | { op: 'purgeCase'; caseId: CaseId; expected: number; docIds: string[]; marker: string }
   | { op: 'putRegister'; kind: string; id: string; json: string }
   | { op: 'purgeAccess'; upTo: number; marker: string }
   /** Cuts the write-ahead log to nothing (after the batch: see sqliteWriter.worker.ts). */
@@ -324,6 +324,8 @@ export class SqliteWrites {
       case 'putSeal':
         return s.putSeal.run(w.n, w.json).changes > 0;
       case 'purgeCase': {
+        const actual = s.head.get(w.caseId)?.v ?? 0;
+        if (actual !== w.expected) throw new VersionConflictError(w.caseId, w.expected, actual);
         s.putPurge.run(w.caseId, w.marker);
         for (const docId of w.docIds) s.deleteDocSnapshot.run(docId);
         return s.deleteEvents.run(w.caseId).changes;

@@ -263,8 +263,12 @@ export interface RegisterStore {
  * its write-ahead log before answering, so no copy of the bytes stays in either file.
  */
 export interface PurgeStore {
-  /** Purges the case and keeps its marker (the first one, when purged before). Events deleted. */
-  purgeCase(caseId: CaseId, docIds: string[], marker: string): Promise<number>;
+  /**
+   * Purges the case and keeps its marker (the first one, when purged before), if its log is at
+   * `expectedVersion` (VersionConflictError otherwise: something was committed since it was
+   * sealed, such as a later purge day, and nothing is deleted). Events deleted.
+   */
+  purgeCase(caseId: CaseId, expectedVersion: number, docIds: string[], marker: string): Promise<number>;
   /**
    * R-RETAIN: deletes the access records up to position `upTo` (their own term passed) and keeps
    * `marker` as the access log's purge marker (meta `access-purge`), written first: a deletion cut

@@ -232,7 +232,7 @@ describe('R-RETAIN: purging a case whose retention passed', () => {
       ['politie', 'aanmelder', 'politie'],
     ]);
     await srv.app.sealer!.seal();
-    await srv.app.store.purgeCase(other, [], '{"forged":true}');
+    await srv.app.store.purgeCase(other, srv.app.cases.get(other)!.version, [], '{"forged":true}');
     const verified = await verifyChains(srv.app.store, KEY);
     expect(verified.broken).toMatchObject({ what: 'case', caseId: other });
     expect(path.basename(srv.dbFile)).toMatch(/sqlite$/);

@@ -107,7 +107,12 @@ export function runStoreContract(name: string, make: () => Promise<{ store: Stor
         await store.appendEvents(B, 0, [ev(3)]);
         await store.putDocSnapshot('doc_a', { version: 2, state: new Uint8Array([1, 2, 3]) });
         await store.putDocSnapshot('doc_b', { version: 1, state: new Uint8Array([4]) });
-        expect(await store.purgeCase(A, ['doc_a'], '{"first":true}')).toBe(2);
+        // Only the log as it was sealed: one that moved on since is left whole.
+        await expect(store.purgeCase(A, 1, ['doc_a'], '{"early":true}')).rejects.toBeInstanceOf(VersionConflictError);
+        expect((await store.readEvents(A)).length).toBe(2);
+        expect(await store.readDocSnapshot('doc_a')).toBeDefined();
+        expect(await store.listPurges()).toEqual([]);
+        expect(await store.purgeCase(A, 2, ['doc_a'], '{"first":true}')).toBe(2);
         expect(await store.readEvents(A)).toEqual([]);
         expect(await store.caseIds()).toEqual([B]);
         expect(await store.readDocSnapshot('doc_a')).toBeUndefined();
@@ -116,7 +121,7 @@ export function runStoreContract(name: string, make: () => Promise<{ store: Stor
         // The access records stay: they hold no content, and have their own term.
         expect((await store.readAccess({ caseId: A })).map((r) => r.operation)).toEqual(['item:add']);
         // Run again (a process that purged it too): nothing more goes, the first marker stays.
-        expect(await store.purgeCase(A, ['doc_a'], '{"second":true}')).toBe(0);
+        expect(await store.purgeCase(A, 0, ['doc_a'], '{"second":true}')).toBe(0);
         expect(await store.listPurges()).toEqual([{ caseId: A, marker: '{"first":true}' }]);
       });
 
