@@ -191,9 +191,17 @@ export function privacyRoutes(d: PrivacyDeps): Router {
           ]
         : [],
     );
-    const purged: RetentionView[] = (await d.purges.listPurges()).map(({ caseId, marker }) => {
-      const m = JSON.parse(marker) as PurgeMarker;
-      return { caseId, title: null, tableId: null, closedOn: m.closedOn, retainUntil: m.retainUntil, extensions: 0, purgedAt: m.at };
+    // A marker that does not read (altered in the store) is left to the verification to report:
+    // the list the privacy officer needs most then still comes up.
+    const purged: RetentionView[] = (await d.purges.listPurges()).flatMap(({ caseId, marker }) => {
+      let m: Partial<PurgeMarker>;
+      try {
+        m = JSON.parse(marker) as Partial<PurgeMarker>;
+      } catch {
+        return [];
+      }
+      if (typeof m.closedOn !== 'string' || typeof m.retainUntil !== 'string' || typeof m.at !== 'string') return [];
+      return [{ caseId, title: null, tableId: null, closedOn: m.closedOn, retainUntil: m.retainUntil, extensions: 0, purgedAt: m.at }];
     });
     closed.sort((a, b) => a.retainUntil.localeCompare(b.retainUntil));
     purged.sort((a, b) => (b.purgedAt ?? '').localeCompare(a.purgedAt ?? ''));
